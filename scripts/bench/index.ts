@@ -1,0 +1,80 @@
+// `npm run bench` / `albatross bench [names...]`: runs each benchmark module and
+// prints every figure next to the baseline measured in the same run, first as a
+// table on stderr, then as one JSON object on stdout.
+import type { Command } from 'commander';
+import os from 'node:os';
+
+export interface BenchFigure {
+  metric: string;        // e.g. 'parseAlbLine lines/s'
+  value: number;
+  unit: string;          // e.g. 'lines/s', 'MB/s', 'MB'
+  baseline?: number;     // same unit, measured in the same run
+  baselineName?: string;
+  target?: string;       // the target from the issue, e.g. '>= 3x baseline'
+  met?: boolean;         // whether the target was met in this run
+}
+export interface BenchResult { name: string; figures: BenchFigure[]; notes?: string[] }
+export interface Bench { name: string; run(): Promise<BenchResult> }
+
+const BENCHES: Record<string, () => Promise<Bench>> = {
+  parser: async () => (await import('./parser.ts')).bench,
+  transform: async () => (await import('./transform.ts')).bench,
+  loader: async () => (await import('./loader.ts')).bench,
+  pipeline: async () => (await import('./pipeline.ts')).bench,
+};
+
+export function machineDescription(): Record<string, string | number> {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  };
+}
+
+function formatNumber(n: number): string {
+  return n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2);
+}
+
+function printTable(results: BenchResult[]): void {
+  const rows = [['bench', 'metric', 'value', 'baseline', 'ratio', 'target', 'met']];
+  for (const r of results) {
+    for (const f of r.figures) {
+      rows.push([
+        r.name,
+        f.metric,
+        `${formatNumber(f.value)} ${f.unit}`,
+        f.baseline === undefined ? '' : `${formatNumber(f.baseline)} (${f.baselineName ?? 'baseline'})`,
+        f.baseline ? `${(f.value / f.baseline).toFixed(2)}x` : '',
+        f.target ?? '',
+        f.met === undefined ? '' : f.met ? 'yes' : 'NO',
+      ]);
+    }
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  for (const row of rows) process.stderr.write(row.map((c, i) => c.padEnd(widths[i]!)).join('  ') + '\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('bench')
+    .description(`run benchmarks (${Object.keys(BENCHES).join(', ')}); all when none named`)
+    .argument('[names...]', 'benchmarks to run')
+    .action(async (names: string[]) => {
+      const selected = names.length > 0 ? names : Object.keys(BENCHES);
+      const unknown = selected.filter((n) => !(n in BENCHES));
+      if (unknown.length > 0) {
+        program.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(BENCHES).join(', ')}`);
+      }
+      const results: BenchResult[] = [];
+      for (const name of selected) {
+        process.stderr.write(`running ${name} benchmark...\n`);
+        const bench = await BENCHES[name]!();
+        results.push(await bench.run());
+      }
+      printTable(results);
+      process.stdout.write(JSON.stringify({ machine: machineDescription(), date: new Date().toISOString(), results }, null, 2) + '\n');
+    });
+}
