@@ -1,0 +1,160 @@
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
+import { Construct } from 'constructs';
+
+export interface DomainSizing {
+  readonly instanceType: string;
+  readonly dataNodes: number;
+  readonly volumeSizeGiB: number;
+  /** Dedicated master nodes; 0 = none. */
+  readonly masterNodes: number;
+  readonly masterInstanceType: string;
+}
+
+export interface NewSearchDomainProps {
+  readonly sizing: DomainSizing;
+  /** FGAC master user: an IAM role (the template installer's). */
+  readonly masterRole: iam.IRole;
+  /** Cognito hosted-UI domain prefix for Dashboards sign-in (globally unique per region). */
+  readonly signInDomainPrefix: string;
+  /** Invited to the user pool by e-mail; none = add users in the Cognito console. */
+  readonly adminEmail?: string;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * An OpenSearch 2.19 domain with fine-grained access control (IAM master role), encryption at rest and in
+ * transit, HTTPS with TLS 1.2+, slow and application logs, and Dashboards sign-in through a Cognito user pool.
+ * Its access policy names IAM roles only, added with `allowHttpAccess()`.
+ */
+export class NewSearchDomain extends Construct {
+  readonly domain: opensearch.Domain;
+  readonly userPool: cognito.UserPool;
+  readonly identityPool: cognito.CfnIdentityPool;
+  /** Role Dashboards users assume after signing in. */
+  readonly dashboardsRole: iam.Role;
+  /** Lets OpenSearch Service configure the user and identity pools. */
+  readonly cognitoConfigRole: iam.Role;
+  /** Data nodes spread over two AZs (even node count >= 2). */
+  readonly zoneAware: boolean;
+
+  constructor(scope: Construct, id: string, props: NewSearchDomainProps) {
+    super(scope, id);
+    const { sizing } = props;
+
+    this.userPool = new cognito.UserPool(this, 'UserPool', {
+      userPoolName: `${Stack.of(this).stackName}-dashboards`,
+      selfSignUpEnabled: false,
+      signInAliases: { email: true },
+      autoVerify: { email: true },
+      mfa: cognito.Mfa.REQUIRED,
+      mfaSecondFactor: { sms: false, otp: true },
+      passwordPolicy: {
+        minLength: 14,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireDigits: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(3),
+      },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      removalPolicy: props.removalPolicy,
+    });
+    this.userPool.addDomain('SignIn', { cognitoDomain: { domainPrefix: props.signInDomainPrefix } });
+    if (props.adminEmail) {
+      new cognito.CfnUserPoolUser(this, 'Admin', {
+        userPoolId: this.userPool.userPoolId,
+        username: props.adminEmail,
+        desiredDeliveryMediums: ['EMAIL'],
+        userAttributes: [
+          { name: 'email', value: props.adminEmail },
+          { name: 'email_verified', value: 'true' },
+        ],
+      });
+    }
+
+    // OpenSearch Service adds its own app client and provider to the identity pool when it enables Cognito auth.
+    this.identityPool = new cognito.CfnIdentityPool(this, 'IdentityPool', {
+      allowUnauthenticatedIdentities: false,
+      allowClassicFlow: false,
+    });
+    this.dashboardsRole = new iam.Role(this, 'DashboardsRole', {
+      description: 'Albatross: OpenSearch Dashboards users signed in through Cognito',
+      assumedBy: new iam.FederatedPrincipal(
+        'cognito-identity.amazonaws.com',
+        {
+          StringEquals: { 'cognito-identity.amazonaws.com:aud': this.identityPool.ref },
+          'ForAnyValue:StringLike': { 'cognito-identity.amazonaws.com:amr': 'authenticated' },
+        },
+        'sts:AssumeRoleWithWebIdentity',
+      ),
+    });
+    new cognito.CfnIdentityPoolRoleAttachment(this, 'IdentityPoolRoles', {
+      identityPoolId: this.identityPool.ref,
+      roles: { authenticated: this.dashboardsRole.roleArn },
+    });
+    this.cognitoConfigRole = new iam.Role(this, 'CognitoConfigRole', {
+      description: 'Albatross: lets OpenSearch Service configure the Dashboards user and identity pools',
+      assumedBy: new iam.ServicePrincipal('opensearchservice.amazonaws.com'),
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonOpenSearchServiceCognitoAccess')],
+    });
+
+    const logGroup = (name: string): logs.LogGroup =>
+      new logs.LogGroup(this, name, { retention: props.logRetention, removalPolicy: props.removalPolicy });
+    this.zoneAware = sizing.dataNodes >= 2 && sizing.dataNodes % 2 === 0;
+
+    this.domain = new opensearch.Domain(this, 'Domain', {
+      version: opensearch.EngineVersion.OPENSEARCH_2_19,
+      capacity: {
+        dataNodes: sizing.dataNodes,
+        dataNodeInstanceType: sizing.instanceType,
+        masterNodes: sizing.masterNodes > 0 ? sizing.masterNodes : undefined,
+        masterNodeInstanceType: sizing.masterNodes > 0 ? sizing.masterInstanceType : undefined,
+        multiAzWithStandbyEnabled: false,
+      },
+      zoneAwareness: this.zoneAware ? { enabled: true, availabilityZoneCount: 2 } : { enabled: false },
+      ebs: { volumeSize: sizing.volumeSizeGiB, volumeType: ec2.EbsDeviceVolumeType.GP3 },
+      enforceHttps: true,
+      tlsSecurityPolicy: opensearch.TLSSecurityPolicy.TLS_1_2_PFS,
+      nodeToNodeEncryption: true,
+      encryptionAtRest: { enabled: true },
+      fineGrainedAccessControl: { masterUserArn: props.masterRole.roleArn },
+      cognitoDashboardsAuth: {
+        userPoolId: this.userPool.userPoolId,
+        identityPoolId: this.identityPool.ref,
+        role: this.cognitoConfigRole,
+      },
+      logging: {
+        slowSearchLogEnabled: true,
+        slowSearchLogGroup: logGroup('SlowSearchLogs'),
+        slowIndexLogEnabled: true,
+        slowIndexLogGroup: logGroup('SlowIndexLogs'),
+        appLogEnabled: true,
+        appLogGroup: logGroup('AppLogs'),
+      },
+      removalPolicy: props.removalPolicy,
+    });
+    this.allowHttpAccess(props.masterRole, this.dashboardsRole);
+  }
+
+  /** Adds IAM principals to the domain access policy (es:ESHttp* on the domain's paths). */
+  allowHttpAccess(...principals: iam.IPrincipal[]): void {
+    this.domain.addAccessPolicies(
+      new iam.PolicyStatement({
+        actions: ['es:ESHttp*'],
+        principals,
+        resources: [`${this.domain.domainArn}/*`],
+      }),
+    );
+  }
+
+  /** https URL of OpenSearch Dashboards. */
+  get dashboardsUrl(): string {
+    return `https://${this.domain.domainEndpoint}/_dashboards/`;
+  }
+}

@@ -1,0 +1,108 @@
+// CloudFormation custom resource (CDK Provider framework onEvent handler): runs the shared template installer
+// (the code behind `npm run setup-templates`) before the delivery stream exists. The installer also maps the
+// Firehose role to its least-privilege FGAC role; this handler adds the Dashboards sign-in role to all_access.
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Client } from '@opensearch-project/opensearch';
+import { installTemplates } from '../../templates/install.ts';
+import { createOpenSearchClient } from '../../templates/opensearch-client.ts';
+
+const logger = new Logger({ serviceName: 'albatross-templates-resource' });
+
+/** Custom resource properties, as set by infra/constructs/templates-installer.ts (CloudFormation passes strings). */
+export interface TemplatesResourceProperties {
+  /** Domain endpoint without scheme. */
+  Endpoint: string;
+  IndexPrefix: string;
+  RetentionDays: string;
+  /** Replicas per shard; '' = the installer's default. */
+  Replicas: string;
+  /** IAM role of the delivery stream, mapped to the installer's Firehose FGAC role. */
+  FirehoseRoleArn: string;
+  /** IAM role of Dashboards users signed in through Cognito, mapped to all_access; '' = none. */
+  DashboardsRoleArn: string;
+  /** S3 key of the bundled handler: changes with the templates, so CloudFormation runs the installer again. */
+  CodeKey: string;
+}
+
+export interface ProviderResponse {
+  PhysicalResourceId: string;
+  Data?: Record<string, string>;
+}
+
+/** The FGAC role whose members have full access: the Dashboards administrators signed in through Cognito. */
+export const DASHBOARDS_FGAC_ROLE = 'all_access';
+
+function positiveInteger(name: string, value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || parsed < 0) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  return parsed;
+}
+
+export function parseProperties(raw: Record<string, unknown>): TemplatesResourceProperties {
+  const text = (name: keyof TemplatesResourceProperties, allowEmpty = false): string => {
+    const value = raw[name];
+    if (typeof value !== 'string' || (!allowEmpty && value === '')) {
+      throw new Error(`custom resource property ${name} is missing or not a string`);
+    }
+    return value;
+  };
+  return {
+    Endpoint: text('Endpoint'),
+    IndexPrefix: text('IndexPrefix'),
+    RetentionDays: text('RetentionDays'),
+    Replicas: text('Replicas', true),
+    FirehoseRoleArn: text('FirehoseRoleArn'),
+    DashboardsRoleArn: text('DashboardsRoleArn', true),
+    CodeKey: text('CodeKey'),
+  };
+}
+
+/** Adds a backend role to an FGAC role mapping, keeping what is there (PUT replaces the whole mapping). */
+export async function addBackendRole(client: Client, role: string, backendRole: string): Promise<'added' | 'unchanged'> {
+  let current: { backend_roles?: string[]; users?: string[]; hosts?: string[]; and_backend_roles?: string[] } = {};
+  try {
+    const response = await client.security.getRoleMapping({ role });
+    current = response.body[role] ?? {};
+  } catch (error) {
+    if ((error as { meta?: { statusCode?: number } }).meta?.statusCode !== 404) throw error;
+  }
+  const backendRoles = current.backend_roles ?? [];
+  if (backendRoles.includes(backendRole)) return 'unchanged';
+  await client.security.createRoleMapping({
+    role,
+    body: {
+      backend_roles: [...backendRoles, backendRole],
+      users: current.users ?? [],
+      hosts: current.hosts ?? [],
+      and_backend_roles: current.and_backend_roles ?? [],
+    },
+  });
+  return 'added';
+}
+
+/** Everything the custom resource does on Create and Update. */
+export async function configureDomain(client: Client, properties: TemplatesResourceProperties): Promise<void> {
+  const report = await installTemplates(client, {
+    indexPrefix: properties.IndexPrefix,
+    retentionDays: positiveInteger('RetentionDays', properties.RetentionDays),
+    ...(properties.Replicas === '' ? {} : { replicas: positiveInteger('Replicas', properties.Replicas) }),
+    firehoseRoleArn: properties.FirehoseRoleArn,
+    log: (line) => logger.info(line),
+  });
+  logger.info('templates installed', { steps: report.steps, version: report.version, staleIndices: report.staleIndices });
+  if (properties.DashboardsRoleArn) {
+    const outcome = await addBackendRole(client, DASHBOARDS_FGAC_ROLE, properties.DashboardsRoleArn);
+    logger.info('Dashboards role mapping', { role: DASHBOARDS_FGAC_ROLE, backendRole: properties.DashboardsRoleArn, outcome });
+  }
+}
+
+export async function handler(event: CloudFormationCustomResourceEvent): Promise<ProviderResponse> {
+  const properties = parseProperties(event.ResourceProperties);
+  logger.info('templates custom resource', { requestType: event.RequestType, endpoint: properties.Endpoint });
+  // Deleting the stack keeps templates, mappings and indices: they hold or describe user data.
+  if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId };
+  const client = createOpenSearchClient({ endpoint: `https://${properties.Endpoint}`, region: process.env.AWS_REGION });
+  await configureDomain(client, properties);
+  return { PhysicalResourceId: `${properties.Endpoint}/${properties.IndexPrefix}` };
+}

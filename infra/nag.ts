@@ -1,0 +1,82 @@
+// cdk-nag AwsSolutions findings this stack accepts on purpose. Each acknowledgement sits on the narrowest
+// construct that raises it, names the exact finding (granular IAM4/IAM5 ids, never a whole rule for a whole
+// stack) and says why. Anything not listed here fails `cdk synth`.
+import { Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
+import type { AlbatrossStack } from './albatross-stack.ts';
+
+const BASIC_EXECUTION_ROLE = 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]';
+
+function acknowledge(scope: IConstruct, id: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id, reason });
+}
+
+/** The IAM5 finding id cdk-nag reports for a wildcard resource string (tokens rendered as `<Logical.Attr>`). */
+export function wildcardResourceFinding(scope: IConstruct, resource: string): string {
+  return `AwsSolutions-IAM5[Resource::${flattenCfnReference(Stack.of(scope).resolve(resource))}]`;
+}
+
+function acknowledgeWildcards(scope: IConstruct, resources: string[], reason: string): void {
+  for (const resource of resources) acknowledge(scope, wildcardResourceFinding(scope, resource), reason);
+}
+
+/** CDK's own singleton handlers live at stack level under generated ids. */
+function cdkSingletons(stack: Stack, idPrefix: string): IConstruct[] {
+  return stack.node.children.filter((child) => child.node.id.startsWith(idPrefix));
+}
+
+export function acknowledgeFindings(stack: AlbatrossStack): void {
+  const cdkHandlers = [
+    ...cdkSingletons(stack, 'BucketNotificationsHandler'),
+    // AwsCustomResource singleton of the OpenSearch L2 (access policy, log-group resource policy).
+    ...cdkSingletons(stack, 'AWS679f53fac002430cb0da5b7982bd2287'),
+    stack.templates.provider,
+  ];
+  for (const handler of cdkHandlers) {
+    acknowledge(handler, BASIC_EXECUTION_ROLE,
+      'Handler code shipped by aws-cdk-lib (S3 notifications, custom-resource framework); its role only gets CloudWatch Logs write access from this managed policy.');
+  }
+  acknowledge(stack.templates.provider, `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(stack.templates.handler.function.node.defaultChild as CfnElement)}.Arn>:*]`,
+    'The CDK Provider framework may invoke any version of the one installer function it fronts.');
+
+  const deliveryPolicy = stack.delivery.role;
+  const domainArn = stack.delivery.domainArn;
+  acknowledgeWildcards(deliveryPolicy, [`${domainArn}/*`],
+    'Firehose bulk-indexes into daily indices <prefix>-YYYY-MM-DD whose names are not known in advance; scoped to this one domain (AWS Firehose developer guide policy).');
+  acknowledgeWildcards(deliveryPolicy, stack.delivery.readPaths.filter((path) => path.includes('*')),
+    'Read-only paths (ESHttpGet) Firehose needs for index mappings and node/index stats, exactly as listed in the Firehose developer guide.');
+  acknowledgeWildcards(deliveryPolicy, [stack.delivery.backupBucket.arnForObjects('*')],
+    'Firehose writes failed documents under keys it generates (errors/<error-output-type>/yyyy/MM/dd/...); scoped to the dedicated backup bucket.');
+
+  acknowledgeWildcards(stack.templatesInstallerRole, [`${domainArn}/*`],
+    'The installer writes _component_template, _index_template, _plugins/_ism and _plugins/_security paths of this one domain; the path set changes with the templates.');
+
+  const loaderRole = stack.loader.function.role;
+  acknowledgeWildcards(loaderRole, [stack.logSource.bucket.arnForObjects(`${stack.logSource.logKeyPrefix}*`)],
+    'The loader reads whichever ALB log object S3 notified about; limited to GetObject under the ALB prefix <prefix>/AWSLogs/.');
+  acknowledgeWildcards(loaderRole, [stack.delivery.backupBucket.arnForObjects(`${stack.loader.failurePrefix}*`)],
+    'The loader records over-long lines under deterministic keys below errors/loader-failed/ (PutObject only).');
+
+  const search = stack.searchDomain;
+  if (search) {
+    acknowledge(search.userPool, 'AwsSolutions-COG8',
+      'Dashboards administrators only: no self sign-up, TOTP MFA required, 14-character passwords; the Plus feature plan (threat protection) is billed per active user and is left to the operator.');
+    acknowledge(search.cognitoConfigRole, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonOpenSearchServiceCognitoAccess]',
+      'The managed policy AWS documents for OpenSearch Service Cognito authentication; only the OpenSearch service can assume this role.');
+    acknowledge(search.domain, 'AwsSolutions-IAM5[Resource::*]',
+      'CDK custom resource that puts the CloudWatch Logs resource policy for slow/application logs; logs:PutResourcePolicy has no resource-level permissions.');
+    acknowledge(search.domain, 'AwsSolutions-OS1',
+      'Public endpoint on purpose: Firehose delivers without VPC configuration and Dashboards users sign in from a browser via Cognito. Every request must be SigV4-signed by one of the IAM roles named in the access policy, then passes fine-grained access control.');
+    acknowledge(search.domain, 'AwsSolutions-OS3',
+      'Callers are AWS services (Firehose, Lambda) and Cognito-federated browsers without fixed IP addresses; access is limited to named IAM roles instead of IP ranges.');
+    if (stack.settings.domainSizing.masterNodes === 0) {
+      acknowledge(search.domain, 'AwsSolutions-OS4',
+        'Small default domain without dedicated masters to keep cost down; set -c masterNodes=3 for production clusters.');
+    }
+    if (!search.zoneAware) {
+      acknowledge(search.domain, 'AwsSolutions-OS7',
+        'Single data node by default (cost); an even -c dataNodes >= 2 enables zone awareness across two AZs.');
+    }
+  }
+}

@@ -1,0 +1,282 @@
+// The backfill itself: list the source, pick the access-log objects whose delivery-date folder can
+// hold events of the requested days, parse every line directly (no Firehose in between) and
+// bulk-index the documents with _id = event.id into <prefix>-YYYY-MM-DD by EVENT time.
+// Objects are processed with bounded concurrency; an object counts as done (state file) only when
+// all of its documents are acknowledged and its failed lines are written, so an interrupted run
+// resumes without duplicates or gaps.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { Client } from '@opensearch-project/opensearch';
+import { parseAlbLine, type LineSource } from '../../transform/parser/index.ts';
+import { parseAlbObjectKey } from '../../transform/source/s3-key.ts';
+import { splitLines } from '../../transform/loader/lines.ts';
+import { bulkIndex, type BulkDocument } from './bulk.ts';
+import { BackfillState, type ObjectCounts } from './state.ts';
+import type { LogSource, SourceObject } from './sources.ts';
+
+export interface BackfillOptions {
+  client: Client;
+  source: LogSource;
+  indexPrefix: string;
+  stateFile: string;
+  failuresFile: string;
+  /** Inclusive UTC days `YYYY-MM-DD`; absent = unbounded. */
+  from?: string;
+  to?: string;
+  concurrency?: number;
+  /** Documents per `_bulk` request are cut at about this many bytes. */
+  bulkBytes?: number;
+  retryWindowMs?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: BackfillProgress) => void;
+}
+
+export interface BackfillProgress {
+  objectsTotal: number;
+  objectsDone: number;
+  bytesTotal: number;     // compressed bytes of the selected objects
+  bytesDone: number;      // compressed bytes of the objects done (resumed ones included)
+  lines: number;
+  uncompressedBytes: number;
+}
+
+export interface BackfillSummary extends ObjectCounts {
+  source: string;
+  objects: number;            // selected access-log objects
+  objectsResumed: number;     // already done in an earlier run
+  objectsProcessed: number;   // done in this run
+  objectsSkipped: { key: string; reason: string }[];  // not access logs, or outside the dates
+  duplicatesOverwritten: number;  // documents that replaced one with the same _id (re-runs)
+  bytes: number;              // uncompressed bytes read in this run
+  indices: string[];
+  failuresFile: string;
+  stateFile: string;
+  interrupted: boolean;
+  seconds: number;
+}
+
+const MAX_LINE_BYTES = 1024 * 1024;
+const DAY_MS = 86_400_000;
+
+function dayOffset(day: string, days: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** Folder dates (delivery dates) that can hold events of [from, to]: the day after `to` too. */
+export function selectByDeliveryDate(folderDate: string | undefined, from?: string, to?: string): boolean {
+  if (folderDate === undefined) return from === undefined && to === undefined;
+  if (from !== undefined && folderDate < from) return false;
+  if (to !== undefined && folderDate > dayOffset(to, 1)) return false;
+  return true;
+}
+
+interface ObjectResult extends ObjectCounts {
+  bytes: number;
+  overwritten: number;
+  indices: Set<string>;
+}
+
+async function* decompressed(stream: Readable, gzip: boolean): AsyncIterable<Buffer> {
+  if (!gzip) {
+    yield* stream as AsyncIterable<Buffer>;
+    return;
+  }
+  const gunzip = createGunzip();
+  stream.on('error', (error) => gunzip.destroy(error));
+  yield* stream.pipe(gunzip) as AsyncIterable<Buffer>;
+}
+
+class FailureLog {
+  private readonly stream: WriteStream;
+  constructor(readonly file: string) {
+    this.stream = createWriteStream(file, { flags: 'a' });
+  }
+  async write(records: object[]): Promise<void> {
+    if (records.length === 0) return;
+    const text = records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+    await new Promise<void>((resolve, reject) => this.stream.write(text, (error) => (error ? reject(error) : resolve())));
+  }
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => this.stream.end(resolve));
+  }
+}
+
+async function processObject(options: BackfillOptions, object: SourceObject, onLines: (lines: number, bytes: number) => void): Promise<{ result: ObjectResult; failures: object[] }> {
+  const { client, source, indexPrefix, signal } = options;
+  const bulkBytes = options.bulkBytes ?? 5 * 2 ** 20;
+  const key = parseAlbObjectKey(object.key);
+  const lineSource: Omit<LineSource, 'offset'> = source.bucket ? { bucket: source.bucket, key: object.key } : { key: source.lineKey(object) };
+  const where = source.bucket ? `s3://${source.bucket}/${object.key}` : source.lineKey(object);
+  const result: ObjectResult = { lines: 0, indexed: 0, failed: 0, skipped: 0, outOfRange: 0, bytes: 0, overwritten: 0, indices: new Set() };
+  const failures: object[] = [];
+  let batch: BulkDocument[] = [];
+  let batchBytes = 0;
+  const lineOf = new Map<BulkDocument, { offset: number; line: string }>();
+
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const documents = batch;
+    batch = [];
+    batchBytes = 0;
+    const outcome = await bulkIndex(client, documents, { ...(options.retryWindowMs ? { retryWindowMs: options.retryWindowMs } : {}), ...(signal ? { signal } : {}) });
+    result.indexed += outcome.indexed;
+    result.overwritten += outcome.overwritten;
+    for (const f of outcome.failures) {
+      const origin = lineOf.get(f.document)!;
+      result.failed++;
+      failures.push({ source: where, offset: origin.offset, reason: `not indexed: ${f.reason}`, line: origin.line });
+    }
+    lineOf.clear();
+  };
+
+  const stream = await source.open(object, signal);
+  try {
+    for await (const group of splitLines(decompressed(stream, key.gzip), { maxLineBytes: MAX_LINE_BYTES })) {
+      signal?.throwIfAborted();
+      for (const line of group) {
+        if (line.bytes === undefined) {
+          result.lines++;
+          result.failed++;
+          failures.push({ source: where, offset: line.offset, reason: `line longer than ${MAX_LINE_BYTES} bytes (${line.length})`, line: line.head?.toString('utf8') ?? '' });
+          continue;
+        }
+        result.lines++;
+        const text = line.bytes.toString('utf8');
+        const parsed = parseAlbLine(text, { source: { ...lineSource, offset: line.offset } });
+        if (parsed.kind === 'skipped') {
+          result.skipped++;
+        } else if (parsed.kind === 'failed') {
+          result.failed++;
+          failures.push({ source: where, offset: line.offset, reason: parsed.reason, line: text });
+        } else {
+          const document = parsed.document as unknown as { '@timestamp'?: string; event?: { id?: string } };
+          const day = document['@timestamp']?.slice(0, 10);
+          const id = document.event?.id;
+          if (day === undefined || id === undefined) {
+            result.failed++;
+            failures.push({ source: where, offset: line.offset, reason: 'document has no @timestamp or event.id', line: text });
+            continue;
+          }
+          if ((options.from !== undefined && day < options.from) || (options.to !== undefined && day > options.to)) {
+            result.outOfRange++;
+            continue;
+          }
+          const index = `${indexPrefix}-${day}`;
+          result.indices.add(index);
+          const bulkDocument = { index, id, source: JSON.stringify(parsed.document) };
+          batch.push(bulkDocument);
+          lineOf.set(bulkDocument, { offset: line.offset, line: text });
+          batchBytes += bulkDocument.source.length + 100;
+          if (batchBytes >= bulkBytes) await flush();
+        }
+      }
+      const groupBytes = group[group.length - 1]!.end - group[0]!.offset;
+      result.bytes += groupBytes;
+      onLines(group.length, groupBytes);
+    }
+    await flush();
+  } finally {
+    stream.destroy();
+  }
+  return { result, failures };
+}
+
+/** Runs (or resumes) a backfill. Resolves with `interrupted: true` when `signal` aborts it. */
+export async function runBackfill(options: BackfillOptions): Promise<BackfillSummary> {
+  const started = performance.now();
+  const concurrency = Math.max(1, options.concurrency ?? 4);
+  const state = await BackfillState.load(options.stateFile, options.source.description);
+  await mkdir(path.dirname(path.resolve(options.failuresFile)), { recursive: true });
+  const failureLog = new FailureLog(options.failuresFile);
+  const summary: BackfillSummary = {
+    source: options.source.description,
+    objects: 0,
+    objectsResumed: 0,
+    objectsProcessed: 0,
+    objectsSkipped: [],
+    lines: 0,
+    indexed: 0,
+    failed: 0,
+    skipped: 0,
+    outOfRange: 0,
+    duplicatesOverwritten: 0,
+    bytes: 0,
+    indices: [],
+    failuresFile: options.failuresFile,
+    stateFile: options.stateFile,
+    interrupted: false,
+    seconds: 0,
+  };
+  const indices = new Set<string>();
+  const selected: SourceObject[] = [];
+  for await (const object of options.source.list()) {
+    const key = parseAlbObjectKey(object.key);
+    if (key.kind !== 'access-log') summary.objectsSkipped.push({ key: object.key, reason: key.reason ?? key.kind });
+    else if (!selectByDeliveryDate(key.date, options.from, options.to)) summary.objectsSkipped.push({ key: object.key, reason: 'delivery date outside --from/--to' });
+    else selected.push(object);
+  }
+  summary.objects = selected.length;
+  const progress: BackfillProgress = {
+    objectsTotal: selected.length,
+    objectsDone: 0,
+    bytesTotal: selected.reduce((sum, o) => sum + o.size, 0),
+    bytesDone: 0,
+    lines: 0,
+    uncompressedBytes: 0,
+  };
+  const todo = selected.filter((object) => {
+    if (!state.isDone(object)) return true;
+    summary.objectsResumed++;
+    progress.objectsDone++;
+    progress.bytesDone += object.size;
+    return false;
+  });
+  options.onProgress?.({ ...progress });
+
+  let next = 0;
+  const worker = async () => {
+    while (next < todo.length && !options.signal?.aborted) {
+      const object = todo[next++]!;
+      let outcome: Awaited<ReturnType<typeof processObject>>;
+      try {
+        outcome = await processObject(options, object, (lines, bytes) => {
+          progress.lines += lines;
+          progress.uncompressedBytes += bytes;
+          options.onProgress?.({ ...progress });
+        });
+      } catch (error) {
+        if (options.signal?.aborted) return;
+        throw new Error(`${options.source.description} ${object.key}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      }
+      // Failures first, then the state: a crash in between re-runs the object, which rewrites the
+      // same documents; failure records are the one thing a crash right here could repeat.
+      await failureLog.write(outcome.failures);
+      const { bytes, overwritten, indices: objectIndices, ...counts } = outcome.result;
+      await state.markDone(object, counts);
+      summary.objectsProcessed++;
+      summary.lines += counts.lines;
+      summary.indexed += counts.indexed;
+      summary.failed += counts.failed;
+      summary.skipped += counts.skipped;
+      summary.outOfRange += counts.outOfRange;
+      summary.duplicatesOverwritten += overwritten;
+      summary.bytes += bytes;
+      for (const index of objectIndices) indices.add(index);
+      progress.objectsDone++;
+      progress.bytesDone += object.size;
+      options.onProgress?.({ ...progress });
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, todo.length)) }, worker));
+  } finally {
+    await failureLog.close();
+  }
+  summary.interrupted = options.signal?.aborted === true && summary.objectsProcessed + summary.objectsResumed < summary.objects;
+  summary.indices = [...indices].sort();
+  summary.seconds = (performance.now() - started) / 1000;
+  return summary;
+}

@@ -1,0 +1,137 @@
+// `albatross backfill SOURCE`: load ALB access logs that already sit in S3 (or in a local folder
+// with the same layout) straight into OpenSearch, resumably. Core: scripts/backfill/run.ts.
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { addEndpointOptions, clientFromOptions, type EndpointCliOptions } from './endpoint-options.ts';
+import { parsePositive } from './generate.ts';
+
+interface BackfillCliOptions extends EndpointCliOptions {
+  from?: string;
+  to?: string;
+  prefix: string;
+  state?: string;
+  failures?: string;
+  concurrency: number;
+  json?: boolean;
+  progress: boolean;
+}
+
+function day(value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
+    throw new InvalidArgumentError('must be a UTC day, YYYY-MM-DD');
+  }
+  return value;
+}
+
+/** A file name derived from the source, so two backfills do not share a state file by accident. */
+function defaultName(source: string, suffix: string): string {
+  const slug = source.replace(/^s3:\/\//, 's3-').replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '').slice(-80);
+  return path.join('.albatross', `backfill-${slug}.${suffix}`);
+}
+
+const n = (value: number) => value.toLocaleString('en-US');
+
+export function register(program: Command): void {
+  const command = program
+    .command('backfill')
+    .description('index ALB access logs already in S3 (s3://bucket/prefix) or in a local folder of the same layout, resumably')
+    .argument('<source>', 's3://bucket/prefix (default AWS credentials chain) or a folder')
+    .option('--from <day>', 'first UTC day of events to load (YYYY-MM-DD)', day)
+    .option('--to <day>', 'last UTC day of events to load (YYYY-MM-DD)', day)
+    .option('--prefix <prefix>', 'index prefix: documents go to <prefix>-YYYY-MM-DD by event time', 'alb-logs')
+    .option('--state <file>', 'state file of completed objects (default: .albatross/backfill-<source>.state.json)')
+    .option('--failures <file>', 'failed lines with their reason, NDJSON (default: .albatross/backfill-<source>.failures.ndjson)')
+    .option('--concurrency <n>', 'objects processed at once', parsePositive, 4)
+    .option('--no-progress', 'no progress bar')
+    .option('--json', 'print the summary as one JSON object on the last line of stdout');
+  addEndpointOptions(command).action(async (source: string, options: BackfillCliOptions) => {
+    if (options.from && options.to && options.from > options.to) command.error('--from must not be after --to');
+    const { openSource } = await import('../backfill/sources.ts');
+    const { runBackfill } = await import('../backfill/run.ts');
+    const { answersFromData, formatAnswers, fromSource, refresh, countDuplicates } = await import('../local/report.ts');
+    const { client, authDescription } = clientFromOptions(options);
+    const logSource = openSource(source);
+    const stateFile = options.state ?? defaultName(source, 'state.json');
+    const failuresFile = options.failures ?? defaultName(source, 'failures.ndjson');
+    const say = (line: string) => process.stderr.write(`${line}\n`);
+    say(`Backfilling ${logSource.description} into ${options.prefix}-YYYY-MM-DD at ${options.endpoint} (${authDescription})`);
+
+    const bar = options.progress && !options.json && process.stderr.isTTY
+      ? new cliProgress.SingleBar(
+          {
+            format: '{bar} {percentage}% | objects {objects} | lines {lines} | {speed} MB/s | ETA {eta_formatted}',
+            stream: process.stderr,
+            hideCursor: true,
+            etaBuffer: 50,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+    const started = performance.now();
+    let startedBar = false;
+    const controller = new AbortController();
+    const interrupt = () => {
+      say('\nInterrupted: finishing nothing more; completed objects are in the state file, run again to resume.');
+      controller.abort();
+    };
+    process.once('SIGINT', interrupt);
+    try {
+      const summary = await runBackfill({
+        client,
+        source: logSource,
+        indexPrefix: options.prefix,
+        stateFile,
+        failuresFile,
+        concurrency: options.concurrency,
+        signal: controller.signal,
+        ...(options.from ? { from: options.from } : {}),
+        ...(options.to ? { to: options.to } : {}),
+        onProgress: (p) => {
+          if (!bar) return;
+          const payload = {
+            objects: `${n(p.objectsDone)}/${n(p.objectsTotal)}`,
+            lines: n(p.lines),
+            speed: (p.uncompressedBytes / 2 ** 20 / Math.max(0.001, (performance.now() - started) / 1000)).toFixed(1),
+          };
+          // Progress by compressed bytes: objects differ in size, bytes predict the ETA.
+          if (!startedBar) {
+            bar.start(Math.max(1, p.bytesTotal), p.bytesDone, payload);
+            startedBar = true;
+          } else {
+            bar.update(p.bytesDone, payload);
+          }
+        },
+      });
+      bar?.stop();
+      const pattern = `${options.prefix}-*`;
+      const scope = fromSource(logSource.pathPrefix);
+      await refresh(client, pattern);
+      const duplicates = await countDuplicates(client, pattern, scope);
+      const answers = await answersFromData(client, pattern, scope);
+      const result = { ...summary, duplicates, docsPerSecond: Math.round(summary.indexed / Math.max(summary.seconds, 0.001)), answers };
+      if (options.json) {
+        process.stdout.write(JSON.stringify(result) + '\n');
+      } else {
+        const out = (line = '') => process.stdout.write(`${line}\n`);
+        out();
+        out(`objects        ${n(summary.objectsProcessed)} loaded now, ${n(summary.objectsResumed)} done earlier, of ${n(summary.objects)} selected; ${n(summary.objectsSkipped.length)} skipped (not access logs or outside the dates)`);
+        out(`lines          ${n(summary.lines)} (${(summary.bytes / 2 ** 20).toFixed(1)} MiB)`);
+        out(`indexed        ${n(summary.indexed)} documents (${n(summary.duplicatesOverwritten)} replaced an earlier copy with the same event.id)`);
+        out(`failed         ${n(summary.failed)} lines${summary.failed > 0 ? `: raw lines and reasons in ${failuresFile}` : ''}`);
+        out(`skipped        ${n(summary.skipped)} (empty and control lines), ${n(summary.outOfRange)} outside --from/--to`);
+        out(`duplicates     ${n(duplicates)} (documents sharing an event.id)`);
+        out(`indices        ${summary.indices.join(', ') || '-'}`);
+        out(`wall time      ${summary.seconds.toFixed(1)} s, ${n(result.docsPerSecond)} documents/s`);
+        out(`state          ${stateFile}${summary.interrupted ? ' (INTERRUPTED: run the same command again to resume)' : ''}`);
+        out();
+        for (const line of formatAnswers(answers)) out(line);
+      }
+      if (summary.interrupted) process.exitCode = 130;
+    } finally {
+      bar?.stop();
+      process.off('SIGINT', interrupt);
+      await client.close();
+    }
+  });
+}

@@ -1,0 +1,162 @@
+// `npm run demo` / `albatross demo`: the whole pipeline on this machine. Starts the embedded
+// OpenSearch (or uses OPENSEARCH_URL), installs the templates, generates ALB logs into a local S3,
+// delivers S3-style notifications to the real loader, lets the local Firehose run the real transform
+// and `_bulk` into daily indices, then accounts for every line and answers a few questions.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import cliProgress from 'cli-progress';
+import { parseCount, parsePositive } from './generate.ts';
+
+interface DemoOptions {
+  lines: number;
+  files?: number;
+  badLines: number;
+  days: number;
+  seed: number;
+  prefix: string;
+  throttleRate: number;
+  partialFailureRate: number;
+  bulkRejectRate: number;
+  workDir?: string;
+  port?: number;
+  json?: boolean;
+  keepRunning?: boolean;
+  lambdaLogs?: boolean;
+}
+
+function rate(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('must be a fraction in [0, 1)');
+  return n;
+}
+
+const n = (value: number) => value.toLocaleString('en-US');
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('run the whole pipeline locally (embedded OpenSearch, local S3 and Firehose, the real Lambda handlers) and account for every line')
+    .option('--lines <n>', 'lines to generate', parseCount, 200_000)
+    .option('--files <n>', 'log objects to spread them over (default: one per 25,000 lines)', parsePositive)
+    .option('--bad-lines <n>', 'malformed lines mixed in (they end as preserved failures)', parseCount, 25)
+    .option('--days <n>', 'days of traffic, ending now', parsePositive, 3)
+    .option('--seed <n>', 'generator seed', parseCount, 1)
+    .option('--prefix <prefix>', 'index prefix: documents go to <prefix>-YYYY-MM-DD', 'alb-logs')
+    .option('--throttle-rate <r>', 'fraction of PutRecordBatch calls the local Firehose throttles', rate, 0)
+    .option('--partial-failure-rate <r>', 'fraction of PutRecordBatch calls that partially fail', rate, 0)
+    .option('--bulk-reject-rate <r>', 'fraction of bulk items rejected with 429', rate, 0)
+    .option('--work-dir <dir>', 'where the local S3 data and the failure backups go (default: a new temporary folder)')
+    .option('--port <n>', 'HTTP port of the embedded engine (default: a free one)', parsePositive)
+    .option('--json', 'print the result as one JSON object on the last line of stdout')
+    .option('--keep-running', 'keep the engine running afterwards (Ctrl-C stops it) and print how to query it')
+    .option('--lambda-logs', "show the Lambda handlers' structured logs and metrics")
+    .action(async (options: DemoOptions) => {
+      const say = (line: string) => process.stderr.write(`${line}\n`);
+      // Powertools reads these when the handlers' modules load: keep the demo's output readable.
+      if (!options.lambdaLogs) {
+        process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+        process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+      }
+      const { runPipeline } = await import('../local/pipeline.ts');
+      const { answersFromData, formatAnswers, fromSource } = await import('../local/report.ts');
+      const { getOpenSearch, startOpenSearch } = await import('../opensearch-local/engine.ts');
+      const { createOpenSearchClient } = await import('../../templates/opensearch-client.ts');
+      const { installTemplates } = await import('../../templates/install.ts');
+
+      const external = Boolean(process.env.OPENSEARCH_URL?.trim());
+      say(external ? `Using OpenSearch at ${process.env.OPENSEARCH_URL}` : 'Starting the embedded OpenSearch (the first run builds its launcher)...');
+      const engine = !external && options.port ? await startOpenSearch({ port: options.port }) : await getOpenSearch();
+      let keepEngine = false;
+      const client = createOpenSearchClient({ endpoint: engine.url });
+      try {
+        say(`OpenSearch ${engine.url}; installing the templates for ${options.prefix}-*`);
+        await installTemplates(client, { indexPrefix: options.prefix, replicas: 0, log: () => undefined });
+
+        const workDirectory = options.workDir ?? (await mkdtemp(path.join(tmpdir(), 'albatross-demo-')));
+        const end = new Date(Math.floor(Date.now() / 300_000) * 300_000);
+        const bar = !options.json && process.stderr.isTTY
+          ? new cliProgress.SingleBar({ format: 'objects {value}/{total} | lines sent {sent} | indexed {indexed}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
+          : undefined;
+        say(`Generating ${n(options.lines)} lines (${options.badLines} malformed) and running the pipeline...`);
+        bar?.start(Math.max(1, options.files ?? Math.ceil(options.lines / 25_000)), 0, { sent: 0, indexed: 0 });
+        const result = await runPipeline({
+          client,
+          indexPrefix: options.prefix,
+          workDirectory,
+          generate: { lines: options.lines, days: options.days, seed: options.seed, badLines: options.badLines, end, ...(options.files ? { files: options.files } : {}) },
+          throttleRate: options.throttleRate,
+          partialFailureRate: options.partialFailureRate,
+          bulkRejectRate: options.bulkRejectRate,
+          onProgress: (p) => bar?.update(p.objectsLoaded, { sent: n(p.linesSent), indexed: n(p.indexed) }),
+        });
+        bar?.stop();
+        const pattern = `${options.prefix}-*`;
+        const answers = await answersFromData(client, pattern, fromSource(`s3://${result.bucket}/`));
+        const docsPerSecond = result.seconds > 0 ? result.indexed / result.seconds : 0;
+        const summary = {
+          url: engine.url,
+          objects: result.objects,
+          lines: result.lines,
+          indexed: result.indexed,
+          failed: result.failed,
+          skipped: result.skipped,
+          unaccounted: result.unaccounted,
+          duplicates: result.duplicates,
+          indices: result.indices,
+          seconds: Number(result.seconds.toFixed(3)),
+          docsPerSecond: Math.round(docsPerSecond),
+          failures: result.failures,
+          faults: {
+            throttledCalls: result.firehose.throttled,
+            partiallyFailedRecords: result.firehose.recordsFailed,
+            rejectedBulkItems: result.delivery.injectedRejections,
+          },
+          answers,
+        };
+        if (options.json) {
+          process.stdout.write(JSON.stringify(summary) + '\n');
+        } else {
+          const out = (line = '') => process.stdout.write(`${line}\n`);
+          const f = result.failures;
+          out();
+          out(`objects        ${n(result.objects)} (s3://${result.bucket}/ on the local S3)`);
+          out(`lines          ${n(result.lines)}`);
+          out(`indexed        ${n(result.indexed)} documents`);
+          out(`failed         ${n(result.failed)} lines, none lost:`);
+          out(`                 ${n(f.processingFailed)} rejected by the parser: raw lines (base64 rawData) in ${path.join(f.backupDirectory, 'errors', 'processing-failed')}`);
+          if (f.deliveryFailed > 0) out(`                 ${n(f.deliveryFailed)} refused by OpenSearch: documents in ${path.join(f.backupDirectory, 'errors', 'AmazonOpenSearchService-failed')}`);
+          if (f.loaderFailed > 0) out(`                 ${n(f.loaderFailed)} too long for Firehose: locations in ${f.loaderFailureDirectory}`);
+          out(`skipped        ${n(result.skipped)} (empty and control lines)`);
+          if (result.unaccounted !== 0) out(`UNACCOUNTED    ${n(result.unaccounted)} lines (${f.objectsFailed} objects dead-lettered)`);
+          out(`duplicates     ${n(result.duplicates)} (documents sharing an event.id)`);
+          out(`indices        ${result.indices.map((i) => `${i.index} (${n(i.docs)})`).join(', ')}`);
+          out(`wall time      ${result.seconds.toFixed(1)} s, ${n(Math.round(docsPerSecond))} documents/s`);
+          if (result.firehose.throttled + result.firehose.recordsFailed + result.delivery.injectedRejections > 0) {
+            out(`faults         ${n(result.firehose.throttled)} PutRecordBatch calls throttled, ${n(result.firehose.recordsFailed)} records partially failed, ${n(result.delivery.injectedRejections)} bulk items rejected (all retried)`);
+          }
+          out();
+          for (const line of formatAnswers(answers)) out(line);
+        }
+        if (options.keepRunning) {
+          keepEngine = true;
+          say('');
+          say(`OpenSearch keeps running at ${engine.url} (Ctrl-C to stop). Try:`);
+          say(`  curl -s '${engine.url}/_cat/indices/${pattern}?v'`);
+          say(`  curl -s '${engine.url}/${pattern}/_search?size=1&pretty'`);
+          say(`  curl -s -H 'content-type: application/json' '${engine.url}/${pattern}/_search?size=0&pretty' -d '{"aggs":{"status":{"terms":{"field":"http.response.status_code"}}}}'`);
+          say(`  curl -s -H 'content-type: application/json' '${engine.url}/${pattern}/_search?pretty' -d '{"query":{"range":{"http.response.status_code":{"gte":500}}},"size":3}'`);
+          say(`Dashboards: docs/local-pipeline.md ("OpenSearch Dashboards").`);
+          await new Promise<void>((resolve) => {
+            process.once('SIGINT', resolve);
+            process.once('SIGTERM', resolve);
+          });
+          await engine.stop();
+        }
+      } finally {
+        await client.close();
+        if (!keepEngine) await engine.stop();
+      }
+    });
+}

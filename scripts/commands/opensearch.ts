@@ -1,0 +1,54 @@
+// `albatross opensearch`: a real single-node OpenSearch on loopback until Ctrl-C.
+// stdout carries only the URL, so `URL=$(albatross opensearch | head -1)`-style use works;
+// everything else goes to stderr.
+import { Command, InvalidArgumentError } from 'commander';
+import { startOpenSearch } from '../opensearch-local/engine.ts';
+
+interface OpenSearchOptions {
+  data?: string;
+  port: number;
+  verbose?: boolean;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InvalidArgumentError('expected a port number 0-65535');
+  return port;
+}
+
+export function register(program: Command): void {
+  program
+    .command('opensearch')
+    .description('start an embedded single-node OpenSearch 2.19 on 127.0.0.1, print its URL, run until Ctrl-C')
+    .option('--data <dir>', 'keep the data in this directory (default: a fresh temporary one, deleted on exit)')
+    .option('--port <n>', 'HTTP port (0 = any free port)', parsePort, 0)
+    .option('--verbose', "copy the engine's log to stderr")
+    .action(async (options: OpenSearchOptions) => {
+      const started = Date.now();
+      const engine = await startOpenSearch({
+        dataDir: options.data,
+        port: options.port,
+        onLog: options.verbose ? (chunk) => process.stderr.write(chunk) : undefined,
+      });
+      process.stdout.write(`${engine.url}\n`);
+      process.stderr.write(
+        `OpenSearch ready in ${((Date.now() - started) / 1000).toFixed(1)} s (java pid ${engine.pid}, data in ${engine.home}` +
+          `${options.data ? '' : ', deleted on exit'}). Ctrl-C to stop.\n`,
+      );
+
+      let stopping = false;
+      const shutdown = async (signal: NodeJS.Signals) => {
+        stopping = true;
+        process.stderr.write(`${signal}: stopping OpenSearch…\n`);
+        await engine.stop();
+        process.exit(0);
+      };
+      process.once('SIGINT', shutdown);
+      process.once('SIGTERM', shutdown);
+
+      const { code, signal } = await engine.exited;
+      if (stopping) return; // shutdown() exits once the data directory is cleaned up
+      process.stderr.write(`OpenSearch exited unexpectedly (code ${code}, signal ${signal}).\n${engine.logTail().slice(-4000)}\n`);
+      process.exit(1);
+    });
+}

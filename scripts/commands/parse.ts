@@ -1,0 +1,214 @@
+// `albatross parse [FILE...]`: ALB access-log lines (plain or gzip files, or
+// stdin) -> one JSON document per line on stdout, in input order; one JSON
+// error object per unparseable line and a one-line summary on stderr. Exit
+// status 0 only when every line parsed (skipped control/empty lines are fine).
+// Streams with bounded memory: output is written with back-pressure and a
+// line longer than MAX_LINE_BYTES is reported, not buffered.
+import type { Command } from 'commander';
+import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { parseAlbLineToJson } from '../../transform/parser/index.ts';
+
+export const MAX_LINE_BYTES = 1024 * 1024;
+const FLUSH_CHARS = 64 * 1024;
+
+export interface ParseStats {
+  lines: number;
+  documents: number;
+  tagged: number;      // documents carrying a malformed-value tag
+  skipped: number;
+  failed: number;
+}
+
+export function emptyStats(): ParseStats {
+  return { lines: 0, documents: 0, tagged: 0, skipped: 0, failed: 0 };
+}
+
+/** Buffered writer that honours back-pressure; `closed` once the reader went away (EPIPE). */
+class Output {
+  private buffer = '';
+  closed = false;
+  constructor(private readonly stream: Writable) {}
+  async write(text: string): Promise<void> {
+    this.buffer += text;
+    if (this.buffer.length >= FLUSH_CHARS) await this.flush();
+  }
+  async flush(): Promise<void> {
+    if (this.buffer === '' || this.closed) return;
+    const text = this.buffer;
+    this.buffer = '';
+    try {
+      if (!this.stream.write(text)) await once(this.stream, 'drain');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error;
+      this.closed = true;
+    }
+  }
+}
+
+export interface ParseStreamOptions {
+  /** File path: becomes the line source (log.file.path, byte offsets, event.id). */
+  path?: string;
+  original?: boolean;
+}
+
+const GZIP_MAGIC = [0x1f, 0x8b];
+
+/** Yields the decompressed bytes of `input`, gunzipping when it starts with the gzip magic number. */
+async function* decompressed(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const iterator = input[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done) return;
+  const head: Buffer = first.value;
+  const rest = {
+    async *[Symbol.asyncIterator]() {
+      yield head;
+      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+    },
+  };
+  if (head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1]) {
+    const gunzip = createGunzip();
+    const feeding = (async () => {
+      try {
+        for await (const chunk of rest) if (!gunzip.write(chunk)) await once(gunzip, 'drain');
+        gunzip.end();
+      } catch (error) {
+        gunzip.destroy(error as Error);
+      }
+    })();
+    for await (const chunk of gunzip) yield chunk as Buffer;
+    await feeding;
+  } else {
+    yield* rest;
+  }
+}
+
+/** Splits bytes into lines, with the byte offset of each line; an over-long line comes back as `tooLong`. */
+async function* splitLines(input: AsyncIterable<Buffer>): AsyncGenerator<{ text: string; offset: number; tooLong: boolean }> {
+  let carry: Buffer | undefined;
+  let carryOffset = 0;     // offset of carry[0]
+  let discarding = false;  // inside an over-long line, skipping to its end
+  let discardOffset = 0;
+  for await (const chunk of input) {
+    let data: Buffer = chunk;
+    let base = carryOffset + (carry?.length ?? 0);
+    if (carry !== undefined) {
+      data = Buffer.concat([carry, chunk]);
+      base = carryOffset;
+      carry = undefined;
+    }
+    let start = 0;
+    for (let newline = data.indexOf(10); newline !== -1; newline = data.indexOf(10, start)) {
+      if (discarding) {
+        discarding = false;
+        yield { text: data.toString('utf8', start, Math.min(newline, start + 200)), offset: discardOffset, tooLong: true };
+      } else {
+        yield { text: data.toString('utf8', start, newline), offset: base + start, tooLong: false };
+      }
+      start = newline + 1;
+    }
+    if (start < data.length) {
+      if (discarding) {
+        // still inside the over-long line: drop the bytes
+      } else if (data.length - start > MAX_LINE_BYTES) {
+        discarding = true;
+        discardOffset = base + start;
+      } else {
+        carry = data.subarray(start);
+      }
+    }
+    carryOffset = base + data.length - (carry?.length ?? 0);
+  }
+  if (discarding) yield { text: '', offset: discardOffset, tooLong: true };
+  else if (carry !== undefined && carry.length > 0) yield { text: carry.toString('utf8'), offset: carryOffset, tooLong: false };
+}
+
+/**
+ * Parses every line of `input`, writing documents to `stdout` and error objects to `stderr`.
+ * Adds to `stats` and returns it.
+ */
+export async function parseStream(
+  input: AsyncIterable<Buffer>,
+  stdout: Writable,
+  stderr: Writable,
+  options: ParseStreamOptions = {},
+  stats: ParseStats = emptyStats(),
+): Promise<ParseStats> {
+  const documents = new Output(stdout);
+  const errors = new Output(stderr);
+  const key = options.path === undefined ? undefined : resolve(options.path);
+  const file = options.path === undefined ? {} : { file: options.path };
+  let lineNumber = 0;
+  try {
+    for await (const line of splitLines(decompressed(input))) {
+      if (documents.closed) break;
+      lineNumber++;
+      stats.lines++;
+      if (line.tooLong) {
+        stats.failed++;
+        await errors.write(`${JSON.stringify({ ...file, line: lineNumber, error: `line longer than ${MAX_LINE_BYTES} bytes`, raw: line.text })}\n`);
+        continue;
+      }
+      const result = parseAlbLineToJson(line.text, {
+        ...(key !== undefined && { source: { key, offset: line.offset } }),
+        ...(options.original && { original: true }),
+      });
+      if (result.kind === 'document') {
+        stats.documents++;
+        if (result.json.includes('"tags":["')) stats.tagged++;
+        await documents.write(`${result.json}\n`);
+      } else if (result.kind === 'skipped') {
+        stats.skipped++;
+      } else {
+        stats.failed++;
+        await errors.write(`${JSON.stringify({ ...file, line: lineNumber, error: result.reason, raw: line.text })}\n`);
+      }
+    }
+  } catch (error) {
+    if (documents.closed) return stats;
+    // unreadable file or corrupt gzip: the rest of this input is lost, say so
+    stats.failed++;
+    await errors.write(`${JSON.stringify({ ...file, line: lineNumber + 1, error: `cannot read input: ${(error as Error).message}`, raw: '' })}\n`);
+  }
+  await documents.flush();
+  await errors.flush();
+  return stats;
+}
+
+export function summaryLine(stats: ParseStats, seconds: number): string {
+  return `albatross parse: ${stats.lines} lines, ${stats.documents} documents (${stats.tagged} with malformed values tagged), ` +
+    `${stats.skipped} skipped, ${stats.failed} failed in ${seconds.toFixed(2)} s`;
+}
+
+export function register(program: Command): void {
+  program
+    .command('parse')
+    .description('parse ALB access-log lines (plain or .gz files, or stdin) into JSON documents, one per line')
+    .argument('[files...]', 'log files (plain or gzip); stdin when none or "-"')
+    .option('--original', 'add the raw line as event.original')
+    .action(async (files: string[], options: { original?: boolean }) => {
+      const started = process.hrtime.bigint();
+      const stats = emptyStats();
+      let stdoutClosed = false;
+      process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+        // e.g. `albatross parse x.log | head`: stop quietly
+        if (error.code === 'EPIPE') stdoutClosed = true;
+        else throw error;
+      });
+      const inputs = files.length === 0 ? ['-'] : files;
+      for (const file of inputs) {
+        if (stdoutClosed) break;
+        const input: Readable = file === '-' ? process.stdin : createReadStream(file);
+        await parseStream(input, process.stdout, process.stderr, {
+          ...(file !== '-' && { path: file }),
+          ...(options.original && { original: true }),
+        }, stats);
+      }
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      process.stderr.write(`${summaryLine(stats, seconds)}\n`);
+      process.exitCode = stats.failed === 0 ? 0 : 1;
+    });
+}

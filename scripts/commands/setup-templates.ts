@@ -1,0 +1,109 @@
+// `albatross setup-templates` (`npm run setup-templates`): installs and verifies the
+// index templates, retention policy, Firehose security role and Dashboards objects.
+import { writeFile } from 'node:fs/promises';
+import { InvalidArgumentError, type Command } from 'commander';
+import { DEFAULT_TEMPLATE_OPTIONS } from '../../templates/render.ts';
+import { DEFAULT_SLOW_REQUEST_SECONDS, renderSavedObjects, toNdjson } from '../../templates/dashboards.ts';
+import { dashboardsTarget } from '../../templates/dashboards-import.ts';
+import { InstallError, installTemplates, type InstallReport } from '../../templates/install.ts';
+import { addEndpointOptions, clientFromOptions, connectionFromOptions, type EndpointCliOptions } from './endpoint-options.ts';
+
+interface SetupTemplatesOptions extends EndpointCliOptions {
+  dashboardsUrl?: string;
+  exportDashboards?: string;
+  prefix: string;
+  retentionDays: number;
+  shards: number;
+  replicas: number;
+  priority: number;
+  refreshInterval: string;
+  slowRequestSeconds: number;
+  firehoseRoleArn?: string;
+  dryRun?: boolean;
+}
+
+function integer(min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+    return n;
+  };
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+function printReport(report: InstallReport, out: (line: string) => void): void {
+  const v = report.verification;
+  if (v) {
+    out('');
+    out(`Verified with _simulate_index on ${v.index}: ${v.fieldsChecked - v.mismatches.length}/${v.fieldsChecked} fields mapped as expected, dynamic: strict`);
+    for (const f of v.keyFields) out(`  ${f.path.padEnd(40)} ${f.actual ?? 'missing'}`);
+    if (v.overlapping.length > 0) out(`  note: lower-priority templates also match: ${v.overlapping.join(', ')}`);
+  }
+  if (report.staleIndices.length > 0) {
+    out('');
+    out('Warning: existing indices were created without these templates and keep their old field types until ISM deletes them:');
+    for (const index of report.staleIndices) out(`  ${index}`);
+  }
+  out('');
+  if (report.dryRun) out('Dry run: nothing was sent.');
+  else if (report.changed) out(`Done: ${report.steps.filter((s) => s.outcome === 'created' || s.outcome === 'updated').length} changes applied.`);
+  else out('Nothing to change: everything was already installed and up to date.');
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('setup-templates')
+    .description('Install and verify the index templates, ISM retention policy, Firehose security role and Dashboards objects')
+    .option('--dashboards-url <url>', 'import the Dashboards saved objects there (Amazon OpenSearch Service: https://<domain-endpoint>/_dashboards)')
+    .option('--export-dashboards <file>', 'write the Dashboards saved objects as NDJSON to this file (for a manual import)')
+    .option('--prefix <prefix>', 'index name prefix: Firehose writes <prefix>-YYYY-MM-DD', DEFAULT_TEMPLATE_OPTIONS.indexPrefix)
+    .option('--retention-days <n>', 'delete indices older than this (ISM)', integer(1), DEFAULT_TEMPLATE_OPTIONS.retentionDays)
+    .option('--shards <n>', 'primary shards per daily index', integer(1), DEFAULT_TEMPLATE_OPTIONS.shards)
+    .option('--replicas <n>', 'replicas per shard', integer(0), DEFAULT_TEMPLATE_OPTIONS.replicas)
+    .option('--priority <n>', 'index template priority (raise it to win over another template matching <prefix>-*)', integer(0), DEFAULT_TEMPLATE_OPTIONS.priority)
+    .option('--refresh-interval <interval>', 'index refresh interval', DEFAULT_TEMPLATE_OPTIONS.refreshInterval)
+    .option('--slow-request-seconds <s>', 'threshold of the "slow requests" saved search', positiveNumber, DEFAULT_SLOW_REQUEST_SECONDS)
+    .option('--firehose-role-arn <arn>', 'map this IAM role to a least-privilege security role for Firehose on <prefix>*')
+    .option('--dry-run', 'print every request instead of sending it');
+  addEndpointOptions(command).action(async (options: SetupTemplatesOptions) => {
+    const out = (line: string): void => void process.stdout.write(`${line}\n`);
+    try {
+      if (options.exportDashboards) {
+        const objects = renderSavedObjects({ indexPrefix: options.prefix, slowRequestSeconds: options.slowRequestSeconds });
+        await writeFile(options.exportDashboards, toNdjson(objects));
+        out(`Wrote ${objects.length} Dashboards saved objects to ${options.exportDashboards} (import: Dashboards Management > Saved objects > Import).`);
+        // Exporting alone needs no cluster.
+        if (!options.endpoint && !options.dashboardsUrl) return;
+      }
+      const { client, connection, authDescription } = clientFromOptions(options);
+      out(`${options.dryRun ? 'Dry run against' : 'OpenSearch at'} ${new URL(connection.endpoint).origin} (${authDescription})`);
+      const dashboards = options.dashboardsUrl
+        ? dashboardsTarget(options.dashboardsUrl, connection.endpoint, connectionFromOptions(options))
+        : undefined;
+      const report = await installTemplates(client, {
+        indexPrefix: options.prefix,
+        retentionDays: options.retentionDays,
+        shards: options.shards,
+        replicas: options.replicas,
+        priority: options.priority,
+        refreshInterval: options.refreshInterval,
+        slowRequestSeconds: options.slowRequestSeconds,
+        ...(options.firehoseRoleArn ? { firehoseRoleArn: options.firehoseRoleArn } : {}),
+        ...(dashboards ? { dashboards } : {}),
+        dryRun: options.dryRun ?? false,
+        log: out,
+      });
+      printReport(report, out);
+      await client.close();
+    } catch (error) {
+      const message = error instanceof InstallError || error instanceof Error ? error.message : String(error);
+      process.stderr.write(`setup-templates failed: ${message}\n`);
+      process.exitCode = 1;
+    }
+  });
+}

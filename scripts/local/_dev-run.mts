@@ -1,0 +1,12 @@
+import { Client } from '@opensearch-project/opensearch';
+process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+const { runPipeline } = await import('/work/main/scripts/local/pipeline.ts');
+const { installTemplates } = await import('/work/main/templates/install.ts');
+const client = new Client({ node: process.env.OPENSEARCH_URL! });
+const prefix = 'dev-pipe-' + Date.now();
+await installTemplates(client, { indexPrefix: prefix, replicas: 0, refreshInterval: '1s', log: () => {} });
+const lines = Number(process.argv[2] ?? 5000);
+const r = await runPipeline({ client, indexPrefix: prefix, generate: { lines, days: 2, seed: 7, badLines: 20, files: Number(process.argv[3] ?? 4), end: new Date('2026-01-01T00:00:00Z') }, throttleRate: Number(process.argv[4] ?? 0), bulkRejectRate: Number(process.argv[5] ?? 0) });
+console.log(JSON.stringify(r, null, 1));
+await client.indices.delete({ index: prefix + '-*' });

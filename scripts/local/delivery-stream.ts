@@ -1,0 +1,505 @@
+// A local Firehose delivery stream with an OpenSearch destination: the FirehoseSink behind
+// firehose-server.ts. It behaves like the service where it matters for correctness:
+//   - buffers accepted records by size and time, then delivers the buffer;
+//   - invokes the transform Lambda handler with genuine FirehoseTransformationEvents no larger
+//     than the processor buffer the stack configures, retrying failed invocations;
+//   - `_bulk`s Ok documents into <prefix>-YYYY-MM-DD by ARRIVAL date (UTC; IndexRotationPeriod
+//     OneDay), with a document id fixed per record (FIREHOSE_DEFAULT), so retries never duplicate;
+//   - retries bulk 429/5xx and item rejections with backoff until the retry window closes;
+//   - writes processing failures and undeliverable documents to a local backup folder in
+//     Firehose's error-record format (errors/<error-output-type>/yyyy/MM/dd/HH/...).
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client } from '@opensearch-project/opensearch';
+import type {
+  Context,
+  FirehoseTransformationEvent,
+  FirehoseTransformationEventRecord,
+  FirehoseTransformationResult,
+} from 'aws-lambda';
+import { processRecords } from '../../transform/firehose-transform/process.ts';
+import { PROCESSOR_BUFFER_SIZE_MB } from '../../transform/firehose-transform/limits.ts';
+import { createRandom } from './generator.ts';
+import type { FirehoseSink } from './firehose-server.ts';
+
+export type TransformHandler = (event: FirehoseTransformationEvent, context: Context) => Promise<FirehoseTransformationResult | void>;
+
+export interface DeliveryStreamOptions {
+  client: Client;
+  /** The transform Lambda handler (transform/firehose-transform/handler.ts). */
+  transform: TransformHandler;
+  indexPrefix: string;
+  backupDirectory: string;
+  /** Destination buffer hint (Firehose BufferingHints.SizeInMBs). */
+  bufferSizeBytes?: number;
+  /** Destination buffer interval; Firehose allows 0-900 s, the local default is short. */
+  bufferIntervalMs?: number;
+  /** Processor buffer (BufferSizeInMBs of the Lambda processor). */
+  processorBufferBytes?: number;
+  /** Lambda processor NumberOfRetries. */
+  processorRetries?: number;
+  /** RetryOptions.DurationInSeconds, including the first attempt. */
+  retryDurationMs?: number;
+  /** Largest `_bulk` request body. */
+  bulkMaxBytes?: number;
+  /** Deliveries (transform + bulk) in flight at once. */
+  concurrency?: number;
+  /** Fraction of bulk items answered with a 429 rejection (fault injection). */
+  bulkRejectRate?: number;
+  seed?: number;
+  region?: string;
+  account?: string;
+}
+
+export interface DeliveryStats {
+  recordsReceived: number;
+  invocations: number;
+  invocationRetries: number;
+  ok: number;
+  dropped: number;
+  processingFailed: number;
+  indexed: number;
+  deliveryFailed: number;
+  bulkRequests: number;
+  bulkRetries: number;
+  itemRetries: number;
+  injectedRejections: number;
+  /** Backup files written, relative to backupDirectory. */
+  backupFiles: string[];
+}
+
+interface BufferedRecord {
+  data: Buffer;
+  arrival: number;
+}
+
+interface PendingDocument {
+  id: string;
+  index: string;
+  source: Buffer;
+  record: BufferedRecord;
+}
+
+/** Firehose's error record (processing-failed/ and AmazonOpenSearchService-failed/). */
+export interface FirehoseErrorRecord {
+  attemptsMade: number;
+  arrivalTimestamp: number;
+  errorCode: string;
+  errorMessage: string;
+  attemptEndingTimestamp: number;
+  rawData: string;
+  lambdaArn?: string;
+  esDocumentId?: string;
+  esIndexName?: string;
+  esTypeName?: string;
+}
+
+export const PROCESSING_FAILED = 'processing-failed';
+export const OPENSEARCH_FAILED = 'AmazonOpenSearchService-failed';
+
+const MIB = 2 ** 20;
+const LAMBDA_PAYLOAD_LIMIT = 6 * MIB;
+
+function dateParts(ms: number): { day: string; hourPath: string } {
+  const iso = new Date(ms).toISOString();
+  return { day: iso.slice(0, 10), hourPath: `${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(11, 13)}` };
+}
+
+function errorMessageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function lambdaContext(functionName: string, arn: string): Context {
+  const deadline = Date.now() + 300_000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: arn,
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+export class DeliveryStream implements FirehoseSink {
+  readonly stats: DeliveryStats = {
+    recordsReceived: 0,
+    invocations: 0,
+    invocationRetries: 0,
+    ok: 0,
+    dropped: 0,
+    processingFailed: 0,
+    indexed: 0,
+    deliveryFailed: 0,
+    bulkRequests: 0,
+    bulkRetries: 0,
+    itemRetries: 0,
+    injectedRejections: 0,
+    backupFiles: [],
+  };
+  private readonly options: Required<Omit<DeliveryStreamOptions, 'seed'>>;
+  private buffer: BufferedRecord[] = [];
+  private bufferBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly random: () => number;
+  private readonly runId = randomBytes(6).toString('base64url');
+  private recordSequence = 0;
+  private streamName = 'albatross';
+  private deliveryError: unknown;
+
+  constructor(options: DeliveryStreamOptions) {
+    this.options = {
+      bufferSizeBytes: 5 * MIB,
+      bufferIntervalMs: 1000,
+      processorBufferBytes: PROCESSOR_BUFFER_SIZE_MB * MIB,
+      processorRetries: 3,
+      retryDurationMs: 300_000,
+      bulkMaxBytes: 5 * MIB,
+      concurrency: 2,
+      bulkRejectRate: 0,
+      region: 'us-east-1',
+      account: '123456789012',
+      ...options,
+    };
+    this.random = createRandom(options.seed ?? 1);
+  }
+
+  get lambdaArn(): string {
+    return `arn:aws:lambda:${this.options.region}:${this.options.account}:function:albatross-transform`;
+  }
+
+  async accept(streamName: string, records: Buffer[]): Promise<void> {
+    this.streamName = streamName;
+    const arrival = Date.now();
+    for (const data of records) {
+      this.buffer.push({ data, arrival });
+      this.bufferBytes += data.length;
+    }
+    this.stats.recordsReceived += records.length;
+    if (this.bufferBytes >= this.options.bufferSizeBytes) {
+      // Backpressure: the PutRecordBatch call returns once its buffer is on its way.
+      await this.cut();
+    } else if (this.buffer.length > 0 && this.timer === undefined) {
+      this.timer = setTimeout(() => void this.cut().catch((error) => (this.deliveryError ??= error)), this.options.bufferIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Delivers everything buffered and waits until every record is indexed, dropped or backed up. */
+  async drain(): Promise<void> {
+    await this.cut();
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    if (this.deliveryError !== undefined) throw this.deliveryError;
+  }
+
+  private async cut(): Promise<void> {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.buffer.length === 0) return;
+    while (this.inFlight.size >= this.options.concurrency) await Promise.race(this.inFlight);
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    this.bufferBytes = 0;
+    const delivery = this.deliver(batch).catch((error) => {
+      this.deliveryError ??= error;
+    });
+    this.inFlight.add(delivery);
+    void delivery.finally(() => this.inFlight.delete(delivery));
+  }
+
+  private async deliver(batch: BufferedRecord[]): Promise<void> {
+    const documents: PendingDocument[] = [];
+    let start = 0;
+    while (start < batch.length) {
+      let end = start;
+      let bytes = 0;
+      while (end < batch.length && (end === start || bytes + batch[end]!.data.length <= this.options.processorBufferBytes)) {
+        bytes += batch[end]!.data.length;
+        end++;
+      }
+      documents.push(...(await this.transform(batch.slice(start, end))));
+      start = end;
+    }
+    await this.index(documents);
+  }
+
+  /** One processor invocation (with retries); returns the Ok documents. */
+  private async transform(records: BufferedRecord[]): Promise<PendingDocument[]> {
+    const base = this.recordSequence;
+    this.recordSequence += records.length;
+    const eventRecords: FirehoseTransformationEventRecord[] = records.map((record, i) => ({
+      // Opaque ids like Firehose's; stable for the record, so they also serve as document ids.
+      recordId: `${this.runId}${(base + i).toString(36).padStart(8, '0')}`,
+      approximateArrivalTimestamp: record.arrival,
+      data: record.data.toString('base64'),
+    }));
+    const event: FirehoseTransformationEvent = {
+      invocationId: randomUUID(),
+      deliveryStreamArn: `arn:aws:firehose:${this.options.region}:${this.options.account}:deliverystream/${this.streamName}`,
+      region: this.options.region,
+      records: eventRecords,
+    };
+    let attempts = 0;
+    let lastError = '';
+    let lastCode = 'Lambda.FunctionError';
+    while (attempts <= this.options.processorRetries) {
+      attempts++;
+      this.stats.invocations++;
+      if (attempts > 1) this.stats.invocationRetries++;
+      try {
+        const result = await this.options.transform(event, lambdaContext('albatross-transform', this.lambdaArn));
+        const problem = this.checkResponse(eventRecords, result);
+        if (problem === undefined) return await this.collect(records, eventRecords, result!, attempts);
+        [lastCode, lastError] = problem;
+      } catch (error) {
+        lastCode = 'Lambda.FunctionError';
+        lastError = errorMessageOf(error);
+      }
+    }
+    // Invocation kept failing: Firehose skips the batch and backs every record up.
+    const ended = Date.now();
+    this.stats.processingFailed += records.length;
+    await this.backup(
+      PROCESSING_FAILED,
+      eventRecords.map((r) => ({
+        attemptsMade: attempts,
+        arrivalTimestamp: r.approximateArrivalTimestamp,
+        errorCode: lastCode,
+        errorMessage: lastError,
+        attemptEndingTimestamp: ended,
+        rawData: r.data,
+        lambdaArn: this.lambdaArn,
+      })),
+    );
+    return [];
+  }
+
+  /** Firehose's response checks: every recordId exactly once, a known result, data present. */
+  private checkResponse(
+    input: FirehoseTransformationEventRecord[],
+    result: FirehoseTransformationResult | void,
+  ): [string, string] | undefined {
+    if (!result || !Array.isArray(result.records)) return ['Lambda.JsonProcessingException', 'the response has no records array'];
+    let responseBytes = 0;
+    for (const r of result.records) responseBytes += (r.data?.length ?? 0) + r.recordId.length + 40;
+    if (responseBytes > LAMBDA_PAYLOAD_LIMIT) {
+      return ['Lambda.FunctionError', `the response (${responseBytes} bytes) exceeds the 6 MB Lambda payload limit`];
+    }
+    const expected = new Set(input.map((r) => r.recordId));
+    const seen = new Set<string>();
+    for (const r of result.records) {
+      if (!expected.has(r.recordId)) return ['Lambda.MissingRecordId', `unknown record id ${r.recordId}`];
+      if (seen.has(r.recordId)) return ['Lambda.DuplicatedRecordId', `record id ${r.recordId} returned twice`];
+      seen.add(r.recordId);
+      if (r.result !== 'Ok' && r.result !== 'Dropped' && r.result !== 'ProcessingFailed') {
+        return ['Lambda.InvalidResult', `record ${r.recordId} has result ${String(r.result)}`];
+      }
+      if (r.result === 'Ok' && typeof r.data !== 'string') return ['Lambda.MissingData', `Ok record ${r.recordId} has no data`];
+    }
+    if (seen.size !== expected.size) return ['Lambda.MissingRecordId', `${expected.size - seen.size} record ids were not returned`];
+    return undefined;
+  }
+
+  private async collect(
+    records: BufferedRecord[],
+    eventRecords: FirehoseTransformationEventRecord[],
+    result: FirehoseTransformationResult,
+    attempts: number,
+  ): Promise<PendingDocument[]> {
+    const byId = new Map(result.records.map((r) => [r.recordId, r]));
+    const documents: PendingDocument[] = [];
+    const failed: FirehoseErrorRecord[] = [];
+    const ended = Date.now();
+    for (let i = 0; i < eventRecords.length; i++) {
+      const input = eventRecords[i]!;
+      const output = byId.get(input.recordId)!;
+      if (output.result === 'Ok') {
+        const record = records[i]!;
+        documents.push({
+          id: input.recordId,
+          index: `${this.options.indexPrefix}-${dateParts(record.arrival).day}`,
+          source: Buffer.from(output.data!, 'base64'),
+          record,
+        });
+      } else if (output.result === 'Dropped') {
+        this.stats.dropped++;
+      } else {
+        failed.push({
+          attemptsMade: attempts,
+          arrivalTimestamp: input.approximateArrivalTimestamp,
+          errorCode: 'Lambda.ProcessingFailedStatus',
+          errorMessage: failureReason(input),
+          attemptEndingTimestamp: ended,
+          rawData: input.data,
+          lambdaArn: this.lambdaArn,
+        });
+      }
+    }
+    this.stats.ok += documents.length;
+    this.stats.processingFailed += failed.length;
+    if (failed.length > 0) await this.backup(PROCESSING_FAILED, failed);
+    return documents;
+  }
+
+  /** `_bulk` with retries until the retry window closes; leftovers go to the backup. */
+  private async index(documents: PendingDocument[]): Promise<void> {
+    const started = Date.now();
+    const deadline = started + this.options.retryDurationMs;
+    let pending = documents;
+    let attempts = 0;
+    let lastError = new Map<PendingDocument, { code: string; message: string }>();
+    while (pending.length > 0) {
+      attempts++;
+      const retry: PendingDocument[] = [];
+      const errors = new Map<PendingDocument, { code: string; message: string }>();
+      for (const chunk of this.chunks(pending)) {
+        const outcome = await this.bulk(chunk);
+        for (const [doc, error] of outcome) {
+          retry.push(doc);
+          errors.set(doc, error);
+        }
+      }
+      // Non-retriable item errors are final at once (errors with retriable=false).
+      const retriable: PendingDocument[] = [];
+      const final: PendingDocument[] = [];
+      for (const doc of retry) {
+        const { code } = errors.get(doc)!;
+        (code === '429' || code === 'connection' || Number(code) >= 500 ? retriable : final).push(doc);
+      }
+      if (final.length > 0) await this.failDocuments(final, errors, attempts);
+      lastError = errors;
+      pending = retriable;
+      if (pending.length === 0) break;
+      const delay = Math.min(5000, 100 * 2 ** (attempts - 1)) * (0.5 + this.random() / 2);
+      if (Date.now() + delay >= deadline) break;
+      this.stats.itemRetries += pending.length;
+      await sleep(delay);
+    }
+    if (pending.length > 0) await this.failDocuments(pending, lastError, attempts);
+  }
+
+  private *chunks(documents: PendingDocument[]): Generator<PendingDocument[]> {
+    let chunk: PendingDocument[] = [];
+    let bytes = 0;
+    for (const doc of documents) {
+      const size = doc.source.length + doc.index.length + doc.id.length + 40;
+      if (chunk.length > 0 && bytes + size > this.options.bulkMaxBytes) {
+        yield chunk;
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(doc);
+      bytes += size;
+    }
+    if (chunk.length > 0) yield chunk;
+  }
+
+  /** One `_bulk` request; returns the documents that were not indexed, with why. */
+  private async bulk(chunk: PendingDocument[]): Promise<Map<PendingDocument, { code: string; message: string }>> {
+    const failures = new Map<PendingDocument, { code: string; message: string }>();
+    // Fault injection: answer a fraction of the items with 429 without sending them, exactly what the
+    // engine's response would say when its write queue is full (es_rejected_execution_exception).
+    const send: PendingDocument[] = [];
+    for (const doc of chunk) {
+      if (this.options.bulkRejectRate > 0 && this.random() < this.options.bulkRejectRate) {
+        this.stats.injectedRejections++;
+        failures.set(doc, { code: '429', message: 'es_rejected_execution_exception: rejected execution (injected fault)' });
+      } else {
+        send.push(doc);
+      }
+    }
+    if (send.length === 0) return failures;
+    const parts: (string | Buffer)[] = [];
+    for (const doc of send) {
+      parts.push(`{"index":{"_index":${JSON.stringify(doc.index)},"_id":${JSON.stringify(doc.id)}}}\n`, doc.source, '\n');
+    }
+    const body = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+    this.stats.bulkRequests++;
+    try {
+      const response = await this.options.client.bulk(
+        // A ready NDJSON Buffer is passed through as is (bulkBody); the typings only know arrays.
+        { body: body as never, filter_path: 'errors,items.*.status,items.*.error' },
+        { maxRetries: 0, requestTimeout: 120_000 },
+      );
+      const result = response.body as unknown as { errors?: boolean; items?: Record<string, { status: number; error?: { type?: string; reason?: string } }>[] };
+      const items = result.items ?? [];
+      if (items.length !== send.length) throw new Error(`_bulk answered ${items.length} items for ${send.length} documents`);
+      for (let i = 0; i < send.length; i++) {
+        const item = Object.values(items[i]!)[0]!;
+        if (item.status >= 200 && item.status < 300) {
+          this.stats.indexed++;
+        } else {
+          failures.set(send[i]!, {
+            code: String(item.status),
+            message: `${item.error?.type ?? 'error'}: ${item.error?.reason ?? 'no reason given'}`,
+          });
+        }
+      }
+    } catch (error) {
+      // Whole request failed (429/5xx status or connection error): every document is retried.
+      const status = (error as { meta?: { statusCode?: number } }).meta?.statusCode;
+      this.stats.bulkRetries++;
+      const code = status === undefined || status === null ? 'connection' : String(status);
+      for (const doc of send) failures.set(doc, { code, message: errorMessageOf(error) });
+    }
+    return failures;
+  }
+
+  private async failDocuments(
+    documents: PendingDocument[],
+    errors: Map<PendingDocument, { code: string; message: string }>,
+    attempts: number,
+  ): Promise<void> {
+    const ended = Date.now();
+    this.stats.deliveryFailed += documents.length;
+    await this.backup(
+      OPENSEARCH_FAILED,
+      documents.map((doc) => ({
+        attemptsMade: attempts,
+        arrivalTimestamp: doc.record.arrival,
+        errorCode: errors.get(doc)?.code ?? 'unknown',
+        errorMessage: errors.get(doc)?.message ?? 'not delivered within the retry window',
+        attemptEndingTimestamp: ended,
+        esDocumentId: doc.id,
+        esIndexName: doc.index,
+        esTypeName: '',
+        // Firehose backs up the transformed document here, not the raw line.
+        rawData: doc.source.toString('base64'),
+      })),
+    );
+  }
+
+  private async backup(type: string, records: FirehoseErrorRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const now = Date.now();
+    const { hourPath } = dateParts(now);
+    const stamp = new Date(now).toISOString().replace(/[-:T]/g, '-').slice(0, 19);
+    const relative = path.join('errors', type, ...hourPath.split('/'), `${this.streamName}-1-${stamp}-${randomUUID()}`);
+    const file = path.join(this.options.backupDirectory, relative);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    this.stats.backupFiles.push(relative);
+  }
+}
+
+/**
+ * Firehose keeps only the raw data of a ProcessingFailed record; the reason lives in the Lambda's
+ * logs. The local stream re-derives it with the same pure transform so each backup record explains
+ * itself (the parser is deterministic, so this is the reason the Lambda logged).
+ */
+function failureReason(record: FirehoseTransformationEventRecord): string {
+  const { failures } = processRecords([record]);
+  return failures[0]?.reason ?? 'the transform returned ProcessingFailed';
+}

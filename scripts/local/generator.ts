@@ -1,0 +1,425 @@
+// Synthetic, deterministic ALB access-log traffic in the S3 layout ALB writes.
+// Same options => same bytes. Objects are 5-minute files of one LB node; their
+// lines are not sorted (as in real objects) and the key's date folder is the
+// delivery date (end time + a few minutes), so late lines sit in the next day's
+// folder exactly as they do in S3.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+export interface GenerateOptions {
+  lines: number;            // total lines, malformed ones included
+  days: number;             // traffic spread over this many UTC days ending at `end`
+  seed: number;
+  files?: number;           // number of objects; default one per 25,000 lines
+  badLines?: number;        // malformed lines mixed in (counted in `lines`)
+  end?: Date;               // exclusive end of the traffic; default 2026-01-01T00:00:00Z
+  account?: string;
+  region?: string;
+  loadBalancer?: string;    // name part of app/<name>/<id>
+}
+
+export interface GeneratedObject {
+  key: string;              // S3 key, AWSLogs/<acct>/elasticloadbalancing/...
+  lines: number;            // lines in the object (bad ones included)
+  badLines: number;
+  badLineNumbers: number[]; // 0-based line numbers of the malformed lines
+  bytes: number;            // uncompressed size
+  body: Buffer;             // gzip content
+}
+
+export interface Manifest {
+  objects: Omit<GeneratedObject, 'body'>[];
+  lines: number;
+  badLines: number;
+  bytes: number;
+}
+
+export const DEFAULT_END = new Date('2026-01-01T00:00:00Z');
+const LINES_PER_OBJECT = 25_000;
+const INTERVAL_MS = 5 * 60_000;
+const DELIVERY_DELAY_MS = 4 * 60_000;
+
+/** mulberry32: small, fast, good enough for traffic shapes. */
+export function createRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Random = () => number;
+
+/** Weighted choice with precomputed cumulative weights. */
+class Weighted<T> {
+  private readonly cumulative: number[] = [];
+  private readonly total: number;
+  constructor(private readonly items: readonly T[], weights: readonly number[]) {
+    let sum = 0;
+    for (const w of weights) this.cumulative.push((sum += w));
+    this.total = sum;
+  }
+  pick(random: Random): T {
+    const x = random() * this.total;
+    let lo = 0;
+    let hi = this.cumulative.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.cumulative[mid]! > x) hi = mid;
+      else lo = mid + 1;
+    }
+    return this.items[lo]!;
+  }
+  static zipf<T>(items: readonly T[], exponent = 1.1): Weighted<T> {
+    return new Weighted(items, items.map((_, i) => 1 / (i + 1) ** exponent));
+  }
+  static of<T>(pairs: readonly (readonly [T, number])[]): Weighted<T> {
+    return new Weighted(pairs.map((p) => p[0]), pairs.map((p) => p[1]));
+  }
+}
+
+const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** `digits` (even) random lowercase hex digits. */
+function hex(random: Random, digits: number): string {
+  let s = '';
+  for (let i = 0; i < digits; i += 2) s += HEX_PAIRS[(random() * 256) | 0];
+  return s;
+}
+
+function alnum(random: Random, length: number): string {
+  const chars = '0123456789abcdefghijklmnopqrstuvwxyz';
+  let s = '';
+  for (let i = 0; i < length; i++) s += chars[Math.floor(random() * chars.length)];
+  return s;
+}
+
+const PATHS = [
+  '/', '/api/v1/orders', '/api/v1/products', '/static/app.js', '/static/app.css', '/api/v1/cart', '/login',
+  '/health', '/api/v1/users/me', '/images/logo.png', '/search', '/api/v1/checkout', '/favicon.ico',
+  '/api/v2/recommendations', '/docs/getting-started', '/robots.txt', '/api/v1/orders/export', '/account/settings',
+  '/wp-login.php', '/.env', '/api/v1/reviews', '/blog/2025/11/launch', '/sitemap.xml', '/api/v1/inventory',
+];
+const QUERIES = ['', '', '', '?page=2', '?q=shoes&sort=price', '?utm_source=newsletter', '?id=42'];
+const GRPC_PATHS = ['/shop.Catalog/GetProduct', '/shop.Catalog/ListProducts', '/shop.Orders/Create', '/grpc.health.v1.Health/Check'];
+const USER_AGENTS = [
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15',
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1',
+  'Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0',
+  'curl/8.5.0',
+  'okhttp/4.12.0',
+  'python-requests/2.32.3',
+  'ELB-HealthChecker/2.0',
+  'Go-http-client/1.1',
+  // ALB escapes `"`, `\` and non-ASCII bytes as \xHH inside quoted fields.
+  '\\x22Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)\\x22',
+  'Mozilla/5.0 (Linux; Android 14; SM-S918N) \\xEC\\x82\\xBC\\xEC\\x84\\xB1 Browser/25.0',
+  'scanner\\x5Cv1.0 (+https://example.net/bot)',
+  'grpc-go/1.68.0',
+  '-',
+];
+const TLS: readonly (readonly [string, string])[] = [
+  ['ECDHE-RSA-AES128-GCM-SHA256', 'TLSv1.2'],
+  ['ECDHE-RSA-AES256-GCM-SHA384', 'TLSv1.2'],
+  ['TLS_AES_128_GCM_SHA256', 'TLSv1.3'],
+  ['TLS_AES_256_GCM_SHA384', 'TLSv1.3'],
+];
+
+interface Pools {
+  clients: Weighted<string>;
+  targets: string[];
+  paths: Weighted<string>;
+  userAgents: Weighted<string>;
+  tls: Weighted<readonly [string, string]>;
+}
+
+function buildPools(random: Random): Pools {
+  const clients: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    if (random() < 0.15) {
+      // Unbracketed IPv6, as ALB writes it; the port follows the last colon.
+      clients.push(`2001:db8:${hex(random, 4)}:${hex(random, 2)}::${hex(random, 3)}`);
+    } else {
+      clients.push(`${1 + Math.floor(random() * 222)}.${Math.floor(random() * 256)}.${Math.floor(random() * 256)}.${1 + Math.floor(random() * 254)}`);
+    }
+  }
+  const targets: string[] = [];
+  for (let i = 0; i < 12; i++) targets.push(`10.0.${Math.floor(i / 4)}.${10 + i}:${i % 3 === 0 ? 8080 : 80}`);
+  return {
+    clients: Weighted.zipf(clients, 1.0),
+    targets,
+    paths: Weighted.zipf(PATHS, 1.3),
+    userAgents: Weighted.zipf(USER_AGENTS, 0.9),
+    tls: new Weighted(TLS, [30, 5, 55, 10]),
+  };
+}
+
+type Outcome = 'forward' | 'redirect' | 'fixed' | 'closed' | 'badGateway' | 'unavailable' | 'timeout' | 'waf';
+const OUTCOMES = Weighted.of<Outcome>([
+  ['forward', 900], ['redirect', 30], ['fixed', 15], ['closed', 15], ['badGateway', 12], ['unavailable', 8], ['timeout', 5], ['waf', 10],
+]);
+const FORWARD_STATUS = Weighted.of([
+  [200, 780], [201, 20], [204, 25], [206, 5], [301, 10], [302, 25], [304, 40], [400, 15], [401, 12], [403, 8], [404, 40], [429, 5], [500, 12],
+]);
+const TYPES = Weighted.of([['http', 20], ['https', 45], ['h2', 25], ['grpcs', 5], ['ws', 2], ['wss', 3]] as const);
+// 29 fields (2020 format), 30 (+conn_trace_id), 33 (+transform fields), 34 (+ip_address).
+const FIELD_COUNTS = Weighted.of([[29, 10], [30, 20], [33, 30], [34, 40]] as const);
+
+/** Long-tailed seconds: log-normal body (median ~20 ms) with a rare slow tail. */
+function latency(random: Random): number {
+  const u = Math.max(random(), 1e-12);
+  const v = random();
+  const normal = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  let seconds = Math.exp(-3.9 + 1.1 * normal);
+  if (random() < 0.004) seconds += 1 + random() * 20;
+  return seconds;
+}
+
+function isoMicros(ms: number, micros: number): string {
+  return new Date(ms).toISOString().slice(0, 23) + String(micros).padStart(3, '0') + 'Z';
+}
+
+function seconds3(s: number): string {
+  return s.toFixed(3);
+}
+
+interface LineContext {
+  random: Random;
+  pools: Pools;
+  account: string;
+  region: string;
+  elb: string;
+  nodeIp: string;
+  targetGroupArn: string;
+  certArn: string;
+}
+
+function accessLine(c: LineContext, timeMs: number): string {
+  const { random, pools } = c;
+  const type = TYPES.pick(random);
+  const tls = type !== 'http' && type !== 'ws';
+  const client = `${pools.clients.pick(random)}:${1024 + Math.floor(random() * 64000)}`;
+  const outcome = OUTCOMES.pick(random);
+  const target = pools.targets[Math.floor(random() * pools.targets.length)]!;
+  const host = random() < 0.9 ? 'www.example.com' : 'api.example.com';
+  const port = tls ? 443 : 80;
+  const scheme = tls ? 'https' : 'http';
+  let method = random() < 0.82 ? 'GET' : random() < 0.7 ? 'POST' : random() < 0.5 ? 'PUT' : 'DELETE';
+  let urlPath = pools.paths.pick(random) + QUERIES[Math.floor(random() * QUERIES.length)]!;
+  let version = type === 'h2' || type === 'grpcs' ? 'HTTP/2.0' : 'HTTP/1.1';
+  if (type === 'grpcs') {
+    method = 'POST';
+    urlPath = GRPC_PATHS[Math.floor(random() * GRPC_PATHS.length)]!;
+  } else if (type === 'ws' || type === 'wss') {
+    method = 'GET';
+    urlPath = '/live/socket';
+    version = 'HTTP/1.1';
+  }
+  const userAgent = type === 'grpcs' ? 'grpc-go/1.68.0' : pools.userAgents.pick(random);
+
+  let targetField = target;
+  let rpt = random() * 0.002;
+  let tpt = latency(random);
+  let respt = random() * 0.001;
+  let elbStatus: number;
+  let targetStatus = '-';
+  let actions = 'forward';
+  let redirectUrl = '-';
+  let errorReason = '-';
+  let tgArn = c.targetGroupArn;
+  let rule = String(Math.floor(random() * 10));
+  let sent = Math.round(Math.exp(6 + 1.6 * random() * 3));
+  const received = 80 + Math.floor(random() * 900) + (method === 'POST' ? Math.floor(random() * 4000) : 0);
+  switch (outcome) {
+    case 'forward':
+      elbStatus = type === 'ws' || type === 'wss' ? 101 : type === 'grpcs' ? 200 : FORWARD_STATUS.pick(random);
+      targetStatus = String(elbStatus);
+      if (type === 'ws' || type === 'wss') tpt = 0.001 + random() * 0.01;
+      if (random() < 0.05) actions = 'waf,forward';
+      else if (random() < 0.03) actions = 'authenticate,forward';
+      break;
+    case 'redirect':
+      elbStatus = random() < 0.8 ? 301 : 302;
+      targetField = '-';
+      rpt = tpt = respt = -1;
+      actions = 'redirect';
+      redirectUrl = `https://${host}:443${urlPath}`;
+      tgArn = '-';
+      sent = 150 + Math.floor(random() * 200);
+      break;
+    case 'fixed':
+      elbStatus = random() < 0.6 ? 404 : random() < 0.5 ? 200 : 503;
+      targetField = '-';
+      rpt = tpt = respt = -1;
+      actions = 'fixed-response';
+      tgArn = '-';
+      sent = 120 + Math.floor(random() * 100);
+      break;
+    case 'closed':
+      elbStatus = 460;
+      rpt = tpt = respt = -1;
+      sent = 0;
+      break;
+    case 'badGateway':
+      elbStatus = 502;
+      tpt = respt = -1;
+      errorReason = random() < 0.5 ? '-' : 'LambdaInvalidResponse';
+      break;
+    case 'unavailable':
+      elbStatus = 503;
+      targetField = '-';
+      rpt = tpt = respt = -1;
+      break;
+    case 'timeout':
+      elbStatus = 504;
+      tpt = respt = -1;
+      rpt = 0.001;
+      break;
+    case 'waf':
+      elbStatus = 403;
+      targetField = '-';
+      rpt = tpt = respt = -1;
+      actions = 'waf';
+      tgArn = '-';
+      rule = '0';
+      break;
+  }
+  const totalMs = Math.max(0, (rpt > 0 ? rpt : 0) + (tpt > 0 ? tpt : outcome === 'timeout' ? 60 : 0)) * 1000;
+  const time = isoMicros(timeMs, Math.floor(random() * 1000));
+  const created = new Date(timeMs - Math.ceil(totalMs)).toISOString().slice(0, 23) + '000Z';
+  const [cipher, protocol] = tls ? pools.tls.pick(random) : ['-', '-'];
+  const traceId = `Root=1-${Math.floor(timeMs / 1000).toString(16)}-${hex(random, 24)}`;
+  const domain = tls ? host : '-';
+  const cert = tls ? (random() < 0.3 ? 'session-reused' : c.certArn) : '-';
+  const targetList = targetField === '-' ? '-' : targetField;
+  const targetStatusList = targetStatus;
+  const fieldCount = FIELD_COUNTS.pick(random);
+
+  let line =
+    `${type} ${time} ${c.elb} ${client} ${targetField} ${seconds3(rpt)} ${seconds3(tpt)} ${seconds3(respt)} ` +
+    `${elbStatus} ${targetStatus} ${received} ${sent} "${method} ${scheme}://${host}:${port}${urlPath} ${version}" ` +
+    `"${userAgent}" ${cipher} ${protocol} ${tgArn} "${traceId}" "${domain}" "${cert}" ${rule} ${created} ` +
+    `"${actions}" "${redirectUrl}" "${errorReason}" "${targetList}" "${targetStatusList}" "-" "-"`;
+  if (fieldCount >= 30) line += ` TID_${hex(random, 32)}`;
+  if (fieldCount >= 33) line += ' "-" "-" "-"';
+  if (fieldCount >= 34) line += ` ${c.nodeIp}`;
+  return line;
+}
+
+/** Lines the parser must reject (never skip): each is structurally broken. */
+function malformedLine(random: Random, good: string, n: number): string {
+  switch (n % 4) {
+    case 0: // cut short mid-line, as from a torn write
+      return good.slice(0, 40 + Math.floor(random() * 20));
+    case 1:
+      return `this is not an ALB access log line #${n}`;
+    case 2: // timestamp garbled
+      return good.replace(/^(\S+) \S+/, '$1 2025-13-45T99:99:99.000000Z');
+    default: // the request's quote is never closed
+      return good.slice(0, good.indexOf('"') + 25);
+  }
+}
+
+function pad2(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+function objectKey(account: string, region: string, loadBalancerId: string, endMs: number, nodeIp: string, random: Random): string {
+  const end = new Date(endMs);
+  const delivered = new Date(endMs + DELIVERY_DELAY_MS);
+  const folder = `${delivered.getUTCFullYear()}/${pad2(delivered.getUTCMonth() + 1)}/${pad2(delivered.getUTCDate())}`;
+  const endTime = `${end.getUTCFullYear()}${pad2(end.getUTCMonth() + 1)}${pad2(end.getUTCDate())}T${pad2(end.getUTCHours())}${pad2(end.getUTCMinutes())}Z`;
+  return (
+    `AWSLogs/${account}/elasticloadbalancing/${region}/${folder}/` +
+    `${account}_elasticloadbalancing_${region}_app.${loadBalancerId}_${endTime}_${nodeIp}_${alnum(random, 8)}.log.gz`
+  );
+}
+
+/** Generates every object in memory (gzip bodies), deterministically. */
+export function* generateObjects(options: GenerateOptions): Generator<GeneratedObject> {
+  const lines = Math.max(0, Math.floor(options.lines));
+  const badLines = Math.min(lines, Math.max(0, Math.floor(options.badLines ?? 0)));
+  const files = Math.max(1, Math.floor(options.files ?? Math.ceil(lines / LINES_PER_OBJECT)));
+  const days = Math.max(1, Math.floor(options.days));
+  const endMs = Math.floor((options.end ?? DEFAULT_END).getTime() / INTERVAL_MS) * INTERVAL_MS;
+  const account = options.account ?? '123456789012';
+  const region = options.region ?? 'us-east-2';
+  const loadBalancer = options.loadBalancer ?? 'albatross-demo';
+  const random = createRandom(options.seed);
+  const pools = buildPools(random);
+  const loadBalancerHex = hex(random, 16);
+  const nodeIps = [0, 1, 2].map((i) => `172.31.${16 * i + 3}.${20 + Math.floor(random() * 200)}`);
+  const context: Omit<LineContext, 'nodeIp'> = {
+    random,
+    pools,
+    account,
+    region,
+    elb: `app/${loadBalancer}/${loadBalancerHex}`,
+    targetGroupArn: `arn:aws:elasticloadbalancing:${region}:${account}:targetgroup/web/${hex(random, 16)}`,
+    certArn: `arn:aws:acm:${region}:${account}:certificate/${hex(random, 8)}-${hex(random, 4)}-${hex(random, 4)}-${hex(random, 4)}-${hex(random, 12)}`,
+  };
+  // Spread the objects' 5-minute intervals evenly over the days, oldest first.
+  const slots = days * 288;
+  const firstSlotEnd = endMs - (slots - 1) * INTERVAL_MS;
+  // Malformed lines go at random global positions, distinct and fixed by the seed.
+  const badPositions = new Set<number>();
+  while (badPositions.size < badLines) badPositions.add(Math.floor(random() * lines));
+  let lineIndex = 0;
+  for (let f = 0; f < files; f++) {
+    const count = Math.floor((lines * (f + 1)) / files) - Math.floor((lines * f) / files);
+    const slot = Math.min(slots - 1, Math.floor(((f + 0.5) * slots) / files));
+    const objectEndMs = firstSlotEnd + slot * INTERVAL_MS;
+    const nodeIp = nodeIps[f % nodeIps.length]!;
+    const lineContext: LineContext = { ...context, nodeIp };
+    // Lines are ASCII (ALB escapes everything else), so latin1 writes into one
+    // growing buffer: far less garbage than joining 25,000 strings.
+    let raw = Buffer.allocUnsafe(count * 700 + 1024);
+    let size = 0;
+    const badLineNumbers: number[] = [];
+    for (let i = 0; i < count; i++, lineIndex++) {
+      const timeMs = objectEndMs - 1 - Math.floor(random() * INTERVAL_MS);
+      let line = accessLine(lineContext, timeMs);
+      if (badPositions.has(lineIndex)) {
+        line = malformedLine(random, line, badLineNumbers.length + f);
+        badLineNumbers.push(i);
+      }
+      if (size + line.length + 1 > raw.length) {
+        const bigger = Buffer.allocUnsafe(raw.length * 2);
+        raw.copy(bigger, 0, 0, size);
+        raw = bigger;
+      }
+      size += raw.write(line, size, 'latin1');
+      raw[size++] = 0x0a;
+    }
+    raw = raw.subarray(0, size);
+    yield {
+      key: objectKey(account, region, `${loadBalancer}.${loadBalancerHex}`, objectEndMs, nodeIp, random),
+      lines: count,
+      badLines: badLineNumbers.length,
+      badLineNumbers,
+      bytes: raw.length,
+      body: gzipSync(raw, { level: 1 }),
+    };
+  }
+}
+
+/** Writes the objects under `outDir` in the S3 key layout and returns the manifest. */
+export async function generateToDirectory(outDir: string, options: GenerateOptions): Promise<Manifest> {
+  const manifest: Manifest = { objects: [], lines: 0, badLines: 0, bytes: 0 };
+  for (const object of generateObjects(options)) {
+    const file = path.join(outDir, ...object.key.split('/'));
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, object.body);
+    const { body: _body, ...entry } = object;
+    manifest.objects.push(entry);
+    manifest.lines += object.lines;
+    manifest.badLines += object.badLines;
+    manifest.bytes += object.bytes;
+  }
+  return manifest;
+}

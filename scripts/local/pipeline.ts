@@ -1,0 +1,259 @@
+// The whole production path on one machine: generated ALB objects in a local S3 (s3rver), S3-style
+// ObjectCreated notifications delivered as SQS events to the REAL loader handler, which streams
+// each object into the local Firehose endpoint through the real AWS SDK client; the local delivery
+// stream runs the REAL transform handler and `_bulk`s into the engine. When everything has
+// drained, the run is accounted for from the engine itself: every generated line must be one
+// indexed document or one preserved failure (or a deliberate skip).
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
+import type { Client } from '@opensearch-project/opensearch';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { handler as transformHandler } from '../../transform/firehose-transform/handler.ts';
+import { createHandler as createLoaderHandler } from '../../transform/loader/handler.ts';
+import { MemoryCheckpointStore } from '../../transform/loader/checkpoint.ts';
+import { DirectoryFailureSink } from '../../transform/loader/failures.ts';
+import { createLogger, createMetrics, SERVICE_NAMES } from '../../transform/observability.ts';
+import { DeliveryStream, type DeliveryStats } from './delivery-stream.ts';
+import { startLocalFirehose } from './firehose-server.ts';
+import { generateObjects, type GenerateOptions } from './generator.ts';
+import { countDocuments, countDuplicates, fromSource, indexCounts, refresh, type IndexCount } from './report.ts';
+import { startLocalS3, type S3EventNotification } from './s3-server.ts';
+
+export interface PipelineOptions {
+  client: Client;
+  indexPrefix: string;
+  generate: GenerateOptions;
+  /** Working folder for the S3 data and the backup folders; default a new temporary folder. */
+  workDirectory?: string;
+  /** Fraction of PutRecordBatch calls throttled / partially failed by the local Firehose. */
+  throttleRate?: number;
+  partialFailureRate?: number;
+  /** Fraction of bulk items rejected with 429 by the delivery stream. */
+  bulkRejectRate?: number;
+  /** Loader "Lambda instances" working at once (one SQS message each). */
+  loaderConcurrency?: number;
+  /** Delivery stream settings (buffering, deliveries in flight). */
+  bufferSizeBytes?: number;
+  bufferIntervalMs?: number;
+  deliveryConcurrency?: number;
+  onProgress?: (event: PipelineProgress) => void;
+}
+
+export interface PipelineProgress {
+  objectsLoaded: number;
+  objects: number;
+  linesSent: number;
+  indexed: number;
+}
+
+export interface PipelineResult {
+  bucket: string;
+  objects: number;
+  lines: number;
+  bytes: number;            // uncompressed bytes generated
+  /** Documents in the engine from this run (counted there, not from bulk responses). */
+  indexed: number;
+  failed: number;
+  skipped: number;
+  /** lines - indexed - failed - skipped: 0 unless an object ended in the dead-letter queue. */
+  unaccounted: number;
+  duplicates: number;
+  indices: IndexCount[];
+  /** Generation excluded: from the first upload to the last document accounted for. */
+  seconds: number;
+  failures: {
+    processingFailed: number;   // transform said ProcessingFailed: raw line in the backup folder
+    deliveryFailed: number;     // OpenSearch refused past the retry window: document in the backup folder
+    loaderFailed: number;       // lines the loader could not send (over Firehose's record limit)
+    objectsFailed: number;      // objects whose SQS message ended in the dead-letter queue
+    backupDirectory: string;    // errors/processing-failed/..., errors/AmazonOpenSearchService-failed/...
+    loaderFailureDirectory: string;
+  };
+  generatedBadLines: number;
+  firehose: { calls: number; throttled: number; recordsAccepted: number; recordsFailed: number };
+  delivery: Omit<DeliveryStats, 'backupFiles'> & { backupFiles: number };
+}
+
+/** SQS redrive: after this many receives a message goes to the dead-letter queue. */
+const MAX_RECEIVE_COUNT = 5;
+const REGION = 'us-east-1';
+// s3rver's fixed development key pair (public, in its README); the local Firehose accepts any.
+const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+function sqsRecord(body: unknown, receiveCount: number): SQSRecord {
+  const text = JSON.stringify(body);
+  const now = String(Date.now());
+  return {
+    messageId: randomUUID(),
+    receiptHandle: randomBytes(16).toString('base64'),
+    body: text,
+    attributes: { ApproximateReceiveCount: String(receiveCount), SentTimestamp: now, SenderId: 'AIDAS3EVENTS', ApproximateFirstReceiveTimestamp: now },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: `arn:aws:sqs:${REGION}:123456789012:albatross-objects`,
+    awsRegion: REGION,
+  };
+}
+
+function lambdaContext(functionName: string, timeoutMs: number): Context {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${REGION}:123456789012:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+export async function runPipeline(options: PipelineOptions): Promise<PipelineResult> {
+  const workDirectory = options.workDirectory ?? (await mkdtemp(path.join(tmpdir(), 'albatross-pipeline-')));
+  const backupDirectory = path.join(workDirectory, 'firehose-backup');
+  const loaderFailureDirectory = path.join(workDirectory, 'loader-failed');
+  // A bucket of its own per run: documents are scoped by log.file.path = s3://<bucket>/..., so a
+  // reused engine with older data still accounts exactly for this run.
+  const bucket = `albatross-${randomBytes(5).toString('hex')}`;
+  const objects = [...generateObjects(options.generate)];
+  const generatedLines = objects.reduce((sum, o) => sum + o.lines, 0);
+  const generatedBadLines = objects.reduce((sum, o) => sum + o.badLines, 0);
+
+  // The stand-in emits the ObjectCreated notification S3 would send for each PutObject.
+  const notifications: S3EventNotification[] = [];
+  const s3Server = await startLocalS3({
+    directory: path.join(workDirectory, 's3'),
+    buckets: [bucket],
+    onObjectCreated: (notification) => notifications.push(notification),
+  });
+  const delivery = new DeliveryStream({
+    client: options.client,
+    transform: transformHandler,
+    indexPrefix: options.indexPrefix,
+    backupDirectory,
+    seed: options.generate.seed,
+    ...(options.bulkRejectRate ? { bulkRejectRate: options.bulkRejectRate } : {}),
+    ...(options.bufferSizeBytes ? { bufferSizeBytes: options.bufferSizeBytes } : {}),
+    ...(options.bufferIntervalMs !== undefined ? { bufferIntervalMs: options.bufferIntervalMs } : {}),
+    ...(options.deliveryConcurrency ? { concurrency: options.deliveryConcurrency } : {}),
+  });
+  const firehoseServer = await startLocalFirehose({
+    sink: delivery,
+    faults: { throttleRate: options.throttleRate ?? 0, partialFailureRate: options.partialFailureRate ?? 0, seed: options.generate.seed },
+  });
+  const s3 = new S3Client({ endpoint: s3Server.endpoint, forcePathStyle: true, region: REGION, credentials: LOCAL_CREDENTIALS });
+  // The loader owns retries (as in its Lambda): the SDK client makes one attempt per call.
+  const firehose = new FirehoseClient({ endpoint: firehoseServer.endpoint, region: REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  const logger = createLogger(SERVICE_NAMES.loader);
+  const loader = createLoaderHandler({
+    s3,
+    firehose,
+    deliveryStream: 'albatross-local',
+    checkpoints: new MemoryCheckpointStore(),
+    failures: new DirectoryFailureSink(loaderFailureDirectory),
+    logger,
+    metrics: createMetrics(SERVICE_NAMES.loader),
+    concurrency: 4,
+    retry: { maxRetryTimeMs: 120_000 },
+  });
+
+  try {
+    const started = performance.now();
+    for (const object of objects) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: object.key, Body: object.body }));
+    for (let waited = 0; notifications.length < objects.length; waited += 10) {
+      if (waited > 10_000) throw new Error(`local S3 sent ${notifications.length} notifications for ${objects.length} objects`);
+      await sleep(10);
+    }
+    // S3 sends a test event when a notification configuration is created; the loader must ignore it.
+    const queue: { body: unknown; receives: number }[] = [
+      { body: { Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: bucket }, receives: 0 },
+      ...notifications.map((body) => ({ body, receives: 0 })),
+    ];
+
+    // Lambda instances polling the queue: one message per invocation; a failed message becomes
+    // visible again and is retried until MAX_RECEIVE_COUNT, then dead-lettered.
+    let objectsFailed = 0;
+    let objectsLoaded = 0;
+    const dlq: unknown[] = [];
+    const worker = async () => {
+      for (let message = queue.shift(); message !== undefined; message = queue.shift()) {
+        message.receives++;
+        const response = await loader({ Records: [sqsRecord(message.body, message.receives)] } satisfies SQSEvent, lambdaContext('albatross-loader', 900_000));
+        if (response.batchItemFailures.length > 0) {
+          if (message.receives >= MAX_RECEIVE_COUNT) {
+            dlq.push(message.body);
+            objectsFailed++;
+          } else {
+            queue.push(message);
+          }
+        } else if ((message.body as { Records?: unknown }).Records) {
+          objectsLoaded++;
+          options.onProgress?.({ objectsLoaded, objects: objects.length, linesSent: delivery.stats.recordsReceived, indexed: delivery.stats.indexed });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, options.loaderConcurrency ?? 2) }, worker));
+    await delivery.drain();
+    const seconds = (performance.now() - started) / 1000;
+
+    const pattern = `${options.indexPrefix}-*`;
+    await refresh(options.client, pattern);
+    const scope = fromSource(`s3://${bucket}/`);
+    const indexed = await countDocuments(options.client, pattern, scope);
+    const duplicates = await countDuplicates(options.client, pattern, scope);
+    const indices = await indexCounts(options.client, pattern, scope);
+    const loaderFailed = await countLoaderFailures(loaderFailureDirectory);
+    const { backupFiles, ...deliveryCounts } = delivery.stats;
+    const failed = delivery.stats.processingFailed + delivery.stats.deliveryFailed + loaderFailed;
+    return {
+      bucket,
+      objects: objects.length,
+      lines: generatedLines,
+      bytes: objects.reduce((sum, o) => sum + o.bytes, 0),
+      indexed,
+      failed,
+      skipped: delivery.stats.dropped,
+      unaccounted: generatedLines - indexed - failed - delivery.stats.dropped,
+      duplicates,
+      indices,
+      seconds,
+      failures: {
+        processingFailed: delivery.stats.processingFailed,
+        deliveryFailed: delivery.stats.deliveryFailed,
+        loaderFailed,
+        objectsFailed,
+        backupDirectory,
+        loaderFailureDirectory,
+      },
+      generatedBadLines,
+      firehose: { ...firehoseServer.stats },
+      delivery: { ...deliveryCounts, backupFiles: backupFiles.length },
+    };
+  } finally {
+    s3.destroy();
+    firehose.destroy();
+    await firehoseServer.stop();
+    await s3Server.stop();
+  }
+}
+
+async function countLoaderFailures(directory: string): Promise<number> {
+  try {
+    const entries = await readdir(directory, { recursive: true, withFileTypes: true });
+    return entries.filter((e) => e.isFile() && e.name.endsWith('.json')).length;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+}

@@ -1,0 +1,306 @@
+// A real single-node OpenSearch 2.19 for local runs and tests: the Java launcher
+// in this folder (pom.xml + OpenSearchLocal.java) started as a child JVM on
+// loopback. getOpenSearch() prefers an existing cluster in OPENSEARCH_URL.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm, rmdir, stat, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export interface Engine {
+  url: string;
+  stop(): Promise<void>;
+  embedded: boolean;
+}
+
+/** What startOpenSearch() returns: an Engine plus the facts about its JVM. */
+export interface EmbeddedEngine extends Engine {
+  embedded: true;
+  /** Process id of the JVM. */
+  pid: number;
+  /** path.home of the node (data under it); removed on stop unless it was given as dataDir. */
+  home: string;
+  /** Settles when the JVM exits, for whatever reason. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The last ~20,000 characters the JVM wrote to stderr (its log). */
+  logTail(): string;
+}
+
+export interface StartOptions {
+  /** Keep the node's data in this directory across starts (created if missing, never removed). */
+  dataDir?: string;
+  /** HTTP port; 0 (default) takes a free one. */
+  port?: number;
+  /** How long to wait for the node to be ready; default 120 s. */
+  startupTimeoutMs?: number;
+  /** Receives the JVM's log (stderr) as it comes, e.g. process.stderr.write. */
+  onLog?: (chunk: string) => void;
+}
+
+export class OpenSearchEngineError extends Error {
+  override name = 'OpenSearchEngineError';
+}
+
+const LAUNCHER_DIR = fileURLToPath(new URL('.', import.meta.url));
+const LAUNCHER_JAR = join(LAUNCHER_DIR, 'target', 'opensearch-local.jar');
+const OPENSEARCH_URL_HINT =
+  'Alternatively point OPENSEARCH_URL at a running OpenSearch 2.x cluster ' +
+  '(e.g. OPENSEARCH_URL=http://127.0.0.1:9200 npm test), and no embedded engine is started.';
+const STDERR_TAIL_CHARS = 20_000;
+const STOP_GRACE_MS = 30_000;
+const DEFAULT_STARTUP_TIMEOUT_MS = 120_000;
+const BUILD_LOCK_STALE_MS = 15 * 60_000;
+
+// As the OpenSearch 2.x distribution's SystemJvmOptions, with a bounded heap.
+const JVM_FLAGS = [
+  '-Xms512m',
+  '-Xmx512m',
+  '-XX:+UseG1GC',
+  '-Xss1m',
+  '-Djava.awt.headless=true',
+  '-Dfile.encoding=UTF-8',
+  '-Djna.nosys=true',
+  '-Dio.netty.noUnsafe=true',
+  '-Dio.netty.noKeySetOptimization=true',
+  '-Dio.netty.recycler.maxCapacityPerThread=0',
+  '-Dio.netty.allocator.numDirectArenas=0',
+  // The launcher's shutdown hook closes the node and then shuts log4j down itself.
+  '-Dlog4j.shutdownHookEnabled=false',
+  '-Dlog4j2.disable.jmx=true',
+  '-Djava.locale.providers=SPI,COMPAT',
+  '-XX:-OmitStackTraceInFastThrow',
+];
+
+/** The OPENSEARCH_URL cluster when set, otherwise a new embedded engine. */
+export async function getOpenSearch(): Promise<Engine> {
+  const external = process.env.OPENSEARCH_URL?.trim();
+  if (external) {
+    return { url: external.replace(/\/+$/, ''), embedded: false, stop: async () => {} };
+  }
+  return startOpenSearch();
+}
+
+/** Starts the embedded engine (building the launcher on first use) and resolves once it answers HTTP. */
+export async function startOpenSearch(options: StartOptions = {}): Promise<EmbeddedEngine> {
+  const java = javaExecutable();
+  await checkJava(java);
+  await ensureLauncherBuilt();
+
+  const home = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'albatross-opensearch-')));
+  await mkdir(home, { recursive: true });
+  const args = [...JVM_FLAGS, '-jar', LAUNCHER_JAR, '--home', home, '--port', String(options.port ?? 0), '--exit-on-stdin-eof'];
+  // A temporary home is deleted by the JVM itself after the node closed, even if we die first.
+  if (!options.dataDir) args.push('--delete-home-on-exit');
+
+  // stdin stays an open pipe: the launcher exits when it reaches end-of-file, i.e. when we are gone.
+  const child = spawn(java, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  let stderrTail = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => {
+    stderrTail = (stderrTail + chunk).slice(-STDERR_TAIL_CHARS);
+    options.onLog?.(chunk);
+  });
+  // The JVM ends when its stdin closes; an EPIPE on that is expected, not an error.
+  child.stdin!.on('error', () => {});
+  trackChild(child);
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await terminate(child, exited);
+      untrackChild(child);
+      if (!options.dataDir) await rm(home, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+
+  try {
+    const url = await waitForReady(child, exited, () => stderrTail, options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS);
+    return { url, embedded: true, pid: child.pid!, home, exited, stop, logTail: () => stderrTail };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function javaExecutable(): string {
+  if (process.env.OPENSEARCH_JAVA) return process.env.OPENSEARCH_JAVA;
+  return process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
+}
+
+/** Runs a short command; ENOENT (not installed) resolves to undefined. */
+async function capture(command: string, args: string[], cwd?: string): Promise<{ code: number | null; output: string } | undefined> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('error', (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? resolve(undefined) : reject(error)));
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}
+
+/** OpenSearch 2.19 runs on Java 11/17/21; the launcher is compiled for 17, and Java 23+ lost the COMPAT locale data. */
+async function checkJava(java: string): Promise<void> {
+  const result = await capture(java, ['-version']);
+  if (!result) {
+    throw new OpenSearchEngineError(
+      `Cannot start the embedded OpenSearch: no Java found (could not run '${java}'). ` +
+        'Install a Java 17 JDK and Maven (Debian: apt-get install openjdk-17-jdk-headless maven), ' +
+        `or set OPENSEARCH_JAVA to a Java 17 executable. ${OPENSEARCH_URL_HINT}`,
+    );
+  }
+  const major = Number(/version "(?:1\.)?(\d+)/.exec(result.output)?.[1]);
+  if (result.code !== 0 || !(major >= 17 && major <= 22)) {
+    throw new OpenSearchEngineError(
+      `Cannot start the embedded OpenSearch: it needs Java 17 to 22 (17 recommended), but '${java} -version' says: ` +
+        `${result.output.trim().split('\n')[0] ?? '(nothing)'}. Set OPENSEARCH_JAVA (or JAVA_HOME) to a Java 17 installation. ` +
+        OPENSEARCH_URL_HINT,
+    );
+  }
+}
+
+async function newestMtime(path: string): Promise<number> {
+  const info = await stat(path);
+  if (!info.isDirectory()) return info.mtimeMs;
+  const entries = await readdir(path);
+  const times = await Promise.all(entries.map((entry) => newestMtime(join(path, entry))));
+  return Math.max(info.mtimeMs, ...times);
+}
+
+async function launcherIsCurrent(): Promise<boolean> {
+  const jar = await stat(LAUNCHER_JAR).catch(() => undefined);
+  if (!jar) return false;
+  const sources = Math.max(await newestMtime(join(LAUNCHER_DIR, 'pom.xml')), await newestMtime(join(LAUNCHER_DIR, 'src')));
+  return jar.mtimeMs >= sources;
+}
+
+/**
+ * Builds target/opensearch-local.jar + target/lib/ when missing or older than its sources.
+ * A lock directory keeps two processes (say a test run and `albatross opensearch`) from
+ * running Maven on the same target/ at once.
+ */
+export async function ensureLauncherBuilt(log: (message: string) => void = (m) => process.stderr.write(`${m}\n`)): Promise<void> {
+  if (await launcherIsCurrent()) return;
+  const lock = join(tmpdir(), `albatross-opensearch-build-${Buffer.from(LAUNCHER_DIR).toString('hex').slice(-32)}.lock`);
+  for (;;) {
+    try {
+      await mkdir(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const since = await stat(lock).then((info) => Date.now() - info.mtimeMs, () => 0);
+      if (since > BUILD_LOCK_STALE_MS) await rmdir(lock).catch(() => {});
+      else await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+  try {
+    if (await launcherIsCurrent()) return; // another process built it while we waited
+    log(
+      'Building the embedded OpenSearch launcher (scripts/opensearch-local, mvn -B -q package). ' +
+        'The first build downloads about 50 MB of jars from Maven Central into ~/.m2 and takes a minute or two…',
+    );
+    const started = Date.now();
+    const result = await capture('mvn', ['-B', '-q', 'package'], LAUNCHER_DIR);
+    if (!result) {
+      throw new OpenSearchEngineError(
+        'Cannot build the embedded OpenSearch launcher: no `mvn` (Maven) on PATH. ' +
+          `Install Maven (Debian: apt-get install maven). ${OPENSEARCH_URL_HINT}`,
+      );
+    }
+    if (result.code !== 0 || !(await launcherIsCurrent())) {
+      throw new OpenSearchEngineError(
+        `Building the embedded OpenSearch launcher failed (mvn exit code ${result.code}). ` +
+          `Maven Central must be reachable for the first build. ${OPENSEARCH_URL_HINT}\n` +
+          result.output.slice(-STDERR_TAIL_CHARS),
+      );
+    }
+    log(`Built the launcher in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+  } finally {
+    await rmdir(lock).catch(() => {});
+  }
+}
+
+async function waitForReady(
+  child: ChildProcess,
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
+  logTail: () => string,
+  timeoutMs: number,
+): Promise<string> {
+  const lines = createInterface({ input: child.stdout! });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      const fail = (reason: string) =>
+        reject(new OpenSearchEngineError(`The embedded OpenSearch did not start: ${reason}\n--- JVM log (tail) ---\n${logTail()}`));
+      lines.on('line', (line) => {
+        if (line.startsWith('OPENSEARCH_READY ')) resolve(line.slice('OPENSEARCH_READY '.length).trim());
+        else if (line.startsWith('OPENSEARCH_FAILED ')) fail(line.slice('OPENSEARCH_FAILED '.length));
+      });
+      child.once('error', (error) => fail(error.message));
+      void exited.then(({ code, signal }) => fail(`the JVM exited (code ${code}, signal ${signal}) before it was ready`));
+      timer = setTimeout(() => fail(`not ready after ${timeoutMs / 1000} s`), timeoutMs);
+    });
+  } finally {
+    clearTimeout(timer);
+    // Keep draining stdout: a full pipe would block the JVM.
+    lines.close();
+    child.stdout!.resume();
+  }
+}
+
+async function terminate(
+  child: ChildProcess,
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
+): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM'); // the launcher's shutdown hook closes the node
+  const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(killer);
+  }
+}
+
+// Children still running when this process ends or is signalled. Their stdin pipe closing
+// already ends them; the handlers below make it immediate.
+const running = new Set<ChildProcess>();
+const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+function killAll(): void {
+  for (const child of running) child.kill('SIGTERM');
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  killAll();
+  // Alone on this signal, we must not swallow it: restore the default action and re-raise.
+  if (process.listenerCount(signal) === 1) {
+    removeHandlers();
+    process.kill(process.pid, signal);
+  }
+}
+
+function installHandlers(): void {
+  process.on('exit', killAll);
+  for (const signal of FORWARDED_SIGNALS) process.on(signal, onSignal);
+}
+
+function removeHandlers(): void {
+  process.off('exit', killAll);
+  for (const signal of FORWARDED_SIGNALS) process.off(signal, onSignal);
+}
+
+function trackChild(child: ChildProcess): void {
+  if (running.size === 0) installHandlers();
+  running.add(child);
+  child.once('exit', () => untrackChild(child));
+}
+
+function untrackChild(child: ChildProcess): void {
+  if (running.delete(child) && running.size === 0) removeHandlers();
+}

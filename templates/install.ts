@@ -1,0 +1,408 @@
+// Installs everything the <prefix>-YYYY-MM-DD indices need, idempotently: component
+// templates, the index template, the ISM retention policy, optionally the Firehose
+// security role and the Dashboards saved objects, then verifies the result by
+// simulating a new daily index. Shared by `albatross setup-templates` and the CDK
+// custom resource, so it never prints or exits: it logs through `options.log`,
+// returns a report and throws InstallError with a message meant for humans.
+import type { Client } from '@opensearch-project/opensearch';
+import { SCHEMA_FIELDS } from '../transform/schema/fields.ts';
+import { buildMappings, flattenMappingTypes } from '../transform/schema/mapping.ts';
+import {
+  DEFAULT_TEMPLATE_OPTIONS,
+  TEMPLATE_VERSION,
+  names,
+  renderTemplates,
+  type ComponentTemplate,
+  type IndexTemplate,
+  type RenderedTemplates,
+  type TemplateOptions,
+} from './render.ts';
+import { DEFAULT_SLOW_REQUEST_SECONDS, checkSavedObjects, renderSavedObjects, toNdjson, type SavedObject } from './dashboards.ts';
+import { importSavedObjects, savedObjectsUpToDate, type DashboardsTarget } from './dashboards-import.ts';
+
+/** OpenSearch versions the templates are written and tested for (composable templates, date_nanos, _plugins APIs). */
+export const SUPPORTED_VERSIONS = { minMajor: 2, maxMajor: 3 } as const;
+
+export interface InstallOptions extends Partial<TemplateOptions> {
+  /** IAM role ARN Firehose delivers with: mapped as a backend role to a least-privilege security role. */
+  firehoseRoleArn?: string;
+  /** Import the Dashboards saved objects there. */
+  dashboards?: DashboardsTarget;
+  slowRequestSeconds?: number;
+  /** Print every request instead of sending it (nothing at all is sent). */
+  dryRun?: boolean;
+  /** Daily index name the verification simulates; default `<prefix>-<today UTC>`. */
+  verifyIndex?: string;
+  log?: (line: string) => void;
+}
+
+export type StepOutcome = 'created' | 'updated' | 'unchanged' | 'skipped' | 'planned';
+export interface StepResult {
+  step: string;
+  outcome: StepOutcome;
+  detail?: string;
+}
+export interface FieldCheck {
+  path: string;
+  expected: string;
+  actual: string | undefined;
+}
+export interface Verification {
+  index: string;
+  fieldsChecked: number;
+  mismatches: FieldCheck[];
+  keyFields: FieldCheck[];
+  overlapping: string[];
+}
+export interface InstallReport {
+  dryRun: boolean;
+  version?: string;
+  steps: StepResult[];
+  /** Whether anything on the cluster (or in Dashboards) changed. */
+  changed: boolean;
+  verification?: Verification;
+  /** Existing <prefix>-* indices whose key fields differ from the template (created before it). */
+  staleIndices: string[];
+}
+
+export class InstallError extends Error {
+  override name = 'InstallError';
+}
+
+/** Fields the verification report lists (all schema fields are checked). */
+export const KEY_FIELDS = ['@timestamp', 'source.ip', 'http.response.status_code', 'http.response.bytes', 'event.duration', 'url.original', 'url.original.text', 'user_agent.original', 'aws.elb.backend_processing_time.sec'];
+
+interface Request {
+  method: 'GET' | 'PUT' | 'POST';
+  path: string;
+  body?: unknown;
+  querystring?: Record<string, string | number>;
+}
+interface Response {
+  statusCode: number;
+  body: any;
+}
+
+function errorInfo(error: unknown): { statusCode?: number; body?: any; message: string; code?: string } {
+  const e = error as { meta?: { statusCode?: number; body?: any }; message?: string; name?: string; cause?: { code?: string } };
+  return { statusCode: e.meta?.statusCode ?? undefined, body: e.meta?.body, message: e.message ?? String(error), code: e.name };
+}
+
+function reasonOf(body: any): string {
+  if (!body) return '';
+  if (typeof body === 'string') return body.slice(0, 300);
+  const root = body.error?.root_cause?.[0] ?? body.error;
+  if (typeof root === 'string') return root;
+  return root?.reason ?? body.message ?? body.Message ?? JSON.stringify(body).slice(0, 300);
+}
+
+/** A message that says what failed and what to check, for the usual setup failures. */
+export function explainError(error: unknown, request: Request): InstallError {
+  if (error instanceof InstallError) return error;
+  const info = errorInfo(error);
+  const what = `${request.method} ${request.path}`;
+  if (info.code === 'ConnectionError' || info.code === 'TimeoutError' || info.code === 'NoLivingConnectionsError') {
+    return new InstallError(
+      `Cannot reach OpenSearch (${what}): ${info.message}. Check the endpoint URL and that this machine can reach it ` +
+        '(a VPC domain is reachable only from inside its VPC).',
+    );
+  }
+  if (info.statusCode === 401) {
+    return new InstallError(`OpenSearch rejected the credentials (401) on ${what}: ${reasonOf(info.body)}. Check OPENSEARCH_USERNAME/OPENSEARCH_PASSWORD, or the AWS credentials used for SigV4.`);
+  }
+  if (info.statusCode === 403) {
+    return new InstallError(
+      `OpenSearch denied ${what} (403): ${reasonOf(info.body)}. The identity needs to manage templates` +
+        ' (and ISM policies / security roles): on Amazon OpenSearch Service allow it in the domain access policy and, with fine-grained access control, map it to all_access or a role with these permissions.',
+    );
+  }
+  if (info.statusCode !== undefined) return new InstallError(`OpenSearch ${what} failed (${info.statusCode}): ${reasonOf(info.body)}`);
+  return new InstallError(`OpenSearch ${what} failed: ${info.message}`);
+}
+
+// A plugin REST API the engine does not have answers 400 "no handler found for uri".
+function isMissingHandler(error: unknown): boolean {
+  const info = errorInfo(error);
+  return info.statusCode === 400 && /no handler found for uri/i.test(JSON.stringify(info.body ?? ''));
+}
+
+export function parseVersion(info: any): string {
+  const version = info?.version;
+  const number: string | undefined = version?.number;
+  if (!number) throw new InstallError('The endpoint did not return a version: is it an OpenSearch REST endpoint?');
+  if (version.distribution !== 'opensearch') {
+    throw new InstallError(
+      `The endpoint reports version ${number} without distribution "opensearch"; Albatross needs OpenSearch ${SUPPORTED_VERSIONS.minMajor}.x-${SUPPORTED_VERSIONS.maxMajor}.x` +
+        ' (Elasticsearch is not supported; on Amazon OpenSearch Service turn off compatibility mode / override_main_response_version).',
+    );
+  }
+  const major = Number(number.split('.')[0]);
+  if (!(major >= SUPPORTED_VERSIONS.minMajor && major <= SUPPORTED_VERSIONS.maxMajor)) {
+    throw new InstallError(`OpenSearch ${number} is not supported: Albatross needs OpenSearch ${SUPPORTED_VERSIONS.minMajor}.x-${SUPPORTED_VERSIONS.maxMajor}.x.`);
+  }
+  return number;
+}
+
+export function dailyIndexName(prefix: string, date: Date): string {
+  return `${prefix}-${date.toISOString().slice(0, 10)}`;
+}
+
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+
+class Installer {
+  readonly steps: StepResult[] = [];
+  readonly log: (line: string) => void;
+
+  constructor(
+    private readonly client: Client,
+    readonly dryRun: boolean,
+    log: ((line: string) => void) | undefined,
+  ) {
+    this.log = log ?? (() => {});
+  }
+
+  async send(request: Request, ignore: number[] = []): Promise<Response> {
+    try {
+      const response = await this.client.transport.request(
+        { method: request.method, path: request.path, ...(request.body === undefined ? {} : { body: request.body as Record<string, unknown> }), ...(request.querystring ? { querystring: request.querystring } : {}) },
+        { ignore },
+      );
+      return { statusCode: response.statusCode ?? 0, body: response.body };
+    } catch (error) {
+      throw explainError(error, request);
+    }
+  }
+
+  /** Sends a write, or in dry-run mode prints it. */
+  async write(request: Request): Promise<Response | undefined> {
+    if (this.dryRun) {
+      const query = request.querystring ? `?${new URLSearchParams(Object.entries(request.querystring).map(([k, v]): [string, string] => [k, String(v)]))}` : '';
+      this.log(`${request.method} ${request.path}${query}${request.body === undefined ? '' : `\n${JSON.stringify(request.body, null, 2)}`}`);
+      return undefined;
+    }
+    return this.send(request);
+  }
+
+  record(step: string, outcome: StepOutcome, detail?: string): void {
+    this.steps.push({ step, outcome, ...(detail ? { detail } : {}) });
+    this.log(`${outcome.padEnd(9)} ${step}${detail ? ` — ${detail}` : ''}`);
+  }
+
+  async componentTemplate(template: ComponentTemplate): Promise<void> {
+    const step = `component template ${template.name}`;
+    const path = `/_component_template/${encodeURIComponent(template.name)}`;
+    if (this.dryRun) {
+      await this.write({ method: 'PUT', path, body: template.body });
+      return this.record(step, 'planned');
+    }
+    const current = await this.send({ method: 'GET', path }, [404]);
+    const existing = current.statusCode === 404 ? undefined : current.body.component_templates?.[0]?.component_template;
+    await this.putIfChanged(step, existing?._meta?.content_hash, template.body._meta.content_hash, { method: 'PUT', path, body: template.body }, existing !== undefined);
+  }
+
+  async indexTemplate(template: IndexTemplate): Promise<void> {
+    const step = `index template ${template.name} (${template.body.index_patterns.join(', ')}, priority ${template.body.priority})`;
+    const path = `/_index_template/${encodeURIComponent(template.name)}`;
+    if (this.dryRun) {
+      await this.write({ method: 'PUT', path, body: template.body });
+      return this.record(step, 'planned');
+    }
+    const current = await this.send({ method: 'GET', path }, [404]);
+    const existing = current.statusCode === 404 ? undefined : current.body.index_templates?.[0]?.index_template;
+    await this.putIfChanged(step, existing?._meta?.content_hash, template.body._meta.content_hash, { method: 'PUT', path, body: template.body }, existing !== undefined);
+  }
+
+  private async putIfChanged(step: string, currentHash: unknown, wantedHash: string, request: Request, exists: boolean): Promise<void> {
+    if (exists && currentHash === wantedHash) return this.record(step, 'unchanged');
+    await this.send(request);
+    this.record(step, exists ? 'updated' : 'created', exists ? `content ${String(currentHash ?? 'not managed by albatross')} -> ${wantedHash}` : undefined);
+  }
+
+  async ismPolicy(rendered: RenderedTemplates, prefix: string): Promise<void> {
+    const { id, body, contentHash } = rendered.ismPolicy;
+    const step = `ISM policy ${id} (delete after ${String((body.policy.states as any)[0].transitions[0].conditions.min_index_age)})`;
+    const path = `/_plugins/_ism/policies/${encodeURIComponent(id)}`;
+    const pattern = names(prefix).indexPattern;
+    if (this.dryRun) {
+      await this.write({ method: 'PUT', path, body });
+      await this.write({ method: 'POST', path: `/_plugins/_ism/add/${pattern}`, body: { policy_id: id } });
+      return this.record(step, 'planned', 'then attached to existing indices without a policy');
+    }
+    let current: Response;
+    try {
+      current = await this.send({ method: 'GET', path }, [404]);
+    } catch (error) {
+      if (error instanceof InstallError && /no handler found for uri/i.test(error.message)) {
+        return this.record(step, 'skipped', `this engine has no ISM plugin (Index State Management): ${pattern} indices are NOT deleted automatically`);
+      }
+      throw error;
+    }
+    if (current.statusCode === 404) {
+      await this.send({ method: 'PUT', path, body });
+      this.record(step, 'created');
+    } else if (String(current.body.policy?.description ?? '').includes(contentHash)) {
+      this.record(step, 'unchanged');
+    } else {
+      // Optimistic concurrency: ISM rejects an update without the current sequence number.
+      await this.send({ method: 'PUT', path, body, querystring: { if_seq_no: current.body._seq_no, if_primary_term: current.body._primary_term } });
+      this.record(step, 'updated');
+      // Indices already managed keep the old policy version until told to switch.
+      const changed = await this.send({ method: 'POST', path: `/_plugins/_ism/change_policy/${pattern}`, body: { policy_id: id } }, [404]);
+      if (changed.body?.updated_indices) this.record(`ISM policy ${id} on existing indices`, 'updated', `${changed.body.updated_indices} managed indices switched to the new version`);
+    }
+    // ism_template only catches indices created from now on; attach the ones that already exist.
+    const added = await this.send({ method: 'POST', path: `/_plugins/_ism/add/${pattern}`, body: { policy_id: id } }, [404]);
+    const updated = Number(added.body?.updated_indices ?? 0);
+    if (updated > 0) this.record(`ISM policy ${id} on existing ${pattern} indices`, 'updated', `attached to ${updated} indices`);
+  }
+
+  async securityRole(rendered: RenderedTemplates, roleArn: string): Promise<void> {
+    const { name, body } = rendered.firehoseRole;
+    const rolePath = `/_plugins/_security/api/roles/${encodeURIComponent(name)}`;
+    const mappingPath = `/_plugins/_security/api/rolesmapping/${encodeURIComponent(name)}`;
+    if (this.dryRun) {
+      await this.write({ method: 'PUT', path: rolePath, body });
+      await this.write({ method: 'PUT', path: mappingPath, body: { backend_roles: [roleArn] } });
+      return this.record(`security role ${name} mapped to ${roleArn}`, 'planned', 'the mapping is merged with an existing one when run');
+    }
+    let currentRole: Response;
+    try {
+      currentRole = await this.send({ method: 'GET', path: rolePath }, [404]);
+    } catch (error) {
+      if (error instanceof InstallError && /no handler found for uri/i.test(error.message)) {
+        return this.record(`security role ${name}`, 'skipped', 'this engine has no security plugin REST API (plugin absent or fine-grained access control off): nothing to map, Firehose access is governed by the domain access policy alone');
+      }
+      throw error;
+    }
+    const existing = currentRole.statusCode === 404 ? undefined : currentRole.body[name];
+    const same =
+      existing &&
+      existing.description === body.description &&
+      JSON.stringify([...(existing.cluster_permissions ?? [])].sort()) === JSON.stringify([...body.cluster_permissions].sort()) &&
+      JSON.stringify((existing.index_permissions ?? []).map((p: any) => ({ index_patterns: p.index_patterns, allowed_actions: [...p.allowed_actions].sort() }))) ===
+        JSON.stringify(body.index_permissions.map((p) => ({ index_patterns: p.index_patterns, allowed_actions: [...p.allowed_actions].sort() })));
+    if (same) this.record(`security role ${name}`, 'unchanged');
+    else {
+      await this.send({ method: 'PUT', path: rolePath, body });
+      this.record(`security role ${name}`, existing ? 'updated' : 'created', body.index_permissions[0]!.allowed_actions.join(', '));
+    }
+    // PUT replaces the whole mapping: keep the users, hosts and backend roles someone else mapped.
+    const currentMapping = await this.send({ method: 'GET', path: mappingPath }, [404]);
+    const mapping = currentMapping.statusCode === 404 ? undefined : currentMapping.body[name];
+    const backendRoles: string[] = mapping?.backend_roles ?? [];
+    if (backendRoles.includes(roleArn)) return this.record(`role mapping ${name} -> ${roleArn}`, 'unchanged');
+    await this.send({
+      method: 'PUT',
+      path: mappingPath,
+      body: { backend_roles: [...backendRoles, roleArn], hosts: mapping?.hosts ?? [], users: mapping?.users ?? [], and_backend_roles: mapping?.and_backend_roles ?? [] },
+    });
+    this.record(`role mapping ${name} -> ${roleArn}`, mapping ? 'updated' : 'created', backendRoles.length ? `kept ${backendRoles.length} existing backend roles` : undefined);
+  }
+
+  async dashboards(target: DashboardsTarget, objects: SavedObject[]): Promise<void> {
+    const step = `Dashboards saved objects (${objects.length}) at ${target.url}`;
+    if (this.dryRun) {
+      this.log(`POST ${target.url}/api/saved_objects/_import?overwrite=true (osd-xsrf: true; multipart field "file")\n${objects.map((o) => `  ${o.type} ${o.id}`).join('\n')}`);
+      return this.record(step, 'planned');
+    }
+    try {
+      if (await savedObjectsUpToDate(target, this.client, objects)) return this.record(step, 'unchanged');
+      const result = await importSavedObjects(target, this.client, toNdjson(objects));
+      this.record(step, 'updated', `imported ${result.successCount} objects (overwrite)`);
+    } catch (error) {
+      if (errorInfo(error).statusCode !== undefined) throw explainError(error, { method: 'POST', path: `${target.url}/api/saved_objects/_import` });
+      throw error;
+    }
+  }
+
+  async verify(index: string, expected: Map<string, string>): Promise<Verification> {
+    const response = await this.send({ method: 'POST', path: `/_index_template/_simulate_index/${encodeURIComponent(index)}` });
+    const properties = response.body.template?.mappings?.properties ?? {};
+    const actual = flattenMappingTypes(properties);
+    const checks: FieldCheck[] = [...expected].map(([path, type]) => ({ path, expected: type, actual: actual.get(path) }));
+    const overlapping: string[] = (response.body.overlapping ?? []).map((o: { name: string; index_patterns: string[] }) => `${o.name} (${o.index_patterns.join(', ')})`);
+    const verification: Verification = {
+      index,
+      fieldsChecked: checks.length,
+      mismatches: checks.filter((c) => c.actual !== c.expected),
+      keyFields: checks.filter((c) => KEY_FIELDS.includes(c.path)),
+      overlapping,
+    };
+    if (response.body.template?.mappings?.dynamic !== 'strict') {
+      verification.mismatches.push({ path: '(mapping) dynamic', expected: 'strict', actual: String(response.body.template?.mappings?.dynamic) });
+    }
+    return verification;
+  }
+
+  /** Existing daily indices created before the template (or by another one) keep their own types. */
+  async staleIndices(prefix: string, expected: Map<string, string>): Promise<string[]> {
+    const probe = ['@timestamp', 'source.ip', 'http.response.status_code'];
+    const response = await this.send({ method: 'GET', path: `/${names(prefix).indexPattern}/_mapping/field/${probe.join(',')}` }, [404]);
+    if (response.statusCode === 404) return [];
+    const stale: string[] = [];
+    for (const [index, value] of Object.entries(response.body as Record<string, { mappings: Record<string, { mapping: Record<string, { type: string }> }> }>)) {
+      const wrong = probe.filter((field) => {
+        const leaf = field.split('.').at(-1)!;
+        return value.mappings[field]?.mapping[leaf]?.type !== expected.get(field);
+      });
+      if (wrong.length > 0) stale.push(`${index} (${wrong.join(', ')})`);
+    }
+    return stale.sort();
+  }
+}
+
+export async function installTemplates(client: Client, options: InstallOptions = {}): Promise<InstallReport> {
+  const templateOptions: TemplateOptions = {
+    indexPrefix: options.indexPrefix ?? DEFAULT_TEMPLATE_OPTIONS.indexPrefix,
+    shards: options.shards ?? DEFAULT_TEMPLATE_OPTIONS.shards,
+    replicas: options.replicas ?? DEFAULT_TEMPLATE_OPTIONS.replicas,
+    refreshInterval: options.refreshInterval ?? DEFAULT_TEMPLATE_OPTIONS.refreshInterval,
+    retentionDays: options.retentionDays ?? DEFAULT_TEMPLATE_OPTIONS.retentionDays,
+    priority: options.priority ?? DEFAULT_TEMPLATE_OPTIONS.priority,
+  };
+  let rendered: RenderedTemplates;
+  try {
+    rendered = renderTemplates(templateOptions);
+  } catch (error) {
+    throw new InstallError((error as Error).message);
+  }
+  if (options.firehoseRoleArn !== undefined && !ROLE_ARN.test(options.firehoseRoleArn)) {
+    throw new InstallError(`--firehose-role-arn "${options.firehoseRoleArn}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`);
+  }
+  const prefix = templateOptions.indexPrefix;
+  const expected = flattenMappingTypes(buildMappings(SCHEMA_FIELDS).properties);
+  const savedObjects = options.dashboards
+    ? renderSavedObjects({ indexPrefix: prefix, slowRequestSeconds: options.slowRequestSeconds ?? DEFAULT_SLOW_REQUEST_SECONDS })
+    : [];
+  const problems = checkSavedObjects(savedObjects, expected);
+  if (problems.length > 0) throw new InstallError(`Dashboards saved objects are inconsistent with the mapping: ${problems.join('; ')}`);
+
+  const installer = new Installer(client, options.dryRun ?? false, options.log);
+  const report: InstallReport = { dryRun: installer.dryRun, steps: installer.steps, changed: false, staleIndices: [] };
+  if (!options.dryRun) {
+    const root = await installer.send({ method: 'GET', path: '/' });
+    report.version = parseVersion(root.body);
+    installer.log(`OpenSearch ${report.version}; installing templates version ${TEMPLATE_VERSION} for ${names(prefix).indexPattern}`);
+  }
+  await installer.componentTemplate(rendered.settings);
+  await installer.componentTemplate(rendered.mappings);
+  await installer.indexTemplate(rendered.indexTemplate);
+  await installer.ismPolicy(rendered, prefix);
+  if (options.firehoseRoleArn) await installer.securityRole(rendered, options.firehoseRoleArn);
+  if (options.dashboards) await installer.dashboards(options.dashboards, savedObjects);
+
+  const index = options.verifyIndex ?? dailyIndexName(prefix, new Date());
+  if (options.dryRun) {
+    installer.log(`POST /_index_template/_simulate_index/${index}`);
+  } else {
+    report.verification = await installer.verify(index, expected);
+    report.staleIndices = await installer.staleIndices(prefix, expected);
+    if (report.verification.mismatches.length > 0) {
+      const list = report.verification.mismatches.map((m) => `${m.path}: ${m.actual ?? 'missing'} instead of ${m.expected}`).join('; ');
+      const overlap = report.verification.overlapping.length ? ` Other templates also match: ${report.verification.overlapping.join(', ')} — raise --priority above theirs.` : '';
+      throw new InstallError(`Verification failed: a new index ${index} would not get the expected mapping: ${list}.${overlap}`);
+    }
+  }
+  report.changed = installer.steps.some((s) => s.outcome === 'created' || s.outcome === 'updated');
+  return report;
+}

@@ -1,0 +1,22 @@
+// One OpenSearch for the whole vitest run: OPENSEARCH_URL when it is set, else the
+// embedded engine (built on first use). Test files read the URL from
+// process.env.OPENSEARCH_URL: globalSetup runs in the main vitest process before the
+// 'forks' pool starts its workers, and the workers inherit its environment
+// (test/scripts/opensearch-local/global-setup.test.ts checks that).
+import type { TestProject } from 'vitest/node';
+import { getOpenSearch } from '../scripts/opensearch-local/engine.ts';
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const engine = await getOpenSearch();
+  process.env.OPENSEARCH_URL = engine.url;
+  project.provide('opensearchUrl', engine.url);
+  return async () => {
+    await engine.stop();
+  };
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    opensearchUrl: string;
+  }
+}

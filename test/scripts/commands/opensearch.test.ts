@@ -1,0 +1,61 @@
+// `albatross opensearch` as a user runs it: a separate process printing the URL,
+// stopped by Ctrl-C (SIGINT) or killed outright; no JVM may survive either way.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, test } from 'vitest';
+import { isRunning, waitUntilGone } from '../opensearch-local/process-state.ts';
+
+const CLI = fileURLToPath(new URL('../../../scripts/albatross.mjs', import.meta.url));
+const running: ChildProcessWithoutNullStreams[] = [];
+
+afterEach(() => {
+  for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+/** Starts the command and resolves with its URL (stdout) and its JVM's pid and home (stderr). */
+async function startCli(): Promise<{ cli: ChildProcessWithoutNullStreams; url: string; javaPid: number; home: string }> {
+  const cli = spawn(process.execPath, [CLI, 'opensearch'], { stdio: 'pipe' });
+  running.push(cli);
+  let stderr = '';
+  cli.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const lines = createInterface({ input: cli.stdout });
+  const [url] = (await Promise.race([
+    once(lines, 'line'),
+    once(cli, 'exit').then(() => {
+      throw new Error(`albatross opensearch exited early:\n${stderr}`);
+    }),
+  ])) as [string];
+  // The ready message follows the URL on stderr.
+  while (!/java pid \d+/.test(stderr)) await new Promise((resolve) => setTimeout(resolve, 50));
+  const [, javaPid, home] = /java pid (\d+), data in ([^,)]+)/.exec(stderr)!;
+  return { cli, url, javaPid: Number(javaPid), home: home! };
+}
+
+describe('albatross opensearch', () => {
+  test('prints a URL where OpenSearch 2.19 answers, and Ctrl-C stops it cleanly', async () => {
+    const { cli, url, javaPid, home } = await startCli();
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const root = (await (await fetch(`${url}/`)).json()) as { version: { number: string } };
+    expect(root.version.number).toMatch(/^2\.19\.\d+$/);
+    expect(isRunning(javaPid)).toBe(true);
+
+    const exit = once(cli, 'exit');
+    cli.kill('SIGINT');
+    const [code] = await exit;
+    expect(code).toBe(0);
+    expect(isRunning(javaPid)).toBe(false);
+    await expect(stat(home)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  test('killing the command outright (SIGKILL) still ends its JVM and removes the data directory', async () => {
+    const { cli, javaPid, home } = await startCli();
+    cli.kill('SIGKILL');
+    await once(cli, 'exit');
+    // The launcher exits when its stdin (our pipe) reaches end-of-file, closing the node first.
+    expect(await waitUntilGone(javaPid, 40_000)).toBe(true);
+    await expect(stat(home)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});

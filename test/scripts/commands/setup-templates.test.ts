@@ -1,0 +1,75 @@
+// The `albatross setup-templates` command as a user runs it (a child process), against
+// the embedded engine from process.env.OPENSEARCH_URL.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseNdjson } from '../../../templates/dashboards.ts';
+
+const exec = promisify(execFile);
+const prefix = `t7-cli-${process.pid}`;
+
+async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec('node', ['scripts/albatross.mjs', 'setup-templates', ...args], { env: { ...process.env, ...env }, timeout: 120_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+afterAll(async () => {
+  const base = process.env.OPENSEARCH_URL!;
+  await fetch(`${base}/_index_template/${prefix}`, { method: 'DELETE' });
+  for (const name of [`${prefix}-settings`, `${prefix}-mappings`]) await fetch(`${base}/_component_template/${name}`, { method: 'DELETE' });
+});
+
+describe('albatross setup-templates', () => {
+  it('installs, verifies and reports; a second run says nothing changed', async () => {
+    const first = await cli(['--prefix', prefix, '--replicas', '0']);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain(`created   index template ${prefix} (${prefix}-*, priority 200)`);
+    expect(first.stdout).toMatch(/skipped {3}ISM policy .*no ISM plugin/);
+    expect(first.stdout).toMatch(/Verified with _simulate_index on .*: (\d+)\/\1 fields mapped as expected, dynamic: strict/);
+    expect(first.stdout).toMatch(/@timestamp\s+date_nanos/);
+    expect(first.stdout).toMatch(/Done: 3 changes applied\./);
+    const second = await cli(['--prefix', prefix, '--replicas', '0']);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('Nothing to change: everything was already installed and up to date.');
+  }, 240_000);
+
+  it('--dry-run prints the requests and sends nothing (the endpoint is dead)', async () => {
+    const result = await cli(['--dry-run', '--endpoint', 'http://127.0.0.1:1', '--prefix', 'dry']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('PUT /_component_template/dry-mappings\n{\n  "template": {');
+    expect(result.stdout).toContain('POST /_index_template/_simulate_index/dry-');
+    expect(result.stdout).toContain('Dry run: nothing was sent.');
+  }, 120_000);
+
+  it('fails with a clear message and exit code 1 for an unreachable endpoint or none at all', async () => {
+    const dead = await cli(['--endpoint', 'http://127.0.0.1:1']);
+    expect(dead.code).toBe(1);
+    expect(dead.stderr).toMatch(/setup-templates failed: Cannot reach OpenSearch \(GET \/\): connect ECONNREFUSED/);
+    const none = await cli([], { OPENSEARCH_URL: undefined });
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('No OpenSearch endpoint: pass --endpoint <url> or set OPENSEARCH_URL');
+  }, 120_000);
+
+  it('--export-dashboards writes the NDJSON without needing a cluster', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'albatross-dash-'));
+    try {
+      const file = path.join(dir, 'dash.ndjson');
+      const result = await cli(['--export-dashboards', file, '--prefix', 'web-logs'], { OPENSEARCH_URL: undefined });
+      expect(result.code).toBe(0);
+      const objects = parseNdjson(await readFile(file, 'utf8'));
+      expect(objects.find((o) => o.type === 'index-pattern')!.attributes.title).toBe('web-logs-*');
+      expect(result.stdout).toContain(`Wrote ${objects.length} Dashboards saved objects to ${file}`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});

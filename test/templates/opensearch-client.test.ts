@@ -1,0 +1,77 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOpenSearchClient, describeAuth, resolveAuth } from '../../templates/opensearch-client.ts';
+
+describe('resolveAuth', () => {
+  it('signs Amazon OpenSearch Service endpoints, with the region from the host', () => {
+    expect(resolveAuth({ endpoint: 'https://search-logs-abc123.eu-west-1.es.amazonaws.com' }, {})).toEqual({ kind: 'sigv4', region: 'eu-west-1', service: 'es' });
+    expect(resolveAuth({ endpoint: 'https://vpc-logs-abc.us-gov-west-1.es.amazonaws.com:443' }, {})).toEqual({ kind: 'sigv4', region: 'us-gov-west-1', service: 'es' });
+    expect(resolveAuth({ endpoint: 'https://abc.cn-north-1.es.amazonaws.com.cn' }, {})).toEqual({ kind: 'sigv4', region: 'cn-north-1', service: 'es' });
+    expect(resolveAuth({ endpoint: 'https://xyz.us-east-1.aoss.amazonaws.com' }, {})).toEqual({ kind: 'sigv4', region: 'us-east-1', service: 'aoss' });
+  });
+
+  it('signs a custom domain name on request, with the region from the option or AWS_REGION', () => {
+    expect(resolveAuth({ endpoint: 'https://logs.example.com', sigv4: true }, { AWS_REGION: 'ap-south-1' })).toEqual({ kind: 'sigv4', region: 'ap-south-1', service: 'es' });
+    expect(resolveAuth({ endpoint: 'https://logs.example.com', sigv4: true, region: 'eu-north-1' }, { AWS_REGION: 'ap-south-1' })).toMatchObject({ region: 'eu-north-1' });
+    expect(() => resolveAuth({ endpoint: 'https://logs.example.com', sigv4: true }, {})).toThrow(/no AWS region/);
+  });
+
+  it('uses basic auth with a username (option or URL), else none', () => {
+    expect(resolveAuth({ endpoint: 'https://localhost:9200', username: 'admin', password: 'x' }, {})).toEqual({ kind: 'basic', username: 'admin' });
+    expect(resolveAuth({ endpoint: 'https://admin:pw@localhost:9200' }, {})).toEqual({ kind: 'basic', username: 'admin' });
+    expect(resolveAuth({ endpoint: 'http://127.0.0.1:9200' }, {})).toEqual({ kind: 'none' });
+    expect(describeAuth({ kind: 'sigv4', region: 'eu-west-1', service: 'es' })).toBe('AWS SigV4 (service es, region eu-west-1)');
+  });
+
+  it('rejects what is not an http(s) URL', () => {
+    expect(() => resolveAuth({ endpoint: 'search-logs.eu-west-1.es.amazonaws.com' }, {})).toThrow(/Invalid OpenSearch endpoint/);
+    expect(() => resolveAuth({ endpoint: 'ftp://host' }, {})).toThrow(/scheme must be http or https/);
+  });
+});
+
+// A loopback HTTP server that records request headers: shows what the client really sends.
+describe('createOpenSearchClient on the wire', () => {
+  let server: Server;
+  let endpoint: string;
+  const seen: IncomingHttpHeaders[] = [];
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      seen.push(req.headers);
+      res.setHeader('content-type', 'application/json');
+      res.end('{"ok":true}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it('signs with SigV4 using the standard AWS credential chain', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret-example', AWS_SESSION_TOKEN: 'token-example' });
+    try {
+      const client = createOpenSearchClient({ endpoint, sigv4: true, region: 'eu-west-1' });
+      await client.transport.request({ method: 'GET', path: '/' });
+      await client.close();
+    } finally {
+      for (const key of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) {
+        if (saved[key] === undefined) delete process.env[key];
+        else process.env[key] = saved[key];
+      }
+    }
+    const headers = seen.at(-1)!;
+    expect(headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/es\/aws4_request, SignedHeaders=.*x-amz-date.*, Signature=[0-9a-f]{64}$/);
+    expect(headers['x-amz-security-token']).toBe('token-example');
+  });
+
+  it('sends basic auth for a username and nothing otherwise', async () => {
+    const basic = createOpenSearchClient({ endpoint, username: 'admin', password: 'p@ss' });
+    await basic.transport.request({ method: 'GET', path: '/' });
+    await basic.close();
+    expect(seen.at(-1)!.authorization).toBe(`Basic ${Buffer.from('admin:p@ss').toString('base64')}`);
+    const anonymous = createOpenSearchClient({ endpoint });
+    await anonymous.transport.request({ method: 'GET', path: '/' });
+    await anonymous.close();
+    expect(seen.at(-1)!.authorization).toBeUndefined();
+  });
+});

@@ -1,0 +1,148 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import {
+  ENVELOPE_MARKER,
+  createRecordEncoder,
+  decodeRecord,
+  encodeRecord,
+  envelopePrefix,
+} from '../../transform/envelope.ts';
+
+// A real ALB object key shape (AWS documentation example).
+const KEY =
+  'prefix/AWSLogs/123456789012/elasticloadbalancing/us-east-2/2016/05/01/' +
+  '123456789012_elasticloadbalancing_us-east-2_app.my-loadbalancer.1234567890abcdef_20140215T2340Z_172.160.001.192_20sg8hgm.log.gz';
+const LINE =
+  'http 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.000 0.001 0.000 200 200 34 366 ' +
+  '"GET http://www.example.com:80/ HTTP/1.1" "curl/7.46.0" - - arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 ' +
+  '"Root=1-58337262-36d228ad5d99923122bbe354" "-" "-" 0 2018-07-02T22:22:48.364000Z "forward" "-" "-" "10.0.0.1:80" "200" "-" "-"';
+
+describe('envelope', () => {
+  it('round-trips bucket, key, offset and line (Buffer and string data)', () => {
+    const data = encodeRecord({ bucket: 'my-logs', key: KEY, offset: 123_456 }, LINE);
+    expect(data[0]).toBe(ENVELOPE_MARKER);
+    for (const input of [data, data.toString('utf8')]) {
+      expect(decodeRecord(input)).toEqual({ source: { bucket: 'my-logs', key: KEY, offset: 123_456 }, line: LINE });
+    }
+  });
+
+  it('keeps the header small for real keys', () => {
+    const data = encodeRecord({ bucket: 'amzn-s3-demo-logging-bucket', key: KEY, offset: 9_999_999_999 }, LINE);
+    const overhead = data.length - Buffer.byteLength(LINE);
+    // marker + bucket + key (each "/" becomes "%2F") + offset + separators
+    expect(overhead).toBe(1 + 27 + 1 + encodeURIComponent(KEY).length + 1 + 10 + 1);
+    // About 250 bytes for a full AWS key: far below Firehose's 5 KB billing unit per record.
+    expect(overhead).toBeLessThan(300);
+  });
+
+  it('omits the bucket for local files (key = file path)', () => {
+    const data = encodeRecord({ key: '/var/log/alb/my file.log', offset: 0 }, LINE);
+    expect(data.subarray(0, 2).toString('latin1')).toBe('\x1e ');
+    expect(decodeRecord(data)).toEqual({ source: { key: '/var/log/alb/my file.log', offset: 0 }, line: LINE });
+  });
+
+  it('encodes many lines of one object from a prefix computed once', () => {
+    const source = { bucket: 'b', key: 'AWSLogs/1/x y.log.gz' };
+    const prefix = envelopePrefix(source);
+    expect(prefix.toString('latin1')).toBe('\x1eb AWSLogs%2F1%2Fx%20y.log.gz ');
+    const encode = createRecordEncoder(source);
+    const lines = [LINE, '', 'second line'];
+    let offset = 0;
+    for (const line of lines) {
+      const record = encode(offset, Buffer.from(line));
+      expect(record.subarray(0, prefix.length).equals(prefix)).toBe(true);
+      expect(record.equals(encodeRecord({ ...source, offset }, line))).toBe(true);
+      expect(decodeRecord(record)).toEqual({ source: { ...source, offset }, line });
+      offset += Buffer.byteLength(line) + 1;
+    }
+  });
+
+  it('keeps the raw bytes of the line, including invalid UTF-8', () => {
+    const raw = Buffer.concat([Buffer.from('http bad '), Buffer.from([0xff, 0xfe]), Buffer.from(' end')]);
+    const record = createRecordEncoder({ bucket: 'b', key: 'k' })(7, raw);
+    expect(record.subarray(record.length - raw.length).equals(raw)).toBe(true);
+    expect(decodeRecord(record).line).toBe('http bad \ufffd\ufffd end');
+  });
+
+  it('rejects offsets that are not non-negative integers when encoding', () => {
+    const encode = createRecordEncoder({ bucket: 'b', key: 'k' });
+    expect(() => encode(-1, LINE)).toThrow(RangeError);
+    expect(() => encode(1.5, LINE)).toThrow(RangeError);
+    expect(() => envelopePrefix({ bucket: 'b', key: '' })).toThrow(RangeError);
+  });
+
+  it('passes bare lines from any producer through, without one trailing line end', () => {
+    expect(decodeRecord(LINE)).toEqual({ line: LINE });
+    expect(decodeRecord(Buffer.from(LINE + '\n'))).toEqual({ line: LINE });
+    expect(decodeRecord(LINE + '\r\n')).toEqual({ line: LINE });
+    expect(decodeRecord('a\n\n')).toEqual({ line: 'a\n' });
+    expect(decodeRecord('')).toEqual({ line: '' });
+    expect(decodeRecord(Buffer.alloc(0))).toEqual({ line: '' });
+    expect(decodeRecord(' \x1e not a header')).toEqual({ line: ' \x1e not a header' });
+  });
+
+  it('strips one trailing line end from enveloped lines too', () => {
+    const data = Buffer.concat([encodeRecord({ bucket: 'b', key: 'k', offset: 3 }, LINE), Buffer.from('\r\n')]);
+    expect(decodeRecord(data)).toEqual({ source: { bucket: 'b', key: 'k', offset: 3 }, line: LINE });
+  });
+
+  it.each([
+    ['no line feed', '\x1eb k 1', 'no line feed'],
+    ['missing offset', '\x1eb k\nline', 'malformed envelope header'],
+    ['negative offset', '\x1eb k -1\nline', 'malformed envelope header'],
+    ['offset not decimal', '\x1eb k 0x10\nline', 'malformed envelope header'],
+    ['offset of 17 digits', '\x1eb k 12345678901234567\nline', 'malformed envelope header'],
+    ['offset beyond a safe integer', '\x1eb k 9007199254740992\nline', 'offset beyond a safe integer'],
+    ['empty key', '\x1eb  1\nline', 'malformed envelope header'],
+    ['raw space in the key', '\x1eb my key 1\nline', 'malformed envelope header'],
+    ['non-ASCII in the header', '\x1eb clé 1\nline', 'malformed envelope header'],
+    ['broken percent escape', '\x1eb k%E9 1\nline', 'invalid URI encoding'],
+    ['empty header', '\x1e\nline', 'malformed envelope header'],
+  ])('reports a malformed header (%s) as an error, keeping the whole record text', (_, data, reason) => {
+    for (const input of [data, Buffer.from(data, 'utf8')]) {
+      const decoded = decodeRecord(input);
+      expect(decoded.source).toBeUndefined();
+      expect(decoded.error).toContain(reason);
+      expect(decoded.line).toBe(data);
+    }
+  });
+
+  it('does not reuse a cached source across different objects', () => {
+    const a = encodeRecord({ bucket: 'b', key: 'one', offset: 1 }, 'x');
+    const b = encodeRecord({ bucket: 'b', key: 'two', offset: 1 }, 'y');
+    const c = encodeRecord({ key: 'two', offset: 5 }, 'z');
+    expect(decodeRecord(a).source).toEqual({ bucket: 'b', key: 'one', offset: 1 });
+    expect(decodeRecord(b).source).toEqual({ bucket: 'b', key: 'two', offset: 1 });
+    expect(decodeRecord(c).source).toEqual({ key: 'two', offset: 5 });
+    expect(decodeRecord(a).source).toEqual({ bucket: 'b', key: 'one', offset: 1 });
+  });
+
+  it('round-trips any bucket, key, offset and line (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.option(fc.string({ unit: 'grapheme', minLength: 1 }), { nil: undefined }),
+        fc.string({ unit: 'grapheme', minLength: 1 }),
+        fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+        fc.string({ unit: 'grapheme' }).filter((s) => !s.includes('\n') && !s.includes('\r')),
+        (bucket, key, offset, line) => {
+          const source = bucket === undefined ? { key, offset } : { bucket, key, offset };
+          const data = encodeRecord(source, line);
+          expect(decodeRecord(data)).toEqual({ source, line });
+          expect(decodeRecord(data.toString('utf8'))).toEqual({ source, line });
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('never throws on arbitrary bytes after the marker (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        const data = Buffer.concat([Buffer.from([ENVELOPE_MARKER]), bytes]);
+        const decoded = decodeRecord(data);
+        expect(decoded.source !== undefined || decoded.error !== undefined).toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});

@@ -1,0 +1,121 @@
+// The Lambda shell: same verdicts as processRecords, plus Powertools structured logs and EMF
+// metrics on stdout/stderr (as in Lambda), never carrying the whole batch.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Context } from 'aws-lambda';
+import { handler, MAX_LOGGED_FAILURES } from '../../../transform/firehose-transform/handler.ts';
+import { processRecords } from '../../../transform/firehose-transform/process.ts';
+import { METRICS_NAMESPACE, SERVICE_NAMES } from '../../../transform/observability.ts';
+import { accessLogSampleLines, envelopedLines, firehoseEvent } from '../../../scripts/bench/transform.ts';
+
+// The context object Lambda passes; only its data fields are read (by the Powertools logger).
+const context = {
+  callbackWaitsForEmptyEventLoop: true,
+  functionName: 'albatross-transform',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-2:123456789012:function:albatross-transform',
+  memoryLimitInMB: '512',
+  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+  logGroupName: '/aws/lambda/albatross-transform',
+  logStreamName: '2026/11/26/[$LATEST]abc',
+  getRemainingTimeInMillis: () => 60_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+} satisfies Context;
+
+const samples = accessLogSampleLines();
+
+describe('transform handler', () => {
+  let output: string[];
+  beforeEach(() => {
+    output = [];
+    // Powertools writes INFO and EMF to stdout, WARN and ERROR to stderr: Lambda sends both to CloudWatch Logs.
+    for (const stream of [process.stdout, process.stderr]) {
+      vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        output.push(chunk.toString());
+        return true;
+      });
+    }
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+  const entries = () => output.join('').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, any>);
+
+  it('answers like processRecords and logs and counts a clean batch', async () => {
+    const event = firehoseEvent(envelopedLines(samples.slice(0, 30)));
+    const result = await handler(event, context);
+    expect(result).toEqual({ records: processRecords(event.records).records });
+
+    const logs = entries();
+    const summary = logs.find((e) => e.message === 'transformed batch')!;
+    expect(summary).toMatchObject({
+      level: 'INFO',
+      service: SERVICE_NAMES.transform,
+      function_request_id: context.awsRequestId,
+      invocationId: event.invocationId,
+      recordsIn: 30,
+      ok: 30,
+      processingFailed: 0,
+      dropped: 0,
+    });
+    const emf = logs.find((e) => e._aws?.CloudWatchMetrics?.[0]?.Metrics?.some((m: { Name: string }) => m.Name === 'RecordsIn'))!;
+    expect(emf._aws.CloudWatchMetrics[0].Namespace).toBe(METRICS_NAMESPACE);
+    expect(emf).toMatchObject({ service: SERVICE_NAMES.transform, RecordsIn: 30, RecordsOk: 30, RecordsProcessingFailed: 0, RecordsDropped: 0 });
+    expect(emf.InputBytes).toBe(summary.inputBytes);
+  });
+
+  it('counts failure reasons, samples at most a few raw lines and never logs the whole batch', async () => {
+    const bad = Array.from({ length: 10 }, (_, i) => `broken line number ${i} with a unique marker XYZ${i}`);
+    const good = samples.slice(200, 240);
+    const event = firehoseEvent([...good, ...bad, '', 'Enable AccessLog for ELB: app/elb-name/abc123456 at 2025-05-30T16:47:00.781Z']);
+    const result = await handler(event, context);
+    expect(result.records.map((r) => r.result)).toEqual([
+      ...good.map(() => 'Ok'),
+      ...bad.map(() => 'ProcessingFailed'),
+      'Dropped',
+      'Dropped',
+    ]);
+
+    const logs = entries();
+    const summary = logs.find((e) => e.message === 'transformed batch with failed records')!;
+    expect(summary).toMatchObject({ level: 'WARN', recordsIn: 52, ok: 40, processingFailed: 10, dropped: 2 });
+    expect(Object.values(summary.failureReasons as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(10);
+    expect(summary.failureSamples).toHaveLength(3);
+    expect(summary.failureSamples.map((s: { line: string }) => s.line)).toEqual(bad.slice(0, 3));
+
+    const perRecord = logs.filter((e) => e.message === 'record failed');
+    expect(perRecord.map((e) => e.recordId)).toEqual(event.records.slice(40, 50).map((r) => r.recordId));
+    for (const entry of perRecord) {
+      expect(entry.reason).toBeTruthy();
+      expect(entry.line).toBeUndefined();
+    }
+    const everything = output.join('');
+    expect(everything).toContain('XYZ2');
+    expect(everything).not.toContain('XYZ3'); // raw lines beyond the samples never reach the logs
+    for (const line of good) expect(everything).not.toContain(line.split(' ')[1]!); // nor do good lines
+
+    const emf = logs.find((e) => e.RecordsIn !== undefined)!;
+    expect(emf).toMatchObject({ RecordsIn: 52, RecordsOk: 40, RecordsProcessingFailed: 10, RecordsDropped: 2 });
+  });
+
+  it('logs at most MAX_LOGGED_FAILURES failed records one by one', async () => {
+    const event = firehoseEvent(Array.from({ length: MAX_LOGGED_FAILURES + 25 }, (_, i) => `bad ${i}`));
+    const result = await handler(event);
+    expect(result.records.every((r) => r.result === 'ProcessingFailed')).toBe(true);
+    const logs = entries();
+    expect(logs.filter((e) => e.message === 'record failed')).toHaveLength(MAX_LOGGED_FAILURES);
+    expect(logs.find((e) => e.message === 'transformed batch with failed records')!.processingFailed).toBe(MAX_LOGGED_FAILURES + 25);
+  });
+
+  it('adds event.original when ALBATROSS_EVENT_ORIGINAL=true', async () => {
+    vi.stubEnv('ALBATROSS_EVENT_ORIGINAL', 'true');
+    try {
+      const result = await handler(firehoseEvent([samples[0]!]), context);
+      const document = JSON.parse(Buffer.from(result.records[0]!.data!, 'base64').toString('utf8'));
+      expect(document.event.original).toBe(samples[0]);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+});

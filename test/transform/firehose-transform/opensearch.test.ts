@@ -1,0 +1,89 @@
+// Every document the transform emits must index under the project's templates (dynamic: strict)
+// in the real embedded OpenSearch (process.env.OPENSEARCH_URL), so no emitted field can be
+// rejected in production.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@opensearch-project/opensearch';
+import { createOpenSearchClient } from '../../../templates/opensearch-client.ts';
+import { dailyIndexName, installTemplates } from '../../../templates/install.ts';
+import { processRecords } from '../../../transform/firehose-transform/process.ts';
+import { accessLogSampleLines, adversarialLines, envelopedLines, firehoseEvent } from '../../../scripts/bench/transform.ts';
+
+const prefix = `t4-transform-${process.pid}`;
+const index = dailyIndexName(prefix, new Date());
+let client: Client;
+
+async function cleanup(): Promise<void> {
+  await client.transport.request({ method: 'DELETE', path: `/${prefix}-*` }, { ignore: [404] });
+  await client.transport.request({ method: 'DELETE', path: `/_index_template/${prefix}` }, { ignore: [404] });
+  for (const name of [`${prefix}-settings`, `${prefix}-mappings`]) {
+    await client.transport.request({ method: 'DELETE', path: `/_component_template/${name}` }, { ignore: [404] });
+  }
+}
+
+/** Decoded documents of the Ok records, as Firehose would send them to _bulk. */
+function emittedDocuments(data: ReadonlyArray<Buffer | string>, original: boolean): string[] {
+  const { records, stats } = processRecords(firehoseEvent(data).records, { original });
+  expect(stats.ok).toBe(data.length);
+  return records.map((r) => Buffer.from(r.data!, 'base64').toString('utf8'));
+}
+
+interface BulkItem { index: { status: number; error?: unknown } }
+
+async function bulkIndex(documents: string[]): Promise<BulkItem[]> {
+  // Strings in a bulk body are sent verbatim: OpenSearch sees the exact bytes the transform emitted.
+  const response = await client.bulk({ index, refresh: 'true', body: documents.flatMap((d) => ['{"index":{}}', d]) });
+  return (response.body as { items: BulkItem[] }).items;
+}
+
+beforeAll(async () => {
+  client = createOpenSearchClient({ endpoint: process.env.OPENSEARCH_URL! });
+  await cleanup();
+  await installTemplates(client, { indexPrefix: prefix, replicas: 0 });
+});
+afterAll(async () => {
+  await cleanup();
+  await client.close();
+});
+
+describe('emitted documents in OpenSearch', () => {
+  const samples = accessLogSampleLines();
+  const adversarial = adversarialLines();
+
+  it('the daily index gets the strict schema mapping from the templates', async () => {
+    await client.indices.create({ index });
+    const mapping = await client.indices.getMapping({ index });
+    const mappings = (mapping.body as Record<string, { mappings: { dynamic: string; properties: Record<string, unknown> } }>)[index]!.mappings;
+    expect(mappings.dynamic).toBe('strict');
+    expect(Object.keys(mappings.properties)).toContain('aws');
+  });
+
+  it('rejects a document with a field outside the schema (so the next assertion means something)', async () => {
+    const [item] = await bulkIndex([JSON.stringify({ '@timestamp': '2024-01-01T00:00:00Z', unknown_field: 1 })]);
+    expect(item!.index.status).toBe(400);
+    expect(JSON.stringify(item!.index.error)).toContain('strict_dynamic_mapping_exception');
+  });
+
+  it.each([
+    ['every sample line, bare', () => emittedDocuments(samples, false)],
+    ['every sample line, enveloped, with event.original', () => emittedDocuments(envelopedLines(samples), true)],
+    ['adversarial lines, bare and enveloped, with event.original', () => [
+      ...emittedDocuments(adversarial, true),
+      ...emittedDocuments(envelopedLines(adversarial), true),
+    ]],
+  ] as const)('indexes %s with zero item errors', async (_, documents) => {
+    const docs = documents();
+    const items = await bulkIndex(docs);
+    expect(items).toHaveLength(docs.length);
+    const errors = items.filter((item) => item.index.error !== undefined || item.index.status !== 201);
+    expect(errors.map((e) => JSON.stringify(e.index.error))).toEqual([]);
+  });
+
+  it('keeps the indexed values searchable with their types', async () => {
+    const response = await client.search({
+      index,
+      body: { size: 0, query: { term: { 'log.offset': 0 } }, aggs: { status: { terms: { field: 'http.response.status_code' } } } },
+    });
+    const body = response.body as { hits: { total: { value: number } } };
+    expect(body.hits.total.value).toBeGreaterThanOrEqual(2); // first sample and first adversarial line, enveloped
+  });
+});

@@ -1,0 +1,275 @@
+// Loads one S3 object into Firehose: GetObject stream -> gunzip (multi-member) -> lines with byte
+// offsets -> envelope records -> PutRecordBatch batches within every Firehose limit, sent with
+// bounded concurrency. Memory stays flat: the S3 socket is only read as fast as batches go out.
+//
+// Exactly-once bookkeeping (docs/loader.md): a per-object-version checkpoint holds the handled
+// prefix and the accepted lines beyond it; lines it covers are never resent. It is committed after
+// every PutRecordBatch response (one write in flight, coalesced) and on every way out.
+import { createGunzip } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { FirehoseClient } from '@aws-sdk/client-firehose';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { createRecordEncoder, envelopePrefix } from '../envelope.ts';
+import { newOwnerId, type Checkpoint, type CheckpointStore, type ObjectVersion } from './checkpoint.ts';
+import { RECORD_TOO_LARGE, type FailureSink } from './failures.ts';
+import { splitLines, type Line } from './lines.ts';
+import { Progress, type Segment } from './progress.ts';
+import { SendAbortedError, sendBatch, type RetryOptions, type SendCounters } from './send.ts';
+
+/** Firehose PutRecordBatch limits (they cannot be raised). */
+export const FIREHOSE_LIMITS = Object.freeze({
+  maxRecordsPerBatch: 500,
+  maxBatchBytes: 4 * 1024 * 1024,
+  maxRecordBytes: 1000 * 1024,
+});
+
+export interface LoadObjectOptions {
+  s3: S3Client;
+  firehose: FirehoseClient;
+  deliveryStream: string;
+  checkpoints: CheckpointStore;
+  failures: FailureSink;
+  bucket: string;
+  key: string;
+  /** ETag from the event: the load fails (PreconditionFailed) if the object was replaced since. */
+  etag?: string;
+  /** PutRecordBatch calls in flight. Default 4. */
+  concurrency?: number;
+  retry?: RetryOptions;
+  /** Lease end (epoch ms); in Lambda the invocation deadline. Default now + 15 minutes. */
+  leaseUntil?: number;
+  /** Stops sending: in-flight calls finish, progress is committed, then LoadInterruptedError. */
+  signal?: AbortSignal;
+  logger?: Logger;
+  /** Jitter source, for reproducible tests. */
+  random?: () => number;
+  /** Batch limits, lowered only by tests; never above FIREHOSE_LIMITS. */
+  limits?: Partial<typeof FIREHOSE_LIMITS>;
+}
+
+export interface LoadStats extends SendCounters {
+  /** Lines in the object (read so far when the load failed), empty ones included. */
+  lines: number;
+  /** Uncompressed bytes read. */
+  bytes: number;
+  /** Records Firehose accepted in this run. */
+  recordsSent: number;
+  /** PutRecordBatch calls that ended with every record accepted. */
+  batches: number;
+  emptyLines: number;
+  /** Lines skipped because an earlier run had handled them. */
+  resumedLines: number;
+  /** Lines recorded as failures (see failures.ts). */
+  failedLines: number;
+}
+
+export interface LoadResult extends LoadStats {
+  status: 'loaded' | 'already-loaded';
+  object: ObjectVersion;
+  /** Locations of failed lines (first 100; failedLines has the count). */
+  failures: Array<{ line: number; offset: number; length: number; reason: string }>;
+}
+
+/** The load stopped before the end of the object; its checkpoint has everything accepted so far. */
+export class LoadObjectError extends Error {
+  override readonly name: string = 'LoadObjectError';
+  constructor(message: string, readonly stats: LoadStats, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+/** The object was replaced after the event was sent (its ETag differs); the newer version has its own event. */
+export class ObjectChangedError extends Error {
+  override readonly name = 'ObjectChangedError';
+}
+/** The gzip stream is truncated or corrupt: retrying the same object version cannot succeed. */
+export class CorruptObjectError extends LoadObjectError {
+  override readonly name = 'CorruptObjectError';
+}
+export class LoadInterruptedError extends LoadObjectError {
+  override readonly name = 'LoadInterruptedError';
+}
+
+const DEFAULT_LEASE_MS = 15 * 60_000;
+const MAX_REPORTED_FAILURES = 100;
+
+function unquote(etag: string): string {
+  return etag.replace(/^W\//, '').replace(/^"|"$/g, '');
+}
+
+export async function loadObject(options: LoadObjectOptions): Promise<LoadResult> {
+  const { s3, firehose, deliveryStream, checkpoints, failures, bucket, key, signal, logger } = options;
+  const limits = { ...FIREHOSE_LIMITS, ...options.limits };
+  const concurrency = Math.max(1, options.concurrency ?? 4);
+  const stats: LoadStats = {
+    lines: 0, bytes: 0, recordsSent: 0, batches: 0, emptyLines: 0, resumedLines: 0, failedLines: 0,
+    retries: 0, throttles: 0, recordFailures: 0,
+  };
+
+  const response = await s3.send(new GetObjectCommand({
+    Bucket: bucket, Key: key, ...(options.etag ? { IfMatch: `"${unquote(options.etag)}"` } : {}),
+  }));
+  const body = response.Body as Readable | undefined;
+  if (!response.ETag || !body) throw new Error(`GetObject s3://${bucket}/${key} returned no ETag or body`);
+  const object: ObjectVersion = { bucket, key, etag: unquote(response.ETag) };
+  if (options.etag !== undefined && unquote(options.etag) !== object.etag) {
+    // Servers without If-Match support (s3rver) answer anyway: check here too.
+    body.destroy();
+    throw new ObjectChangedError(`s3://${bucket}/${key} has ETag ${object.etag}, the event named ${unquote(options.etag)}`);
+  }
+  const where = `s3://${bucket}/${key} (ETag ${object.etag})`;
+
+  const owner = newOwnerId();
+  let start: Checkpoint;
+  try {
+    start = await checkpoints.claim(object, owner, options.leaseUntil ?? Date.now() + DEFAULT_LEASE_MS);
+  } catch (error) {
+    body.destroy();
+    throw error;
+  }
+  if (start.done) {
+    body.destroy();
+    logger?.info('object already loaded', { object });
+    return { status: 'already-loaded', object, failures: [], ...stats };
+  }
+  if (start.lines > 0 || start.accepted.length > 0) logger?.info('resuming object', { object, checkpoint: start });
+
+  const progress = new Progress(start);
+  const encode = createRecordEncoder({ bucket, key });
+  const prefixLength = envelopePrefix({ bucket, key }).length;
+  const reported: LoadResult['failures'] = [];
+
+  // Checkpoint writes: one in flight; a change during a write triggers one more.
+  let committing: Promise<void> | undefined;
+  let committedVersion = -1;
+  let fatal: unknown;
+  const commitNow = async (): Promise<void> => {
+    while (committedVersion !== progress.version) {
+      const version = progress.version;
+      await checkpoints.commit(object, owner, progress.checkpoint());
+      committedVersion = version;
+    }
+  };
+  const scheduleCommit = (): void => {
+    committing ??= commitNow()
+      .catch((error: unknown) => { fatal ??= error; })
+      .finally(() => { committing = undefined; });
+  };
+
+  const inFlight = new Set<Promise<void>>();
+  const launch = (segment: Segment, records: Buffer[], lineNumbers: number[]): void => {
+    progress.seal(segment);
+    if (records.length === 0) return;
+    const sending = sendBatch({
+      firehose, deliveryStream, records, counters: stats, retry: options.retry, signal, random: options.random,
+      onAccepted: (indexes) => {
+        stats.recordsSent += indexes.length;
+        progress.accepted(segment, indexes.map((i) => lineNumbers[i]!));
+        scheduleCommit();
+      },
+    }).then(
+      () => { stats.batches += 1; },
+      (error: unknown) => { fatal ??= error; },
+    ).finally(() => { inFlight.delete(sending); });
+    inFlight.add(sending);
+  };
+
+  let segment = progress.openSegment();
+  let records: Buffer[] = [];
+  let lineNumbers: number[] = [];
+  let batchBytes = 0;
+
+  const handleLine = async (line: Line): Promise<void> => {
+    stats.lines = line.index + 1;
+    stats.bytes = line.end;
+    if (progress.alreadyHandled(line.index)) {
+      stats.resumedLines += 1;
+    } else if (line.length === 0) {
+      stats.emptyLines += 1;
+    } else {
+      const recordLength = prefixLength + String(line.offset).length + 1 + line.length;
+      if (line.bytes === undefined || recordLength > limits.maxRecordBytes) {
+        const reason = `record of ${recordLength} bytes exceeds Firehose's ${limits.maxRecordBytes}-byte record limit`;
+        try {
+          // Stored before the segment covers this line, so the checkpoint cannot pass it unrecorded.
+          await failures.put({
+            bucket, key, etag: object.etag, line: line.index, offset: line.offset, length: line.length,
+            errorCode: RECORD_TOO_LARGE, errorMessage: reason, head: line.head ?? line.bytes!.subarray(0, 1024),
+          });
+        } catch (error) {
+          fatal ??= error;
+          return;
+        }
+        stats.failedLines += 1;
+        if (reported.length < MAX_REPORTED_FAILURES) reported.push({ line: line.index, offset: line.offset, length: line.length, reason });
+        logger?.warn('line too long for Firehose, recorded as failure', { object, line: line.index, offset: line.offset, length: line.length });
+      } else {
+        if (records.length + 1 > limits.maxRecordsPerBatch || batchBytes + recordLength > limits.maxBatchBytes) {
+          launch(segment, records, lineNumbers);
+          segment = progress.openSegment();
+          records = [];
+          lineNumbers = [];
+          batchBytes = 0;
+          while (inFlight.size >= concurrency) await Promise.race(inFlight);
+        }
+        records.push(encode(line.offset, line.bytes));
+        lineNumbers.push(line.index);
+        batchBytes += recordLength;
+        segment.outstanding += 1;
+      }
+    }
+    segment.endLine = line.index + 1;
+    segment.endByte = line.end;
+  };
+
+  // A zero-byte object holds no lines (and is not valid gzip).
+  const empty = response.ContentLength === 0;
+  const gunzip = createGunzip();
+  // Pumps S3 into gunzip; its rejection (socket error) surfaces through the gunzip iterator too.
+  const download = empty ? Promise.resolve() : pipeline(body, gunzip).catch(() => undefined);
+  let readError: unknown;
+  try {
+    for await (const group of splitLines(empty ? [] : gunzip, { maxLineBytes: limits.maxRecordBytes - prefixLength - 2 })) {
+      for (const line of group) {
+        await handleLine(line);
+        if (fatal !== undefined || signal?.aborted) break;
+      }
+      if (fatal !== undefined || signal?.aborted) break;
+    }
+  } catch (error) {
+    readError = error;
+  } finally {
+    body.destroy();
+    gunzip.destroy();
+    await download;
+  }
+  const complete = readError === undefined && fatal === undefined && !signal?.aborted;
+  if (complete) launch(segment, records, lineNumbers);
+  else progress.seal(segment);
+  await Promise.all([...inFlight]);
+  while (committing) await committing;
+
+  const finished = complete && fatal === undefined;
+  try {
+    await checkpoints.commit(object, owner, progress.checkpoint(finished), { release: true });
+  } catch (error) {
+    fatal ??= error;
+  }
+  if (finished && fatal === undefined) {
+    return { status: 'loaded', object, failures: reported, ...stats };
+  }
+
+  const at = `after ${stats.lines} lines / ${stats.bytes} uncompressed bytes`;
+  if (readError !== undefined) {
+    const message = (readError as Error).message;
+    if ((readError as { code?: string }).code?.startsWith('Z_')) {
+      throw new CorruptObjectError(`gzip data of ${where} is truncated or corrupt ${at}: ${message}`, stats, { cause: readError });
+    }
+    throw new LoadObjectError(`reading ${where} failed ${at}: ${message}`, stats, { cause: readError });
+  }
+  if (fatal === undefined || fatal instanceof SendAbortedError) {
+    throw new LoadInterruptedError(`loading ${where} was interrupted ${at}; progress is checkpointed`, stats, { cause: fatal });
+  }
+  throw new LoadObjectError(`loading ${where} failed ${at}: ${(fatal as Error).message}`, stats, { cause: fatal });
+}

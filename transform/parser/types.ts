@@ -1,0 +1,9 @@
+import type { AlbDocument } from '../schema/fields.ts';
+
+export type { AlbDocument };
+export interface LineSource { bucket?: string; key: string; offset: number }   // key = object key or file path
+export interface ParseOptions { source?: LineSource; original?: boolean }
+export type ParseResult =
+  | { kind: 'document'; document: AlbDocument }       // nested JSON object, fields per SCHEMA_FIELDS
+  | { kind: 'skipped'; reason: string }                // empty line, control line: deliberately not a document
+  | { kind: 'failed'; reason: string };                // structurally broken line, with a clear reason

@@ -1,0 +1,145 @@
+// Typed readers for single ALB values. Each returns `undefined` for a value
+// that cannot be typed; the caller decides whether that is "no value" (`-`)
+// or a malformed value to tag. Hand-written checks: no regular expressions.
+import { isIPv6 } from 'node:net';
+
+/** Dotted-quad IPv4 without leading zeros (what OpenSearch's `ip` type accepts). */
+export function isIPv4(text: string): boolean {
+  const length = text.length;
+  if (length < 7 || length > 15) return false;
+  let octets = 0;
+  let value = 0;
+  let digits = 0;
+  let first = 0;
+  for (let i = 0; i <= length; i++) {
+    const c = i === length ? 46 : text.charCodeAt(i);
+    if (c === 46 /* . */) {
+      if (digits === 0 || value > 255 || (digits > 1 && first === 48)) return false;
+      octets++;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 0) first = c;
+      value = value * 10 + (c - 48);
+      digits++;
+      if (digits > 3) return false;
+    } else {
+      return false;
+    }
+  }
+  return octets === 4;
+}
+
+/** An IP the `ip` field type accepts: IPv4, or IPv6 without a zone id. */
+export function isIp(text: string): boolean {
+  if (text.indexOf(':') === -1) return isIPv4(text);
+  return text.indexOf('%') === -1 && isIPv6(text);
+}
+
+/** Unsigned decimal integer up to `max`, digits only; undefined otherwise. */
+export function readUnsigned(text: string, max: number): number | undefined {
+  const length = text.length;
+  if (length === 0 || length > 16) return undefined;
+  let value = 0;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+    value = value * 10 + (c - 48);
+  }
+  return value <= max ? value : undefined;
+}
+
+export const MAX_INTEGER = 2 ** 31 - 1;
+export const MAX_LONG = Number.MAX_SAFE_INTEGER; // exact in JSON; larger byte counts are not plausible
+
+/** Non-negative decimal number such as `0.001` or `12`; undefined otherwise. */
+export function readSeconds(text: string): number | undefined {
+  const length = text.length;
+  if (length === 0 || length > 24) return undefined;
+  let dot = false;
+  let digits = 0;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+    else if (c === 46 && !dot) dot = true;
+    else return undefined;
+  }
+  return digits > 0 ? Number(text) : undefined;
+}
+
+/** `[v6]` -> `v6`: ALB logs IPv6 unbracketed (split at the LAST colon), but tolerate brackets. */
+export function unbracket(host: string): string {
+  return host.charCodeAt(0) === 91 /* [ */ && host.charCodeAt(host.length - 1) === 93 /* ] */ ? host.slice(1, -1) : host;
+}
+
+// ---- ISO 8601 UTC timestamps: YYYY-MM-DDTHH:MM:SS[.fraction]Z ----
+
+/** Seconds since the epoch and nanoseconds of a parsed timestamp. */
+export interface Instant {
+  seconds: number;
+  nanos: number;
+}
+
+const DAYS_BEFORE_MONTH = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+// date_nanos covers 1970-01-01 .. 2262-04-11
+export const MIN_YEAR = 1970;
+export const MAX_YEAR = 2261;
+
+function twoDigits(text: string, i: number): number {
+  const a = text.charCodeAt(i) - 48;
+  const b = text.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+function daysFromCivil(year: number, month: number, day: number): number {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const yearsBefore = year - 1970;
+  const leapDaysBefore =
+    Math.floor((year - 1) / 4) - Math.floor((year - 1) / 100) + Math.floor((year - 1) / 400) - 477; // 477 leap days before 1970
+  return yearsBefore * 365 + leapDaysBefore + DAYS_BEFORE_MONTH[month - 1]! + (leap && month > 2 ? 1 : 0) + day - 1;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/**
+ * Parses an ALB timestamp (`2018-07-02T22:23:00.186641Z`, 0–9 fraction digits,
+ * UTC `Z`) within the date_nanos range; undefined when it is anything else.
+ */
+export function readTimestamp(text: string): Instant | undefined {
+  const length = text.length;
+  if (length < 20 || length > 30) return undefined;
+  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84 ||
+      text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(length - 1) !== 90) return undefined;
+  const century = twoDigits(text, 0);
+  const yy = twoDigits(text, 2);
+  const month = twoDigits(text, 5);
+  const day = twoDigits(text, 8);
+  const hour = twoDigits(text, 11);
+  const minute = twoDigits(text, 14);
+  const second = twoDigits(text, 17);
+  if (century < 0 || yy < 0 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
+  const year = century * 100 + yy;
+  if (year < MIN_YEAR || year > MAX_YEAR || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  let nanos = 0;
+  if (length > 20) {
+    // fraction: `.` then 1-9 digits then `Z`
+    if (text.charCodeAt(19) !== 46 || length === 21) return undefined;
+    let scale = 100_000_000;
+    for (let i = 20; i < length - 1; i++) {
+      const d = text.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return undefined;
+      nanos += d * scale;
+      scale /= 10;
+    }
+  }
+  return { seconds: daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second, nanos };
+}
+
+/** Nanoseconds from `start` to `end`, or undefined when negative or not exact in a JS number. */
+export function durationNanos(start: Instant, end: Instant): number | undefined {
+  const nanos = (end.seconds - start.seconds) * 1_000_000_000 + (end.nanos - start.nanos);
+  return nanos >= 0 && nanos <= Number.MAX_SAFE_INTEGER ? nanos : undefined;
+}
