@@ -63,6 +63,8 @@ export interface InstallReport {
   verification?: Verification;
   /** Existing <prefix>-* indices whose key fields differ from the template (created before it). */
   staleIndices: string[];
+  /** Advice that does not stop the run (e.g. more replicas than the cluster can place). */
+  warnings: string[];
 }
 
 export class InstallError extends Error {
@@ -334,6 +336,25 @@ class Installer {
     return verification;
   }
 
+  /** Data node count, or undefined when the identity may not read cluster health (advisory only). */
+  async dataNodes(): Promise<number | undefined> {
+    try {
+      const health = await this.send({ method: 'GET', path: '/_cluster/health' });
+      return typeof health.body.number_of_data_nodes === 'number' ? health.body.number_of_data_nodes : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Index templates other than ours that match `index` with a priority >= ours: one of them wins over ours. */
+  async competingTemplates(index: string, ours: IndexTemplate): Promise<string[]> {
+    const response = await this.send({ method: 'GET', path: '/_index_template' });
+    const matches = (pattern: string): boolean => new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(index);
+    return (response.body.index_templates as { name: string; index_template: { index_patterns: string[]; priority?: number } }[])
+      .filter((t) => t.name !== ours.name && (t.index_template.priority ?? 0) >= ours.body.priority && t.index_template.index_patterns.some(matches))
+      .map((t) => `${t.name} (${t.index_template.index_patterns.join(', ')}, priority ${t.index_template.priority ?? 0})`);
+  }
+
   /** Existing daily indices created before the template (or by another one) keep their own types. */
   async staleIndices(prefix: string, expected: Map<string, string>): Promise<string[]> {
     const probe = ['@timestamp', 'source.ip', 'http.response.status_code'];
@@ -367,7 +388,7 @@ export async function installTemplates(client: Client, options: InstallOptions =
     throw new InstallError((error as Error).message);
   }
   if (options.firehoseRoleArn !== undefined && !ROLE_ARN.test(options.firehoseRoleArn)) {
-    throw new InstallError(`--firehose-role-arn "${options.firehoseRoleArn}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`);
+    throw new InstallError(`Firehose role ARN "${options.firehoseRoleArn}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`);
   }
   const prefix = templateOptions.indexPrefix;
   const expected = flattenMappingTypes(buildMappings(SCHEMA_FIELDS).properties);
@@ -378,11 +399,17 @@ export async function installTemplates(client: Client, options: InstallOptions =
   if (problems.length > 0) throw new InstallError(`Dashboards saved objects are inconsistent with the mapping: ${problems.join('; ')}`);
 
   const installer = new Installer(client, options.dryRun ?? false, options.log);
-  const report: InstallReport = { dryRun: installer.dryRun, steps: installer.steps, changed: false, staleIndices: [] };
+  const report: InstallReport = { dryRun: installer.dryRun, steps: installer.steps, changed: false, staleIndices: [], warnings: [] };
   if (!options.dryRun) {
     const root = await installer.send({ method: 'GET', path: '/' });
     report.version = parseVersion(root.body);
     installer.log(`OpenSearch ${report.version}; installing templates version ${TEMPLATE_VERSION} for ${names(prefix).indexPattern}`);
+    const dataNodes = await installer.dataNodes();
+    if (dataNodes !== undefined && templateOptions.replicas >= dataNodes) {
+      const warning = `${templateOptions.replicas} replicas need ${templateOptions.replicas + 1} data nodes but the cluster has ${dataNodes}: new indices will stay yellow (use --replicas ${dataNodes - 1})`;
+      report.warnings.push(warning);
+      installer.log(`warning: ${warning}`);
+    }
   }
   await installer.componentTemplate(rendered.settings);
   await installer.componentTemplate(rendered.mappings);
@@ -399,7 +426,8 @@ export async function installTemplates(client: Client, options: InstallOptions =
     report.staleIndices = await installer.staleIndices(prefix, expected);
     if (report.verification.mismatches.length > 0) {
       const list = report.verification.mismatches.map((m) => `${m.path}: ${m.actual ?? 'missing'} instead of ${m.expected}`).join('; ');
-      const overlap = report.verification.overlapping.length ? ` Other templates also match: ${report.verification.overlapping.join(', ')} — raise --priority above theirs.` : '';
+      const competing = await installer.competingTemplates(index, rendered.indexTemplate);
+      const overlap = competing.length ? ` Templates that win over ${rendered.indexTemplate.name}: ${competing.join(', ')} — raise --priority above theirs or narrow their patterns.` : '';
       throw new InstallError(`Verification failed: a new index ${index} would not get the expected mapping: ${list}.${overlap}`);
     }
   }

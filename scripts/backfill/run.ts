@@ -13,6 +13,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import { parseAlbLine, type LineSource } from '../../transform/parser/index.ts';
 import { parseAlbObjectKey } from '../../transform/source/s3-key.ts';
 import { splitLines } from '../../transform/loader/lines.ts';
+import { Semaphore } from '../local/semaphore.ts';
 import { bulkIndex, type BulkDocument } from './bulk.ts';
 import { BackfillState, type ObjectCounts } from './state.ts';
 import type { LogSource, SourceObject } from './sources.ts';
@@ -27,6 +28,8 @@ export interface BackfillOptions {
   from?: string;
   to?: string;
   concurrency?: number;
+  /** `_bulk` requests in flight across all objects; default = concurrency. */
+  bulkConcurrency?: number;
   /** Documents per `_bulk` request are cut at about this many bytes. */
   bulkBytes?: number;
   retryWindowMs?: number;
@@ -104,7 +107,7 @@ class FailureLog {
   }
 }
 
-async function processObject(options: BackfillOptions, object: SourceObject, onLines: (lines: number, bytes: number) => void): Promise<{ result: ObjectResult; failures: object[] }> {
+async function processObject(options: BackfillOptions, bulkSlots: Semaphore, object: SourceObject, onLines: (lines: number, bytes: number) => void): Promise<{ result: ObjectResult; failures: object[] }> {
   const { client, source, indexPrefix, signal } = options;
   const bulkBytes = options.bulkBytes ?? 5 * 2 ** 20;
   const key = parseAlbObjectKey(object.key);
@@ -114,22 +117,34 @@ async function processObject(options: BackfillOptions, object: SourceObject, onL
   const failures: object[] = [];
   let batch: BulkDocument[] = [];
   let batchBytes = 0;
-  const lineOf = new Map<BulkDocument, { offset: number; line: string }>();
+  let lineOf = new Map<BulkDocument, { offset: number; line: string }>();
+  // One bulk request of this object in flight while the next batch is parsed.
+  let sending: Promise<void> = Promise.resolve();
+  let sendError: unknown;
 
   const flush = async () => {
     if (batch.length === 0) return;
     const documents = batch;
+    const origins = lineOf;
     batch = [];
     batchBytes = 0;
-    const outcome = await bulkIndex(client, documents, { ...(options.retryWindowMs ? { retryWindowMs: options.retryWindowMs } : {}), ...(signal ? { signal } : {}) });
-    result.indexed += outcome.indexed;
-    result.overwritten += outcome.overwritten;
-    for (const f of outcome.failures) {
-      const origin = lineOf.get(f.document)!;
-      result.failed++;
-      failures.push({ source: where, offset: origin.offset, reason: `not indexed: ${f.reason}`, line: origin.line });
-    }
-    lineOf.clear();
+    lineOf = new Map();
+    await sending;
+    if (sendError !== undefined) throw sendError;
+    sending = bulkSlots
+      .run(() => bulkIndex(client, documents, { ...(options.retryWindowMs ? { retryWindowMs: options.retryWindowMs } : {}), ...(signal ? { signal } : {}) }))
+      .then((outcome) => {
+        result.indexed += outcome.indexed;
+        result.overwritten += outcome.overwritten;
+        for (const f of outcome.failures) {
+          const origin = origins.get(f.document)!;
+          result.failed++;
+          failures.push({ source: where, offset: origin.offset, reason: `not indexed: ${f.reason}`, line: origin.line });
+        }
+      })
+      .catch((error: unknown) => {
+        sendError ??= error;
+      });
   };
 
   const stream = await source.open(object, signal);
@@ -178,16 +193,34 @@ async function processObject(options: BackfillOptions, object: SourceObject, onL
       onLines(group.length, groupBytes);
     }
     await flush();
+    await sending;
+    if (sendError !== undefined) throw sendError;
   } finally {
     stream.destroy();
+    await sending;
   }
   return { result, failures };
+}
+
+/**
+ * Refuses to write into indices the templates do not cover: without them OpenSearch would guess
+ * the types and the first daily index would be broken for good.
+ */
+export async function checkTemplates(client: Client, indexPrefix: string): Promise<void> {
+  const response = await client.indices.simulateIndexTemplate({ name: `${indexPrefix}-2000-01-01` } as never);
+  const mappings = (response.body as { template?: { mappings?: { properties?: Record<string, any> } } }).template?.mappings;
+  const eventId = mappings?.properties?.event?.properties?.id?.type;
+  if (eventId !== 'keyword') {
+    throw new Error(`no Albatross index template covers ${indexPrefix}-*: run \`npm run setup-templates -- --prefix ${indexPrefix}\` first`);
+  }
 }
 
 /** Runs (or resumes) a backfill. Resolves with `interrupted: true` when `signal` aborts it. */
 export async function runBackfill(options: BackfillOptions): Promise<BackfillSummary> {
   const started = performance.now();
+  await checkTemplates(options.client, options.indexPrefix);
   const concurrency = Math.max(1, options.concurrency ?? 4);
+  const bulkSlots = new Semaphore(Math.max(1, options.bulkConcurrency ?? concurrency));
   const state = await BackfillState.load(options.stateFile, options.source.description);
   await mkdir(path.dirname(path.resolve(options.failuresFile)), { recursive: true });
   const failureLog = new FailureLog(options.failuresFile);
@@ -242,7 +275,7 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillSum
       const object = todo[next++]!;
       let outcome: Awaited<ReturnType<typeof processObject>>;
       try {
-        outcome = await processObject(options, object, (lines, bytes) => {
+        outcome = await processObject(options, bulkSlots, object, (lines, bytes) => {
           progress.lines += lines;
           progress.uncompressedBytes += bytes;
           options.onProgress?.({ ...progress });

@@ -4,6 +4,7 @@
 // RegexSerDe pattern for ALB access logs + JSON.stringify of its captured groups.
 // Also measures the worst-case response expansion that limits.ts relies on.
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type {
@@ -204,8 +205,12 @@ async function withoutOutput<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-async function recordsPerSecond(run: Handler, event: FirehoseTransformationEvent, minMs: number): Promise<number> {
+interface Rates { wall: number; cpu: number }
+
+/** Records/s by wall clock, and per CPU-second of this process (closer to "one core" on a shared machine). */
+async function recordsPerSecond(run: Handler, event: FirehoseTransformationEvent, minMs: number): Promise<Rates> {
   let batches = 0;
+  const cpuStart = process.cpuUsage();
   const start = process.hrtime.bigint();
   let elapsedMs = 0;
   while (elapsedMs < minMs) {
@@ -213,7 +218,9 @@ async function recordsPerSecond(run: Handler, event: FirehoseTransformationEvent
     batches++;
     elapsedMs = Number(process.hrtime.bigint() - start) / 1e6;
   }
-  return (batches * event.records.length) / (elapsedMs / 1000);
+  const cpu = process.cpuUsage(cpuStart);
+  const records = batches * event.records.length;
+  return { wall: records / (elapsedMs / 1000), cpu: records / ((cpu.user + cpu.system) / 1e6) };
 }
 
 function median(values: number[]): number {
@@ -231,8 +238,9 @@ export const bench: Bench = {
     const rounds = Number(process.env.ALBATROSS_BENCH_ROUNDS ?? 5);
     const roundMs = Number(process.env.ALBATROSS_BENCH_ROUND_MS ?? 1000);
 
-    const ours: number[] = [];
-    const naive: number[] = [];
+    const ours: Rates[] = [];
+    const naive: Rates[] = [];
+    const loadBefore = os.loadavg()[0]!;
     await withoutOutput(async () => {
       await recordsPerSecond(handler, event, roundMs); // warm-up (JIT)
       await recordsPerSecond(naiveHandler, event, roundMs);
@@ -241,8 +249,11 @@ export const bench: Bench = {
         naive.push(await recordsPerSecond(naiveHandler, event, roundMs));
       }
     });
-    const value = median(ours);
-    const baseline = median(naive);
+    const loadAfter = os.loadavg()[0]!;
+    const value = median(ours.map((r) => r.cpu));
+    const baseline = median(naive.map((r) => r.cpu));
+    const wall = median(ours.map((r) => r.wall));
+    const wallBaseline = median(naive.map((r) => r.wall));
 
     const { stats } = processRecords(event.records);
     const naiveResult = await naiveHandler(event);
@@ -264,13 +275,22 @@ export const bench: Bench = {
 
     const figures: BenchFigure[] = [
       {
-        metric: 'transform handler records/s (1 MB batches)',
+        metric: 'transform handler records per CPU-second (1 MB batches)',
         value,
         unit: 'records/s',
         baseline,
         baselineName: 'Athena regex + JSON.stringify, same handler shape',
         target: '>= 2.5x baseline and >= 250,000 records/s',
         met: value >= 2.5 * baseline && value >= 250_000,
+      },
+      {
+        metric: 'transform handler records/s, wall clock (1 MB batches)',
+        value: wall,
+        unit: 'records/s',
+        baseline: wallBaseline,
+        baselineName: 'Athena regex + JSON.stringify, same handler shape',
+        target: '>= 2.5x baseline and >= 250,000 records/s',
+        met: wall >= 2.5 * wallBaseline && wall >= 250_000,
       },
       { metric: 'worst-case expansion measured (response bytes / input bytes)', value: worst.worst, unit: 'x', target: `<= ${MEASURED_WORST_CASE_EXPANSION} (limits.ts)`, met: worst.worst <= MEASURED_WORST_CASE_EXPANSION },
       { metric: 'realistic expansion (1 MB sample batch, enveloped)', value: stats.responseBytes / stats.inputBytes, unit: 'x' },
@@ -288,7 +308,8 @@ export const bench: Bench = {
       figures,
       notes: [
         `batch: ${event.records.length} enveloped records, ${stats.inputBytes} bytes of sample lines; ours Ok ${stats.ok}, failed ${stats.processingFailed}, dropped ${stats.dropped}; naive Ok ${naiveOk}`,
-        `rounds: ${rounds} x ${roundMs} ms each, interleaved; medians. ours: ${ours.map(Math.round).join(', ')}; naive: ${naive.map(Math.round).join(', ')}`,
+        `rounds: ${rounds} x ${roundMs} ms each, interleaved; medians. CPU-second rates, ours: ${ours.map((r) => Math.round(r.cpu)).join(', ')}; naive: ${naive.map((r) => Math.round(r.cpu)).join(', ')}`,
+        `1-minute load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after, on ${os.cpus().length} cores: wall-clock rates fall when other work shares the cores`,
         `worst expansion line: ${worst.worstLine.slice(0, 160)}`,
         'excludes the Lambda runtime\'s own JSON parse of the event and JSON serialization of the response (same for both)',
       ],

@@ -128,6 +128,10 @@ export function register(program: Command): void {
         for (const line of formatAnswers(answers)) out(line);
       }
       if (summary.interrupted) process.exitCode = 130;
+    } catch (error) {
+      bar?.stop();
+      process.stderr.write(`backfill failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
     } finally {
       bar?.stop();
       process.off('SIGINT', interrupt);

@@ -24,7 +24,7 @@ export function addEndpointOptions(command: Command): Command {
         'OPENSEARCH_URL',
       ),
     )
-    .addOption(new Option('--region <region>', 'AWS region for SigV4 (default: from the endpoint host)').env('AWS_REGION'))
+    .option('--region <region>', 'AWS region for SigV4 (default: from the endpoint host, else AWS_REGION)')
     .option('--sigv4', 'sign requests with SigV4 even though the endpoint is not an *.amazonaws.com host')
     .option('--insecure', 'accept a self-signed TLS certificate (local clusters only)')
     .addHelpText(

@@ -92,6 +92,7 @@ async function* splitLines(input: AsyncIterable<Buffer>): AsyncGenerator<{ text:
   let carryOffset = 0;     // offset of carry[0]
   let discarding = false;  // inside an over-long line, skipping to its end
   let discardOffset = 0;
+  let discardHead = '';    // first bytes of the over-long line, for the error report
   for await (const chunk of input) {
     let data: Buffer = chunk;
     let base = carryOffset + (carry?.length ?? 0);
@@ -104,7 +105,7 @@ async function* splitLines(input: AsyncIterable<Buffer>): AsyncGenerator<{ text:
     for (let newline = data.indexOf(10); newline !== -1; newline = data.indexOf(10, start)) {
       if (discarding) {
         discarding = false;
-        yield { text: data.toString('utf8', start, Math.min(newline, start + 200)), offset: discardOffset, tooLong: true };
+        yield { text: discardHead, offset: discardOffset, tooLong: true };
       } else {
         yield { text: data.toString('utf8', start, newline), offset: base + start, tooLong: false };
       }
@@ -116,13 +117,14 @@ async function* splitLines(input: AsyncIterable<Buffer>): AsyncGenerator<{ text:
       } else if (data.length - start > MAX_LINE_BYTES) {
         discarding = true;
         discardOffset = base + start;
+        discardHead = data.toString('utf8', start, start + 200);
       } else {
         carry = data.subarray(start);
       }
     }
     carryOffset = base + data.length - (carry?.length ?? 0);
   }
-  if (discarding) yield { text: '', offset: discardOffset, tooLong: true };
+  if (discarding) yield { text: discardHead, offset: discardOffset, tooLong: true };
   else if (carry !== undefined && carry.length > 0) yield { text: carry.toString('utf8'), offset: carryOffset, tooLong: false };
 }
 

@@ -23,6 +23,7 @@ import { processRecords } from '../../transform/firehose-transform/process.ts';
 import { PROCESSOR_BUFFER_SIZE_MB } from '../../transform/firehose-transform/limits.ts';
 import { createRandom } from './generator.ts';
 import type { FirehoseSink } from './firehose-server.ts';
+import { Semaphore } from './semaphore.ts';
 
 export type TransformHandler = (event: FirehoseTransformationEvent, context: Context) => Promise<FirehoseTransformationResult | void>;
 
@@ -44,7 +45,7 @@ export interface DeliveryStreamOptions {
   retryDurationMs?: number;
   /** Largest `_bulk` request body. */
   bulkMaxBytes?: number;
-  /** Deliveries (transform + bulk) in flight at once. */
+  /** `_bulk` requests in flight at once; one more delivery may transform meanwhile. */
   concurrency?: number;
   /** Fraction of bulk items answered with a 429 rejection (fault injection). */
   bulkRejectRate?: number;
@@ -107,6 +108,10 @@ function dateParts(ms: number): { day: string; hourPath: string } {
   return { day: iso.slice(0, 10), hourPath: `${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(11, 13)}` };
 }
 
+function bulkItemBytes(doc: PendingDocument): number {
+  return doc.source.length + doc.index.length + doc.id.length + 40;
+}
+
 function errorMessageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -155,6 +160,7 @@ export class DeliveryStream implements FirehoseSink {
   private recordSequence = 0;
   private streamName = 'albatross';
   private deliveryError: unknown;
+  private readonly bulkSlots: Semaphore;
 
   constructor(options: DeliveryStreamOptions) {
     this.options = {
@@ -171,6 +177,7 @@ export class DeliveryStream implements FirehoseSink {
       ...options,
     };
     this.random = createRandom(options.seed ?? 1);
+    this.bulkSlots = new Semaphore(this.options.concurrency);
   }
 
   get lambdaArn(): string {
@@ -207,7 +214,7 @@ export class DeliveryStream implements FirehoseSink {
       this.timer = undefined;
     }
     if (this.buffer.length === 0) return;
-    while (this.inFlight.size >= this.options.concurrency) await Promise.race(this.inFlight);
+    while (this.inFlight.size > this.options.concurrency) await Promise.race(this.inFlight);
     if (this.buffer.length === 0) return;
     const batch = this.buffer;
     this.buffer = [];
@@ -219,8 +226,11 @@ export class DeliveryStream implements FirehoseSink {
     void delivery.finally(() => this.inFlight.delete(delivery));
   }
 
+  /** Transforms the buffer invocation by invocation; each full bulk request starts as soon as it is ready. */
   private async deliver(batch: BufferedRecord[]): Promise<void> {
-    const documents: PendingDocument[] = [];
+    const indexing: Promise<void>[] = [];
+    let documents: PendingDocument[] = [];
+    let documentBytes = 0;
     let start = 0;
     while (start < batch.length) {
       let end = start;
@@ -229,10 +239,20 @@ export class DeliveryStream implements FirehoseSink {
         bytes += batch[end]!.data.length;
         end++;
       }
-      documents.push(...(await this.transform(batch.slice(start, end))));
+      for (const doc of await this.transform(batch.slice(start, end))) {
+        const size = bulkItemBytes(doc);
+        if (documents.length > 0 && documentBytes + size > this.options.bulkMaxBytes) {
+          indexing.push(this.index(documents));
+          documents = [];
+          documentBytes = 0;
+        }
+        documents.push(doc);
+        documentBytes += size;
+      }
       start = end;
     }
-    await this.index(documents);
+    if (documents.length > 0) indexing.push(this.index(documents));
+    await Promise.all(indexing);
   }
 
   /** One processor invocation (with retries); returns the Ok documents. */
@@ -353,7 +373,7 @@ export class DeliveryStream implements FirehoseSink {
     return documents;
   }
 
-  /** `_bulk` with retries until the retry window closes; leftovers go to the backup. */
+  /** `_bulk` (one request's worth) with retries until the retry window closes; leftovers go to the backup. */
   private async index(documents: PendingDocument[]): Promise<void> {
     const started = Date.now();
     const deadline = started + this.options.retryDurationMs;
@@ -364,12 +384,10 @@ export class DeliveryStream implements FirehoseSink {
       attempts++;
       const retry: PendingDocument[] = [];
       const errors = new Map<PendingDocument, { code: string; message: string }>();
-      for (const chunk of this.chunks(pending)) {
-        const outcome = await this.bulk(chunk);
-        for (const [doc, error] of outcome) {
-          retry.push(doc);
-          errors.set(doc, error);
-        }
+      const outcome = await this.bulkSlots.run(() => this.bulk(pending));
+      for (const [doc, error] of outcome) {
+        retry.push(doc);
+        errors.set(doc, error);
       }
       // Non-retriable item errors are final at once (errors with retriable=false).
       const retriable: PendingDocument[] = [];
@@ -388,22 +406,6 @@ export class DeliveryStream implements FirehoseSink {
       await sleep(delay);
     }
     if (pending.length > 0) await this.failDocuments(pending, lastError, attempts);
-  }
-
-  private *chunks(documents: PendingDocument[]): Generator<PendingDocument[]> {
-    let chunk: PendingDocument[] = [];
-    let bytes = 0;
-    for (const doc of documents) {
-      const size = doc.source.length + doc.index.length + doc.id.length + 40;
-      if (chunk.length > 0 && bytes + size > this.options.bulkMaxBytes) {
-        yield chunk;
-        chunk = [];
-        bytes = 0;
-      }
-      chunk.push(doc);
-      bytes += size;
-    }
-    if (chunk.length > 0) yield chunk;
   }
 
   /** One `_bulk` request; returns the documents that were not indexed, with why. */

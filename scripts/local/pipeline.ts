@@ -22,7 +22,7 @@ import { DeliveryStream, type DeliveryStats } from './delivery-stream.ts';
 import { startLocalFirehose } from './firehose-server.ts';
 import { generateObjects, type GenerateOptions } from './generator.ts';
 import { countDocuments, countDuplicates, fromSource, indexCounts, refresh, type IndexCount } from './report.ts';
-import { startLocalS3, type S3EventNotification } from './s3-server.ts';
+import { LOCAL_S3_CREDENTIALS, startLocalS3, type S3EventNotification } from './s3-server.ts';
 
 export interface PipelineOptions {
   client: Client;
@@ -82,8 +82,6 @@ export interface PipelineResult {
 /** SQS redrive: after this many receives a message goes to the dead-letter queue. */
 const MAX_RECEIVE_COUNT = 5;
 const REGION = 'us-east-1';
-// s3rver's fixed development key pair (public, in its README); the local Firehose accepts any.
-const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 function sqsRecord(body: unknown, receiveCount: number): SQSRecord {
   const text = JSON.stringify(body);
@@ -152,9 +150,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     sink: delivery,
     faults: { throttleRate: options.throttleRate ?? 0, partialFailureRate: options.partialFailureRate ?? 0, seed: options.generate.seed },
   });
-  const s3 = new S3Client({ endpoint: s3Server.endpoint, forcePathStyle: true, region: REGION, credentials: LOCAL_CREDENTIALS });
+  const s3 = new S3Client({ endpoint: s3Server.endpoint, forcePathStyle: true, region: REGION, credentials: LOCAL_S3_CREDENTIALS });
   // The loader owns retries (as in its Lambda): the SDK client makes one attempt per call.
-  const firehose = new FirehoseClient({ endpoint: firehoseServer.endpoint, region: REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+  const firehose = new FirehoseClient({ endpoint: firehoseServer.endpoint, region: REGION, credentials: LOCAL_S3_CREDENTIALS, maxAttempts: 1 });
   const logger = createLogger(SERVICE_NAMES.loader);
   const loader = createLoaderHandler({
     s3,

@@ -1,11 +1,19 @@
 // S3 stand-in on loopback: s3rver (S3 REST/XML wire protocol on the local file system), checked
 // against the current @aws-sdk/client-s3 (path-style PutObject/GetObject streaming/Range/HeadObject/
 // ListObjectsV2, ETags, NoSuchKey) in test/scripts/local/s3-server.test.ts. Clients use
-// `forcePathStyle: true` and any credentials.
+// `forcePathStyle: true` and LOCAL_S3_CREDENTIALS: s3rver checks SigV4 signatures against its one
+// built-in key pair (S3RVER/S3RVER) and answers InvalidAccessKeyId for any other key.
+//
+// s3rver predates the SDK's default flexible checksums: PutObject/UploadPart with a stream body
+// arrive as `Content-Encoding: aws-chunked` (chunk framing plus a checksum trailer), which s3rver
+// would store verbatim. decodeAwsChunked() strips the framing before s3rver's store sees the body,
+// so the unmodified SDK works with streams too (the trailer checksum is not verified).
 //
 // `onObjectCreated` receives the S3 event notification S3 would send for each new object, in the
 // real wire shape: the key URL-encoded with '+' for spaces, ETag without quotes.
 import { mkdtemp, rm } from 'node:fs/promises';
+import type { IncomingMessage } from 'node:http';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import S3rver from 's3rver';
@@ -29,12 +37,91 @@ export interface LocalS3Options {
 
 export interface LocalS3 { endpoint: string; stop(): Promise<void> }
 
+/** The only key pair s3rver accepts (not a secret: it is hard-coded in s3rver). */
+export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
 /** S3 event notifications form-encode keys: spaces become '+', other specials %XX. */
 export function encodeEventKey(key: string): string {
   return encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
 }
 
 interface S3rverRecord { eventName: string; awsRegion: string; eventTime: string; s3: { bucket: { name: string }; object: { key: string; size?: number; eTag?: string; sequencer: string } } }
+
+/**
+ * Decodes an `aws-chunked` body: `<hex size>[;extensions]\r\n<data>\r\n` ... `0\r\n<trailers>\r\n`.
+ * Calls `onEnd` with the decoded length.
+ */
+export function decodeAwsChunked(onEnd?: (decodedLength: number) => void): Transform {
+  let buffered: Buffer = Buffer.alloc(0);
+  let state: 'size' | 'data' | 'crlf' | 'trailers' = 'size';
+  let remaining = 0;
+  let decoded = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      for (;;) {
+        if (state === 'size') {
+          const eol = buffered.indexOf('\r\n');
+          if (eol < 0) break;
+          const size = Number.parseInt(buffered.toString('latin1', 0, eol).split(';')[0]!, 16);
+          if (!Number.isInteger(size) || size < 0) return callback(new Error('malformed aws-chunked size line'));
+          buffered = buffered.subarray(eol + 2);
+          remaining = size;
+          state = size === 0 ? 'trailers' : 'data';
+        } else if (state === 'data') {
+          if (buffered.length === 0) break;
+          const take = Math.min(remaining, buffered.length);
+          this.push(buffered.subarray(0, take));
+          decoded += take;
+          buffered = buffered.subarray(take);
+          remaining -= take;
+          if (remaining === 0) state = 'crlf';
+        } else if (state === 'crlf') {
+          if (buffered.length < 2) break;
+          buffered = buffered.subarray(2);
+          state = 'size';
+        } else {
+          buffered = Buffer.alloc(0); // checksum trailers: not part of the object
+          break;
+        }
+      }
+      callback();
+    },
+    flush(callback: TransformCallback) {
+      if (state !== 'trailers') return callback(new Error('aws-chunked body ended before its final chunk'));
+      onEnd?.(decoded);
+      callback();
+    },
+  });
+}
+
+function isAwsChunked(stream: unknown): stream is IncomingMessage {
+  const encoding = (stream as Partial<IncomingMessage> | null)?.headers?.['content-encoding'];
+  return typeof encoding === 'string' && encoding.split(',').some((e) => e.trim() === 'aws-chunked');
+}
+
+interface StoredObject { content: unknown; metadata: Record<string, string | number> }
+interface S3rverStore {
+  putObject(object: StoredObject): Promise<unknown>;
+  putPart(bucket: string, uploadId: string, partNumber: number, content: unknown): Promise<unknown>;
+}
+
+/** Makes s3rver's store accept aws-chunked uploads (see the note at the top). */
+function acceptAwsChunked(store: S3rverStore): void {
+  const putObject = store.putObject.bind(store);
+  const putPart = store.putPart.bind(store);
+  store.putObject = (object) => {
+    if (isAwsChunked(object.content)) {
+      const rest = String(object.metadata['content-encoding']).split(',').map((e) => e.trim()).filter((e) => e !== 'aws-chunked');
+      if (rest.length > 0) object.metadata['content-encoding'] = rest.join(',');
+      else delete object.metadata['content-encoding'];
+      object.content = (object.content as Readable).pipe(decodeAwsChunked((length) => { object.metadata['content-length'] = length; }));
+    }
+    return putObject(object);
+  };
+  store.putPart = (bucket, uploadId, partNumber, content) =>
+    putPart(bucket, uploadId, partNumber, isAwsChunked(content) ? content.pipe(decodeAwsChunked()) : content);
+}
 
 export async function startLocalS3(options: LocalS3Options = {}): Promise<LocalS3> {
   const temporary = options.directory === undefined ? await mkdtemp(path.join(os.tmpdir(), 'albatross-s3-')) : undefined;
@@ -46,6 +133,7 @@ export async function startLocalS3(options: LocalS3Options = {}): Promise<LocalS
     silent: true,
     configureBuckets: (options.buckets ?? []).map((name) => ({ name, configs: [] })),
   });
+  acceptAwsChunked((server as unknown as { store: S3rverStore }).store);
   if (options.onObjectCreated) {
     const notify = options.onObjectCreated;
     server.on('event', (event: { Records: S3rverRecord[] }) => {

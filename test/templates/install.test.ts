@@ -14,6 +14,7 @@ import { parseAlbLine } from '../../transform/parser/index.ts';
 const url = process.env.OPENSEARCH_URL!;
 const prefix = `t7-install-${process.pid}`;
 const otherPrefix = `t7-other-${process.pid}`;
+const warnPrefix = `t7-warn-${process.pid}`;
 let client: Client;
 
 async function cleanup(p: string): Promise<void> {
@@ -29,10 +30,12 @@ beforeAll(async () => {
   client = createOpenSearchClient({ endpoint: url });
   await cleanup(prefix);
   await cleanup(otherPrefix);
+  await cleanup(warnPrefix);
 });
 afterAll(async () => {
   await cleanup(prefix);
   await cleanup(otherPrefix);
+  await cleanup(warnPrefix);
   await client.close();
 });
 
@@ -56,6 +59,13 @@ describe('installTemplates on the embedded engine', () => {
       `component template ${prefix}-mappings`,
       `index template ${prefix} (${prefix}-*, priority 200)`,
     ]);
+  });
+
+  it('warns when the replicas cannot be placed on the cluster', async () => {
+    expect(first.warnings).toEqual([]);
+    const nodes = (await client.cluster.health()).body.number_of_data_nodes;
+    const yellow = await installTemplates(client, { indexPrefix: warnPrefix, replicas: nodes });
+    expect(yellow.warnings).toEqual([`${nodes} replicas need ${nodes + 1} data nodes but the cluster has ${nodes}: new indices will stay yellow (use --replicas ${nodes - 1})`]);
   });
 
   it('changes nothing on the second run and says so', () => {
@@ -180,7 +190,9 @@ describe('installTemplates: updates, dry run, failures', () => {
     });
     const run = installTemplates(client, { indexPrefix: otherPrefix, replicas: 0, shards: 2 });
     await expect(run).rejects.toThrow(InstallError);
-    await expect(installTemplates(client, { indexPrefix: otherPrefix, replicas: 0, shards: 2 })).rejects.toThrow(/Verification failed.*@timestamp: date instead of date_nanos/);
+    await expect(installTemplates(client, { indexPrefix: otherPrefix, replicas: 0, shards: 2 })).rejects.toThrow(
+      new RegExp(`Verification failed.*@timestamp: date instead of date_nanos.*Templates that win over ${otherPrefix}: ${otherPrefix}-override \\(${otherPrefix}-2\\*, priority 500\\)`),
+    );
     await client.transport.request({ method: 'DELETE', path: `/_index_template/${otherPrefix}-override` });
   });
 

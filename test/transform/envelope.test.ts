@@ -117,6 +117,41 @@ describe('envelope', () => {
     expect(decodeRecord(a).source).toEqual({ bucket: 'b', key: 'one', offset: 1 });
   });
 
+  it('checks the offset of a record whose header repeats the previous object', () => {
+    const valid = Buffer.from('\x1eb k 5\nline');
+    expect(decodeRecord(valid).source).toEqual({ bucket: 'b', key: 'k', offset: 5 });
+    for (const bad of ['\x1eb k 5x\nline', '\x1eb k \nline', '\x1eb k 12345678901234567\nline', '\x1eb k 9007199254740993\nline', '\x1eb k 7']) {
+      expect(decodeRecord(valid).source).toEqual({ bucket: 'b', key: 'k', offset: 5 }); // primes the cache
+      const decoded = decodeRecord(Buffer.from(bad));
+      expect(decoded.source).toBeUndefined();
+      expect(decoded.error).toMatch(/malformed envelope header/);
+    }
+    expect(decodeRecord(Buffer.from('\x1eb k 9007199254740991\n')).source).toEqual({ bucket: 'b', key: 'k', offset: 9007199254740991 });
+    expect(decodeRecord(Buffer.from('\x1eb k 6\n\r\n'))).toEqual({ source: { bucket: 'b', key: 'k', offset: 6 }, line: '' });
+    expect(decodeRecord(Buffer.from('\x1eb k 6\n'))).toEqual({ source: { bucket: 'b', key: 'k', offset: 6 }, line: '' });
+  });
+
+  it('decodes records of interleaved objects the same as one at a time (property)', () => {
+    const sources = [
+      { bucket: 'b', key: 'k' },
+      { bucket: 'b', key: 'k2' },
+      { key: 'k' },
+      { bucket: 'bb', key: 'k' },
+    ];
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat({ max: sources.length - 1 }), fc.nat(), fc.string({ maxLength: 20 }).filter((s) => !/[\r\n]/.test(s)))),
+        (records) => {
+          for (const [which, offset, line] of records) {
+            const source = { ...sources[which]!, offset };
+            expect(decodeRecord(encodeRecord(source, line))).toEqual({ source, line });
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('round-trips any bucket, key, offset and line (property)', () => {
     fc.assert(
       fc.property(

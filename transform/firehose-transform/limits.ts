@@ -34,6 +34,3 @@ export const MEASURED_WORST_CASE_EXPANSION = 16;
  * 0.25 MB batch (about 300 enveloped lines) answers with about 0.75-1 MB.
  */
 export const PROCESSOR_BUFFER_SIZE_MB = 0.25;
-
-/** Processor BufferIntervalInSeconds: deliver at least once a minute under light traffic. */
-export const PROCESSOR_BUFFER_INTERVAL_SECONDS = 60;

@@ -18,8 +18,10 @@ import { splitLines, type Line } from './lines.ts';
 import { Progress, type Segment } from './progress.ts';
 import { SendAbortedError, sendBatch, type RetryOptions, type SendCounters } from './send.ts';
 
+export interface FirehoseLimits { maxRecordsPerBatch: number; maxBatchBytes: number; maxRecordBytes: number }
+
 /** Firehose PutRecordBatch limits (they cannot be raised). */
-export const FIREHOSE_LIMITS = Object.freeze({
+export const FIREHOSE_LIMITS: Readonly<FirehoseLimits> = Object.freeze({
   maxRecordsPerBatch: 500,
   maxBatchBytes: 4 * 1024 * 1024,
   maxRecordBytes: 1000 * 1024,
@@ -46,7 +48,7 @@ export interface LoadObjectOptions {
   /** Jitter source, for reproducible tests. */
   random?: () => number;
   /** Batch limits, lowered only by tests; never above FIREHOSE_LIMITS. */
-  limits?: Partial<typeof FIREHOSE_LIMITS>;
+  limits?: Partial<FirehoseLimits>;
 }
 
 export interface LoadStats extends SendCounters {
@@ -140,21 +142,28 @@ export async function loadObject(options: LoadObjectOptions): Promise<LoadResult
   const prefixLength = envelopePrefix({ bucket, key }).length;
   const reported: LoadResult['failures'] = [];
 
-  // Checkpoint writes: one in flight; a change during a write triggers one more.
+  // Checkpoint writes: one in flight; a change during a write triggers one more. The final
+  // version check and the reset of `committing` run in one synchronous step, so no change is missed.
   let committing: Promise<void> | undefined;
   let committedVersion = -1;
+  let durablySent = 0; // records covered by the last completed commit
   let fatal: unknown;
-  const commitNow = async (): Promise<void> => {
-    while (committedVersion !== progress.version) {
-      const version = progress.version;
-      await checkpoints.commit(object, owner, progress.checkpoint());
-      committedVersion = version;
-    }
-  };
   const scheduleCommit = (): void => {
-    committing ??= commitNow()
-      .catch((error: unknown) => { fatal ??= error; })
-      .finally(() => { committing = undefined; });
+    if (committing) return;
+    committing = (async () => {
+      try {
+        while (committedVersion !== progress.version) {
+          const version = progress.version;
+          const sent = stats.recordsSent;
+          await checkpoints.commit(object, owner, progress.checkpoint());
+          committedVersion = version;
+          durablySent = sent;
+        }
+      } catch (error) {
+        fatal ??= error;
+      }
+      committing = undefined;
+    })();
   };
 
   const inFlight = new Set<Promise<void>>();
@@ -211,7 +220,13 @@ export async function loadObject(options: LoadObjectOptions): Promise<LoadResult
           records = [];
           lineNumbers = [];
           batchBytes = 0;
-          while (inFlight.size >= concurrency) await Promise.race(inFlight);
+          // Bounds what a hard crash can duplicate: records in flight plus at most one batch of
+          // accepted records whose checkpoint is not yet written.
+          while (fatal === undefined
+            && (inFlight.size >= concurrency || stats.recordsSent - durablySent >= limits.maxRecordsPerBatch)
+            && (inFlight.size > 0 || committing !== undefined)) {
+            await Promise.race([...inFlight, ...(committing ? [committing] : [])]);
+          }
         }
         records.push(encode(line.offset, line.bytes));
         lineNumbers.push(line.index);

@@ -157,7 +157,7 @@ function parse(rawLine: string, options: ParseOptions | undefined): Outcome {
   if (present(client)) {
     const colon = client.lastIndexOf(':');
     const host = colon === -1 ? client : unbracket(client.slice(0, colon));
-    r[S['source.address']] = host;
+    if (host !== '') r[S['source.address']] = host;
     if (isIp(host)) r[S['source.ip']] = host;
     else tag('malformed_source.ip');
     const port = colon === -1 ? undefined : readUnsigned(client.slice(colon + 1), 65535);
@@ -272,7 +272,7 @@ function parse(rawLine: string, options: ParseOptions | undefined): Outcome {
     const info = sourceInfo(source);
     r[S['cloud.account.id']] = info.key.accountId;
     r[S['cloud.region']] = info.key.region;
-    r[S['log.file.path']] = info.path;
+    if (info.path !== '') r[S['log.file.path']] = info.path;
     r[S['log.offset']] = source.offset;
     clean &&= info.clean;
   }

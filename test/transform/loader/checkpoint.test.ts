@@ -19,7 +19,7 @@ let server: Server;
 let dynamo: DynamoDBClient;
 let tableCount = 0;
 beforeAll(async () => {
-  server = (dynalite as unknown as (options: object) => Server)({ createTableMs: 0 });
+  server = dynalite({ createTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   dynamo = new DynamoDBClient({
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, region: 'us-east-2',

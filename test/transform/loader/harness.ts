@@ -8,12 +8,12 @@ import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { expect } from 'vitest';
 import { decodeRecord } from '../../../transform/envelope.ts';
-import { startLocalS3, type LocalS3, type LocalS3Options } from '../../../scripts/local/s3-server.ts';
+import { LOCAL_S3_CREDENTIALS, startLocalS3, type LocalS3, type LocalS3Options } from '../../../scripts/local/s3-server.ts';
 import { startLocalFirehose, type FirehoseFaults, type FirehoseSink, type LocalFirehose } from '../../../scripts/local/firehose-server.ts';
 
 export const BUCKET = 'alb-logs-test';
 export const STREAM = 'alb-logs';
-export const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+export const CREDENTIALS = LOCAL_S3_CREDENTIALS;
 export const ACCESS_LOG_KEY =
   'AWSLogs/123456789012/elasticloadbalancing/us-east-2/2016/05/01/123456789012_elasticloadbalancing_us-east-2_app.my-loadbalancer.1234567890abcdef_20140215T2340Z_172.160.001.192_20sg8hgm.log.gz';
 

@@ -1,0 +1,131 @@
+// `albatross parse`: the real CLI in a child process, plus parseStream in-process
+// for the cases that need a huge or corrupt input.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { MAX_LINE_BYTES, parseStream } from '../../../scripts/commands/parse.ts';
+import { sampleLines } from '../../transform/parser/sample-lines.ts';
+
+const CLI = fileURLToPath(new URL('../../../scripts/albatross.mjs', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'albatross-parse-'));
+
+function run(args: string[], input?: Buffer | string): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [CLI, 'parse', ...args], { input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function jsonLines(text: string): any[] {
+  return text.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+}
+
+const good = sampleLines('aws-docs_2023-04_access-log-examples.log');
+const connection = sampleLines('aws-docs_connection-log-examples.log')[0]!;
+
+describe('albatross parse', () => {
+  it('writes documents in input order, errors and a summary to stderr, and exits 1 on a failed line', () => {
+    const file = join(dir, 'mixed.log');
+    const content = [good[0], 'Enable AccessLog for ELB: app/x/y at 2025-05-30T16:47:00.781Z', '', connection, good[1], good[2]].join('\n') + '\n';
+    writeFileSync(file, content);
+    const { status, stdout, stderr } = run([file]);
+    expect(status).toBe(1);
+    const docs = jsonLines(stdout);
+    expect(docs.map((doc) => doc['@timestamp'] + ' ' + doc.aws.elb.type)).toEqual([
+      '2018-07-02T22:23:00.186641Z http', '2018-07-02T22:23:00.186641Z https', '2018-07-02T22:23:00.186641Z h2',
+    ]);
+    // log.offset is the byte offset of the line in the file
+    const bytes = Buffer.from(content);
+    expect(docs.map((doc) => doc.log.offset)).toEqual([good[0], good[1], good[2]].map((line) => bytes.indexOf(line!)));
+    expect(docs[0].log.file.path).toBe(file);
+    const stderrLines = stderr.trim().split('\n');
+    expect(JSON.parse(stderrLines[0]!)).toEqual({
+      file, line: 4, error: 'line has 12 fields; an ALB access-log line has at least 20', raw: connection,
+    });
+    expect(stderrLines[1]).toMatch(/^albatross parse: 6 lines, 3 documents \(0 with malformed values tagged\), 2 skipped, 1 failed in [\d.]+ s$/);
+    expect(stderrLines).toHaveLength(2);
+  });
+
+  it('reads gzip files and stdin, exits 0 when every line parsed, and gives stable ids per source', () => {
+    const plain = good.join('\n') + '\n';
+    const gz = join(dir, 'x_app.log.gz');
+    writeFileSync(gz, gzipSync(plain));
+    const fromGzip = run([gz]);
+    const fromStdin = run([], plain);
+    const fromGzipStdin = run(['-'], gzipSync(plain));
+    for (const result of [fromGzip, fromStdin, fromGzipStdin]) {
+      expect(result.status).toBe(0);
+      expect(result.stderr).toMatch(/^albatross parse: 7 lines, 7 documents \(0 with malformed values tagged\), 0 skipped, 0 failed/);
+    }
+    const strip = (doc: any): any => ({ ...doc, event: { ...doc.event, id: undefined }, log: undefined });
+    expect(jsonLines(fromGzip.stdout).map(strip)).toEqual(jsonLines(fromStdin.stdout).map(strip));
+    expect(jsonLines(fromStdin.stdout)).toEqual(jsonLines(fromGzipStdin.stdout));
+    expect(jsonLines(fromStdin.stdout)[0].log).toBeUndefined();
+    expect(jsonLines(run([gz]).stdout).map((doc) => doc.event.id)).toEqual(jsonLines(fromGzip.stdout).map((doc) => doc.event.id));
+  });
+
+  it('adds event.original with --original', () => {
+    const { stdout } = run(['--original'], good.join('\n'));
+    expect(jsonLines(stdout).map((doc) => doc.event.original)).toEqual(good);
+  });
+
+  it('exits 1 with a clear error for a missing file', () => {
+    const missing = join(dir, 'missing.log');
+    const { status, stderr } = run([missing]);
+    expect(status).toBe(1);
+    expect(JSON.parse(stderr.split('\n')[0]!)).toMatchObject({ file: missing, error: expect.stringMatching(/^cannot read input: ENOENT/) });
+  });
+});
+
+describe('parseStream', () => {
+  async function collect(input: Readable): Promise<{ stats: Awaited<ReturnType<typeof parseStream>>; out: string; err: string }> {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    let err = '';
+    stdout.on('data', (chunk) => (out += chunk));
+    stderr.on('data', (chunk) => (err += chunk));
+    const stats = await parseStream(input, stdout, stderr, { path: 'in.log' });
+    return { stats, out, err };
+  }
+
+  it('reports an over-long line without buffering it, and goes on', async () => {
+    const huge = 'x'.repeat(MAX_LINE_BYTES + 10);
+    const chunks = [Buffer.from(`${good[0]}\n`), ...Array.from({ length: 20 }, (_, i) => Buffer.from(huge.slice(i * (huge.length / 20), (i + 1) * (huge.length / 20)))), Buffer.from(`\n${good[1]}\n`)];
+    const { stats, out, err } = await collect(Readable.from(chunks));
+    expect(stats).toEqual({ lines: 3, documents: 2, tagged: 0, skipped: 0, failed: 1 });
+    expect(jsonLines(out).map((doc) => doc.aws.elb.type)).toEqual(['http', 'https']);
+    const error = JSON.parse(err.trim());
+    expect(error).toMatchObject({ file: 'in.log', line: 2, error: `line longer than ${MAX_LINE_BYTES} bytes` });
+    expect(error.raw.length).toBe(200);
+    expect(jsonLines(out)[1].log.offset).toBe(Buffer.byteLength(`${good[0]}\n${huge}\n`));
+  });
+
+  it('splits lines across chunk boundaries, handles CRLF and a last line without a newline', async () => {
+    const text = `${good[0]}\r\n${good[1]}\n${good[2]}`;
+    const bytes = Buffer.from(text);
+    const chunks = Array.from({ length: Math.ceil(bytes.length / 7) }, (_, i) => bytes.subarray(i * 7, (i + 1) * 7));
+    const { stats, out } = await collect(Readable.from(chunks));
+    expect(stats).toMatchObject({ lines: 3, documents: 3, failed: 0 });
+    expect(jsonLines(out).map((doc) => doc.log.offset)).toEqual([0, bytes.indexOf(good[1]!), bytes.indexOf(good[2]!)]);
+  });
+
+  it('reports a corrupt gzip stream as a failure instead of crashing', async () => {
+    const gz = gzipSync(good.join('\n'));
+    const corrupt = Buffer.concat([gz.subarray(0, 30), Buffer.alloc(40, 0xff)]);
+    const { stats, err } = await collect(Readable.from([corrupt]));
+    expect(stats.failed).toBe(1);
+    expect(JSON.parse(err.trim().split('\n').at(-1)!).error).toMatch(/^cannot read input: /);
+  });
+
+  it('keeps invalid UTF-8 from crashing: replacement characters, document still produced', async () => {
+    const line = Buffer.from(good[0]!.replace('curl/7.46.0', 'curl/\u0001'));
+    line[line.indexOf(1)] = 0xff;
+    const { stats, out } = await collect(Readable.from([line]));
+    expect(stats.documents).toBe(1);
+    expect(jsonLines(out)[0].user_agent.original).toBe('curl/\ufffd');
+  });
+});

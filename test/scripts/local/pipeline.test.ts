@@ -1,0 +1,100 @@
+// End to end on the real embedded engine, with faults on: every generated line must end as exactly
+// one indexed document or one preserved failure with its reason; nothing doubled.
+import './quiet-lambdas.ts';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { Client } from '@opensearch-project/opensearch';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateObjects } from '../../../scripts/local/generator.ts';
+import { runPipeline, type PipelineResult } from '../../../scripts/local/pipeline.ts';
+import { OPENSEARCH_FAILED, PROCESSING_FAILED, type FirehoseErrorRecord } from '../../../scripts/local/delivery-stream.ts';
+import { installTemplates } from '../../../templates/install.ts';
+
+const GENERATE = { lines: 4000, days: 2, seed: 11, files: 4, badLines: 9, end: new Date('2026-01-01T00:00:00Z') };
+
+async function errorRecords(directory: string, type: string): Promise<FirehoseErrorRecord[]> {
+  const root = path.join(directory, 'errors', type);
+  let files: string[];
+  try {
+    files = (await readdir(root, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+  } catch {
+    return [];
+  }
+  const records: FirehoseErrorRecord[] = [];
+  for (const file of files) {
+    for (const line of (await readFile(file, 'utf8')).split('\n')) if (line) records.push(JSON.parse(line) as FirehoseErrorRecord);
+  }
+  return records;
+}
+
+describe('local pipeline with fault injection', () => {
+  const client = new Client({ node: process.env.OPENSEARCH_URL! });
+  const prefix = `test-pipeline-${Date.now()}`;
+  let result: PipelineResult;
+
+  beforeAll(async () => {
+    await installTemplates(client, { indexPrefix: prefix, replicas: 0, log: () => undefined });
+    result = await runPipeline({
+      client,
+      indexPrefix: prefix,
+      generate: GENERATE,
+      throttleRate: 0.3,
+      bulkRejectRate: 0.1,
+      // Small buffers so the 4,000 lines make many PutRecordBatch calls, invocations and bulks.
+      bufferSizeBytes: 256 * 1024,
+      bufferIntervalMs: 200,
+    });
+  }, 240_000);
+
+  afterAll(async () => {
+    await client.indices.delete({ index: `${prefix}-*` });
+    await client.close();
+  });
+
+  it('faults really happened', () => {
+    expect(result.firehose.throttled).toBeGreaterThan(0);
+    expect(result.delivery.injectedRejections).toBeGreaterThan(0);
+    expect(result.delivery.itemRetries).toBeGreaterThan(0);
+  });
+
+  it('accounts for every line exactly: indexed + failed + skipped = lines, no duplicates', async () => {
+    expect(result.lines).toBe(4000);
+    expect(result.unaccounted).toBe(0);
+    expect(result.indexed + result.failed + result.skipped).toBe(result.lines);
+    expect(result.failed).toBe(GENERATE.badLines);
+    expect(result.indexed).toBe(GENERATE.lines - GENERATE.badLines);
+    expect(result.duplicates).toBe(0);
+    expect(result.failures.deliveryFailed).toBe(0);
+    // Counted in the engine, over every index of the run.
+    expect(result.indices.reduce((sum, i) => sum + i.docs, 0)).toBe(result.indexed);
+  });
+
+  it('indexes by arrival date (UTC) like Firehose, not by event time', () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    for (const { index } of result.indices) expect([`${prefix}-${today}`, `${prefix}-${yesterday}`]).toContain(index);
+  });
+
+  it('preserves each malformed line once, raw, with its reason, in the processing-failed backup', async () => {
+    const expected = new Set<string>();
+    for (const object of generateObjects(GENERATE)) {
+      const lines = gunzipSync(object.body).toString('utf8').split('\n');
+      for (const i of object.badLineNumbers) expected.add(lines[i]!);
+    }
+    const records = await errorRecords(result.failures.backupDirectory, PROCESSING_FAILED);
+    expect(records).toHaveLength(GENERATE.badLines);
+    const preserved = records.map((r) => {
+      // rawData is the record as the loader sent it: the envelope header (source) and the raw line.
+      const data = Buffer.from(r.rawData, 'base64').toString('utf8');
+      expect(data.startsWith('\x1e')).toBe(true);
+      expect(r.errorCode).toBe('Lambda.ProcessingFailedStatus');
+      expect(r.errorMessage.length).toBeGreaterThan(5);
+      expect(r.lambdaArn).toMatch(/^arn:aws:lambda:/);
+      expect(typeof r.arrivalTimestamp).toBe('number');
+      return data.slice(data.indexOf('\n') + 1);
+    });
+    expect(new Set(preserved)).toEqual(expected);
+    expect(await errorRecords(result.failures.backupDirectory, OPENSEARCH_FAILED)).toHaveLength(0);
+  });
+});

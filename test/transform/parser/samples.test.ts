@@ -1,0 +1,121 @@
+// Every ALB access-log line in ../shared/samples parses; the other log types in
+// the same folders are rejected with a reason; Elastic's expected output agrees
+// where the fields correspond.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseAlbLine, parseAlbLineToJson } from '../../../transform/parser/index.ts';
+import { allAccessLogLines, OTHER_LOG_FILES, SAMPLES_DIR, sampleLines } from './sample-lines.ts';
+
+describe('sample access-log lines', () => {
+  const lines = allAccessLogLines();
+
+  it('has the expected corpus', () => {
+    expect(lines.length).toBe(672);
+  });
+
+  it('parses every line into a document with the core fields', () => {
+    const failures = lines
+      .map(({ file, line, index }) => ({ file, index, result: parseAlbLine(line) }))
+      .filter(({ result }) => result.kind !== 'document');
+    expect(failures).toEqual([]);
+    for (const { line } of lines) {
+      const result = parseAlbLine(line);
+      if (result.kind !== 'document') continue;
+      const doc = result.document;
+      expect(doc['@timestamp']).toBe(line.split(' ')[1]);
+      expect(doc.aws?.elb?.name).toBe(line.split(' ')[2]);
+      expect(doc.http?.response?.status_code).toBeTypeOf('number');
+      expect(doc.source?.address).toBeTypeOf('string');
+    }
+  });
+
+  it('tags only the lines with malformed values (anonymised IPs, the typo line)', () => {
+    const tagged = lines
+      .map(({ file, line }) => ({ file, result: parseAlbLine(line) }))
+      .filter(({ result }) => result.kind === 'document' && result.document.tags !== undefined)
+      .map(({ file, result }) => [file, result.kind === 'document' ? result.document.tags : undefined]);
+    expect(tagged).toEqual([
+      ['beats_example-alb-http.log', ['missing_space_after_quote']],
+      ['loki-lambda-promtail_albaccesslog.log', ['malformed_source.ip']],
+      ['loki-lambda-promtail_albaccesslog.log', ['malformed_source.ip']],
+    ]);
+  });
+
+  it('JSON output equals JSON.stringify of the document, with and without source/original', () => {
+    lines.forEach(({ line, file, index }) => {
+      for (const options of [undefined, { source: { bucket: 'b', key: file, offset: index * 100 }, original: true }]) {
+        const doc = parseAlbLine(line, options);
+        const json = parseAlbLineToJson(line, options);
+        expect(json.kind).toBe('document');
+        if (doc.kind === 'document' && json.kind === 'document') expect(json.json).toBe(JSON.stringify(doc.document));
+      }
+    });
+  });
+});
+
+describe('other log types in the same folders', () => {
+  it.each(OTHER_LOG_FILES)('%s: every line is rejected with a reason', (file) => {
+    for (const line of sampleLines(file)) {
+      const result = parseAlbLine(line);
+      expect(result.kind).toBe('failed');
+      expect(result.kind === 'failed' && result.reason).toMatch(/fields; an ALB access-log line has at least 20|is not an ISO 8601 UTC timestamp/);
+    }
+  });
+
+  it('skips the ELBAccessLogTestFile control lines', () => {
+    for (const line of sampleLines('control-messages_ELBAccessLogTestFile.txt')) {
+      expect(parseAlbLine(line)).toEqual({ kind: 'skipped', reason: 'ELB logging control line' });
+    }
+  });
+});
+
+describe('agreement with Elastic\'s expected output (elastic/integrations test-alb.log)', () => {
+  const expected = JSON.parse(readFileSync(`${SAMPLES_DIR}elastic-integrations_elb_logs_test-alb.log-expected.json`, 'utf8')) as {
+    expected: Record<string, any>[];
+  };
+  const lines = sampleLines('elastic-integrations_elb_logs_test-alb.log');
+
+  it.each(lines.map((line, i) => [i, line] as const))('line %i', (i, line) => {
+    const elastic = expected.expected[i]!;
+    const result = parseAlbLine(line);
+    expect(result.kind).toBe('document');
+    if (result.kind !== 'document') return;
+    const ours = result.document;
+    const elb = elastic.aws.elb;
+    // Elastic truncates @timestamp to milliseconds; we keep microseconds.
+    expect(ours['@timestamp']!.slice(0, 23)).toBe(elastic['@timestamp'].slice(0, 23));
+    expect(ours.event?.start).toBe(elastic.event.start);
+    expect(ours.event?.outcome).toBe(elastic.event.outcome);
+    expect(ours.event?.kind).toBe(elastic.event.kind);
+    expect(ours.event?.category).toEqual(elastic.event.category);
+    expect(ours.source?.ip).toBe(elastic.source.ip);
+    expect(ours.source?.port).toBe(elastic.source.port);
+    expect(ours.source?.address).toBe(elastic.source.address);
+    expect(ours.http?.request?.method).toBe(elastic.http.request.method);
+    expect(ours.http?.request?.bytes).toBe(elastic.http.request.body.bytes);
+    expect(ours.http?.response?.bytes).toBe(elastic.http.response.body.bytes);
+    expect(ours.http?.response?.status_code).toBe(elastic.http.response.status_code);
+    expect(ours.http?.version).toBe(elastic.http.version);
+    expect(ours.url).toEqual(elastic.url);
+    expect(ours.user_agent?.original).toBe(elastic.user_agent.original);
+    expect(ours.trace?.id).toBe(elastic.trace.id);
+    expect(ours.aws?.elb?.name).toBe(elb.name);
+    expect(ours.aws?.elb?.type).toBe(elb.type);
+    expect(ours.aws?.elb?.action_executed).toEqual(elb.action_executed);
+    expect(ours.aws?.elb?.redirect_url).toBe(elb.redirect_url);
+    expect(ours.aws?.elb?.classification).toBe(elb.classification);
+    expect(ours.aws?.elb?.classification_reason).toBe(elb.classification_reason);
+    expect(ours.aws?.elb?.target_port).toEqual(elb.target_port);
+    expect(ours.aws?.elb?.target_status_code).toEqual(elb.target_status_code);
+    // Elastic keeps the priority and backend port as strings; ours are integers.
+    expect(String(ours.aws?.elb?.matched_rule_priority)).toBe(elb.matched_rule_priority);
+    expect(ours.aws?.elb?.backend?.ip).toBe(elb.backend?.ip);
+    expect(ours.aws?.elb?.backend?.port === undefined ? undefined : String(ours.aws.elb.backend.port)).toBe(elb.backend?.port);
+    expect(ours.aws?.elb?.backend?.http?.response?.status_code).toBe(elb.backend?.http?.response?.status_code);
+    for (const time of ['request_processing_time', 'backend_processing_time', 'response_processing_time'] as const) {
+      expect(ours.aws?.elb?.[time]).toEqual(elb[time]);
+    }
+    // Elastic writes a "-" target group ARN literally; we leave the field out.
+    expect(ours.aws?.elb?.target_group?.arn).toBe(elb.target_group.arn === '-' ? undefined : elb.target_group.arn);
+  });
+});
