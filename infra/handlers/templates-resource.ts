@@ -4,7 +4,7 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Client } from '@opensearch-project/opensearch';
-import { installTemplates } from '../../templates/install.ts';
+import { installTemplates, type InstallReport } from '../../templates/install.ts';
 import { createOpenSearchClient } from '../../templates/opensearch-client.ts';
 
 const logger = new Logger({ serviceName: 'albatross-templates-resource' });
@@ -82,7 +82,7 @@ export async function addBackendRole(client: Client, role: string, backendRole: 
 }
 
 /** Everything the custom resource does on Create and Update. */
-export async function configureDomain(client: Client, properties: TemplatesResourceProperties): Promise<void> {
+export async function configureDomain(client: Client, properties: TemplatesResourceProperties): Promise<InstallReport> {
   const report = await installTemplates(client, {
     indexPrefix: properties.IndexPrefix,
     retentionDays: positiveInteger('RetentionDays', properties.RetentionDays),
@@ -95,6 +95,7 @@ export async function configureDomain(client: Client, properties: TemplatesResou
     const outcome = await addBackendRole(client, DASHBOARDS_FGAC_ROLE, properties.DashboardsRoleArn);
     logger.info('Dashboards role mapping', { role: DASHBOARDS_FGAC_ROLE, backendRole: properties.DashboardsRoleArn, outcome });
   }
+  return report;
 }
 
 export async function handler(event: CloudFormationCustomResourceEvent): Promise<ProviderResponse> {

@@ -5,8 +5,8 @@
 import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { FirehoseClient } from '@aws-sdk/client-firehose';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import { MemoryCheckpointStore } from '../../transform/loader/checkpoint.ts';
 import { MemoryFailureSink } from '../../transform/loader/failures.ts';
 import { loadObject } from '../../transform/loader/load-object.ts';
@@ -17,6 +17,11 @@ export interface ChildReport { mode: string; wallMs: number; cpuMs: number; byte
 
 const [mode, s3Endpoint, firehoseEndpoint, stream, bucket, key] = process.argv.slice(2) as [string, string, string, string, string, string];
 const s3 = new S3Client({ endpoint: s3Endpoint, forcePathStyle: true, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS });
+const firehose = new FirehoseClient({ endpoint: firehoseEndpoint, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS, maxAttempts: 1 });
+// Warm-up outside the measurement: the SDKs load most of their modules on the first request
+// (a cold start, not throughput). The Firehose call names an unknown stream, so it adds no record.
+await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+await firehose.send(new PutRecordBatchCommand({ DeliveryStreamName: 'warm-up', Records: [{ Data: Buffer.from('x') }] })).catch(() => undefined);
 const cpuStart = process.cpuUsage();
 const started = performance.now();
 let bytes = 0;
@@ -32,7 +37,6 @@ if (mode === 'baseline') {
   }
   await download;
 } else {
-  const firehose = new FirehoseClient({ endpoint: firehoseEndpoint, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS, maxAttempts: 1 });
   const result = await loadObject({
     s3, firehose, deliveryStream: stream, bucket, key,
     checkpoints: new MemoryCheckpointStore(), failures: new MemoryFailureSink(),

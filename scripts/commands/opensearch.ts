@@ -2,12 +2,13 @@
 // stdout carries only the URL, so `URL=$(albatross opensearch | head -1)`-style use works;
 // everything else goes to stderr.
 import { Command, InvalidArgumentError } from 'commander';
-import { startOpenSearch } from '../opensearch-local/engine.ts';
+import { ensureLauncherBuilt, startOpenSearch } from '../opensearch-local/engine.ts';
 
 interface OpenSearchOptions {
   data?: string;
   port: number;
   verbose?: boolean;
+  buildOnly?: boolean;
 }
 
 function parsePort(value: string): number {
@@ -23,7 +24,12 @@ export function register(program: Command): void {
     .option('--data <dir>', 'keep the data in this directory (default: a fresh temporary one, deleted on exit)')
     .option('--port <n>', 'HTTP port (0 = any free port)', parsePort, 0)
     .option('--verbose', "copy the engine's log to stderr")
+    .option('--build-only', 'only build the launcher (Maven) and its class-data archive, then exit')
     .action(async (options: OpenSearchOptions) => {
+      if (options.buildOnly) {
+        await ensureLauncherBuilt();
+        return;
+      }
       const started = Date.now();
       const engine = await startOpenSearch({
         dataDir: options.data,

@@ -164,7 +164,8 @@ export class DeliveryStream implements FirehoseSink {
 
   constructor(options: DeliveryStreamOptions) {
     this.options = {
-      bufferSizeBytes: 5 * MIB,
+      // Firehose allows 1-100 MB; a small buffer keeps the local pipeline's start-up latency low.
+      bufferSizeBytes: 2 * MIB,
       bufferIntervalMs: 1000,
       processorBufferBytes: PROCESSOR_BUFFER_SIZE_MB * MIB,
       processorRetries: 3,

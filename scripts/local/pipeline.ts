@@ -128,12 +128,18 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const generatedLines = objects.reduce((sum, o) => sum + o.lines, 0);
   const generatedBadLines = objects.reduce((sum, o) => sum + o.badLines, 0);
 
-  // The stand-in emits the ObjectCreated notification S3 would send for each PutObject.
-  const notifications: S3EventNotification[] = [];
+  // The SQS queue. S3 sends a test event when a notification configuration is created (the loader
+  // must ignore it), then the stand-in emits the ObjectCreated notification S3 would send for each
+  // PutObject, while the uploads go on.
+  const queue: { body: unknown; receives: number }[] = [{ body: { Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: bucket }, receives: 0 }];
+  let notifications = 0;
   const s3Server = await startLocalS3({
     directory: path.join(workDirectory, 's3'),
     buckets: [bucket],
-    onObjectCreated: (notification) => notifications.push(notification),
+    onObjectCreated: (notification: S3EventNotification) => {
+      notifications++;
+      queue.push({ body: notification, receives: 0 });
+    },
   });
   const delivery = new DeliveryStream({
     client: options.client,
@@ -168,24 +174,35 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
 
   try {
     const started = performance.now();
-    for (const object of objects) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: object.key, Body: object.body }));
-    for (let waited = 0; notifications.length < objects.length; waited += 10) {
-      if (waited > 10_000) throw new Error(`local S3 sent ${notifications.length} notifications for ${objects.length} objects`);
-      await sleep(10);
-    }
-    // S3 sends a test event when a notification configuration is created; the loader must ignore it.
-    const queue: { body: unknown; receives: number }[] = [
-      { body: { Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: bucket }, receives: 0 },
-      ...notifications.map((body) => ({ body, receives: 0 })),
-    ];
+    let uploaded = false;
+    const uploads = (async () => {
+      for (const object of objects) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: object.key, Body: object.body }));
+      for (let waited = 0; notifications < objects.length; waited += 10) {
+        if (waited > 10_000) throw new Error(`local S3 sent ${notifications} notifications for ${objects.length} objects`);
+        await sleep(10);
+      }
+      uploaded = true;
+    })();
 
     // Lambda instances polling the queue: one message per invocation; a failed message becomes
     // visible again and is retried until MAX_RECEIVE_COUNT, then dead-lettered.
     let objectsFailed = 0;
     let objectsLoaded = 0;
     const dlq: unknown[] = [];
+    let processing = 0;
+    let uploadError: unknown;
+    uploads.catch((error: unknown) => (uploadError = error));
     const worker = async () => {
-      for (let message = queue.shift(); message !== undefined; message = queue.shift()) {
+      for (;;) {
+        const message = queue.shift();
+        if (message === undefined) {
+          // Done when every object is uploaded and no message is out (a failed one comes back).
+          if (uploadError !== undefined) throw uploadError;
+          if (uploaded && processing === 0) return;
+          await sleep(5);
+          continue;
+        }
+        processing++;
         message.receives++;
         const response = await loader({ Records: [sqsRecord(message.body, message.receives)] } satisfies SQSEvent, lambdaContext('albatross-loader', 900_000));
         if (response.batchItemFailures.length > 0) {
@@ -199,9 +216,11 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
           objectsLoaded++;
           options.onProgress?.({ objectsLoaded, objects: objects.length, linesSent: delivery.stats.recordsReceived, indexed: delivery.stats.indexed });
         }
+        processing--;
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, options.loaderConcurrency ?? 2) }, worker));
+    await uploads;
     await delivery.drain();
     const seconds = (performance.now() - started) / 1000;
 

@@ -3,7 +3,7 @@
 // compiled from SCHEMA_FIELDS, so the output can only contain schema paths, and
 // the JSON writer skips JSON.stringify's generic object walk (measured: it
 // cost more than parsing the line).
-import { SCHEMA_FIELDS, type AlbDocument, type SchemaPath } from '../schema/fields.ts';
+import { jsTypeOf, SCHEMA_FIELDS, type AlbDocument, type SchemaPath } from '../schema/fields.ts';
 
 export type SlotValue = string | number | string[] | undefined;
 export type FieldRecord = SlotValue[];
@@ -14,7 +14,7 @@ export const SLOT_COUNT = SCHEMA_FIELDS.length;
 
 interface TreeNode {
   key: string;
-  jsonKey: string;          // `"key":`
+  jsonKey: string;          // `"key":`, ready to write
   slot: number;             // leaf: slot index; inner node: -1
   children: TreeNode[];
 }
@@ -48,48 +48,59 @@ function jsonString(text: string, clean: boolean): string {
   return clean || !NEEDS_ESCAPE.test(text) ? `"${text}"` : JSON.stringify(text);
 }
 
-function jsonValue(value: string | number | string[], clean: boolean): string {
-  if (typeof value === 'string') return jsonString(value, clean);
-  if (typeof value === 'number') return `${value}`;
+function jsonArray(values: string[], clean: boolean): string {
   let out = '[';
-  for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + jsonString(value[i]!, clean);
+  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : ',') + jsonString(values[i]!, clean);
   return out + ']';
 }
 
-function writeJson(nodes: TreeNode[], record: FieldRecord, clean: boolean): string {
-  let out = '';
-  for (let i = 0; i < nodes.length; i++) {
-    const node = nodes[i]!;
-    let text: string;
+// The writers are generated once from the schema tree as straight-line code
+// (the technique of fast-json-stringify): constant keys, types known per field,
+// no generic object walk. The generated source depends only on SCHEMA_FIELDS.
+let variableCount = 0;
+
+function jsonCode(nodes: TreeNode[], target: string): string {
+  let code = '';
+  for (const node of nodes) {
+    const key = JSON.stringify(node.jsonKey);
     if (node.slot !== -1) {
-      const value = record[node.slot];
-      if (value === undefined) continue;
-      text = jsonValue(value, clean);
+      const field = SCHEMA_FIELDS[node.slot]!;
+      const format = 'array' in field && field.array ? 'jsonArray(v, clean)'
+        : jsTypeOf(field.type) === 'number' ? "'' + v" : 'jsonString(v, clean)';
+      code += `v = r[${node.slot}]; if (v !== undefined) ${target} += (${target} === '' ? '' : ',') + ${key} + ${format};\n`;
     } else {
-      text = writeJson(node.children, record, clean);
-      if (text === '') continue;
+      const inner = `s${++variableCount}`;
+      code += `let ${inner} = '';\n${jsonCode(node.children, inner)}`;
+      code += `if (${inner} !== '') ${target} += (${target} === '' ? '' : ',') + ${key} + '{' + ${inner} + '}';\n`;
     }
-    out += (out === '' ? '{' : ',') + node.jsonKey + text;
   }
-  return out === '' ? '' : out + '}';
+  return code;
 }
 
-function writeObject(nodes: TreeNode[], record: FieldRecord): Record<string, unknown> | undefined {
-  let object: Record<string, unknown> | undefined;
-  for (let i = 0; i < nodes.length; i++) {
-    const node = nodes[i]!;
-    let value: unknown;
+function objectCode(nodes: TreeNode[], target: string): string {
+  let code = '';
+  for (const node of nodes) {
+    const key = JSON.stringify(node.key);
     if (node.slot !== -1) {
-      value = record[node.slot];
-      if (value === undefined) continue;
+      code += `v = r[${node.slot}]; if (v !== undefined) (${target} ??= {})[${key}] = v;\n`;
     } else {
-      value = writeObject(node.children, record);
-      if (value === undefined) continue;
+      const inner = `o${++variableCount}`;
+      code += `let ${inner};\n${objectCode(node.children, inner)}if (${inner} !== undefined) (${target} ??= {})[${key}] = ${inner};\n`;
     }
-    (object ??= {})[node.key] = value;
   }
-  return object;
+  return code;
 }
+
+type JsonWriter = (record: FieldRecord, clean: boolean) => string;
+type ObjectWriter = (record: FieldRecord) => Record<string, unknown> | undefined;
+
+const writeJson = new Function('jsonString', 'jsonArray',
+  `return function writeJson(r, clean) {\nlet v;\nlet out = '';\n${jsonCode(TREE, 'out')}return out === '' ? '{}' : '{' + out + '}';\n};`,
+)(jsonString, jsonArray) as JsonWriter;
+
+const writeObject = new Function(
+  `return function writeObject(r) {\nlet v;\nlet out;\n${objectCode(TREE, 'out')}return out;\n};`,
+)() as ObjectWriter;
 
 /**
  * The record as JSON text: what JSON.stringify(toDocument(record)) gives, faster.
@@ -97,10 +108,10 @@ function writeObject(nodes: TreeNode[], record: FieldRecord): Record<string, unk
  * parser checks the whole line once instead of every value).
  */
 export function toJson(record: FieldRecord, clean = false): string {
-  return writeJson(TREE, record, clean) || '{}';
+  return writeJson(record, clean);
 }
 
 /** The record as a nested document object. */
 export function toDocument(record: FieldRecord): AlbDocument {
-  return (writeObject(TREE, record) ?? {}) as AlbDocument;
+  return (writeObject(record) ?? {}) as AlbDocument;
 }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FIELD_DOCS_PATH, renderFieldDocs } from '../../../scripts/generate-field-docs.ts';
 import { parseAlbLine } from '../../../transform/parser/index.ts';
-import { SCHEMA_FIELDS } from '../../../transform/schema/fields.ts';
+import { SCHEMA_FIELDS, type SchemaField } from '../../../transform/schema/fields.ts';
 import { byPath, leaves, schemaProblems } from './schema-check.ts';
 import { allAccessLogLines, LINE_36_FIELDS_IPV6 } from '../parser/sample-lines.ts';
 
@@ -33,8 +33,8 @@ describe('SCHEMA_FIELDS', () => {
     }
     expect(byPath.get('@timestamp')?.type).toBe('date_nanos');
     expect(byPath.get('http.request.bytes')?.type).toBe('long');
-    expect(byPath.get('user_agent.original')?.text).toBe(true);
-    expect(byPath.get('aws.elb.action_executed')?.array).toBe(true);
+    expect((byPath.get('user_agent.original') as SchemaField | undefined)?.text).toBe(true);
+    expect((byPath.get('aws.elb.action_executed') as SchemaField | undefined)?.array).toBe(true);
   });
 });
 

@@ -1,0 +1,12 @@
+import { Client } from '@opensearch-project/opensearch';
+const { runPipeline } = await import('./pipeline.ts');
+const { installTemplates } = await import('../../templates/install.ts');
+const client = new Client({ node: process.env.OPENSEARCH_URL! });
+const orig = client.bulk.bind(client);
+let busy = 0, n = 0, inflight = 0, maxIn = 0; const t0 = performance.now(); let first = 0, last = 0;
+(client as any).bulk = async (...a: any[]) => { const t = performance.now(); if (!first) first = t - t0; inflight++; maxIn = Math.max(maxIn, inflight); try { return await (orig as any)(...a); } finally { inflight--; busy += performance.now() - t; n++; last = performance.now() - t0; } };
+const prefix = 'dev-bulk-' + Date.now();
+await installTemplates(client, { indexPrefix: prefix, replicas: 0, log: () => {} });
+const r = await runPipeline({ client, indexPrefix: prefix, generate: { lines: Number(process.argv[2] ?? 30000), days: 1, seed: 7, files: 2, end: new Date('2026-01-01T00:00:00Z') } });
+console.log({ seconds: r.seconds, indexed: r.indexed, bulkCalls: n, bulkBusySeconds: busy / 1000, maxIn, firstBulkAt: first / 1000, lastBulkEnd: last / 1000, total: (performance.now() - t0) / 1000 });
+await client.indices.delete({ index: prefix + '-*' });
