@@ -296,6 +296,7 @@ export class AlbatrossStack extends Stack {
       freeStorageThresholdMiB:
         props.freeStorageThresholdMiB ??
         (existingDomain ? 1024 : Math.floor(settings.domainSizing.volumeSizeGiB * 1024 * 0.25)),
+      removalPolicy,
     });
 
     new CfnOutput(this, 'DomainEndpoint', { value: `https://${domain.domainEndpoint}`, description: 'OpenSearch endpoint (SigV4-signed requests only)' });

@@ -82,8 +82,9 @@ export class DeliveryStream extends Construct {
     this.role = new iam.Role(this, 'Role', {
       roleName: props.roleName,
       description: 'Albatross: Firehose delivery into OpenSearch, S3 backup, transform invocation',
+      // The Firehose developer guide's trust policy: Firehose passes the account id as external id.
       assumedBy: new iam.ServicePrincipal('firehose.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+        conditions: { StringEquals: { 'sts:ExternalId': stack.account } },
       }),
     });
     const logStreamArn = (streamName: string): string =>

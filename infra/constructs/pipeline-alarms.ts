@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,6 +11,9 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAMES } from '../../transform/observability.ts';
 
+/** EMF metric the transform handler emits per invocation: lines it returned as ProcessingFailed. */
+export const PROCESSING_FAILED_METRIC = 'RecordsProcessingFailed';
+
 export interface PipelineAlarmsProps {
   readonly alarmEmail?: string;
   readonly deadLetterQueue: sqs.IQueue;
@@ -20,6 +23,7 @@ export interface PipelineAlarmsProps {
   readonly domain: opensearch.IDomain;
   /** FreeStorageSpace (MiB, on the emptiest node) at or below which the storage alarm fires. */
   readonly freeStorageThresholdMiB: number;
+  readonly removalPolicy: RemovalPolicy;
 }
 
 /** The pipeline's alarms, all notifying one KMS-encrypted SNS topic (optionally subscribed by e-mail). */
@@ -32,6 +36,7 @@ export class PipelineAlarms extends Construct {
     const key = new kms.Key(this, 'TopicKey', {
       description: 'Albatross: encrypts the alarm topic',
       enableKeyRotation: true,
+      removalPolicy: props.removalPolicy,
     });
     // CloudWatch cannot publish to a topic under the AWS-managed aws/sns key, so the topic has its own key.
     key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
@@ -64,7 +69,7 @@ export class PipelineAlarms extends Construct {
       alarmDescription: 'The transform returned ProcessingFailed for some lines; they are in the backup bucket under errors/processing-failed/.',
       metric: new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
-        metricName: 'RecordsProcessingFailed',
+        metricName: PROCESSING_FAILED_METRIC,
         dimensionsMap: { service: SERVICE_NAMES.transform },
         ...sumOverFiveMinutes,
       }),

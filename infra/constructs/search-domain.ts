@@ -65,7 +65,7 @@ export class NewSearchDomain extends Construct {
       accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
       removalPolicy: props.removalPolicy,
     });
-    this.userPool.addDomain('SignIn', { cognitoDomain: { domainPrefix: props.signInDomainPrefix } });
+    const signInDomain = this.userPool.addDomain('SignIn', { cognitoDomain: { domainPrefix: props.signInDomainPrefix } });
     if (props.adminEmail) {
       new cognito.CfnUserPoolUser(this, 'Admin', {
         userPoolId: this.userPool.userPoolId,
@@ -100,7 +100,11 @@ export class NewSearchDomain extends Construct {
     });
     this.cognitoConfigRole = new iam.Role(this, 'CognitoConfigRole', {
       description: 'Albatross: lets OpenSearch Service configure the Dashboards user and identity pools',
-      assumedBy: new iam.ServicePrincipal('opensearchservice.amazonaws.com'),
+      // The guide has used both service names over time; either one may be the caller.
+      assumedBy: new iam.CompositePrincipal(
+        new iam.ServicePrincipal('opensearchservice.amazonaws.com'),
+        new iam.ServicePrincipal('es.amazonaws.com'),
+      ),
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonOpenSearchServiceCognitoAccess')],
     });
 
@@ -139,6 +143,8 @@ export class NewSearchDomain extends Construct {
       },
       removalPolicy: props.removalPolicy,
     });
+    // OpenSearch Service refuses Cognito options for a user pool without a hosted-UI domain.
+    this.domain.node.addDependency(signInDomain);
     this.allowHttpAccess(props.masterRole, this.dashboardsRole);
   }
 

@@ -1,6 +1,8 @@
-// `_bulk` with retries for the backfill: 429 and 5xx (whole request or single items) are retried
-// with exponential backoff and jitter until a retry window closes; anything else is a final,
-// per-document failure with the engine's reason. `index` with an explicit _id (event.id) makes
+// `_bulk` with retries for the backfill: 429, 5xx and connection errors (whole request or single
+// items) are retried with exponential backoff and jitter until a retry window closes, then the
+// call throws BulkGaveUpError (the engine is unavailable: the object must not count as done).
+// Item errors the engine will never accept (e.g. 400 mapping errors) are per-document failures
+// with the engine's reason; a request the engine refuses as a whole (401, 403, 400) throws. `index` with an explicit _id (event.id) makes
 // every retry and every re-run an overwrite, never a duplicate.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@opensearch-project/opensearch';
@@ -26,6 +28,10 @@ export interface BulkOptions {
 }
 
 interface BulkItem { status: number; error?: { type?: string; reason?: string } }
+
+export class BulkGaveUpError extends Error {
+  override readonly name = 'BulkGaveUpError';
+}
 
 function retriable(status: number | undefined): boolean {
   return status === undefined || status === 429 || status >= 500;
@@ -57,18 +63,13 @@ export async function bulkIndex(client: Client, documents: BulkDocument[], optio
     } catch (error) {
       const status = (error as { meta?: { statusCode?: number | null } }).meta?.statusCode ?? undefined;
       const reason = `_bulk request failed: ${error instanceof Error ? error.message : String(error)}`;
-      if (!retriable(status) || options.signal?.aborted) {
-        if (options.signal?.aborted) throw error;
-        for (const document of pending) outcome.failures.push({ document, reason });
-        return outcome;
-      }
+      if (!retriable(status) || options.signal?.aborted) throw error;
       for (const document of pending) again.push({ document, reason });
     }
     if (again.length === 0) break;
     const delay = Math.min(10_000, 200 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
     if (Date.now() + delay > deadline) {
-      outcome.failures.push(...again.map((f) => ({ ...f, reason: `${f.reason} (gave up after ${attempt} attempts)` })));
-      break;
+      throw new BulkGaveUpError(`${again.length} documents still not accepted after ${attempt} attempts: ${again[0]!.reason}`);
     }
     outcome.retries++;
     await sleep(delay, undefined, options.signal ? { signal: options.signal } : {});

@@ -52,6 +52,7 @@ export interface BackfillSummary extends ObjectCounts {
   objectsResumed: number;     // already done in an earlier run
   objectsProcessed: number;   // done in this run
   objectsSkipped: { key: string; reason: string }[];  // not access logs, or outside the dates
+  objectsFailed: { key: string; reason: string }[];   // could not be read; not in the state file, retried next run
   duplicatesOverwritten: number;  // documents that replaced one with the same _id (re-runs)
   bytes: number;              // uncompressed bytes read in this run
   indices: string[];
@@ -149,6 +150,24 @@ async function processObject(options: BackfillOptions, bulkSlots: Semaphore, obj
 
   const stream = await source.open(object, signal);
   try {
+    try {
+      await readLines();
+    } catch (error) {
+      // Reading or decompressing failed (truncated gzip, lost connection): the object fails on its
+      // own; errors from indexing and aborts stop the run.
+      if (error === sendError || signal?.aborted) throw error;
+      throw new ObjectReadError(`cannot read ${where}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+    await flush();
+    await sending;
+    if (sendError !== undefined) throw sendError;
+  } finally {
+    stream.destroy();
+    await sending;
+  }
+  return { result, failures };
+
+  async function readLines(): Promise<void> {
     for await (const group of splitLines(decompressed(stream, key.gzip), { maxLineBytes: MAX_LINE_BYTES })) {
       signal?.throwIfAborted();
       for (const line of group) {
@@ -192,14 +211,12 @@ async function processObject(options: BackfillOptions, bulkSlots: Semaphore, obj
       result.bytes += groupBytes;
       onLines(group.length, groupBytes);
     }
-    await flush();
-    await sending;
-    if (sendError !== undefined) throw sendError;
-  } finally {
-    stream.destroy();
-    await sending;
   }
-  return { result, failures };
+}
+
+/** An object that could not be read to its end; the others go on. */
+export class ObjectReadError extends Error {
+  override readonly name = 'ObjectReadError';
 }
 
 /**
@@ -230,6 +247,7 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillSum
     objectsResumed: 0,
     objectsProcessed: 0,
     objectsSkipped: [],
+    objectsFailed: [],
     lines: 0,
     indexed: 0,
     failed: 0,
@@ -269,19 +287,29 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillSum
   });
   options.onProgress?.({ ...progress });
 
+  // One failing object stops the others too (and the run reports it), instead of leaving them
+  // running after the failure log is closed.
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const objectOptions = { ...options, signal };
   let next = 0;
   const worker = async () => {
-    while (next < todo.length && !options.signal?.aborted) {
+    while (next < todo.length && !signal.aborted) {
       const object = todo[next++]!;
       let outcome: Awaited<ReturnType<typeof processObject>>;
       try {
-        outcome = await processObject(options, bulkSlots, object, (lines, bytes) => {
+        outcome = await processObject(objectOptions, bulkSlots, object, (lines, bytes) => {
           progress.lines += lines;
           progress.uncompressedBytes += bytes;
           options.onProgress?.({ ...progress });
         });
       } catch (error) {
-        if (options.signal?.aborted) return;
+        if (signal.aborted) return;
+        if (error instanceof ObjectReadError) {
+          summary.objectsFailed.push({ key: object.key, reason: error.message });
+          continue;
+        }
+        stop.abort();
         throw new Error(`${options.source.description} ${object.key}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       }
       // Failures first, then the state: a crash in between re-runs the object, which rewrites the
@@ -304,7 +332,9 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillSum
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, todo.length)) }, worker));
+    const workers = await Promise.allSettled(Array.from({ length: Math.min(concurrency, Math.max(1, todo.length)) }, worker));
+    const failed = workers.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+    if (failed) throw failed.reason;
   } finally {
     await failureLog.close();
   }

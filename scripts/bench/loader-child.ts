@@ -2,6 +2,8 @@
 // fresh process so its CPU time and peak RSS belong to that pass alone, and prints them as JSON.
 //   mode "baseline": GetObject -> gunzip -> line split, nothing sent (the ceiling)
 //   mode "loader":   loadObject() into the local Firehose (everything the Lambda does per object)
+//   mode "send-only": only the SDK's PutRecordBatch path, with records like the loader's
+import { readFileSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -11,6 +13,7 @@ import { MemoryCheckpointStore } from '../../transform/loader/checkpoint.ts';
 import { MemoryFailureSink } from '../../transform/loader/failures.ts';
 import { loadObject } from '../../transform/loader/load-object.ts';
 import { splitLines } from '../../transform/loader/lines.ts';
+import { createRecordEncoder } from '../../transform/envelope.ts';
 import { LOCAL_S3_CREDENTIALS } from '../local/s3-server.ts';
 
 export interface ChildReport { mode: string; wallMs: number; cpuMs: number; bytes: number; lines: number; recordsSent: number; peakRssBytes: number }
@@ -36,6 +39,28 @@ if (mode === 'baseline') {
     bytes = group[group.length - 1]!.end;
   }
   await download;
+} else if (mode === 'send-only') {
+  // The SDK's share: the same kind of records (enveloped sample lines, 500 per call, 4 calls in
+  // flight) sent with PutRecordBatch until as many line bytes went out as the object holds.
+  const target = Number(process.argv[8]);
+  const lineTexts = readFileSync(process.argv[9]!, 'utf8').split('\n');
+  const encode = createRecordEncoder({ bucket, key });
+  const batch: Buffer[] = [];
+  let batchLineBytes = 0;
+  for (let i = 0; i < 500; i += 1) {
+    const line = Buffer.from(lineTexts[i % lineTexts.length]!);
+    batch.push(encode(batchLineBytes, line));
+    batchLineBytes += line.length + 1;
+  }
+  const sendOne = async (): Promise<void> => {
+    while (bytes < target) {
+      bytes += batchLineBytes;
+      lines += batch.length;
+      const out = await firehose.send(new PutRecordBatchCommand({ DeliveryStreamName: stream, Records: batch.map((Data) => ({ Data })) }));
+      recordsSent += batch.length - (out.FailedPutCount ?? 0);
+    }
+  };
+  await Promise.all([sendOne(), sendOne(), sendOne(), sendOne()]);
 } else {
   const result = await loadObject({
     s3, firehose, deliveryStream: stream, bucket, key,

@@ -124,10 +124,12 @@ export function register(program: Command): void {
         out(`indices        ${summary.indices.join(', ') || '-'}`);
         out(`wall time      ${summary.seconds.toFixed(1)} s, ${n(result.docsPerSecond)} documents/s`);
         out(`state          ${stateFile}${summary.interrupted ? ' (INTERRUPTED: run the same command again to resume)' : ''}`);
+        for (const failed of summary.objectsFailed) out(`OBJECT FAILED  ${failed.reason} (not marked done: fix or remove it, then run again)`);
         out();
         for (const line of formatAnswers(answers)) out(line);
       }
       if (summary.interrupted) process.exitCode = 130;
+      else if (summary.objectsFailed.length > 0) process.exitCode = 1;
     } catch (error) {
       bar?.stop();
       process.stderr.write(`backfill failed: ${error instanceof Error ? error.message : String(error)}\n`);

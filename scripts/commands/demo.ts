@@ -54,6 +54,8 @@ export function register(program: Command): void {
     .option('--lambda-logs', "show the Lambda handlers' structured logs and metrics")
     .action(async (options: DemoOptions) => {
       const say = (line: string) => process.stderr.write(`${line}\n`);
+      // The SDK's notice that Node 20 support ends in 2027 would repeat in every demo run.
+      process.env.AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING ??= '1';
       // Powertools reads these when the handlers' modules load: keep the demo's output readable.
       if (!options.lambdaLogs) {
         process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';

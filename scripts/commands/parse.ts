@@ -32,8 +32,10 @@ class Output {
   private buffer = '';
   closed = false;
   constructor(private readonly stream: Writable) {}
-  async write(text: string): Promise<void> {
+  add(text: string): void {
     this.buffer += text;
+  }
+  async flushIfFull(): Promise<void> {
     if (this.buffer.length >= FLUSH_CHARS) await this.flush();
   }
   async flush(): Promise<void> {
@@ -86,14 +88,24 @@ async function* decompressed(input: AsyncIterable<Buffer>): AsyncGenerator<Buffe
   }
 }
 
-/** Splits bytes into lines, with the byte offset of each line; an over-long line comes back as `tooLong`. */
-async function* splitLines(input: AsyncIterable<Buffer>): AsyncGenerator<{ text: string; offset: number; tooLong: boolean }> {
+interface Line {
+  text: string;
+  offset: number;      // byte offset of the line's first byte
+  tooLong: boolean;    // longer than MAX_LINE_BYTES: `text` holds only its start
+}
+
+/**
+ * Splits bytes into lines with the byte offset of each. Yields one batch per
+ * input chunk (a promise per line would cost more than parsing it).
+ */
+async function* splitLines(input: AsyncIterable<Buffer>): AsyncGenerator<Line[]> {
   let carry: Buffer | undefined;
   let carryOffset = 0;     // offset of carry[0]
   let discarding = false;  // inside an over-long line, skipping to its end
   let discardOffset = 0;
   let discardHead = '';    // first bytes of the over-long line, for the error report
   for await (const chunk of input) {
+    const batch: Line[] = [];
     let data: Buffer = chunk;
     let base = carryOffset + (carry?.length ?? 0);
     if (carry !== undefined) {
@@ -102,14 +114,27 @@ async function* splitLines(input: AsyncIterable<Buffer>): AsyncGenerator<{ text:
       carry = undefined;
     }
     let start = 0;
-    for (let newline = data.indexOf(10); newline !== -1; newline = data.indexOf(10, start)) {
+    const lastNewline = data.lastIndexOf(10);
+    if (lastNewline !== -1) {
       if (discarding) {
+        // the over-long line ends at the first newline
         discarding = false;
-        yield { text: discardHead, offset: discardOffset, tooLong: true };
-      } else {
-        yield { text: data.toString('utf8', start, newline), offset: base + start, tooLong: false };
+        start = data.indexOf(10) + 1;
+        batch.push({ text: discardHead, offset: discardOffset, tooLong: true });
       }
-      start = newline + 1;
+      // Decode all complete lines at once, then split the string: one native call per chunk
+      // instead of one per line. When every byte is ASCII, character and byte offsets agree.
+      const text = data.toString('utf8', start, lastNewline + 1);
+      const ascii = text.length === lastNewline + 1 - start;
+      let offset = base + start;
+      let from = 0;
+      for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', from)) {
+        const line = text.slice(from, newline);
+        batch.push({ text: line, offset, tooLong: false });
+        offset += (ascii ? line.length : Buffer.byteLength(line)) + 1;
+        from = newline + 1;
+      }
+      start = lastNewline + 1;
     }
     if (start < data.length) {
       if (discarding) {
@@ -123,9 +148,10 @@ async function* splitLines(input: AsyncIterable<Buffer>): AsyncGenerator<{ text:
       }
     }
     carryOffset = base + data.length - (carry?.length ?? 0);
+    if (batch.length > 0) yield batch;
   }
-  if (discarding) yield { text: discardHead, offset: discardOffset, tooLong: true };
-  else if (carry !== undefined && carry.length > 0) yield { text: carry.toString('utf8'), offset: carryOffset, tooLong: false };
+  if (discarding) yield [{ text: discardHead, offset: discardOffset, tooLong: true }];
+  else if (carry !== undefined && carry.length > 0) yield [{ text: carry.toString('utf8'), offset: carryOffset, tooLong: false }];
 }
 
 /**
@@ -143,37 +169,41 @@ export async function parseStream(
   const errors = new Output(stderr);
   const key = options.path === undefined ? undefined : resolve(options.path);
   const file = options.path === undefined ? {} : { file: options.path };
+  const original = options.original === true;
   let lineNumber = 0;
+  const fail = (line: string, error: string): void => {
+    stats.failed++;
+    errors.add(`${JSON.stringify({ ...file, line: lineNumber, error, raw: line })}\n`);
+  };
   try {
-    for await (const line of splitLines(decompressed(input))) {
+    for await (const batch of splitLines(decompressed(input))) {
       if (documents.closed) break;
-      lineNumber++;
-      stats.lines++;
-      if (line.tooLong) {
-        stats.failed++;
-        await errors.write(`${JSON.stringify({ ...file, line: lineNumber, error: `line longer than ${MAX_LINE_BYTES} bytes`, raw: line.text })}\n`);
-        continue;
+      for (const line of batch) {
+        lineNumber++;
+        stats.lines++;
+        if (line.tooLong) {
+          fail(line.text, `line longer than ${MAX_LINE_BYTES} bytes`);
+          continue;
+        }
+        const result = parseAlbLineToJson(line.text, key === undefined ? { original } : { source: { key, offset: line.offset }, original });
+        if (result.kind === 'document') {
+          stats.documents++;
+          if (result.tagged) stats.tagged++;
+          documents.add(`${result.json}\n`);
+        } else if (result.kind === 'skipped') {
+          stats.skipped++;
+        } else {
+          fail(line.text, result.reason);
+        }
       }
-      const result = parseAlbLineToJson(line.text, {
-        ...(key !== undefined && { source: { key, offset: line.offset } }),
-        ...(options.original && { original: true }),
-      });
-      if (result.kind === 'document') {
-        stats.documents++;
-        if (result.json.includes('"tags":["')) stats.tagged++;
-        await documents.write(`${result.json}\n`);
-      } else if (result.kind === 'skipped') {
-        stats.skipped++;
-      } else {
-        stats.failed++;
-        await errors.write(`${JSON.stringify({ ...file, line: lineNumber, error: result.reason, raw: line.text })}\n`);
-      }
+      await documents.flushIfFull();
+      await errors.flushIfFull();
     }
   } catch (error) {
     if (documents.closed) return stats;
     // unreadable file or corrupt gzip: the rest of this input is lost, say so
-    stats.failed++;
-    await errors.write(`${JSON.stringify({ ...file, line: lineNumber + 1, error: `cannot read input: ${(error as Error).message}`, raw: '' })}\n`);
+    lineNumber++;
+    fail('', `cannot read input: ${(error as Error).message}`);
   }
   await documents.flush();
   await errors.flush();

@@ -204,8 +204,10 @@ export class DeliveryStream implements FirehoseSink {
 
   /** Delivers everything buffered and waits until every record is indexed, dropped or backed up. */
   async drain(): Promise<void> {
-    await this.cut();
-    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    while (this.buffer.length > 0 || this.inFlight.size > 0) {
+      await this.cut();
+      await Promise.all([...this.inFlight]);
+    }
     if (this.deliveryError !== undefined) throw this.deliveryError;
   }
 
@@ -343,14 +345,20 @@ export class DeliveryStream implements FirehoseSink {
     const documents: PendingDocument[] = [];
     const failed: FirehoseErrorRecord[] = [];
     const ended = Date.now();
+    let indexArrival = -1;
+    let index = '';
     for (let i = 0; i < eventRecords.length; i++) {
       const input = eventRecords[i]!;
       const output = byId.get(input.recordId)!;
       if (output.result === 'Ok') {
         const record = records[i]!;
+        if (record.arrival !== indexArrival) {
+          indexArrival = record.arrival;
+          index = `${this.options.indexPrefix}-${dateParts(record.arrival).day}`;
+        }
         documents.push({
           id: input.recordId,
-          index: `${this.options.indexPrefix}-${dateParts(record.arrival).day}`,
+          index,
           source: Buffer.from(output.data!, 'base64'),
           record,
         });
@@ -424,11 +432,17 @@ export class DeliveryStream implements FirehoseSink {
       }
     }
     if (send.length === 0) return failures;
-    const parts: (string | Buffer)[] = [];
-    for (const doc of send) {
-      parts.push(`{"index":{"_index":${JSON.stringify(doc.index)},"_id":${JSON.stringify(doc.id)}}}\n`, doc.source, '\n');
+    // One NDJSON buffer, written in place (index names and ids are ASCII).
+    const actions = send.map((doc) => `{"index":{"_index":"${doc.index}","_id":"${doc.id}"}}\n`);
+    let size = 0;
+    for (let i = 0; i < send.length; i++) size += actions[i]!.length + send[i]!.source.length + 1;
+    const body = Buffer.allocUnsafe(size);
+    let at = 0;
+    for (let i = 0; i < send.length; i++) {
+      at += body.write(actions[i]!, at, 'latin1');
+      at += send[i]!.source.copy(body, at);
+      body[at++] = 0x0a;
     }
-    const body = Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
     this.stats.bulkRequests++;
     try {
       const response = await this.options.client.bulk(

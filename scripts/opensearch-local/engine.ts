@@ -74,7 +74,15 @@ const JVM_FLAGS = [
   '-Dlog4j2.disable.jmx=true',
   '-Djava.locale.providers=SPI,COMPAT',
   '-XX:-OmitStackTraceInFastThrow',
+  // C1 only: on 2 busy cores C2 compilation competes with start-up; short test and demo
+  // runs did not index slower without it (docs/embedded-opensearch.md).
+  '-XX:TieredStopAtLevel=1',
 ];
+
+/** JVM_FLAGS plus OPENSEARCH_JVM_OPTS (space-separated, later flags win, e.g. "-Xmx1g"). */
+function jvmFlags(): string[] {
+  return [...JVM_FLAGS, ...(process.env.OPENSEARCH_JVM_OPTS?.split(/\s+/).filter(Boolean) ?? [])];
+}
 
 /** The OPENSEARCH_URL cluster when set, otherwise a new embedded engine. */
 export async function getOpenSearch(): Promise<Engine> {
@@ -90,14 +98,14 @@ export async function startOpenSearch(options: StartOptions = {}): Promise<Embed
   const java = javaExecutable();
   await checkJava(java);
   await ensureLauncherBuilt();
-  const archive = await exists(CLASS_ARCHIVE);
-  return launch(java, archive ? [`-XX:SharedArchiveFile=${CLASS_ARCHIVE}`] : [], options);
+  const archived = await exists(CLASS_ARCHIVE);
+  return launch(java, archived ? [`-XX:SharedArchiveFile=${CLASS_ARCHIVE}`] : [], options);
 }
 
 async function launch(java: string, extraJvmFlags: string[], options: StartOptions): Promise<EmbeddedEngine> {
   const home = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'albatross-opensearch-')));
   await mkdir(home, { recursive: true });
-  const args = [...JVM_FLAGS, ...extraJvmFlags, '-jar', LAUNCHER_JAR, '--home', home, '--port', String(options.port ?? 0), '--exit-on-stdin-eof'];
+  const args = [...jvmFlags(), ...extraJvmFlags, '-jar', LAUNCHER_JAR, '--home', home, '--port', String(options.port ?? 0), '--exit-on-stdin-eof'];
   // A temporary home is deleted by the JVM itself after the node closed, even if we die first.
   if (!options.dataDir) args.push('--delete-home-on-exit');
 
@@ -105,6 +113,7 @@ async function launch(java: string, extraJvmFlags: string[], options: StartOptio
   const child = spawn(java, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', () => resolve({ code: null, signal: null })); // could not be spawned at all
   });
   let stderrTail = '';
   child.stderr!.setEncoding('utf8');
@@ -194,9 +203,14 @@ async function launcherIsCurrent(): Promise<boolean> {
   return jar.mtimeMs >= sources;
 }
 
-/** Built and trained (or training failed once, which is not retried until the next build). */
+/** Built, and trained after that build (or training failed once: not retried until the next build). */
 async function launcherIsReady(): Promise<boolean> {
-  return (await launcherIsCurrent()) && ((await exists(CLASS_ARCHIVE)) || (await exists(CLASS_ARCHIVE_FAILED)));
+  if (!(await launcherIsCurrent())) return false;
+  const jar = (await stat(LAUNCHER_JAR)).mtimeMs;
+  const trained = await Promise.all(
+    [CLASS_ARCHIVE, CLASS_ARCHIVE_FAILED].map((path) => stat(path).then((info) => info.mtimeMs >= jar, () => false)),
+  );
+  return trained.includes(true);
 }
 
 /**
@@ -260,6 +274,7 @@ async function buildLauncher(log: (message: string) => void): Promise<void> {
  */
 async function trainClassArchive(log: (message: string) => void): Promise<void> {
   const java = javaExecutable();
+  await rm(CLASS_ARCHIVE_FAILED, { force: true });
   const partial = `${CLASS_ARCHIVE}.${process.pid}.tmp`;
   log('Recording the class-data archive for fast starts (one start and stop of the engine)…');
   const started = Date.now();

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
 import { PROCESSOR_BUFFER_SIZE_MB } from '../../transform/firehose-transform/limits.ts';
+import { handler as transformHandler } from '../../transform/firehose-transform/handler.ts';
+import { PROCESSING_FAILED_METRIC } from '../../infra/constructs/pipeline-alarms.ts';
 import { findResource, logicalIds, synthesize, type Synthesized } from './synth.ts';
 import { scanTemplate } from './policy-scan.ts';
 
@@ -268,7 +270,7 @@ describe('Firehose delivery stream', () => {
     const roleId = stream.resource.Properties.AmazonopensearchserviceDestinationConfiguration.RoleARN['Fn::GetAtt'][0];
     const role = synth.json.Resources[roleId]!;
     expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
-      expect.objectContaining({ Principal: { Service: 'firehose.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') } } }),
+      expect.objectContaining({ Principal: { Service: 'firehose.amazonaws.com' }, Condition: { StringEquals: { 'sts:ExternalId': ref('AWS::AccountId') } } }),
     ]);
     const bySid = Object.fromEntries(roleStatements(roleId).map((s) => [s.Sid, s]));
     expect(Object.keys(bySid).sort()).toEqual(['BackupBucket', 'DomainConfig', 'DomainRead', 'DomainWrite', 'ErrorLogs', 'Transform']);
@@ -326,7 +328,9 @@ describe('OpenSearch domain', () => {
     synth.template.hasResourceProperties('AWS::OpenSearchService::Domain', {
       CognitoOptions: { Enabled: true, UserPoolId: ref(userPool.id), IdentityPoolId: ref(identityPool.id) },
     });
-    synth.template.hasResourceProperties('AWS::Cognito::UserPoolDomain', { UserPoolId: ref(userPool.id) });
+    const signIn = findResource(synth.json, 'AWS::Cognito::UserPoolDomain');
+    expect(signIn.resource.Properties.UserPoolId).toEqual(ref(userPool.id));
+    expect(findResource(synth.json, 'AWS::OpenSearchService::Domain').resource.DependsOn).toContain(signIn.id);
     synth.template.hasResourceProperties('AWS::Cognito::UserPoolUser', {
       Username: ALARM_EMAIL,
       DesiredDeliveryMediums: ['EMAIL'],
@@ -437,6 +441,34 @@ describe('alarms', () => {
     expect(metric('ClusterStatus.red')).toMatchObject({ Namespace: 'AWS/ES', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
     // 25 % of the 10 GiB volume, in MiB.
     expect(metric('FreeStorageSpace')).toMatchObject({ Namespace: 'AWS/ES', Statistic: 'Minimum', Threshold: 2560, ComparisonOperator: 'LessThanOrEqualToThreshold' });
+  });
+});
+
+describe('processing-failed alarm metric', () => {
+  it('is the EMF metric the real transform handler emits for a line it cannot parse', async () => {
+    const alarm = Object.values(synth.json.Resources).find((r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.MetricName === PROCESSING_FAILED_METRIC)!;
+    const written: string[] = [];
+    const write = process.stdout.write;
+    // Capture the handler's stdout: Powertools Metrics writes EMF lines there for CloudWatch to extract.
+    process.stdout.write = ((chunk: string | Uint8Array) => { written.push(String(chunk)); return true; }) as typeof process.stdout.write;
+    try {
+      await transformHandler({
+        invocationId: 'alarm-test',
+        deliveryStreamArn: 'arn:aws:firehose:eu-west-1:111122223333:deliverystream/test',
+        region: 'eu-west-1',
+        records: [{ recordId: 'r1', approximateArrivalTimestamp: Date.now(), data: Buffer.from('not an ALB line').toString('base64') }],
+      });
+    } finally {
+      process.stdout.write = write;
+    }
+    const emf = written.flatMap((chunk) => chunk.split('\n')).filter((line) => line.includes('"CloudWatchMetrics"')).map((line) => JSON.parse(line));
+    const entry = emf.find((e) => e._aws.CloudWatchMetrics.some((m: any) => m.Metrics.some((x: any) => x.Name === PROCESSING_FAILED_METRIC)));
+    expect(entry, written.join('')).toBeDefined();
+    const directive = entry._aws.CloudWatchMetrics[0];
+    expect(directive.Namespace).toBe(alarm.Properties.Namespace);
+    expect(directive.Dimensions).toEqual([alarm.Properties.Dimensions.map((d: any) => d.Name)]);
+    for (const dimension of alarm.Properties.Dimensions) expect(entry[dimension.Name]).toBe(dimension.Value);
+    expect(entry[PROCESSING_FAILED_METRIC]).toBe(1);
   });
 });
 

@@ -182,7 +182,7 @@ function shrinkResponse(
   const candidates = out.flatMap((r, i) => (r.result === 'Ok' ? [i] : [])).sort((a, b) => growth(b) - growth(a));
   const demoted: number[] = [];
   for (const i of candidates) {
-    if (stats.responseBytes <= maxResponseBytes) break;
+    if (stats.responseBytes <= maxResponseBytes || growth(i) <= 0) break;
     stats.responseBytes -= growth(i);
     out[i] = { recordId: records[i]!.recordId, result: 'ProcessingFailed', data: records[i]!.data };
     stats.ok--;

@@ -189,53 +189,78 @@ export async function loadObject(options: LoadObjectOptions): Promise<LoadResult
   let lineNumbers: number[] = [];
   let batchBytes = 0;
 
-  const handleLine = async (line: Line): Promise<void> => {
-    stats.lines = line.index + 1;
-    stats.bytes = line.end;
-    if (progress.alreadyHandled(line.index)) {
-      stats.resumedLines += 1;
-    } else if (line.length === 0) {
-      stats.emptyLines += 1;
-    } else {
-      const recordLength = prefixLength + String(line.offset).length + 1 + line.length;
-      if (line.bytes === undefined || recordLength > limits.maxRecordBytes) {
-        const reason = `record of ${recordLength} bytes exceeds Firehose's ${limits.maxRecordBytes}-byte record limit`;
-        try {
-          // Stored before the segment covers this line, so the checkpoint cannot pass it unrecorded.
-          await failures.put({
-            bucket, key, etag: object.etag, line: line.index, offset: line.offset, length: line.length,
-            errorCode: RECORD_TOO_LARGE, errorMessage: reason, head: line.head ?? line.bytes!.subarray(0, 1024),
-          });
-        } catch (error) {
-          fatal ??= error;
-          return;
-        }
-        stats.failedLines += 1;
-        if (reported.length < MAX_REPORTED_FAILURES) reported.push({ line: line.index, offset: line.offset, length: line.length, reason });
-        logger?.warn('line too long for Firehose, recorded as failure', { object, line: line.index, offset: line.offset, length: line.length });
-      } else {
-        if (records.length + 1 > limits.maxRecordsPerBatch || batchBytes + recordLength > limits.maxBatchBytes) {
-          launch(segment, records, lineNumbers);
-          segment = progress.openSegment();
-          records = [];
-          lineNumbers = [];
-          batchBytes = 0;
-          // Bounds what a hard crash can duplicate: records in flight plus at most one batch of
-          // accepted records whose checkpoint is not yet written.
-          while (fatal === undefined
-            && (inFlight.size >= concurrency || stats.recordsSent - durablySent >= limits.maxRecordsPerBatch)
-            && (inFlight.size > 0 || committing !== undefined)) {
-            await Promise.race([...inFlight, ...(committing ? [committing] : [])]);
-          }
-        }
-        records.push(encode(line.offset, line.bytes));
-        lineNumbers.push(line.index);
-        batchBytes += recordLength;
-        segment.outstanding += 1;
-      }
-    }
+  const extendSegment = (line: Line): void => {
     segment.endLine = line.index + 1;
     segment.endByte = line.end;
+  };
+
+  // Bounds what a hard crash can duplicate: records in flight plus at most one batch of
+  // accepted records whose checkpoint is not yet written.
+  const mustWait = (): boolean => fatal === undefined
+    && (inFlight.size >= concurrency || stats.recordsSent - durablySent >= limits.maxRecordsPerBatch)
+    && (inFlight.size > 0 || committing !== undefined);
+  const waitForRoom = async (): Promise<void> => {
+    while (mustWait()) await Promise.race([...inFlight, ...(committing ? [committing] : [])]);
+  };
+
+  const recordFailure = async (line: Line, recordLength: number): Promise<void> => {
+    const reason = `record of ${recordLength} bytes exceeds Firehose's ${limits.maxRecordBytes}-byte record limit`;
+    try {
+      await failures.put({
+        bucket, key, etag: object.etag, line: line.index, offset: line.offset, length: line.length,
+        errorCode: RECORD_TOO_LARGE, errorMessage: reason, head: line.head ?? line.bytes!.subarray(0, 1024),
+      });
+    } catch (error) {
+      fatal ??= error;
+      return; // the segment does not cover this line: the checkpoint cannot pass it unrecorded
+    }
+    stats.failedLines += 1;
+    if (reported.length < MAX_REPORTED_FAILURES) reported.push({ line: line.index, offset: line.offset, length: line.length, reason });
+    logger?.warn('line too long for Firehose, recorded as failure', { object, line: line.index, offset: line.offset, length: line.length });
+    extendSegment(line);
+  };
+
+  // Synchronous unless it has to wait (a failure record, or no room for another batch): one
+  // promise per line would cost more than the line's own work.
+  const handleLine = (line: Line): Promise<void> | undefined => {
+    stats.lines = line.index + 1;
+    stats.bytes = line.end;
+    if (line.index === start.lines && line.offset !== start.bytes) {
+      // The ETag pins the content, so this means a broken checkpoint: stop rather than guess.
+      fatal ??= new Error(`checkpoint says line ${start.lines} starts at byte ${start.bytes}, the object has it at ${line.offset}`);
+      return undefined;
+    }
+    if (line.index < start.lines) {
+      stats.resumedLines += 1; // inside the committed prefix: the first segment starts after it
+      return undefined;
+    }
+    if (progress.alreadyHandled(line.index)) {
+      stats.resumedLines += 1;
+      extendSegment(line);
+      return undefined;
+    }
+    if (line.length === 0) {
+      stats.emptyLines += 1;
+      extendSegment(line);
+      return undefined;
+    }
+    const recordLength = prefixLength + String(line.offset).length + 1 + line.length;
+    if (line.bytes === undefined || recordLength > limits.maxRecordBytes) return recordFailure(line, recordLength);
+    let wait: Promise<void> | undefined;
+    if (records.length + 1 > limits.maxRecordsPerBatch || batchBytes + recordLength > limits.maxBatchBytes) {
+      launch(segment, records, lineNumbers);
+      segment = progress.openSegment();
+      records = [];
+      lineNumbers = [];
+      batchBytes = 0;
+      if (mustWait()) wait = waitForRoom();
+    }
+    records.push(encode(line.offset, line.bytes));
+    lineNumbers.push(line.index);
+    batchBytes += recordLength;
+    segment.outstanding += 1;
+    extendSegment(line);
+    return wait;
   };
 
   // A zero-byte object holds no lines (and is not valid gzip).
@@ -247,7 +272,8 @@ export async function loadObject(options: LoadObjectOptions): Promise<LoadResult
   try {
     for await (const group of splitLines(empty ? [] : gunzip, { maxLineBytes: limits.maxRecordBytes - prefixLength - 2 })) {
       for (const line of group) {
-        await handleLine(line);
+        const waiting = handleLine(line);
+        if (waiting) await waiting;
         if (fatal !== undefined || signal?.aborted) break;
       }
       if (fatal !== undefined || signal?.aborted) break;
@@ -259,9 +285,14 @@ export async function loadObject(options: LoadObjectOptions): Promise<LoadResult
     gunzip.destroy();
     await download;
   }
-  const complete = readError === undefined && fatal === undefined && !signal?.aborted;
-  if (complete) launch(segment, records, lineNumbers);
+  // Complete lines read before a read error (truncated gzip, S3 reset) are valid: send them too.
+  const sending = fatal === undefined && !signal?.aborted;
+  if (sending) launch(segment, records, lineNumbers);
   else progress.seal(segment);
+  const complete = sending && readError === undefined;
+  if (complete && (stats.lines < start.lines || (stats.lines === start.lines && stats.bytes !== start.bytes))) {
+    fatal ??= new Error(`checkpoint covers ${start.lines} lines / ${start.bytes} bytes, the object has ${stats.lines} / ${stats.bytes}`);
+  }
   await Promise.all([...inFlight]);
   while (committing) await committing;
 

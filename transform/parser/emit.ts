@@ -44,34 +44,38 @@ const TREE = compileTree();
 /** Characters JSON must escape: quote, backslash, controls, and (lone) surrogates. */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
-function jsonString(text: string, clean: boolean): string {
-  return clean || !NEEDS_ESCAPE.test(text) ? `"${text}"` : JSON.stringify(text);
+/** `text` as it goes between JSON quotes. */
+function escapedInner(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text).slice(1, -1) : text;
 }
 
 function jsonArray(values: string[], clean: boolean): string {
-  let out = '[';
-  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : ',') + jsonString(values[i]!, clean);
-  return out + ']';
+  let out = '"';
+  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : '","') + (clean ? values[i] : escapedInner(values[i]!));
+  return out + '"]';
 }
 
 // The writers are generated once from the schema tree as straight-line code
-// (the technique of fast-json-stringify): constant keys, types known per field,
-// no generic object walk. The generated source depends only on SCHEMA_FIELDS.
+// (the technique of fast-json-stringify): constant keys (with their comma and
+// the value's opening quote folded in), types known per field, no generic
+// object walk. The generated source depends only on SCHEMA_FIELDS.
 let variableCount = 0;
 
 function jsonCode(nodes: TreeNode[], target: string): string {
   let code = '';
   for (const node of nodes) {
-    const key = JSON.stringify(node.jsonKey);
+    const key = (open: string): string =>
+      `(${target} === '' ? ${JSON.stringify(`${node.jsonKey}${open}`)} : ${JSON.stringify(`,${node.jsonKey}${open}`)})`;
     if (node.slot !== -1) {
       const field = SCHEMA_FIELDS[node.slot]!;
-      const format = 'array' in field && field.array ? 'jsonArray(v, clean)'
-        : jsTypeOf(field.type) === 'number' ? "'' + v" : 'jsonString(v, clean)';
-      code += `v = r[${node.slot}]; if (v !== undefined) ${target} += (${target} === '' ? '' : ',') + ${key} + ${format};\n`;
+      const value = 'array' in field && field.array ? `${key('[')} + jsonArray(v, clean)`
+        : jsTypeOf(field.type) === 'number' ? `${key('')} + v`
+          : `${key('"')} + (clean ? v : escapedInner(v)) + '"'`;
+      code += `v = r[${node.slot}]; if (v !== undefined) ${target} += ${value};\n`;
     } else {
       const inner = `s${++variableCount}`;
       code += `let ${inner} = '';\n${jsonCode(node.children, inner)}`;
-      code += `if (${inner} !== '') ${target} += (${target} === '' ? '' : ',') + ${key} + '{' + ${inner} + '}';\n`;
+      code += `if (${inner} !== '') ${target} += ${key('{')} + ${inner} + '}';\n`;
     }
   }
   return code;
@@ -94,9 +98,9 @@ function objectCode(nodes: TreeNode[], target: string): string {
 type JsonWriter = (record: FieldRecord, clean: boolean) => string;
 type ObjectWriter = (record: FieldRecord) => Record<string, unknown> | undefined;
 
-const writeJson = new Function('jsonString', 'jsonArray',
-  `return function writeJson(r, clean) {\nlet v;\nlet out = '';\n${jsonCode(TREE, 'out')}return out === '' ? '{}' : '{' + out + '}';\n};`,
-)(jsonString, jsonArray) as JsonWriter;
+const writeJson = new Function('escapedInner', 'jsonArray',
+  `return function writeJson(r, clean) {\nlet v;\nlet out = '';\n${jsonCode(TREE, 'out')}return '{' + out + '}';\n};`,
+)(escapedInner, jsonArray) as JsonWriter;
 
 const writeObject = new Function(
   `return function writeObject(r) {\nlet v;\nlet out;\n${objectCode(TREE, 'out')}return out;\n};`,

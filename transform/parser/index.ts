@@ -110,7 +110,10 @@ const S = SLOT;
 /** Characters that force JSON escaping (a `"` can only appear as a token delimiter or in a bare token). */
 const NEEDS_ESCAPE = /[\\\u0000-\u001f\ud800-\udfff]/;
 
-type Outcome = { kind: 'record'; clean: boolean } | { kind: 'skipped'; reason: string } | { kind: 'failed'; reason: string };
+type Outcome = { kind: 'record' } | { kind: 'skipped'; reason: string } | { kind: 'failed'; reason: string };
+const RECORD: Outcome = { kind: 'record' };
+/** Whether the record's strings need no JSON escaping (set by parse, read by the JSON path). */
+let recordSourceClean = true;
 
 /** Parses into the module-level `record`; the caller turns it into a document or JSON before the next call. */
 function parse(rawLine: string, options: ParseOptions | undefined): Outcome {
@@ -267,14 +270,14 @@ function parse(rawLine: string, options: ParseOptions | undefined): Outcome {
   r[S['event.id']] = eventId(line, source);
   if (options?.original) r[S['event.original']] = rawLine;
   // event.original holds the delimiting quotes, so it always takes the escaping path
-  let clean = !options?.original && !tokens.quoteInBareToken && !NEEDS_ESCAPE.test(line);
+  recordSourceClean = true;
   if (source !== undefined) {
     const info = sourceInfo(source);
     r[S['cloud.account.id']] = info.key.accountId;
     r[S['cloud.region']] = info.key.region;
     if (info.path !== '') r[S['log.file.path']] = info.path;
     r[S['log.offset']] = source.offset;
-    clean &&= info.clean;
+    recordSourceClean = info.clean;
   }
   if (r[S['cloud.region']] === undefined && present(targetGroup)) {
     const fromArn = arnRegionAccount(targetGroup);
@@ -284,7 +287,7 @@ function parse(rawLine: string, options: ParseOptions | undefined): Outcome {
     }
   }
   r[S['tags']] = tags;
-  return { kind: 'record', clean };
+  return RECORD;
 }
 
 function readTime(text: string, slot: number, malformedTag: string): void {
@@ -331,7 +334,7 @@ export function parseAlbLine(line: string, options?: ParseOptions): ParseResult 
 }
 
 export type JsonParseResult =
-  | { kind: 'document'; json: string }
+  | { kind: 'document'; json: string; tagged: boolean }   // tagged: the document carries tags (malformed values)
   | { kind: 'skipped'; reason: string }
   | { kind: 'failed'; reason: string };
 
@@ -342,7 +345,10 @@ export type JsonParseResult =
 export function parseAlbLineToJson(line: string, options?: ParseOptions): JsonParseResult {
   try {
     const outcome = parse(line, options);
-    return outcome.kind === 'record' ? { kind: 'document', json: toJson(record, outcome.clean) } : outcome;
+    if (outcome.kind !== 'record') return outcome;
+    // event.original holds the delimiting quotes, so it always takes the escaping path
+    const clean = recordSourceClean && !options?.original && !tokens.quoteInBareToken && !NEEDS_ESCAPE.test(line);
+    return { kind: 'document', json: toJson(record, clean), tagged: record[SLOT.tags] !== undefined };
   } catch (error) {
     return internalError(error);
   }

@@ -52,19 +52,31 @@ export function readUnsigned(text: string, max: number): number | undefined {
 export const MAX_INTEGER = 2 ** 31 - 1;
 export const MAX_LONG = Number.MAX_SAFE_INTEGER; // exact in JSON; larger byte counts are not plausible
 
+const POWERS_OF_TEN = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
+
 /** Non-negative decimal number such as `0.001` or `12`; undefined otherwise. */
 export function readSeconds(text: string): number | undefined {
   const length = text.length;
   if (length === 0 || length > 24) return undefined;
-  let dot = false;
+  let dot = -1;
   let digits = 0;
+  let mantissa = 0;
   for (let i = 0; i < length; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) digits++;
-    else if (c === 46 && !dot) dot = true;
-    else return undefined;
+    if (c >= 48 && c <= 57) {
+      digits++;
+      mantissa = mantissa * 10 + (c - 48);
+    } else if (c === 46 && dot === -1) {
+      dot = i;
+    } else {
+      return undefined;
+    }
   }
-  return digits > 0 ? Number(text) : undefined;
+  if (digits === 0) return undefined;
+  const decimals = dot === -1 ? 0 : length - dot - 1;
+  // mantissa / 10^k is correctly rounded when both are exact (< 2^53): the same double as Number(text)
+  if (digits <= 15 && decimals < POWERS_OF_TEN.length) return mantissa / POWERS_OF_TEN[decimals]!;
+  return Number(text);
 }
 
 /** `[v6]` -> `v6`: ALB logs IPv6 unbracketed (split at the LAST colon), but tolerate brackets. */

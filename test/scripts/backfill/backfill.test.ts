@@ -1,6 +1,6 @@
 // Backfill against the real engine: complete runs, a run really interrupted halfway and resumed,
 // date selection by event time, and an S3 source through the local S3 stand-in.
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -41,8 +41,8 @@ async function total(prefix: string): Promise<number> {
 }
 
 describe('backfill', () => {
-  const prefixes = ['full', 'resumed', 'dates', 's3'].map((name) => `test-backfill-${name}-${stamp}`);
-  const [full, resumed, dates, s3] = prefixes as [string, string, string, string];
+  const prefixes = ['full', 'resumed', 'dates', 's3', 'truncated'].map((name) => `test-backfill-${name}-${stamp}`);
+  const [full, resumed, dates, s3, truncated] = prefixes as [string, string, string, string, string];
 
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'albatross-backfill-'));
@@ -117,6 +117,33 @@ describe('backfill', () => {
     expect(await total(dates)).toBe(eventDays.get(firstDay!));
     expect(summary.outOfRange).toBeGreaterThan(0);
     expect((await indexCounts(client, `${dates}-*`)).map((i) => i.index)).toEqual([`${dates}-${firstDay}`]);
+  }, 180_000);
+
+  it('a truncated object fails alone with a clear reason, is not marked done, and the others load', async () => {
+    const broken = await mkdtemp(path.join(tmpdir(), 'albatross-backfill-broken-'));
+    const objects = [...generateObjects({ ...GENERATE, files: 3, badLines: 0 })];
+    for (const [i, object] of objects.entries()) {
+      const file = path.join(broken, ...object.key.split('/'));
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, i === 1 ? object.body.subarray(0, Math.floor(object.body.length / 2)) : object.body);
+    }
+    const options = {
+      client,
+      source: folderSource(broken),
+      indexPrefix: truncated,
+      stateFile: path.join(broken, 'state.json'),
+      failuresFile: path.join(broken, 'failures.ndjson'),
+    };
+    const summary = await runBackfill(options);
+    expect(summary.objectsFailed).toHaveLength(1);
+    expect(summary.objectsFailed[0]!.key).toBe(objects[1]!.key);
+    expect(summary.objectsFailed[0]!.reason).toMatch(/cannot read .*unexpected end of file/);
+    expect(summary.objectsProcessed).toBe(2);
+    expect(summary.indexed).toBe(objects[0]!.lines + objects[2]!.lines);
+    // The failed object is retried by the next run (and fails the same way); the others are done.
+    const again = await runBackfill(options);
+    expect(again).toMatchObject({ objectsResumed: 2, objectsProcessed: 0 });
+    expect(again.objectsFailed.map((o) => o.key)).toEqual([objects[1]!.key]);
   }, 180_000);
 
   it('reads s3://bucket/prefix through the S3 API', async () => {

@@ -9,6 +9,8 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { isRunning, waitUntilGone } from '../opensearch-local/process-state.ts';
 
 const CLI = fileURLToPath(new URL('../../../scripts/albatross.mjs', import.meta.url));
+// Each JVM start takes 5-30 s on a busy 2-core machine, beyond vitest's default test timeout.
+const JVM_TEST_TIMEOUT_MS = 180_000;
 const running: ChildProcessWithoutNullStreams[] = [];
 
 afterEach(() => {
@@ -48,7 +50,7 @@ describe('albatross opensearch', () => {
     expect(code).toBe(0);
     expect(isRunning(javaPid)).toBe(false);
     await expect(stat(home)).rejects.toMatchObject({ code: 'ENOENT' });
-  });
+  }, JVM_TEST_TIMEOUT_MS);
 
   test('killing the command outright (SIGKILL) still ends its JVM and removes the data directory', async () => {
     const { cli, javaPid, home } = await startCli();
@@ -57,5 +59,5 @@ describe('albatross opensearch', () => {
     // The launcher exits when its stdin (our pipe) reaches end-of-file, closing the node first.
     expect(await waitUntilGone(javaPid, 40_000)).toBe(true);
     await expect(stat(home)).rejects.toMatchObject({ code: 'ENOENT' });
-  });
+  }, JVM_TEST_TIMEOUT_MS);
 });

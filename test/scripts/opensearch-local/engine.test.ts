@@ -7,6 +7,8 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { getOpenSearch, startOpenSearch, type EmbeddedEngine } from '../../../scripts/opensearch-local/engine.ts';
 import { isRunning } from './process-state.ts';
 
+// Each JVM start takes 5-30 s on a busy 2-core machine, beyond vitest's default test timeout.
+const JVM_TEST_TIMEOUT_MS = 240_000;
 const started: EmbeddedEngine[] = [];
 async function start(options?: Parameters<typeof startOpenSearch>[0]): Promise<EmbeddedEngine> {
   const engine = await startOpenSearch(options);
@@ -63,7 +65,7 @@ describe('startOpenSearch', () => {
     await expect(stat(engine.home)).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(fetch(`${engine.url}/`)).rejects.toThrow();
     await engine.stop(); // a second stop is harmless
-  });
+  }, JVM_TEST_TIMEOUT_MS);
 
   test('with dataDir the data survives a restart and the directory is kept', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'albatross-engine-test-'));
@@ -85,7 +87,7 @@ describe('startOpenSearch', () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
-  });
+  }, JVM_TEST_TIMEOUT_MS);
 
   test('without Java it says so and points to OPENSEARCH_URL', async () => {
     const previous = process.env.OPENSEARCH_JAVA;

@@ -91,6 +91,8 @@ describe('loader handler', () => {
         sqsRecord('test-event', { Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2026-01-01T00:00:00Z', Bucket: BUCKET, RequestId: 'r', HostId: 'h' }),
         ...notifications.map((n, i) => sqsRecord(`object-${i}`, n)),
         sqsRecord('not-json', '{"Records": ['),
+        // S3 -> SNS -> SQS: the notification arrives inside an SNS envelope.
+        sqsRecord('via-sns', { Type: 'Notification', MessageId: 'sns-1', TopicArn: 'arn:aws:sns:us-east-2:123456789012:alb-logs', Message: JSON.stringify(notifications[0]) }),
         sqsRecord('removed', { Records: [{ ...notifications[0]!.Records[0]!, eventName: 'ObjectRemoved:Delete' }] }),
       ],
     };
@@ -110,6 +112,7 @@ describe('loader handler', () => {
     ].sort());
     expect(metricSum(lines, 'ObjectsSkipped')).toBe(7);
     expect(metricSum(lines, 'ObjectsLoaded')).toBe(2);
+    expect(metricSum(lines, 'ObjectsAlreadyLoaded')).toBe(1); // the SNS copy of the first object
     expect(metricSum(lines, 'ObjectsFailed')).toBe(1);
     expect(metricSum(lines, 'TestEvents')).toBe(1);
     expect(metricSum(lines, 'RecordsSent')).toBe(env.sink.records.length);
@@ -121,7 +124,7 @@ describe('loader handler', () => {
     const again = await invoke(handler, event);
     expect(again.response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['not-json', 'object-2']);
     expect(env.sink.records.length).toBe(before);
-    expect(metricSum(again.lines, 'ObjectsAlreadyLoaded')).toBe(2);
+    expect(metricSum(again.lines, 'ObjectsAlreadyLoaded')).toBe(3);
   });
 
   it('fails the message and lets SQS retry when Firehose stays unavailable', async () => {

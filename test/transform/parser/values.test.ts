@@ -49,3 +49,15 @@ describe('readTimestamp', () => {
     expect(durationNanos(readTimestamp('2018-07-01T23:59:59.999999Z')!, readTimestamp('2018-07-02T00:00:00.000001Z')!)).toBe(2000);
   });
 });
+
+describe('readSeconds agrees with Number() exactly', () => {
+  it('on millisecond values and long fractions', () => {
+    for (let ms = 0; ms < 20_000; ms += 7) {
+      const text = (ms / 1000).toFixed(3);
+      expect(readSeconds(text), text).toBe(Number(text));
+    }
+    for (const text of ['0.019584011', '123456.123456789', '1.5', '0000.1000', '98765432109876543.21', '3.', '.5']) {
+      expect(readSeconds(text), text).toBe(Number(text));
+    }
+  });
+});
