@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { isAscii as isAsciiBytes } from 'node:buffer';
 import { createGunzip } from 'node:zlib';
 import { parseAlbLineToJson } from '../../transform/parser/index.ts';
 
@@ -88,6 +89,11 @@ async function* decompressed(input: AsyncIterable<Buffer>): AsyncGenerator<Buffe
   }
 }
 
+/** Whether bytes [start, end) are all ASCII (then latin1 decoding equals UTF-8 decoding). */
+function isAscii(data: Buffer, start: number, end: number): boolean {
+  return isAsciiBytes(data.subarray(start, end));
+}
+
 interface Line {
   text: string;
   offset: number;      // byte offset of the line's first byte
@@ -123,16 +129,20 @@ async function* splitLines(input: AsyncIterable<Buffer>): AsyncGenerator<Line[]>
         batch.push({ text: discardHead, offset: discardOffset, tooLong: true });
       }
       // Decode all complete lines at once, then split the string: one native call per chunk
-      // instead of one per line. When every byte is ASCII, character and byte offsets agree.
-      const text = data.toString('utf8', start, lastNewline + 1);
-      const ascii = text.length === lastNewline + 1 - start;
-      let offset = base + start;
-      let from = 0;
-      for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', from)) {
-        const line = text.slice(from, newline);
-        batch.push({ text: line, offset, tooLong: false });
-        offset += (ascii ? line.length : Buffer.byteLength(line)) + 1;
-        from = newline + 1;
+      // instead of one per line. Byte offsets follow from string lengths only when every
+      // byte is ASCII; otherwise (multi-byte or invalid UTF-8) decode line by line.
+      const text = data.toString('latin1', start, lastNewline + 1);
+      if (isAscii(data, start, lastNewline + 1)) {
+        let from = 0;
+        for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', from)) {
+          batch.push({ text: text.slice(from, newline), offset: base + start + from, tooLong: false });
+          from = newline + 1;
+        }
+      } else {
+        for (let from = start, newline = data.indexOf(10, from); newline !== -1 && newline <= lastNewline; newline = data.indexOf(10, from)) {
+          batch.push({ text: data.toString('utf8', from, newline), offset: base + from, tooLong: false });
+          from = newline + 1;
+        }
       }
       start = lastNewline + 1;
     }

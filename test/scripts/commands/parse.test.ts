@@ -121,6 +121,17 @@ describe('parseStream', () => {
     expect(JSON.parse(err.trim().split('\n').at(-1)!).error).toMatch(/^cannot read input: /);
   });
 
+  it('keeps byte offsets right after multi-byte and invalid UTF-8 lines', async () => {
+    const lines = [good[0]!.replace('curl/7.46.0', 'curl/\u00e9\u00e9'), good[1]!.replace('curl/7.46.0', 'curl/\u0001'), good[2]!];
+    const bytes = Buffer.from(lines.join('\n') + '\n');
+    bytes[bytes.indexOf(1)] = 0xff; // invalid UTF-8 in the second line
+    const { stats, out } = await collect(Readable.from([bytes]));
+    expect(stats.documents).toBe(3);
+    const docs = jsonLines(out);
+    expect(docs.map((doc) => doc.log.offset)).toEqual([0, bytes.indexOf('https'), bytes.indexOf('h2 ')]);
+    expect(docs.map((doc) => doc.user_agent.original)).toEqual(['curl/éé', 'curl/\ufffd', 'curl/7.46.0']);
+  });
+
   it('keeps invalid UTF-8 from crashing: replacement characters, document still produced', async () => {
     const line = Buffer.from(good[0]!.replace('curl/7.46.0', 'curl/\u0001'));
     line[line.indexOf(1)] = 0xff;

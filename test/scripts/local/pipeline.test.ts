@@ -40,6 +40,7 @@ describe('local pipeline with fault injection', () => {
       indexPrefix: prefix,
       generate: GENERATE,
       throttleRate: 0.3,
+      partialFailureRate: 0.1,
       bulkRejectRate: 0.1,
       // Small buffers so the 4,000 lines make many PutRecordBatch calls, invocations and bulks.
       bufferSizeBytes: 256 * 1024,
@@ -54,6 +55,7 @@ describe('local pipeline with fault injection', () => {
 
   it('faults really happened', () => {
     expect(result.firehose.throttled).toBeGreaterThan(0);
+    expect(result.firehose.recordsFailed).toBeGreaterThan(0);
     expect(result.delivery.injectedRejections).toBeGreaterThan(0);
     expect(result.delivery.itemRetries).toBeGreaterThan(0);
   });

@@ -1,0 +1,58 @@
+// `albatross demo --json` and `albatross backfill --json` as a user runs them (separate processes,
+// against the test run's engine through OPENSEARCH_URL): the last stdout line is the summary.
+import { execFile } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@opensearch-project/opensearch';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateToDirectory } from '../../../scripts/local/generator.ts';
+import { installTemplates } from '../../../templates/install.ts';
+
+const CLI = fileURLToPath(new URL('../../../scripts/albatross.mjs', import.meta.url));
+const run = promisify(execFile);
+const client = new Client({ node: process.env.OPENSEARCH_URL! });
+const stamp = Date.now();
+const prefixes = [`test-cli-demo-${stamp}`, `test-cli-backfill-${stamp}`] as const;
+
+async function cli(args: string[]): Promise<{ stdout: string; lastLine: Record<string, any> }> {
+  const { stdout } = await run(process.execPath, [CLI, ...args], { env: process.env, maxBuffer: 16 * 2 ** 20 });
+  const lines = stdout.trim().split('\n');
+  return { stdout, lastLine: JSON.parse(lines[lines.length - 1]!) };
+}
+
+describe('CLI summaries', () => {
+  afterAll(async () => {
+    for (const prefix of prefixes) await client.indices.delete({ index: `${prefix}-*` }).catch(() => undefined);
+    await client.close();
+  });
+
+  it('demo --json: one JSON object on the last stdout line that balances', async () => {
+    const { lastLine: summary } = await cli(['demo', '--lines', '2000', '--files', '2', '--bad-lines', '7', '--prefix', prefixes[0], '--json']);
+    for (const key of ['lines', 'indexed', 'failed', 'skipped', 'duplicates', 'indices', 'seconds']) expect(summary).toHaveProperty(key);
+    expect(summary).toMatchObject({ objects: 2, lines: 2000, indexed: 1993, failed: 7, skipped: 0, duplicates: 0, unaccounted: 0 });
+    expect(summary.indices.map((i: { index: string }) => i.index)).toEqual([`${prefixes[0]}-${new Date().toISOString().slice(0, 10)}`]);
+    expect(summary.seconds).toBeGreaterThan(0);
+    expect(summary.answers.statusClasses.reduce((sum: number, b: { count: number }) => sum + b.count, 0)).toBe(1993);
+    expect(summary.answers.topPaths[0].key).toBe('/');
+    expect(summary.answers.latencyMs.p99).toBeGreaterThan(summary.answers.latencyMs.p50);
+  }, 240_000);
+
+  it('backfill --json: the summary of a folder source, and a clear error without templates', async () => {
+    const work = await mkdtemp(path.join(tmpdir(), 'albatross-cli-backfill-'));
+    const folder = path.join(work, 'logs');
+    await generateToDirectory(folder, { lines: 1500, days: 1, seed: 3, files: 3, badLines: 4, end: new Date('2026-01-01T00:00:00Z') });
+    const args = ['backfill', folder, '--prefix', prefixes[1], '--state', path.join(work, 'state.json'), '--failures', path.join(work, 'failures.ndjson'), '--json'];
+    // Without templates the backfill refuses to create indices OpenSearch would have to guess.
+    await expect(run(process.execPath, [CLI, ...args], { env: process.env })).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining(`no Albatross index template covers ${prefixes[1]}-*`),
+    });
+    await installTemplates(client, { indexPrefix: prefixes[1], replicas: 0, log: () => undefined });
+    const { lastLine: summary } = await cli(args);
+    expect(summary).toMatchObject({ objects: 3, lines: 1500, indexed: 1496, failed: 4, duplicates: 0, interrupted: false });
+    expect(summary.indices).toEqual(['2025-12-31'].map((day) => `${prefixes[1]}-${day}`));
+  }, 240_000);
+});
