@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Client } from '@opensearch-project/opensearch';
-import { parseAlbLine, type LineSource } from '../../transform/parser/index.ts';
+import { parseAlbLineToJson, type LineSource } from '../../transform/parser/index.ts';
 import { parseAlbObjectKey } from '../../transform/source/s3-key.ts';
 import { splitLines } from '../../transform/loader/lines.ts';
 import { Semaphore } from '../local/semaphore.ts';
@@ -67,6 +67,24 @@ const DAY_MS = 86_400_000;
 
 function dayOffset(day: string, days: number): string {
   return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/**
+ * The event day and event.id of a document from its JSON text (the parser's fast path emits JSON
+ * directly). Fields follow the schema order: `@timestamp` first, then the `event` object whose
+ * first `id` key is event.id (no earlier event field is called id, and a quoted `"id":"` cannot
+ * occur inside a JSON string value, where quotes are escaped).
+ */
+export function documentKeys(json: string): { day: string; id: string } | undefined {
+  const time = json.indexOf('"@timestamp":"');
+  const event = json.indexOf('"event":{');
+  if (time < 0 || event < 0) return undefined;
+  const idStart = json.indexOf('"id":"', event);
+  if (idStart < 0) return undefined;
+  const from = idStart + 6;
+  const to = json.indexOf('"', from);
+  const day = json.slice(time + 14, time + 24);
+  return /^\d{4}-\d{2}-\d{2}$/.test(day) && to > from ? { day, id: json.slice(from, to) } : undefined;
 }
 
 /** Folder dates (delivery dates) that can hold events of [from, to]: the day after `to` too. */
@@ -179,28 +197,27 @@ async function processObject(options: BackfillOptions, bulkSlots: Semaphore, obj
         }
         result.lines++;
         const text = line.bytes.toString('utf8');
-        const parsed = parseAlbLine(text, { source: { ...lineSource, offset: line.offset } });
+        const parsed = parseAlbLineToJson(text, { source: { ...lineSource, offset: line.offset } });
         if (parsed.kind === 'skipped') {
           result.skipped++;
         } else if (parsed.kind === 'failed') {
           result.failed++;
           failures.push({ source: where, offset: line.offset, reason: parsed.reason, line: text });
         } else {
-          const document = parsed.document as unknown as { '@timestamp'?: string; event?: { id?: string } };
-          const day = document['@timestamp']?.slice(0, 10);
-          const id = document.event?.id;
-          if (day === undefined || id === undefined) {
+          const keys = documentKeys(parsed.json);
+          if (keys === undefined) {
             result.failed++;
             failures.push({ source: where, offset: line.offset, reason: 'document has no @timestamp or event.id', line: text });
             continue;
           }
+          const { day, id } = keys;
           if ((options.from !== undefined && day < options.from) || (options.to !== undefined && day > options.to)) {
             result.outOfRange++;
             continue;
           }
           const index = `${indexPrefix}-${day}`;
           result.indices.add(index);
-          const bulkDocument = { index, id, source: JSON.stringify(parsed.document) };
+          const bulkDocument = { index, id, source: parsed.json };
           batch.push(bulkDocument);
           lineOf.set(bulkDocument, { offset: line.offset, line: text });
           batchBytes += bulkDocument.source.length + 100;

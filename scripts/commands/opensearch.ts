@@ -2,7 +2,7 @@
 // stdout carries only the URL, so `URL=$(albatross opensearch | head -1)`-style use works;
 // everything else goes to stderr.
 import { Command, InvalidArgumentError } from 'commander';
-import { ensureLauncherBuilt, startOpenSearch } from '../opensearch-local/engine.ts';
+import { ensureLauncherBuilt, OpenSearchEngineError, startOpenSearch, type EmbeddedEngine } from '../opensearch-local/engine.ts';
 
 interface OpenSearchOptions {
   data?: string;
@@ -31,11 +31,19 @@ export function register(program: Command): void {
         return;
       }
       const started = Date.now();
-      const engine = await startOpenSearch({
-        dataDir: options.data,
-        port: options.port,
-        onLog: options.verbose ? (chunk) => process.stderr.write(chunk) : undefined,
-      });
+      let engine: EmbeddedEngine;
+      try {
+        engine = await startOpenSearch({
+          dataDir: options.data,
+          port: options.port,
+          onLog: options.verbose ? (chunk) => process.stderr.write(chunk) : undefined,
+        });
+      } catch (error) {
+        // Our own errors already say what to do; anything else keeps its stack trace.
+        if (!(error instanceof OpenSearchEngineError)) throw error;
+        process.stderr.write(`albatross opensearch: ${error.message}\n`);
+        process.exit(1);
+      }
       process.stdout.write(`${engine.url}\n`);
       process.stderr.write(
         `OpenSearch ready in ${((Date.now() - started) / 1000).toFixed(1)} s (java pid ${engine.pid}, data in ${engine.home}` +
