@@ -91,7 +91,13 @@ function decodeHeader(header: string): { source: LineSource } | { error: string 
       return { error: 'malformed envelope header: invalid URI encoding in bucket or key' };
     }
   }
-  return { source: { ...lastObject, offset } };
+  return { source: sourceAt(offset) };
+}
+
+// Built field by field: an object spread here cost more than the rest of the decoding.
+function sourceAt(offset: number): LineSource {
+  const { bucket, key } = lastObject;
+  return bucket === undefined ? { key, offset } : { bucket, key, offset };
 }
 
 function withoutLineEnd(text: string): string {
@@ -126,7 +132,7 @@ function decodeBytes(data: Buffer): DecodedRecord {
   if (data[0] !== ENVELOPE_MARKER) return { line: data.toString('utf8', 0, lineEnd(data)) };
   const fast = offsetAfterLastPrefix(data);
   if (fast !== undefined) {
-    return { source: { ...lastObject, offset: fast.offset }, line: data.toString('utf8', fast.lf + 1, Math.max(fast.lf + 1, lineEnd(data))) };
+    return { source: sourceAt(fast.offset), line: data.toString('utf8', fast.lf + 1, Math.max(fast.lf + 1, lineEnd(data))) };
   }
   const lf = data.indexOf(LF);
   if (lf < 0) return { line: data.toString('utf8'), error: 'malformed envelope header: no line feed after the header' };

@@ -8,9 +8,10 @@ import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
+import { PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import { MemoryCheckpointStore } from '../../transform/loader/checkpoint.ts';
 import { MemoryFailureSink } from '../../transform/loader/failures.ts';
+import { createFirehoseClient } from '../../transform/loader/firehose-client.ts';
 import { loadObject } from '../../transform/loader/load-object.ts';
 import { splitLines } from '../../transform/loader/lines.ts';
 import { createRecordEncoder } from '../../transform/envelope.ts';
@@ -20,7 +21,7 @@ export interface ChildReport { mode: string; wallMs: number; cpuMs: number; byte
 
 const [mode, s3Endpoint, firehoseEndpoint, stream, bucket, key] = process.argv.slice(2) as [string, string, string, string, string, string];
 const s3 = new S3Client({ endpoint: s3Endpoint, forcePathStyle: true, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS });
-const firehose = new FirehoseClient({ endpoint: firehoseEndpoint, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS, maxAttempts: 1 });
+const firehose = createFirehoseClient({ endpoint: firehoseEndpoint, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS, maxAttempts: 1 });
 // Warm-up outside the measurement: the SDKs load most of their modules on the first request
 // (a cold start, not throughput). The Firehose call names an unknown stream, so it adds no record.
 await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));

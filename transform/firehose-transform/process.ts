@@ -88,12 +88,13 @@ let inputScratch = Buffer.allocUnsafe(64 * 1024);
 let outputScratch = Buffer.allocUnsafe(64 * 1024);
 
 /** The record's bytes, valid until the next call (decodeRecord copies what it keeps into strings). */
-function decodeBase64(base64: string): Buffer {
+export function decodeBase64(base64: string): Buffer {
   if (base64.length > inputScratch.length) inputScratch = Buffer.allocUnsafe(base64.length);
   return inputScratch.subarray(0, inputScratch.write(base64, 'base64'));
 }
 
-function encodeBase64(text: string): string {
+/** Base64 of the UTF-8 bytes of `text`. */
+export function encodeBase64(text: string): string {
   // UTF-8 needs at most 3 bytes per UTF-16 code unit: the write can never be cut short.
   if (text.length * 3 > outputScratch.length) outputScratch = Buffer.allocUnsafe(text.length * 3);
   return outputScratch.toString('base64', 0, outputScratch.write(text, 'utf8'));

@@ -268,7 +268,7 @@ function parse(rawLine: string, options: ParseOptions | undefined): Outcome {
   // where it came from
   const source = options?.source;
   r[S['event.id']] = eventId(line, source);
-  if (options?.original) r[S['event.original']] = rawLine;
+  if (options?.original) r[S['event.original']] = line; // without a trailing CR/LF or BOM
   // event.original holds the delimiting quotes, so it always takes the escaping path
   recordSourceClean = true;
   if (source !== undefined) {

@@ -94,8 +94,8 @@ export interface Instant {
 
 const DAYS_BEFORE_MONTH = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
 // date_nanos covers 1970-01-01 .. 2262-04-11
-export const MIN_YEAR = 1970;
-export const MAX_YEAR = 2261;
+const MIN_YEAR = 1970;
+const MAX_YEAR = 2261;
 
 function twoDigits(text: string, i: number): number {
   const a = text.charCodeAt(i) - 48;

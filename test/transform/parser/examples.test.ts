@@ -186,6 +186,7 @@ describe('parseAlbLine: example table', () => {
     expect(doc.cloud).toEqual({ provider: 'aws', account: { id: '123456789012' }, region: 'eu-central-1' });
     expect(doc.event?.original).toBe(awsHttp);
     expect(documentOf(awsHttp).event?.original).toBeUndefined();
+    expect(documentOf(`${awsHttp}\r\n`, { original: true }).event?.original).toBe(awsHttp);
   });
 });
 

@@ -12,6 +12,20 @@ function albEscape(text: string): string {
 }
 const q = (text: string): string => `"${albEscape(text)}"`;
 
+/** Inverse of albEscape (its output is ASCII with `\xHH` bytes). */
+function albUnescape(text: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    if (text.startsWith('\\x', i)) {
+      bytes.push(parseInt(text.slice(i + 2, i + 4), 16));
+      i += 3;
+    } else {
+      bytes.push(text.charCodeAt(i));
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
 const MAX_SECONDS = 9_214_646_399; // 2261-12-31T23:59:59Z, inside date_nanos
 const timestamp = fc.record({ seconds: fc.integer({ min: 0, max: MAX_SECONDS }), micros: fc.integer({ min: 0, max: 999_999 }) })
   .map(({ seconds, micros }) => ({ seconds, micros, text: `${new Date(seconds * 1000).toISOString().slice(0, 19)}.${String(micros).padStart(6, '0')}Z` }));
@@ -176,10 +190,7 @@ export function expected(l: Line): Record<string, any> {
   if (has(31)) set(doc, 'aws.elb.transformed_uri', l.transformedUri);
   if (has(32)) set(doc, 'aws.elb.request_transform_status', l.transformStatus);
   if (has(33)) set(doc, 'aws.elb.node.ip', l.nodeIp);
-  if (has(34) && l.extra.length > 0) {
-    set(doc, 'aws.elb.extra_fields', l.extra.map((token) => (token.startsWith('"') ? JSON.parse(`"${token.slice(1, -1).replace(/\\x([0-9A-F]{2})/g, '%$1')}"`) : token))
-      .map((token: string) => (token.includes('%') ? decodeURIComponent(token) : token)));
-  }
+  if (has(34) && l.extra.length > 0) set(doc, 'aws.elb.extra_fields', l.extra.map((token) => (token.startsWith('"') ? albUnescape(token.slice(1, -1)) : token)));
   return doc;
 }
 
