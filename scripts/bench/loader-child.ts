@@ -17,7 +17,7 @@ import { splitLines } from '../../transform/loader/lines.ts';
 import { createRecordEncoder } from '../../transform/envelope.ts';
 import { LOCAL_S3_CREDENTIALS } from '../local/s3-server.ts';
 
-export interface ChildReport { mode: string; wallMs: number; cpuMs: number; bytes: number; lines: number; recordsSent: number; peakRssBytes: number }
+export interface ChildReport { mode: string; wallMs: number; cpuMs: number; userMs: number; systemMs: number; bytes: number; lines: number; recordsSent: number; peakRssBytes: number }
 
 const [mode, s3Endpoint, firehoseEndpoint, stream, bucket, key] = process.argv.slice(2) as [string, string, string, string, string, string];
 const s3 = new S3Client({ endpoint: s3Endpoint, forcePathStyle: true, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS });
@@ -72,7 +72,7 @@ if (mode === 'baseline') {
 const wallMs = performance.now() - started;
 const cpu = process.cpuUsage(cpuStart);
 const report: ChildReport = {
-  mode, wallMs, cpuMs: (cpu.user + cpu.system) / 1000, bytes, lines, recordsSent,
+  mode, wallMs, cpuMs: (cpu.user + cpu.system) / 1000, userMs: cpu.user / 1000, systemMs: cpu.system / 1000, bytes, lines, recordsSent,
   peakRssBytes: process.resourceUsage().maxRSS * 1024,
 };
 process.stdout.write(JSON.stringify(report) + '\n');

