@@ -8,6 +8,13 @@ import { getOpenSearch } from '../scripts/opensearch-local/engine.ts';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const engine = await getOpenSearch();
+  // Fail the run once with a clear reason rather than every test with ECONNREFUSED.
+  await fetch(`${engine.url}/`).catch((error: Error) => {
+    throw new Error(
+      `OpenSearch at ${engine.url} does not answer (${error.cause ?? error.message}). ` +
+        'Check OPENSEARCH_URL, or unset it to let the tests start the embedded engine.',
+    );
+  });
   process.env.OPENSEARCH_URL = engine.url;
   project.provide('opensearchUrl', engine.url);
   return async () => {

@@ -108,6 +108,14 @@ function dateParts(ms: number): { day: string; hourPath: string } {
   return { day: iso.slice(0, 10), hourPath: `${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(11, 13)}` };
 }
 
+/**
+ * Opaque record ids like Firehose's (a per-stream prefix and a sequence number); stable for the
+ * record, so they also serve as the document ids (FIREHOSE_DEFAULT), which retries never change.
+ */
+export function recordId(streamRunId: string, sequence: number): string {
+  return `${streamRunId}${sequence.toString(36).padStart(8, '0')}`;
+}
+
 function bulkItemBytes(doc: PendingDocument): number {
   return doc.source.length + doc.index.length + doc.id.length + 40;
 }
@@ -263,8 +271,7 @@ export class DeliveryStream implements FirehoseSink {
     const base = this.recordSequence;
     this.recordSequence += records.length;
     const eventRecords: FirehoseTransformationEventRecord[] = records.map((record, i) => ({
-      // Opaque ids like Firehose's; stable for the record, so they also serve as document ids.
-      recordId: `${this.runId}${(base + i).toString(36).padStart(8, '0')}`,
+      recordId: recordId(this.runId, base + i),
       approximateArrivalTimestamp: record.arrival,
       data: record.data.toString('base64'),
     }));

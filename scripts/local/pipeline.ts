@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { FirehoseClient } from '@aws-sdk/client-firehose';
 import type { Client } from '@opensearch-project/opensearch';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { handler as transformHandler } from '../../transform/firehose-transform/handler.ts';
 import { createHandler as createLoaderHandler } from '../../transform/loader/handler.ts';
 import { MemoryCheckpointStore } from '../../transform/loader/checkpoint.ts';
 import { DirectoryFailureSink } from '../../transform/loader/failures.ts';
+import { createFirehoseClient } from '../../transform/loader/firehose-client.ts';
 import { createLogger, createMetrics, SERVICE_NAMES } from '../../transform/observability.ts';
 import { DeliveryStream, type DeliveryStats } from './delivery-stream.ts';
 import { startLocalFirehose } from './firehose-server.ts';
@@ -158,7 +158,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   });
   const s3 = new S3Client({ endpoint: s3Server.endpoint, forcePathStyle: true, region: REGION, credentials: LOCAL_S3_CREDENTIALS });
   // The loader owns retries (as in its Lambda): the SDK client makes one attempt per call.
-  const firehose = new FirehoseClient({ endpoint: firehoseServer.endpoint, region: REGION, credentials: LOCAL_S3_CREDENTIALS, maxAttempts: 1 });
+  const firehose = createFirehoseClient({ endpoint: firehoseServer.endpoint, region: REGION, credentials: LOCAL_S3_CREDENTIALS, maxAttempts: 1 });
   const logger = createLogger(SERVICE_NAMES.loader);
   const loader = createLoaderHandler({
     s3,

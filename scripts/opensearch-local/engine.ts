@@ -14,6 +14,11 @@ export interface Engine {
   embedded: boolean;
 }
 
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 /** What startOpenSearch() returns: an Engine plus the facts about its JVM. */
 export interface EmbeddedEngine extends Engine {
   embedded: true;
@@ -22,7 +27,7 @@ export interface EmbeddedEngine extends Engine {
   /** path.home of the node (data under it); removed on stop unless it was given as dataDir. */
   home: string;
   /** Settles when the JVM exits, for whatever reason. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exited: Promise<ExitStatus>;
   /** The last ~20,000 characters the JVM wrote to stderr (its log). */
   logTail(): string;
 }
@@ -111,7 +116,7 @@ async function launch(java: string, extraJvmFlags: string[], options: StartOptio
 
   // stdin stays an open pipe: the launcher exits when it reaches end-of-file, i.e. when we are gone.
   const child = spawn(java, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+  const exited = new Promise<ExitStatus>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
     child.once('error', () => resolve({ code: null, signal: null })); // could not be spawned at all
   });
@@ -247,7 +252,7 @@ async function buildLauncher(log: (message: string) => void): Promise<void> {
   await rm(CLASS_ARCHIVE_FAILED, { force: true });
   log(
     'Building the embedded OpenSearch launcher (scripts/opensearch-local, mvn -B -q package). ' +
-      'The first build downloads about 50 MB of jars from Maven Central into ~/.m2 and takes a minute or two…',
+      'The first build downloads about 90 MB from Maven Central into ~/.m2 and takes a minute or two…',
   );
   const started = Date.now();
   const result = await capture('mvn', ['-B', '-q', 'package'], LAUNCHER_DIR);
@@ -338,7 +343,7 @@ async function exerciseEngine(url: string): Promise<void> {
 
 async function waitForReady(
   child: ChildProcess,
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
+  exited: Promise<ExitStatus>,
   logTail: () => string,
   timeoutMs: number,
 ): Promise<string> {
@@ -366,7 +371,7 @@ async function waitForReady(
 
 async function terminate(
   child: ChildProcess,
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
+  exited: Promise<ExitStatus>,
 ): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   child.kill('SIGTERM'); // the launcher's shutdown hook closes the node

@@ -7,13 +7,14 @@
 // the error log), ALBATROSS_MAX_RETRY_SECONDS.
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { S3Client } from '@aws-sdk/client-s3';
-import { FirehoseClient } from '@aws-sdk/client-firehose';
+import type { FirehoseClient } from '@aws-sdk/client-firehose';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createLogger, createMetrics, MetricUnit, SERVICE_NAMES, type Logger, type Metrics } from '../observability.ts';
 import { parseAlbObjectKey } from '../source/s3-key.ts';
 import { DynamoDbCheckpointStore, MemoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { LogFailureSink, S3FailureSink, type FailureSink } from './failures.ts';
+import { createFirehoseClient } from './firehose-client.ts';
 import { loadObject, LoadObjectError, ObjectChangedError, type LoadResult, type LoadStats } from './load-object.ts';
 import type { RetryOptions } from './send.ts';
 
@@ -138,7 +139,7 @@ function dependenciesFromEnvironment(): LoaderDependencies {
   const logger = createLogger(SERVICE_NAMES.loader);
   const s3 = new S3Client({});
   // The loader owns retries (only failed records are resent, and they are counted).
-  const firehose = new FirehoseClient({ maxAttempts: 1 });
+  const firehose = createFirehoseClient({ maxAttempts: 1 });
   const table = process.env['ALBATROSS_CHECKPOINT_TABLE'];
   const failureBucket = process.env['ALBATROSS_FAILURE_BUCKET'];
   const concurrency = Number(process.env['ALBATROSS_SEND_CONCURRENCY'] ?? 4);

@@ -1,9 +1,9 @@
-// Turns a flat record (one slot per SCHEMA_FIELDS entry) into the nested
-// document, either as an object or directly as JSON text. Both walk one tree
-// compiled from SCHEMA_FIELDS, so the output can only contain schema paths, and
-// the JSON writer skips JSON.stringify's generic object walk (measured: it
-// cost more than parsing the line).
-import { jsTypeOf, SCHEMA_FIELDS, type AlbDocument, type SchemaPath } from '../schema/fields.ts';
+// The flat record the parser fills (one slot per SCHEMA_FIELDS entry), the
+// schema tree both writers walk, and the writer that turns a record into the
+// nested document object (json-writer.ts writes it as JSON text). Both follow
+// one tree compiled from SCHEMA_FIELDS, so the output can only contain schema
+// paths.
+import { SCHEMA_FIELDS, type AlbDocument, type SchemaPath } from '../schema/fields.ts';
 
 export type SlotValue = string | number | string[] | undefined;
 export type FieldRecord = SlotValue[];
@@ -12,7 +12,19 @@ export type FieldRecord = SlotValue[];
 export const SLOT = Object.fromEntries(SCHEMA_FIELDS.map((field, index) => [field.path, index])) as Record<SchemaPath, number>;
 export const SLOT_COUNT = SCHEMA_FIELDS.length;
 
-interface TreeNode {
+/**
+ * Fields every document carries with the same value. The parser leaves their
+ * slots empty; the writers add them (the JSON writer folds them into its
+ * constant text, the object writer makes fresh arrays per document).
+ */
+export const CONSTANT_VALUES = {
+  'event.kind': 'event',
+  'event.category': ['web'],
+  'event.type': ['access'],
+  'cloud.provider': 'aws',
+} as const satisfies Partial<Record<SchemaPath, string | readonly string[]>>;
+
+export interface TreeNode {
   key: string;
   jsonKey: string;          // `"key":`, ready to write
   slot: number;             // leaf: slot index; inner node: -1
@@ -39,53 +51,22 @@ function compileTree(): TreeNode[] {
   return root.children;
 }
 
-const TREE = compileTree();
+export const TREE = compileTree();
 
-/** Characters JSON must escape: quote, backslash, controls, and (lone) surrogates. */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-/** `text` as it goes between JSON quotes. */
-function escapedInner(text: string): string {
-  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text).slice(1, -1) : text;
-}
-
-function jsonArray(values: string[], clean: boolean): string {
-  let out = '"';
-  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : '","') + (clean ? values[i] : escapedInner(values[i]!));
-  return out + '"]';
-}
-
-// The writers are generated once from the schema tree as straight-line code
-// (the technique of fast-json-stringify): constant keys (with their comma and
-// the value's opening quote folded in), types known per field, no generic
-// object walk. The generated source depends only on SCHEMA_FIELDS.
+// The writer is generated once from the schema tree as straight-line code
+// (the technique of fast-json-stringify): constant keys, no generic object
+// walk. The generated source depends only on SCHEMA_FIELDS.
 let variableCount = 0;
-
-function jsonCode(nodes: TreeNode[], target: string): string {
-  let code = '';
-  for (const node of nodes) {
-    const key = (open: string): string =>
-      `(${target} === '' ? ${JSON.stringify(`${node.jsonKey}${open}`)} : ${JSON.stringify(`,${node.jsonKey}${open}`)})`;
-    if (node.slot !== -1) {
-      const field = SCHEMA_FIELDS[node.slot]!;
-      const value = 'array' in field && field.array ? `${key('[')} + jsonArray(v, clean)`
-        : jsTypeOf(field.type) === 'number' ? `${key('')} + v`
-          : `${key('"')} + (clean ? v : escapedInner(v)) + '"'`;
-      code += `v = r[${node.slot}]; if (v !== undefined) ${target} += ${value};\n`;
-    } else {
-      const inner = `s${++variableCount}`;
-      code += `let ${inner} = '';\n${jsonCode(node.children, inner)}`;
-      code += `if (${inner} !== '') ${target} += ${key('{')} + ${inner} + '}';\n`;
-    }
-  }
-  return code;
-}
 
 function objectCode(nodes: TreeNode[], target: string): string {
   let code = '';
   for (const node of nodes) {
     const key = JSON.stringify(node.key);
-    if (node.slot !== -1) {
+    const path = node.slot === -1 ? undefined : SCHEMA_FIELDS[node.slot]!.path;
+    if (path !== undefined && path in CONSTANT_VALUES) {
+      // a literal: a fresh value per document, so a caller changing one document cannot change the next
+      code += `(${target} ??= {})[${key}] = ${JSON.stringify(CONSTANT_VALUES[path as keyof typeof CONSTANT_VALUES])};\n`;
+    } else if (node.slot !== -1) {
       code += `v = r[${node.slot}]; if (v !== undefined) (${target} ??= {})[${key}] = v;\n`;
     } else {
       const inner = `o${++variableCount}`;
@@ -95,25 +76,11 @@ function objectCode(nodes: TreeNode[], target: string): string {
   return code;
 }
 
-type JsonWriter = (record: FieldRecord, clean: boolean) => string;
 type ObjectWriter = (record: FieldRecord) => Record<string, unknown> | undefined;
-
-const writeJson = new Function('escapedInner', 'jsonArray',
-  `return function writeJson(r, clean) {\nlet v;\nlet out = '';\n${jsonCode(TREE, 'out')}return '{' + out + '}';\n};`,
-)(escapedInner, jsonArray) as JsonWriter;
 
 const writeObject = new Function(
   `return function writeObject(r) {\nlet v;\nlet out;\n${objectCode(TREE, 'out')}return out;\n};`,
 )() as ObjectWriter;
-
-/**
- * The record as JSON text: what JSON.stringify(toDocument(record)) gives, faster.
- * `clean` promises that no string in the record needs JSON escaping (the
- * parser checks the whole line once instead of every value).
- */
-export function toJson(record: FieldRecord, clean = false): string {
-  return writeJson(record, clean);
-}
 
 /** The record as a nested document object. */
 export function toDocument(record: FieldRecord): AlbDocument {

@@ -1,7 +1,8 @@
 // parseAlbLine: one ALB access-log line -> one typed document (or a reason).
 // Pure: no AWS, no I/O. Never throws. See docs/parser.md for the rules.
 import type { AlbDocument } from '../schema/fields.ts';
-import { SLOT, SLOT_COUNT, toDocument, toJson, type FieldRecord, type SlotValue } from './emit.ts';
+import { SLOT, SLOT_COUNT, toDocument, type FieldRecord, type SlotValue } from './emit.ts';
+import { toJson } from './json-writer.ts';
 import { parseAlbObjectKey, type AlbObjectKey } from '../source/s3-key.ts';
 import { decodeAlbEscapes } from './escapes.ts';
 import { eventId } from './event-id.ts';
@@ -146,11 +147,7 @@ function parse(rawLine: string, options: ParseOptions | undefined): Outcome {
   if (tokens.gluedAfterQuote) tag('missing_space_after_quote');
   if (tokens.unterminatedQuote) tag('unterminated_quote');
 
-  r[S['@timestamp']] = time;
-  r[S['event.kind']] = 'event';
-  r[S['event.category']] = ['web'];
-  r[S['event.type']] = ['access'];
-  r[S['cloud.provider']] = 'aws';
+  r[S['@timestamp']] = time;   // event.kind, event.category, event.type, cloud.provider: constants, see emit.ts
 
   if (present(v[0])) r[S['aws.elb.type']] = v[0];
   if (present(v[2])) r[S['aws.elb.name']] = v[2];

@@ -5,10 +5,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';
-import { FirehoseClient } from '@aws-sdk/client-firehose';
+import type { FirehoseClient } from '@aws-sdk/client-firehose';
 import { expect } from 'vitest';
 import { decodeRecord } from '../../../transform/envelope.ts';
 import { LOCAL_S3_CREDENTIALS, startLocalS3, type LocalS3, type LocalS3Options } from '../../../scripts/local/s3-server.ts';
+import { createFirehoseClient } from '../../../transform/loader/firehose-client.ts';
 import { startLocalFirehose, type FirehoseFaults, type FirehoseSink, type LocalFirehose } from '../../../scripts/local/firehose-server.ts';
 
 export const BUCKET = 'alb-logs-test';
@@ -70,7 +71,7 @@ export async function startStandIns(options: { faults?: FirehoseFaults; onObject
   const localFirehose = await startLocalFirehose({ sink, streams: [STREAM], ...(faults ? { faults } : {}) });
   const s3 = new S3Client({ endpoint: localS3.endpoint, forcePathStyle: true, region: 'us-east-2', credentials: CREDENTIALS });
   // The loader owns retries, as in the Lambda (handler.ts builds its client the same way).
-  const firehose = new FirehoseClient({ endpoint: localFirehose.endpoint, region: 'us-east-2', credentials: CREDENTIALS, maxAttempts: 1 });
+  const firehose = createFirehoseClient({ endpoint: localFirehose.endpoint, region: 'us-east-2', credentials: CREDENTIALS, maxAttempts: 1 });
   return {
     s3, firehose, localS3, localFirehose, sink,
     async put(key, body) {
