@@ -36,7 +36,8 @@ export function s3Source(url: string, clientConfig: S3ClientConfig = {}): LogSou
   const parsed = parseS3Url(url);
   if (!parsed) throw new Error(`not an S3 URL: ${url}`);
   const { bucket, prefix } = parsed;
-  const client = new S3Client(clientConfig);
+  // The bucket may live in any region: the client follows S3's region redirects.
+  const client = new S3Client({ followRegionRedirects: true, ...clientConfig });
   return {
     description: url,
     bucket,

@@ -3,12 +3,13 @@
 //   mode "baseline": GetObject -> gunzip -> line split, nothing sent (the ceiling)
 //   mode "loader":   loadObject() into the local Firehose (everything the Lambda does per object)
 //   mode "send-only": only the SDK's PutRecordBatch path, with records like the loader's
+//   mode "send-only-stock": the same with a stock FirehoseClient instead of createFirehoseClient()
 import { readFileSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { PutRecordBatchCommand } from '@aws-sdk/client-firehose';
+import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose';
 import { MemoryCheckpointStore } from '../../transform/loader/checkpoint.ts';
 import { MemoryFailureSink } from '../../transform/loader/failures.ts';
 import { createFirehoseClient } from '../../transform/loader/firehose-client.ts';
@@ -21,7 +22,8 @@ export interface ChildReport { mode: string; wallMs: number; cpuMs: number; user
 
 const [mode, s3Endpoint, firehoseEndpoint, stream, bucket, key] = process.argv.slice(2) as [string, string, string, string, string, string];
 const s3 = new S3Client({ endpoint: s3Endpoint, forcePathStyle: true, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS });
-const firehose = createFirehoseClient({ endpoint: firehoseEndpoint, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS, maxAttempts: 1 });
+const firehoseConfig = { endpoint: firehoseEndpoint, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS, maxAttempts: 1 };
+const firehose = mode === 'send-only-stock' ? new FirehoseClient(firehoseConfig) : createFirehoseClient(firehoseConfig);
 // Warm-up outside the measurement: the SDKs load most of their modules on the first request
 // (a cold start, not throughput). The Firehose call names an unknown stream, so it adds no record.
 await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
@@ -40,7 +42,7 @@ if (mode === 'baseline') {
     bytes = group[group.length - 1]!.end;
   }
   await download;
-} else if (mode === 'send-only') {
+} else if (mode === 'send-only' || mode === 'send-only-stock') {
   // The SDK's share: the same kind of records (enveloped sample lines, 500 per call, 4 calls in
   // flight) sent with PutRecordBatch until as many line bytes went out as the object holds.
   const target = Number(process.argv[8]);

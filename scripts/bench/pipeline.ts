@@ -60,7 +60,8 @@ export const bench: Bench = {
 
     const lines = Number(process.env.ALBATROSS_BENCH_PIPELINE_LINES ?? 50_000);
     const rounds = Number(process.env.ALBATROSS_BENCH_PIPELINE_ROUNDS ?? 3);
-    const generate = { lines, days: 1, seed: 99, files: Math.max(2, Math.ceil(lines / 25_000)), end: new Date('2026-01-01T00:00:00Z') };
+    // Objects of 10,000 lines, so the backfill has more objects than its concurrency.
+    const generate = { lines, days: 1, seed: 99, files: Math.max(2, Math.ceil(lines / 10_000)), end: new Date('2026-01-01T00:00:00Z') };
     const engine = await getOpenSearch();
     const client = createOpenSearchClient({ endpoint: engine.url });
     const stamp = Date.now();
@@ -91,11 +92,15 @@ export const bench: Bench = {
       }
       // Rates are totals over interleaved rounds (ceiling, pipeline, ceiling, backfill, ...,
       // ceiling), so a machine load that drifts during the run weighs on both sides alike.
-      const zero = () => ({ docs: 0, seconds: 0 });
+      const zero = () => ({ docs: 0, seconds: 0, runs: [] as number[] });
       const totals = { ceilingFirehose: zero(), ceilingEventId: zero(), pipeline: zero(), backfill: zero() };
-      const measureCeiling = async (documents: Rendered[], total: { docs: number; seconds: number }) => {
-        total.seconds += await bulkCeiling(client, documents);
-        total.docs += documents.length;
+      const add = (total: ReturnType<typeof zero>, docs: number, seconds: number) => {
+        total.docs += docs;
+        total.seconds += seconds;
+        total.runs.push(Math.round(docs / seconds));
+      };
+      const measureCeiling = async (documents: Rendered[], total: ReturnType<typeof zero>) => {
+        add(total, documents.length, await bulkCeiling(client, documents));
         await client.indices.delete({ index: `${prefixes.ceiling}-*` });
       };
       // A fresh embedded JVM indexes far slower until its JIT has warmed up: one discarded round.
@@ -116,8 +121,7 @@ export const bench: Bench = {
         if (pipeline.unaccounted !== 0 || pipeline.indexed !== rendered.length) {
           throw new Error(`pipeline bench: indexed ${pipeline.indexed} of ${rendered.length} documents`);
         }
-        totals.pipeline.docs += pipeline.indexed;
-        totals.pipeline.seconds += pipeline.seconds;
+        add(totals.pipeline, pipeline.indexed, pipeline.seconds);
         // Every run starts from the same engine state: no earlier index still merging in the background.
         await client.indices.delete({ index: `${prefixes.pipeline}-*` });
 
@@ -132,14 +136,13 @@ export const bench: Bench = {
           bulkConcurrency: PARALLEL,
         });
         if (backfill.indexed !== rendered.length) throw new Error(`backfill bench: indexed ${backfill.indexed} of ${rendered.length} documents`);
-        totals.backfill.docs += backfill.indexed;
-        totals.backfill.seconds += backfill.seconds;
+        add(totals.backfill, backfill.indexed, backfill.seconds);
         await client.indices.delete({ index: `${prefixes.backfill}-*` });
       }
       await measureCeiling(renderedFirehose, totals.ceilingFirehose);
       await measureCeiling(rendered, totals.ceilingEventId);
 
-      const rate = (t: { docs: number; seconds: number }) => t.docs / t.seconds;
+      const rate = (t: ReturnType<typeof zero>) => t.docs / t.seconds;
       const figure = (metric: string, value: number, ceiling: number) => ({
         metric,
         value,
@@ -159,7 +162,7 @@ export const bench: Bench = {
           `${rounds} interleaved rounds of ${rendered.length.toLocaleString('en-US')} documents (${generate.files} objects); _bulk of ~${BULK_BYTES / 2 ** 20} MiB, ${PARALLEL} in flight, in every run`,
           `engine ${engine.embedded ? 'embedded (fresh, warmed up with one discarded ceiling run)' : engine.url}`,
           'ceiling for the pipeline: its Firehose-style document ids; for the backfill: event.id',
-          `seconds: ceilings ${totals.ceilingFirehose.seconds.toFixed(1)} / ${totals.ceilingEventId.seconds.toFixed(1)}, pipeline ${totals.pipeline.seconds.toFixed(1)}, backfill ${totals.backfill.seconds.toFixed(1)}`,
+          ...Object.entries(totals).map(([name, t]) => `${name}: runs at ${t.runs.join(', ')} docs/s (${t.seconds.toFixed(1)} s in all)`),
         ],
       };
     } finally {

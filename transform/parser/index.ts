@@ -3,10 +3,10 @@
 import type { AlbDocument } from '../schema/fields.ts';
 import { SLOT, SLOT_COUNT, toDocument, type FieldRecord, type SlotValue } from './emit.ts';
 import { toJson } from './json-writer.ts';
-import { parseAlbObjectKey, type AlbObjectKey } from '../source/s3-key.ts';
 import { decodeAlbEscapes } from './escapes.ts';
-import { eventId } from './event-id.ts';
+import { lineEventId } from './event-id.ts';
 import { parseRequest, parseUrl } from './request.ts';
+import { sourceInfo } from './source-info.ts';
 import { createTokenBuffer, tokenize } from './tokenizer.ts';
 import type { LineSource, ParseOptions, ParseResult } from './types.ts';
 import {
@@ -49,24 +49,6 @@ function tag(name: string): void {
 /** `-` and the empty string mean "no value". */
 function present(text: string | undefined): text is string {
   return text !== undefined && text !== '-' && text !== '';
-}
-
-interface SourceInfo {
-  key: AlbObjectKey;
-  path: string;           // log.file.path
-  clean: boolean;         // path needs no JSON escaping
-}
-let cachedSource: LineSource | undefined;
-let cachedSourceInfo: SourceInfo | undefined;
-/** Per-object facts, computed once per object rather than once per line. */
-function sourceInfo(source: LineSource): SourceInfo {
-  if (cachedSourceInfo === undefined || cachedSource === undefined ||
-      source.key !== cachedSource.key || source.bucket !== cachedSource.bucket) {
-    const path = source.bucket === undefined ? source.key : `s3://${source.bucket}/${source.key}`;
-    cachedSource = source;
-    cachedSourceInfo = { key: parseAlbObjectKey(source.key), path, clean: !/["\\\u0000-\u001f\ud800-\udfff]/.test(path) };
-  }
-  return cachedSourceInfo;
 }
 
 /** arn:partition:service:region:account:resource -> [region, account] */
@@ -264,14 +246,15 @@ function parse(rawLine: string, options: ParseOptions | undefined): Outcome {
 
   // where it came from
   const source = options?.source;
-  r[S['event.id']] = eventId(line, source);
   if (options?.original) r[S['event.original']] = line; // without a trailing CR/LF or BOM
-  // event.original holds the delimiting quotes, so it always takes the escaping path
   recordSourceClean = true;
-  if (source !== undefined) {
+  if (source === undefined) {
+    r[S['event.id']] = lineEventId(line);
+  } else {
     const info = sourceInfo(source);
-    r[S['cloud.account.id']] = info.key.accountId;
-    r[S['cloud.region']] = info.key.region;
+    r[S['event.id']] = info.idPrefix + source.offset;
+    r[S['cloud.account.id']] = info.objectKey.accountId;
+    r[S['cloud.region']] = info.objectKey.region;
     if (info.path !== '') r[S['log.file.path']] = info.path;
     r[S['log.offset']] = source.offset;
     recordSourceClean = info.clean;
