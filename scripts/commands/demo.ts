@@ -55,7 +55,7 @@ export function register(program: Command): void {
     .action(async (options: DemoOptions) => {
       const say = (line: string) => process.stderr.write(`${line}\n`);
       // The SDK's notice that Node 20 support ends in 2027 would repeat in every demo run.
-      process.env.AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING ??= '1';
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
       // Powertools reads these when the handlers' modules load: keep the demo's output readable.
       if (!options.lambdaLogs) {
         process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -150,10 +150,13 @@ export function register(program: Command): void {
           say(`  curl -s -H 'content-type: application/json' '${engine.url}/${pattern}/_search?size=0&pretty' -d '{"aggs":{"status":{"terms":{"field":"http.response.status_code"}}}}'`);
           say(`  curl -s -H 'content-type: application/json' '${engine.url}/${pattern}/_search?pretty' -d '{"query":{"range":{"http.response.status_code":{"gte":500}}},"size":3}'`);
           say(`Dashboards: docs/local-pipeline.md ("OpenSearch Dashboards").`);
+          // A signal listener alone does not keep Node running (OPENSEARCH_URL: no child process).
+          const keepAlive = setInterval(() => undefined, 60_000);
           await new Promise<void>((resolve) => {
             process.once('SIGINT', resolve);
             process.once('SIGTERM', resolve);
           });
+          clearInterval(keepAlive);
           await engine.stop();
         }
       } finally {

@@ -5,7 +5,7 @@
 // drained, the run is accounted for from the engine itself: every generated line must be one
 // indexed document or one preserved failure (or a deliberate skip).
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -262,6 +262,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     firehose.destroy();
     await firehoseServer.stop();
     await s3Server.stop();
+    // The objects can be generated again from the seed; the backup folders stay.
+    await rm(path.join(workDirectory, 's3'), { recursive: true, force: true });
   }
 }
 

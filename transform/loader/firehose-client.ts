@@ -8,8 +8,10 @@
 // byte-by-byte JavaScript loop and never consults the client's `base64Encoder`; that loop was ~20 %
 // of the loader's CPU (docs/benchmarks.md, "Loader"). The protocol's `jsonCodec` setting takes a
 // codec, so the client gets JsonCodec2 with a serializer whose writeBase64 calls `base64Encoder`,
-// here Node's native one. (The SDK's older JsonCodec does call `base64Encoder`, but it builds the
-// body as a string with JSON.stringify that is then measured, converted and hashed again: it
+// here Node's native one: a subclass of the SDK's public JsonShapeSerializer2 overriding its
+// protected writeBase64, which has to write into the serializer's buffer, typed private (checked
+// when the codec creates it). (The SDK's older JsonCodec does call `base64Encoder`, but it builds
+// the body as a string with JSON.stringify that is then measured, converted and hashed again: it
 // measured no faster than the default.)
 import { FirehoseClient, errorTypeRegistries, type FirehoseClientConfig } from '@aws-sdk/client-firehose';
 import { AwsJson1_1Protocol, JsonCodec2, JsonShapeSerializer2 } from '@aws-sdk/core/protocols';

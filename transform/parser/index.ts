@@ -142,7 +142,7 @@ function parse(rawLine: string, options: ParseOptions | undefined): Outcome {
     if (host !== '') r[S['source.address']] = host;
     if (isIp(host)) r[S['source.ip']] = host;
     else tag('malformed_source.ip');
-    const port = colon === -1 ? undefined : readUnsigned(client.slice(colon + 1), 65535);
+    const port = colon === -1 ? undefined : readUnsigned(client, 65535, colon + 1);
     if (port !== undefined) r[S['source.port']] = port;
     else tag('malformed_source.port');
   }
@@ -154,7 +154,7 @@ function parse(rawLine: string, options: ParseOptions | undefined): Outcome {
     const host = colon === -1 ? target : unbracket(target.slice(0, colon));
     if (isIp(host)) r[S['aws.elb.backend.ip']] = host;
     else tag('malformed_aws.elb.backend.ip');
-    const port = colon === -1 ? undefined : readUnsigned(target.slice(colon + 1), 65535);
+    const port = colon === -1 ? undefined : readUnsigned(target, 65535, colon + 1);
     if (port !== undefined) r[S['aws.elb.backend.port']] = port;
     else tag('malformed_aws.elb.backend.port');
   }

@@ -36,12 +36,15 @@ export function isIp(text: string): boolean {
   return text.indexOf('%') === -1 && isIPv6(text);
 }
 
-/** Unsigned decimal integer up to `max`, digits only; undefined otherwise. */
-export function readUnsigned(text: string, max: number): number | undefined {
+/**
+ * Unsigned decimal integer up to `max`, digits only; undefined otherwise.
+ * `start`: read `text` from there on (the port after `ip:`, without slicing it off).
+ */
+export function readUnsigned(text: string, max: number, start = 0): number | undefined {
   const length = text.length;
-  if (length === 0 || length > 16) return undefined;
+  if (length <= start || length - start > 16) return undefined;
   let value = 0;
-  for (let i = 0; i < length; i++) {
+  for (let i = start; i < length; i++) {
     const c = text.charCodeAt(i);
     if (c < 48 || c > 57) return undefined;
     value = value * 10 + (c - 48);
@@ -116,6 +119,11 @@ function daysInMonth(year: number, month: number): number {
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
+// The last valid date seen (yyyymmdd) and its day number: the lines of one log
+// file share their date, so the calendar check and arithmetic run once per day.
+let lastDate = -1;
+let lastDays = 0;
+
 /**
  * Parses an ALB timestamp (`2018-07-02T22:23:00.186641Z`, 0–9 fraction digits,
  * UTC `Z`) within the date_nanos range; undefined when it is anything else.
@@ -134,7 +142,13 @@ export function readTimestamp(text: string): Instant | undefined {
   const second = twoDigits(text, 17);
   if (century < 0 || yy < 0 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
   const year = century * 100 + yy;
-  if (year < MIN_YEAR || year > MAX_YEAR || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  // unique per (year, month, day) in 0..99; a -1 (not digits) yields month or day 98/99, never a cached valid date
+  const date = (year * 100 + month) * 100 + day;
+  if (date !== lastDate) {
+    if (year < MIN_YEAR || year > MAX_YEAR || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+    lastDate = date;
+    lastDays = daysFromCivil(year, month, day);
+  }
   let nanos = 0;
   if (length > 20) {
     // fraction: `.` then 1-9 digits then `Z`
@@ -147,7 +161,7 @@ export function readTimestamp(text: string): Instant | undefined {
       scale /= 10;
     }
   }
-  return { seconds: daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second, nanos };
+  return { seconds: lastDays * 86400 + hour * 3600 + minute * 60 + second, nanos };
 }
 
 /** Nanoseconds from `start` to `end`, or undefined when negative or not exact in a JS number. */

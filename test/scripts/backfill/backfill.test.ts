@@ -1,6 +1,6 @@
 // Backfill against the real engine: complete runs, a run really interrupted halfway and resumed,
 // date selection by event time, and an S3 source through the local S3 stand-in.
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -82,6 +82,7 @@ describe('backfill', () => {
   afterAll(async () => {
     for (const prefix of prefixes) await client.indices.delete({ index: `${prefix}-*` }).catch(() => undefined);
     await client.close();
+    await rm(work, { recursive: true, force: true });
   });
 
   it('indexes every good line once into daily indices by event time, failures to the file with reasons', async () => {
@@ -140,7 +141,7 @@ describe('backfill', () => {
   }, 180_000);
 
   it('a truncated object fails alone with a clear reason, is not marked done, and the others load', async () => {
-    const broken = await mkdtemp(path.join(tmpdir(), 'albatross-backfill-broken-'));
+    const broken = path.join(work, 'broken');
     const objects = [...generateObjects({ ...GENERATE, files: 3, badLines: 0 })];
     for (const [i, object] of objects.entries()) {
       const file = path.join(broken, ...object.key.split('/'));

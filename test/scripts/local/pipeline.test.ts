@@ -1,7 +1,7 @@
 // End to end on the real embedded engine, with faults on: every generated line must end as exactly
 // one indexed document or one preserved failure with its reason; nothing doubled.
 import './quiet-lambdas.ts';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Client } from '@opensearch-project/opensearch';
@@ -51,6 +51,7 @@ describe('local pipeline with fault injection', () => {
   afterAll(async () => {
     await client.indices.delete({ index: `${prefix}-*` });
     await client.close();
+    await rm(path.dirname(result.failures.backupDirectory), { recursive: true, force: true });
   });
 
   it('faults really happened', () => {
