@@ -166,7 +166,16 @@ export const bench: Bench = {
         ],
       };
     } finally {
-      for (const prefix of Object.values(prefixes)) await client.indices.delete({ index: `${prefix}-*` }).catch(() => undefined);
+      // Leave a shared engine (OPENSEARCH_URL) as it was: no indices, no templates of this run.
+      const { names } = await import('../../templates/render.ts');
+      for (const prefix of Object.values(prefixes)) {
+        const n = names(prefix);
+        await client.indices.delete({ index: n.indexPattern }, { ignore: [404] }).catch(() => undefined);
+        await client.indices.deleteIndexTemplate({ name: n.indexTemplate }, { ignore: [404] }).catch(() => undefined);
+        for (const name of [n.settingsComponent, n.mappingsComponent]) {
+          await client.cluster.deleteComponentTemplate({ name }, { ignore: [404] }).catch(() => undefined);
+        }
+      }
       await client.close();
       await engine.stop();
       await rm(work, { recursive: true, force: true });

@@ -23,6 +23,7 @@ import { processRecords } from '../../transform/firehose-transform/process.ts';
 import { PROCESSOR_BUFFER_SIZE_MB } from '../../transform/firehose-transform/limits.ts';
 import { createRandom } from './generator.ts';
 import type { FirehoseSink } from './firehose-server.ts';
+import { lambdaContext } from './lambda-context.ts';
 import { Semaphore } from './semaphore.ts';
 
 export type TransformHandler = (event: FirehoseTransformationEvent, context: Context) => Promise<FirehoseTransformationResult | void>;
@@ -124,23 +125,6 @@ function errorMessageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function lambdaContext(functionName: string, arn: string): Context {
-  const deadline = Date.now() + 300_000;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: arn,
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
 
 export class DeliveryStream implements FirehoseSink {
   readonly stats: DeliveryStats = {
@@ -289,7 +273,7 @@ export class DeliveryStream implements FirehoseSink {
       this.stats.invocations++;
       if (attempts > 1) this.stats.invocationRetries++;
       try {
-        const result = await this.options.transform(event, lambdaContext('albatross-transform', this.lambdaArn));
+        const result = await this.options.transform(event, lambdaContext('albatross-transform', { region: this.options.region, account: this.options.account }));
         const problem = this.checkResponse(eventRecords, result);
         if (problem === undefined) return await this.collect(records, eventRecords, result!, attempts);
         [lastCode, lastError] = problem;

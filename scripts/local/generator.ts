@@ -191,8 +191,6 @@ function seconds3(s: number): string {
 interface LineContext {
   random: Random;
   pools: Pools;
-  account: string;
-  region: string;
   elb: string;
   nodeIp: string;
   targetGroupArn: string;
@@ -357,8 +355,6 @@ export function* generateObjects(options: GenerateOptions): Generator<GeneratedO
   const context: Omit<LineContext, 'nodeIp'> = {
     random,
     pools,
-    account,
-    region,
     elb: `app/${loadBalancer}/${loadBalancerHex}`,
     targetGroupArn: `arn:aws:elasticloadbalancing:${region}:${account}:targetgroup/web/${hex(random, 16)}`,
     certArn: `arn:aws:acm:${region}:${account}:certificate/${hex(random, 8)}-${hex(random, 4)}-${hex(random, 4)}-${hex(random, 4)}-${hex(random, 12)}`,

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@opensearch-project/opensearch';
-import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { handler as transformHandler } from '../../transform/firehose-transform/handler.ts';
 import { createHandler as createLoaderHandler } from '../../transform/loader/handler.ts';
 import { MemoryCheckpointStore } from '../../transform/loader/checkpoint.ts';
@@ -19,6 +19,7 @@ import { DirectoryFailureSink } from '../../transform/loader/failures.ts';
 import { createFirehoseClient } from '../../transform/loader/firehose-client.ts';
 import { createLogger, createMetrics, SERVICE_NAMES } from '../../transform/observability.ts';
 import { DeliveryStream, type DeliveryStats } from './delivery-stream.ts';
+import { lambdaContext } from './lambda-context.ts';
 import { startLocalFirehose } from './firehose-server.ts';
 import { generateObjects, type GenerateOptions } from './generator.ts';
 import { countDocuments, countDuplicates, fromSource, indexCounts, refresh, type IndexCount } from './report.ts';
@@ -99,24 +100,6 @@ function sqsRecord(body: unknown, receiveCount: number): SQSRecord {
   };
 }
 
-function lambdaContext(functionName: string, timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${REGION}:123456789012:function:${functionName}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
 export async function runPipeline(options: PipelineOptions): Promise<PipelineResult> {
   const workDirectory = options.workDirectory ?? (await mkdtemp(path.join(tmpdir(), 'albatross-pipeline-')));
   const backupDirectory = path.join(workDirectory, 'firehose-backup');
@@ -155,9 +138,13 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const firehoseServer = await startLocalFirehose({
     sink: delivery,
     faults: { throttleRate: options.throttleRate ?? 0, partialFailureRate: options.partialFailureRate ?? 0, seed: options.generate.seed },
+  }).catch(async (error: unknown) => {
+    await s3Server.stop();
+    throw error;
   });
   const s3 = new S3Client({ endpoint: s3Server.endpoint, forcePathStyle: true, region: REGION, credentials: LOCAL_S3_CREDENTIALS });
-  // The loader owns retries (as in its Lambda): the SDK client makes one attempt per call.
+  // The loader owns retries (as in its Lambda): the SDK client makes one attempt per call. The
+  // local Firehose accepts any credentials; the S3 placeholder pair will do.
   const firehose = createFirehoseClient({ endpoint: firehoseServer.endpoint, region: REGION, credentials: LOCAL_S3_CREDENTIALS, maxAttempts: 1 });
   const logger = createLogger(SERVICE_NAMES.loader);
   const loader = createLoaderHandler({
@@ -188,7 +175,6 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     // visible again and is retried until MAX_RECEIVE_COUNT, then dead-lettered.
     let objectsFailed = 0;
     let objectsLoaded = 0;
-    const dlq: unknown[] = [];
     let processing = 0;
     let uploadError: unknown;
     uploads.catch((error: unknown) => (uploadError = error));
@@ -204,11 +190,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
         }
         processing++;
         message.receives++;
-        const response = await loader({ Records: [sqsRecord(message.body, message.receives)] } satisfies SQSEvent, lambdaContext('albatross-loader', 900_000));
+        const response = await loader({ Records: [sqsRecord(message.body, message.receives)] } satisfies SQSEvent, lambdaContext('albatross-loader', { region: REGION, timeoutMs: 900_000 }));
         if (response.batchItemFailures.length > 0) {
           if (message.receives >= MAX_RECEIVE_COUNT) {
-            dlq.push(message.body);
-            objectsFailed++;
+            objectsFailed++; // dead-lettered: its lines show up as unaccounted
           } else {
             queue.push(message);
           }

@@ -14,6 +14,7 @@ import { generateObjects, generateToDirectory } from '../../../scripts/local/gen
 import { countDocuments, countDuplicates, indexCounts, refresh } from '../../../scripts/local/report.ts';
 import { LOCAL_S3_CREDENTIALS, startLocalS3 } from '../../../scripts/local/s3-server.ts';
 import { installTemplates } from '../../../templates/install.ts';
+import { removeIndicesAndTemplates } from '../local/cleanup.ts';
 import { parseAlbLine, parseAlbLineToJson } from '../../../transform/parser/index.ts';
 
 const GENERATE = { lines: 3000, days: 2, seed: 23, files: 8, badLines: 6, end: new Date('2026-01-01T00:00:00Z') };
@@ -80,7 +81,7 @@ describe('backfill', () => {
   }, 180_000);
 
   afterAll(async () => {
-    for (const prefix of prefixes) await client.indices.delete({ index: `${prefix}-*` }).catch(() => undefined);
+    for (const prefix of prefixes) await removeIndicesAndTemplates(client, prefix);
     await client.close();
     await rm(work, { recursive: true, force: true });
   });

@@ -10,6 +10,7 @@ import { Client } from '@opensearch-project/opensearch';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateToDirectory } from '../../../scripts/local/generator.ts';
 import { installTemplates } from '../../../templates/install.ts';
+import { removeIndicesAndTemplates } from '../local/cleanup.ts';
 
 const CLI = fileURLToPath(new URL('../../../scripts/albatross.mjs', import.meta.url));
 const run = promisify(execFile);
@@ -25,7 +26,7 @@ async function cli(args: string[]): Promise<{ stdout: string; lastLine: Record<s
 
 describe('CLI summaries', () => {
   afterAll(async () => {
-    for (const prefix of prefixes) await client.indices.delete({ index: `${prefix}-*` }).catch(() => undefined);
+    for (const prefix of prefixes) await removeIndicesAndTemplates(client, prefix);
     await client.close();
   });
 

@@ -13,6 +13,7 @@ import { handler } from '../../../transform/firehose-transform/handler.ts';
 import { encodeRecord } from '../../../transform/envelope.ts';
 import { PROCESSOR_BUFFER_SIZE_MB } from '../../../transform/firehose-transform/limits.ts';
 import { installTemplates } from '../../../templates/install.ts';
+import { removeIndicesAndTemplates } from './cleanup.ts';
 import { gunzipSync } from 'node:zlib';
 
 const client = new Client({ node: process.env.OPENSEARCH_URL! });
@@ -49,7 +50,7 @@ describe('local delivery stream', () => {
     await installTemplates(client, { indexPrefix: prefix, replicas: 0, log: () => undefined });
   }, 120_000);
   afterAll(async () => {
-    await client.indices.delete({ index: `${prefix}-*` });
+    await removeIndicesAndTemplates(client, prefix);
     await client.close();
   });
 

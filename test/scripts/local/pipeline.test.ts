@@ -10,6 +10,7 @@ import { generateObjects } from '../../../scripts/local/generator.ts';
 import { runPipeline, type PipelineResult } from '../../../scripts/local/pipeline.ts';
 import { OPENSEARCH_FAILED, PROCESSING_FAILED, type FirehoseErrorRecord } from '../../../scripts/local/delivery-stream.ts';
 import { installTemplates } from '../../../templates/install.ts';
+import { removeIndicesAndTemplates } from './cleanup.ts';
 
 const GENERATE = { lines: 4000, days: 2, seed: 11, files: 4, badLines: 9, end: new Date('2026-01-01T00:00:00Z') };
 
@@ -49,7 +50,7 @@ describe('local pipeline with fault injection', () => {
   }, 240_000);
 
   afterAll(async () => {
-    await client.indices.delete({ index: `${prefix}-*` });
+    await removeIndicesAndTemplates(client, prefix);
     await client.close();
     await rm(path.dirname(result.failures.backupDirectory), { recursive: true, force: true });
   });
