@@ -1,6 +1,6 @@
 // Installs everything the <prefix>-YYYY-MM-DD indices need, idempotently: component
-// templates, the index template, the ISM retention policy, optionally the Firehose
-// security role and the Dashboards saved objects, then verifies the result by
+// templates, the index template, the ISM retention policy, optionally the Firehose and
+// Dashboards-reader security roles and the Dashboards saved objects, then verifies the result by
 // simulating a new daily index. Shared by `albatross setup-templates` and the CDK
 // custom resource, so it never prints or exits: it logs through `options.log`,
 // returns a report and throws InstallError with a message meant for humans.
@@ -8,6 +8,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import { SCHEMA_FIELDS } from '../transform/schema/fields.ts';
 import { buildMappings, flattenMappingTypes } from '../transform/schema/mapping.ts';
 import {
+  DASHBOARDS_USER_ROLE,
   DEFAULT_TEMPLATE_OPTIONS,
   TEMPLATE_VERSION,
   names,
@@ -15,6 +16,7 @@ import {
   type ComponentTemplate,
   type IndexTemplate,
   type RenderedTemplates,
+  type SecurityRole,
   type TemplateOptions,
 } from './render.ts';
 import { DEFAULT_SLOW_REQUEST_SECONDS, checkSavedObjects, renderSavedObjects, toNdjson, type SavedObject } from './dashboards.ts';
@@ -26,6 +28,8 @@ export const SUPPORTED_VERSIONS = { minMajor: 2, maxMajor: 3 } as const;
 export interface InstallOptions extends Partial<TemplateOptions> {
   /** IAM role ARN Firehose delivers with: mapped as a backend role to a least-privilege security role. */
   firehoseRoleArn?: string;
+  /** IAM role of Dashboards users: mapped to the read-only `<prefix>-dashboards-reader` role and to kibana_user. */
+  dashboardsRoleArn?: string;
   /** Import the Dashboards saved objects there. */
   dashboards?: DashboardsTarget;
   slowRequestSeconds?: number;
@@ -151,6 +155,8 @@ export function dailyIndexName(prefix: string, date: Date): string {
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
+const mappingPath = (role: string): string => `/_plugins/_security/api/rolesmapping/${encodeURIComponent(role)}`;
+
 class Installer {
   readonly steps: StepResult[] = [];
   readonly log: (line: string) => void;
@@ -258,21 +264,25 @@ class Installer {
     if (updated > 0) this.record(`ISM policy ${id} on existing ${pattern} indices`, 'updated', `attached to ${updated} indices`);
   }
 
-  async securityRole(rendered: RenderedTemplates, roleArn: string): Promise<void> {
-    const { name, body } = rendered.firehoseRole;
+  /**
+   * Creates or updates one of our security roles and maps `roleArn` to it and to the built-in `alsoMapTo` roles.
+   * `who` names the users for the message when the engine has no security plugin.
+   */
+  async securityRole(role: SecurityRole, roleArn: string, who: string, alsoMapTo: readonly string[] = []): Promise<void> {
+    const { name, body } = role;
     const rolePath = `/_plugins/_security/api/roles/${encodeURIComponent(name)}`;
-    const mappingPath = `/_plugins/_security/api/rolesmapping/${encodeURIComponent(name)}`;
+    const mapped = [name, ...alsoMapTo];
     if (this.dryRun) {
       await this.write({ method: 'PUT', path: rolePath, body });
-      await this.write({ method: 'PUT', path: mappingPath, body: { backend_roles: [roleArn] } });
-      return this.record(`security role ${name} mapped to ${roleArn}`, 'planned', 'the mapping is merged with an existing one when run');
+      for (const target of mapped) await this.write({ method: 'PUT', path: mappingPath(target), body: { backend_roles: [roleArn] } });
+      return this.record(`security role ${name} mapped to ${roleArn}${alsoMapTo.length ? ` (also ${alsoMapTo.join(', ')})` : ''}`, 'planned', 'mappings are merged with existing ones when run');
     }
     let currentRole: Response;
     try {
       currentRole = await this.send({ method: 'GET', path: rolePath }, [404]);
     } catch (error) {
       if (error instanceof InstallError && /no handler found for uri/i.test(error.message)) {
-        return this.record(`security role ${name}`, 'skipped', 'this engine has no security plugin REST API (plugin absent or fine-grained access control off): nothing to map, Firehose access is governed by the domain access policy alone');
+        return this.record(`security role ${name}`, 'skipped', `this engine has no security plugin REST API (plugin absent or fine-grained access control off): nothing to map, ${who} access is governed by the domain access policy alone`);
       }
       throw error;
     }
@@ -288,17 +298,22 @@ class Installer {
       await this.send({ method: 'PUT', path: rolePath, body });
       this.record(`security role ${name}`, existing ? 'updated' : 'created', body.index_permissions[0]!.allowed_actions.join(', '));
     }
-    // PUT replaces the whole mapping: keep the users, hosts and backend roles someone else mapped.
-    const currentMapping = await this.send({ method: 'GET', path: mappingPath }, [404]);
-    const mapping = currentMapping.statusCode === 404 ? undefined : currentMapping.body[name];
+    for (const target of mapped) await this.roleMapping(target, roleArn);
+  }
+
+  /** Adds `roleArn` as a backend role of `role`; PUT replaces the whole mapping, so keep the users, hosts and backend roles someone else mapped. */
+  private async roleMapping(role: string, roleArn: string): Promise<void> {
+    const path = mappingPath(role);
+    const currentMapping = await this.send({ method: 'GET', path }, [404]);
+    const mapping = currentMapping.statusCode === 404 ? undefined : currentMapping.body[role];
     const backendRoles: string[] = mapping?.backend_roles ?? [];
-    if (backendRoles.includes(roleArn)) return this.record(`role mapping ${name} -> ${roleArn}`, 'unchanged');
+    if (backendRoles.includes(roleArn)) return this.record(`role mapping ${role} -> ${roleArn}`, 'unchanged');
     await this.send({
       method: 'PUT',
-      path: mappingPath,
+      path,
       body: { backend_roles: [...backendRoles, roleArn], hosts: mapping?.hosts ?? [], users: mapping?.users ?? [], and_backend_roles: mapping?.and_backend_roles ?? [] },
     });
-    this.record(`role mapping ${name} -> ${roleArn}`, mapping ? 'updated' : 'created', backendRoles.length ? `kept ${backendRoles.length} existing backend roles` : undefined);
+    this.record(`role mapping ${role} -> ${roleArn}`, mapping ? 'updated' : 'created', backendRoles.length ? `kept ${backendRoles.length} existing backend roles` : undefined);
   }
 
   async dashboards(target: DashboardsTarget, objects: SavedObject[]): Promise<void> {
@@ -387,8 +402,8 @@ export async function installTemplates(client: Client, options: InstallOptions =
   } catch (error) {
     throw new InstallError((error as Error).message);
   }
-  if (options.firehoseRoleArn !== undefined && !ROLE_ARN.test(options.firehoseRoleArn)) {
-    throw new InstallError(`Firehose role ARN "${options.firehoseRoleArn}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`);
+  for (const [who, arn] of [['Firehose', options.firehoseRoleArn], ['Dashboards', options.dashboardsRoleArn]] as const) {
+    if (arn !== undefined && !ROLE_ARN.test(arn)) throw new InstallError(`${who} role ARN "${arn}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`);
   }
   const prefix = templateOptions.indexPrefix;
   const expected = flattenMappingTypes(buildMappings(SCHEMA_FIELDS).properties);
@@ -415,7 +430,8 @@ export async function installTemplates(client: Client, options: InstallOptions =
   await installer.componentTemplate(rendered.mappings);
   await installer.indexTemplate(rendered.indexTemplate);
   await installer.ismPolicy(rendered, prefix);
-  if (options.firehoseRoleArn) await installer.securityRole(rendered, options.firehoseRoleArn);
+  if (options.firehoseRoleArn) await installer.securityRole(rendered.firehoseRole, options.firehoseRoleArn, 'Firehose');
+  if (options.dashboardsRoleArn) await installer.securityRole(rendered.dashboardsReaderRole, options.dashboardsRoleArn, 'Dashboards', [DASHBOARDS_USER_ROLE]);
   if (options.dashboards) await installer.dashboards(options.dashboards, savedObjects);
 
   const index = options.verifyIndex ?? dailyIndexName(prefix, new Date());

@@ -113,6 +113,7 @@ export const names = (prefix: string) => ({
   indexPattern: `${prefix}-*`,
   ismPolicy: `${prefix}-retention`,
   securityRole: `${prefix}-firehose`,
+  dashboardsReaderRole: `${prefix}-dashboards-reader`,
 });
 
 /** Number of mapped fields (objects, leaves and multi-fields) as OpenSearch counts them for total_fields.limit. */
@@ -226,12 +227,46 @@ export function renderFirehoseRole(options: TemplateOptions): SecurityRole {
   };
 }
 
+/** Built-in FGAC role that lets Dashboards users keep their own saved objects (index patterns, visualizations). */
+export const DASHBOARDS_USER_ROLE = 'kibana_user';
+
+/**
+ * The OpenSearch security role Dashboards users are mapped to (with the built-in kibana_user for their saved
+ * objects): what Discover and visualizations need on the daily indices, and nothing that writes, deletes or
+ * changes an index or the cluster. Anyone needing more signs in as an administrator (docs/deploy.md).
+ */
+export function renderDashboardsReaderRole(options: TemplateOptions): SecurityRole {
+  const n = names(options.indexPrefix);
+  return {
+    name: n.dashboardsReaderRole,
+    body: {
+      description: `Albatross: Dashboards users read ${n.indexPattern} (managed by ${MANAGED_BY})`,
+      // msearch, mget and scroll; index-level permissions below still decide which indices they reach.
+      cluster_permissions: ['cluster_composite_ops_ro'],
+      index_permissions: [
+        {
+          index_patterns: [n.indexPattern],
+          allowed_actions: [
+            // Action group: search, get, count, field_caps (indices:data/read*, indices:admin/mappings/fields/get*).
+            'read',
+            // Index pattern wizard and field list: resolve names, read mappings and settings.
+            'indices:admin/resolve/index',
+            'indices:admin/mappings/get',
+            'indices:monitor/settings/get',
+          ],
+        },
+      ],
+    },
+  };
+}
+
 export interface RenderedTemplates {
   settings: ComponentTemplate;
   mappings: ComponentTemplate;
   indexTemplate: IndexTemplate;
   ismPolicy: IsmPolicy;
   firehoseRole: SecurityRole;
+  dashboardsReaderRole: SecurityRole;
 }
 
 export function renderTemplates(options: TemplateOptions, fields: readonly SchemaField[] = SCHEMA_FIELDS): RenderedTemplates {
@@ -242,5 +277,6 @@ export function renderTemplates(options: TemplateOptions, fields: readonly Schem
     indexTemplate: renderIndexTemplate(options),
     ismPolicy: renderIsmPolicy(options),
     firehoseRole: renderFirehoseRole(options),
+    dashboardsReaderRole: renderDashboardsReaderRole(options),
   };
 }

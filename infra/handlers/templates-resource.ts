@@ -1,6 +1,8 @@
 // CloudFormation custom resource (CDK Provider framework onEvent handler): runs the shared template installer
 // (the code behind `npm run setup-templates`) before the delivery stream exists. The installer also maps the
-// Firehose role to its least-privilege FGAC role; this handler adds the Dashboards sign-in role to all_access.
+// Firehose role to its least-privilege FGAC role and the Dashboards sign-in role to the read-only
+// `<prefix>-dashboards-reader` role plus kibana_user (its saved objects), merging with existing mappings.
+// Nothing is mapped to an admin role: administrators use the FGAC master user (docs/deploy.md).
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Client } from '@opensearch-project/opensearch';
@@ -19,7 +21,7 @@ export interface TemplatesResourceProperties {
   Replicas: string;
   /** IAM role of the delivery stream, mapped to the installer's Firehose FGAC role. */
   FirehoseRoleArn: string;
-  /** IAM role of Dashboards users signed in through Cognito, mapped to all_access; '' = none. */
+  /** IAM role of Dashboards users signed in through Cognito, mapped to the reader role and kibana_user; '' = none. */
   DashboardsRoleArn: string;
   /** S3 key of the bundled handler: changes with the templates, so CloudFormation runs the installer again. */
   CodeKey: string;
@@ -29,9 +31,6 @@ export interface ProviderResponse {
   PhysicalResourceId: string;
   Data?: Record<string, string>;
 }
-
-/** The FGAC role whose members have full access: the Dashboards administrators signed in through Cognito. */
-export const DASHBOARDS_FGAC_ROLE = 'all_access';
 
 function positiveInteger(name: string, value: string): number {
   const parsed = Number(value);
@@ -58,29 +57,6 @@ export function parseProperties(raw: Record<string, unknown>): TemplatesResource
   };
 }
 
-/** Adds a backend role to an FGAC role mapping, keeping what is there (PUT replaces the whole mapping). */
-export async function addBackendRole(client: Client, role: string, backendRole: string): Promise<'added' | 'unchanged'> {
-  let current: { backend_roles?: string[]; users?: string[]; hosts?: string[]; and_backend_roles?: string[] } = {};
-  try {
-    const response = await client.security.getRoleMapping({ role });
-    current = response.body[role] ?? {};
-  } catch (error) {
-    if ((error as { meta?: { statusCode?: number } }).meta?.statusCode !== 404) throw error;
-  }
-  const backendRoles = current.backend_roles ?? [];
-  if (backendRoles.includes(backendRole)) return 'unchanged';
-  await client.security.createRoleMapping({
-    role,
-    body: {
-      backend_roles: [...backendRoles, backendRole],
-      users: current.users ?? [],
-      hosts: current.hosts ?? [],
-      and_backend_roles: current.and_backend_roles ?? [],
-    },
-  });
-  return 'added';
-}
-
 /** Everything the custom resource does on Create and Update. */
 export async function configureDomain(client: Client, properties: TemplatesResourceProperties): Promise<InstallReport> {
   const report = await installTemplates(client, {
@@ -88,13 +64,10 @@ export async function configureDomain(client: Client, properties: TemplatesResou
     retentionDays: positiveInteger('RetentionDays', properties.RetentionDays),
     ...(properties.Replicas === '' ? {} : { replicas: positiveInteger('Replicas', properties.Replicas) }),
     firehoseRoleArn: properties.FirehoseRoleArn,
+    ...(properties.DashboardsRoleArn === '' ? {} : { dashboardsRoleArn: properties.DashboardsRoleArn }),
     log: (line) => logger.info(line),
   });
   logger.info('templates installed', { steps: report.steps, version: report.version, staleIndices: report.staleIndices });
-  if (properties.DashboardsRoleArn) {
-    const outcome = await addBackendRole(client, DASHBOARDS_FGAC_ROLE, properties.DashboardsRoleArn);
-    logger.info('Dashboards role mapping', { role: DASHBOARDS_FGAC_ROLE, backendRole: properties.DashboardsRoleArn, outcome });
-  }
   return report;
 }
 
