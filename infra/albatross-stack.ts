@@ -42,8 +42,13 @@ export interface AlbatrossStackProps extends StackProps {
 
   /** Alarm notifications go to this address (SNS e-mail subscription, confirm by e-mail). @default - topic without subscription */
   readonly alarmEmail?: string;
-  /** Invited as Dashboards administrator (Cognito sends a temporary password). @default alarmEmail */
+  /** Invited to Dashboards (Cognito sends a temporary password). @default alarmEmail */
   readonly adminEmail?: string;
+  /**
+   * Give every Dashboards user (the Cognito pool's IAM role) the FGAC admin role all_access as well.
+   * @default false - read-only on `<indexPrefix>-*` plus kibana_user for their own saved objects
+   */
+  readonly dashboardsAdmin?: boolean;
 
   /** Loader memory (MB); also its CPU share. @default 1024 */
   readonly loaderMemorySize?: number;
@@ -128,6 +133,9 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
   }
   const logPrefix = (props.logPrefix ?? '').replace(/^\/+|\/+$/g, '');
   if (/AWSLogs/.test(logPrefix)) throw new Error(`logPrefix is the ALB's prefix without "AWSLogs", got "${logPrefix}"`);
+  if (props.dashboardsAdmin && props.existingDomainEndpoint !== undefined) {
+    throw new Error('dashboardsAdmin applies to the Dashboards sign-in of a domain the stack creates, not to an existing domain');
+  }
   const loaderTimeout = props.loaderTimeout ?? Duration.minutes(5);
   checkRange('loaderTimeout (seconds)', loaderTimeout.toSeconds(), 1, 900);
   const transformTimeout = props.transformTimeout ?? Duration.minutes(1);
@@ -189,6 +197,7 @@ export class AlbatrossStack extends Stack {
     if (props.existingDomainArn !== undefined && !existingDomain) {
       throw new Error('existingDomainArn needs existingDomainEndpoint as well');
     }
+
 
     const accessLogs = createSecureBucket(this, 'AccessLogsBucket', { expirationDays: 90, removalPolicy });
     this.logSource = new LogSource(this, 'LogSource', {
@@ -262,6 +271,7 @@ export class AlbatrossStack extends Stack {
       replicas: existingDomain ? undefined : Math.min(1, settings.domainSizing.dataNodes - 1),
       firehoseRoleArn: this.delivery.role.roleArn,
       dashboardsRoleArn: this.searchDomain?.dashboardsRole.roleArn,
+      dashboardsAdmin: props.dashboardsAdmin ?? false,
       logRetention,
       removalPolicy,
     });
@@ -300,7 +310,7 @@ export class AlbatrossStack extends Stack {
     });
 
     new CfnOutput(this, 'DomainEndpoint', { value: `https://${domain.domainEndpoint}`, description: 'OpenSearch endpoint (SigV4-signed requests only)' });
-    new CfnOutput(this, 'DashboardsUrl', { value: `https://${domain.domainEndpoint}/_dashboards/`, description: 'OpenSearch Dashboards (Cognito sign-in)' });
+    new CfnOutput(this, 'DashboardsUrl', { value: `https://${domain.domainEndpoint}/_dashboards/`, description: props.dashboardsAdmin ? 'OpenSearch Dashboards (Cognito sign-in, users are admins: all_access)' : 'OpenSearch Dashboards (Cognito sign-in, users read <indexPrefix>-* only)' });
     new CfnOutput(this, 'DeliveryStreamName', { value: this.delivery.streamName });
     new CfnOutput(this, 'QueueUrl', { value: this.logSource.queue.queueUrl, description: 'S3 ObjectCreated notifications for ALB log objects' });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.logSource.deadLetterQueue.queueUrl });

@@ -25,6 +25,7 @@ export const CONTEXT_KEYS = {
   backupExpirationDays: 'days failed records are kept (default 30)',
   alarmEmail: 'e-mail for alarms (default none)',
   adminEmail: 'e-mail invited to Dashboards (default alarmEmail)',
+  dashboardsAdmin: 'true = Dashboards users also get all_access (default false: read-only)',
   loaderMemorySize: 'loader memory MB (default 1024)',
   loaderTimeoutSeconds: 'loader timeout (default 300)',
   loaderBatchSize: 'log objects per loader invocation (default 1)',
@@ -78,6 +79,14 @@ function retention(read: ContextReader): RetentionDays | undefined {
   return days as RetentionDays;
 }
 
+function flag(read: ContextReader, key: ContextKey): boolean | undefined {
+  const value = read(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw new Error(`context ${key} must be true or false, got ${JSON.stringify(value)}`);
+}
+
 function removal(read: ContextReader): RemovalPolicy | undefined {
   const value = text(read, 'removalPolicy');
   if (value === undefined) return undefined;
@@ -116,6 +125,7 @@ export function settingsFromContext(read: ContextReader, env: NodeJS.ProcessEnv 
       backupExpirationDays: integer(read, 'backupExpirationDays'),
       alarmEmail: text(read, 'alarmEmail'),
       adminEmail: text(read, 'adminEmail'),
+      dashboardsAdmin: flag(read, 'dashboardsAdmin'),
       loaderMemorySize: integer(read, 'loaderMemorySize'),
       loaderTimeout: seconds(read, 'loaderTimeoutSeconds'),
       loaderBatchSize: integer(read, 'loaderBatchSize'),

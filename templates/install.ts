@@ -8,6 +8,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import { SCHEMA_FIELDS } from '../transform/schema/fields.ts';
 import { buildMappings, flattenMappingTypes } from '../transform/schema/mapping.ts';
 import {
+  ADMIN_ROLE,
   DASHBOARDS_USER_ROLE,
   DEFAULT_TEMPLATE_OPTIONS,
   TEMPLATE_VERSION,
@@ -30,6 +31,8 @@ export interface InstallOptions extends Partial<TemplateOptions> {
   firehoseRoleArn?: string;
   /** IAM role of Dashboards users: mapped to the read-only `<prefix>-dashboards-reader` role and to kibana_user. */
   dashboardsRoleArn?: string;
+  /** Also map the Dashboards role to all_access (full admin). Opt-in for operators; off by default. */
+  dashboardsAdmin?: boolean;
   /** Import the Dashboards saved objects there. */
   dashboards?: DashboardsTarget;
   slowRequestSeconds?: number;
@@ -124,12 +127,6 @@ export function explainError(error: unknown, request: Request): InstallError {
   }
   if (info.statusCode !== undefined) return new InstallError(`OpenSearch ${what} failed (${info.statusCode}): ${reasonOf(info.body)}`);
   return new InstallError(`OpenSearch ${what} failed: ${info.message}`);
-}
-
-// A plugin REST API the engine does not have answers 400 "no handler found for uri".
-function isMissingHandler(error: unknown): boolean {
-  const info = errorInfo(error);
-  return info.statusCode === 400 && /no handler found for uri/i.test(JSON.stringify(info.body ?? ''));
 }
 
 export function parseVersion(info: any): string {
@@ -405,6 +402,7 @@ export async function installTemplates(client: Client, options: InstallOptions =
   for (const [who, arn] of [['Firehose', options.firehoseRoleArn], ['Dashboards', options.dashboardsRoleArn]] as const) {
     if (arn !== undefined && !ROLE_ARN.test(arn)) throw new InstallError(`${who} role ARN "${arn}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`);
   }
+  if (options.dashboardsAdmin && !options.dashboardsRoleArn) throw new InstallError('dashboardsAdmin needs a Dashboards role ARN to map to all_access');
   const prefix = templateOptions.indexPrefix;
   const expected = flattenMappingTypes(buildMappings(SCHEMA_FIELDS).properties);
   const savedObjects = options.dashboards
@@ -431,7 +429,10 @@ export async function installTemplates(client: Client, options: InstallOptions =
   await installer.indexTemplate(rendered.indexTemplate);
   await installer.ismPolicy(rendered, prefix);
   if (options.firehoseRoleArn) await installer.securityRole(rendered.firehoseRole, options.firehoseRoleArn, 'Firehose');
-  if (options.dashboardsRoleArn) await installer.securityRole(rendered.dashboardsReaderRole, options.dashboardsRoleArn, 'Dashboards', [DASHBOARDS_USER_ROLE]);
+  if (options.dashboardsRoleArn) {
+    const builtIn = options.dashboardsAdmin ? [DASHBOARDS_USER_ROLE, ADMIN_ROLE] : [DASHBOARDS_USER_ROLE];
+    await installer.securityRole(rendered.dashboardsReaderRole, options.dashboardsRoleArn, 'Dashboards', builtIn);
+  }
   if (options.dashboards) await installer.dashboards(options.dashboards, savedObjects);
 
   const index = options.verifyIndex ?? dailyIndexName(prefix, new Date());

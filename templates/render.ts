@@ -229,6 +229,8 @@ export function renderFirehoseRole(options: TemplateOptions): SecurityRole {
 
 /** Built-in FGAC role that lets Dashboards users keep their own saved objects (index patterns, visualizations). */
 export const DASHBOARDS_USER_ROLE = 'kibana_user';
+/** Built-in FGAC admin role; Dashboards users get it only when an operator opts in (`dashboardsAdmin`). */
+export const ADMIN_ROLE = 'all_access';
 
 /**
  * The OpenSearch security role Dashboards users are mapped to (with the built-in kibana_user for their saved

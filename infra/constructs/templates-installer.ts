@@ -17,6 +17,8 @@ export interface TemplatesInstallerProps {
   readonly replicas?: number;
   readonly firehoseRoleArn: string;
   readonly dashboardsRoleArn?: string;
+  /** Also map the Dashboards role to all_access. @default false (read-only Dashboards users) */
+  readonly dashboardsAdmin?: boolean;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -57,6 +59,7 @@ export class TemplatesInstaller extends Construct {
       Replicas: props.replicas === undefined ? '' : String(props.replicas),
       FirehoseRoleArn: props.firehoseRoleArn,
       DashboardsRoleArn: props.dashboardsRoleArn ?? '',
+      DashboardsAdmin: String(props.dashboardsAdmin ?? false),
       CodeKey: ((this.handler.function.node.defaultChild as lambda.CfnFunction).code as lambda.CfnFunction.CodeProperty)
         .s3Key as string,
     };

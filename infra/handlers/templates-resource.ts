@@ -2,7 +2,7 @@
 // (the code behind `npm run setup-templates`) before the delivery stream exists. The installer also maps the
 // Firehose role to its least-privilege FGAC role and the Dashboards sign-in role to the read-only
 // `<prefix>-dashboards-reader` role plus kibana_user (its saved objects), merging with existing mappings.
-// Nothing is mapped to an admin role: administrators use the FGAC master user (docs/deploy.md).
+// Nothing is mapped to an admin role unless the operator opted in (DashboardsAdmin, docs/deploy.md §6).
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Client } from '@opensearch-project/opensearch';
@@ -23,6 +23,8 @@ export interface TemplatesResourceProperties {
   FirehoseRoleArn: string;
   /** IAM role of Dashboards users signed in through Cognito, mapped to the reader role and kibana_user; '' = none. */
   DashboardsRoleArn: string;
+  /** 'true' = also map the Dashboards role to all_access (operator opt-in); 'false' = read-only users. */
+  DashboardsAdmin: string;
   /** S3 key of the bundled handler: changes with the templates, so CloudFormation runs the installer again. */
   CodeKey: string;
 }
@@ -36,6 +38,13 @@ function positiveInteger(name: string, value: string): number {
   const parsed = Number(value);
   if (!/^\d+$/.test(value) || parsed < 0) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
   return parsed;
+}
+
+// Absent = 'false': resources created before the property existed keep read-only Dashboards users.
+function flag(raw: Record<string, unknown>, name: keyof TemplatesResourceProperties): string {
+  const value = raw[name] ?? 'false';
+  if (value !== 'true' && value !== 'false') throw new Error(`custom resource property ${name} must be "true" or "false", got ${JSON.stringify(value)}`);
+  return value;
 }
 
 export function parseProperties(raw: Record<string, unknown>): TemplatesResourceProperties {
@@ -53,6 +62,7 @@ export function parseProperties(raw: Record<string, unknown>): TemplatesResource
     Replicas: text('Replicas', true),
     FirehoseRoleArn: text('FirehoseRoleArn'),
     DashboardsRoleArn: text('DashboardsRoleArn', true),
+    DashboardsAdmin: flag(raw, 'DashboardsAdmin'),
     CodeKey: text('CodeKey'),
   };
 }
@@ -65,6 +75,7 @@ export async function configureDomain(client: Client, properties: TemplatesResou
     ...(properties.Replicas === '' ? {} : { replicas: positiveInteger('Replicas', properties.Replicas) }),
     firehoseRoleArn: properties.FirehoseRoleArn,
     ...(properties.DashboardsRoleArn === '' ? {} : { dashboardsRoleArn: properties.DashboardsRoleArn }),
+    dashboardsAdmin: properties.DashboardsAdmin === 'true',
     log: (line) => logger.info(line),
   });
   logger.info('templates installed', { steps: report.steps, version: report.version, staleIndices: report.staleIndices });

@@ -32,7 +32,7 @@ describe('settingsFromContext', () => {
       stackName: 'S', region: 'us-east-1', logBucketName: 'b', logPrefix: 'p', logExpirationDays: '7', domainEndpoint: 'search-x-y.us-east-1.es.amazonaws.com',
       domainArn: 'arn:aws:es:us-east-1:1:domain/x', instanceType: 'm7g.large.search', dataNodes: '4', volumeSizeGiB: '50', masterNodes: '3',
       masterInstanceType: 'm7g.large.search', signInDomainPrefix: 'logs', indexPrefix: 'web', retentionDays: '7', backupExpirationDays: '9',
-      alarmEmail: 'a@example.com', adminEmail: 'b@example.com', loaderMemorySize: '2048', loaderTimeoutSeconds: '600', loaderBatchSize: '2',
+      alarmEmail: 'a@example.com', adminEmail: 'b@example.com', dashboardsAdmin: 'true', loaderMemorySize: '2048', loaderTimeoutSeconds: '600', loaderBatchSize: '2',
       loaderMaxConcurrency: '50', loaderSendConcurrency: '8', maxReceiveCount: '6', transformMemorySize: '1024', transformTimeoutSeconds: '120',
       bufferIntervalSeconds: '30', bufferSizeMB: '8', retryDurationSeconds: '900', logRetentionDays: '14', removalPolicy: 'retain',
       freeStorageThresholdMiB: '4096',
@@ -43,7 +43,7 @@ describe('settingsFromContext', () => {
     expect(props).toMatchObject({
       existingLogBucketName: 'b', logPrefix: 'p', logExpirationDays: 7, existingDomainEndpoint: 'search-x-y.us-east-1.es.amazonaws.com',
       existingDomainArn: 'arn:aws:es:us-east-1:1:domain/x', signInDomainPrefix: 'logs', indexPrefix: 'web', retentionDays: 7,
-      backupExpirationDays: 9, alarmEmail: 'a@example.com', adminEmail: 'b@example.com', loaderMemorySize: 2048, loaderBatchSize: 2,
+      backupExpirationDays: 9, alarmEmail: 'a@example.com', adminEmail: 'b@example.com', dashboardsAdmin: true, loaderMemorySize: 2048, loaderBatchSize: 2,
       loaderMaxConcurrency: 50, loaderSendConcurrency: 8, maxReceiveCount: 6, transformMemorySize: 1024, bufferSizeMB: 8,
       logRetention: RetentionDays.TWO_WEEKS, removalPolicy: RemovalPolicy.RETAIN, freeStorageThresholdMiB: 4096,
       domainSizing: { instanceType: 'm7g.large.search', dataNodes: 4, volumeSizeGiB: 50, masterNodes: 3, masterInstanceType: 'm7g.large.search' },
@@ -56,6 +56,13 @@ describe('settingsFromContext', () => {
     expect(() => settingsFromContext(reader({ removalPolicy: 'snapshot' }), {})).toThrow(/removalPolicy must be "retain" or "destroy"/);
     expect(() => settingsFromContext(reader({ logRetentionDays: '31' }), {})).toThrow(/logRetentionDays must be a CloudWatch Logs retention/);
     expect(() => settingsFromContext(reader({ alarmEmail: ['a'] }), {})).toThrow(/context alarmEmail must be a string/);
+    expect(() => settingsFromContext(reader({ dashboardsAdmin: 'yes' }), {})).toThrow(/context dashboardsAdmin must be true or false/);
+  });
+
+  it('reads dashboardsAdmin from the command line (string) and cdk.json (boolean); absent = undefined (off)', () => {
+    expect(settingsFromContext(reader({ dashboardsAdmin: 'false' }), {}).props.dashboardsAdmin).toBe(false);
+    expect(settingsFromContext(reader({ dashboardsAdmin: true }), {}).props.dashboardsAdmin).toBe(true);
+    expect(settingsFromContext(reader({}), {}).props.dashboardsAdmin).toBeUndefined();
   });
 });
 
@@ -90,6 +97,7 @@ describe('resolveSettings', () => {
     [{ domainSizing: { masterNodes: 2 } }, /masterNodes must be 0, 3 or 5/],
     [{ domainSizing: { volumeSizeGiB: 5 } }, /volumeSizeGiB must be between 10/],
     [{ retentionDays: 1.5 }, /retentionDays must be an integer/],
+    [{ dashboardsAdmin: true, existingDomainEndpoint: 'search-x.eu-west-1.es.amazonaws.com' }, /dashboardsAdmin applies to .* a domain the stack creates/],
   ])('rejects %o', (props, message) => {
     expect(() => resolveSettings(props)).toThrow(message);
   });

@@ -367,6 +367,8 @@ describe('templates custom resource', () => {
       Replicas: '0',
       FirehoseRoleArn: arnOf(roleId('Albatross: Firehose delivery')),
       DashboardsRoleArn: arnOf(roleId('Albatross: OpenSearch Dashboards users')),
+      // Read-only Dashboards users by default: no admin role.
+      DashboardsAdmin: 'false',
     });
     expect(templates.resource.Properties.CodeKey).toMatch(/^[0-9a-f]{64}\.zip$/);
   });
@@ -479,6 +481,7 @@ describe('outputs', () => {
       expect(outputs[name], name).toBeDefined();
     }
     expect(JSON.stringify(outputs.DashboardsUrl.Value)).toContain('/_dashboards/');
+    expect(outputs.DashboardsUrl.Description).toMatch(/read <indexPrefix>-\* only/);
   });
 });
 

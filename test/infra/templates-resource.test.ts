@@ -1,5 +1,6 @@
-// The custom-resource handler against the real embedded OpenSearch (templates) and, for FGAC role mappings
-// (the embedded engine has no security plugin), against a loopback stand-in of the security REST API.
+// The custom-resource handler against the real embedded OpenSearch (templates) and, for FGAC roles and role
+// mappings (the embedded engine has no security plugin), against a loopback stand-in of the security REST API
+// that forwards everything else to the engine.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
@@ -7,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { createOpenSearchClient } from '../../templates/opensearch-client.ts';
 import {
-  addBackendRole,
   configureDomain,
   handler,
   parseProperties,
@@ -24,6 +24,7 @@ function properties(overrides: Partial<TemplatesResourceProperties> = {}): Templ
     Replicas: '0',
     FirehoseRoleArn: FIREHOSE_ROLE,
     DashboardsRoleArn: '',
+    DashboardsAdmin: 'false',
     CodeKey: 'abc.zip',
     ...overrides,
   };
@@ -68,37 +69,55 @@ describe('configureDomain on the embedded OpenSearch', () => {
   });
 });
 
-describe('addBackendRole (security REST API stand-in on loopback)', () => {
-  // Holds role mappings like the security plugin: GET returns {role: mapping} or 404, PUT replaces.
-  const mappings = new Map<string, Record<string, unknown>>();
-  const puts: Array<{ role: string; body: any }> = [];
+describe('configureDomain with the security REST API (loopback stand-in in front of the embedded engine)', () => {
+  // Holds roles and role mappings like the security plugin: GET returns {name: ...} or 404, PUT replaces the
+  // whole entry. Every other request goes to the real engine, so templates and the verification stay real.
+  const roles = new Map<string, Record<string, any>>();
+  const mappings = new Map<string, Record<string, any>>();
+  const writes: string[] = [];
+  const DASHBOARDS_ROLE = 'arn:aws:iam::111122223333:role/Albatross-DashboardsRole';
+  const MASTER_ROLE = 'arn:aws:iam::111122223333:role/Albatross-templates';
+  const engine = process.env.OPENSEARCH_URL!;
   let server: Server;
   let endpoint: string;
 
-  const readBody = async (request: IncomingMessage): Promise<string> => {
-    let body = '';
-    for await (const chunk of request) body += chunk;
-    return body;
+  const readBody = async (request: IncomingMessage): Promise<Buffer> => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
   };
 
   beforeAll(async () => {
     server = createServer(async (request, response) => {
-      const match = /^\/_plugins\/_security\/api\/rolesmapping\/([^/?]+)$/.exec(request.url ?? '');
-      response.setHeader('content-type', 'application/json');
-      if (!match) {
-        response.statusCode = 400;
-        response.end(JSON.stringify({ error: `unexpected ${request.method} ${request.url}` }));
+      const raw = await readBody(request);
+      const security = /^\/_plugins\/_security\/api\/(roles|rolesmapping)\/([^/?]+)$/.exec(request.url ?? '');
+      if (!security) {
+        const forwarded = await fetch(`${engine}${request.url}`, {
+          method: request.method!,
+          headers: { 'content-type': request.headers['content-type'] ?? 'application/json' },
+          ...(raw.length ? { body: raw } : {}),
+        });
+        response.writeHead(forwarded.status, { 'content-type': forwarded.headers.get('content-type') ?? 'application/json' });
+        response.end(Buffer.from(await forwarded.arrayBuffer()));
         return;
       }
-      const role = decodeURIComponent(match[1]!);
+      const store = security[1] === 'roles' ? roles : mappings;
+      const name = decodeURIComponent(security[2]!);
+      response.setHeader('content-type', 'application/json');
       if (request.method === 'GET') {
-        const mapping = mappings.get(role);
-        response.statusCode = mapping ? 200 : 404;
-        response.end(JSON.stringify(mapping ? { [role]: { ...mapping, reserved: false, hidden: false } } : { status: 'NOT_FOUND' }));
+        const found = store.get(name);
+        response.statusCode = found ? 200 : 404;
+        response.end(JSON.stringify(found ? { [name]: { reserved: false, hidden: false, static: false, ...found } } : { status: 'NOT_FOUND' }));
       } else if (request.method === 'PUT') {
-        const body = JSON.parse(await readBody(request));
-        puts.push({ role, body });
-        mappings.set(role, body);
+        const body = JSON.parse(raw.toString());
+        // The security plugin rejects reserved/hidden/static fields in a PUT body.
+        if (['reserved', 'hidden', 'static'].some((field) => field in body)) {
+          response.statusCode = 400;
+          response.end(JSON.stringify({ status: 'BAD_REQUEST', message: 'reserved fields in body' }));
+          return;
+        }
+        writes.push(`PUT ${security[1]}/${name}`);
+        store.set(name, body);
         response.end(JSON.stringify({ status: 'OK' }));
       } else {
         response.statusCode = 405;
@@ -110,30 +129,84 @@ describe('addBackendRole (security REST API stand-in on loopback)', () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  it('creates a missing mapping', async () => {
+  it('creates the read-only Dashboards reader role and maps the Dashboards role to it and to kibana_user, keeping existing mappings', async () => {
+    // What a domain already has: the master user on all_access, another team's users on kibana_user.
+    mappings.set('all_access', { backend_roles: [MASTER_ROLE], users: [], hosts: [], and_backend_roles: [] });
+    mappings.set('kibana_user', { backend_roles: ['arn:aws:iam::111122223333:role/other-team'], users: ['analyst'], hosts: [], and_backend_roles: [] });
+    const allAccessBefore = structuredClone(mappings.get('all_access'));
+    const props = properties({ DashboardsRoleArn: DASHBOARDS_ROLE });
+    const reader = `${props.IndexPrefix}-dashboards-reader`;
     const client = createOpenSearchClient({ endpoint });
-    expect(await addBackendRole(client, 'new_role', 'arn:aws:iam::1:role/a')).toBe('added');
-    expect(mappings.get('new_role')).toEqual({ backend_roles: ['arn:aws:iam::1:role/a'], users: [], hosts: [], and_backend_roles: [] });
-  });
 
-  it('keeps existing backend roles and users (PUT replaces the whole mapping) and never sends reserved fields', async () => {
-    mappings.set('all_access', { backend_roles: ['arn:aws:iam::1:role/master'], users: ['admin'], hosts: [], and_backend_roles: [] });
-    const client = createOpenSearchClient({ endpoint });
-    expect(await addBackendRole(client, 'all_access', 'arn:aws:iam::1:role/dashboards')).toBe('added');
-    expect(mappings.get('all_access')).toEqual({
-      backend_roles: ['arn:aws:iam::1:role/master', 'arn:aws:iam::1:role/dashboards'],
-      users: ['admin'],
+    const report = await configureDomain(client, props);
+
+    expect(roles.get(reader)).toEqual({
+      description: `Albatross: Dashboards users read ${props.IndexPrefix}-* (managed by albatross)`,
+      cluster_permissions: ['cluster_composite_ops_ro'],
+      index_permissions: [
+        {
+          index_patterns: [`${props.IndexPrefix}-*`],
+          allowed_actions: ['read', 'indices:admin/resolve/index', 'indices:admin/mappings/get', 'indices:monitor/settings/get'],
+        },
+      ],
+    });
+    // Read-only whatever the list grows into: read action groups and read/metadata actions only, no wildcard.
+    const readOnly = /^(read|cluster_composite_ops_ro|indices:data\/read\/[a-z_/]+|indices:admin\/(mappings\/get|resolve\/index)|indices:monitor\/settings\/get)$/;
+    const body = roles.get(reader)!;
+    const actions: string[] = [...body.cluster_permissions, ...body.index_permissions.flatMap((p: any) => p.allowed_actions)];
+    for (const action of actions) {
+      expect(action, action).toMatch(readOnly);
+      expect(action, action).not.toMatch(/\*|write|delete|create|manage|crud|_all|^index$/);
+    }
+    for (const pattern of body.index_permissions.flatMap((p: any) => p.index_patterns)) expect(pattern).toMatch(new RegExp(`^${props.IndexPrefix}-`));
+
+    expect(mappings.get(reader)).toEqual({ backend_roles: [DASHBOARDS_ROLE], users: [], hosts: [], and_backend_roles: [] });
+    expect(mappings.get('kibana_user')).toEqual({
+      backend_roles: ['arn:aws:iam::111122223333:role/other-team', DASHBOARDS_ROLE],
+      users: ['analyst'],
       hosts: [],
       and_backend_roles: [],
     });
-    expect(Object.keys(puts.at(-1)!.body).sort()).toEqual(['and_backend_roles', 'backend_roles', 'hosts', 'users']);
+    // Nothing maps to an admin role.
+    expect(mappings.get('all_access')).toEqual(allAccessBefore);
+    expect(writes.filter((w) => /all_access|security_manager/.test(w))).toEqual([]);
+    for (const [role, mapping] of mappings) if (role !== reader && role !== 'kibana_user' && !role.endsWith('-firehose')) expect(mapping.backend_roles, role).not.toContain(DASHBOARDS_ROLE);
+    // The Firehose role is still mapped to its own role.
+    expect(mappings.get(`${props.IndexPrefix}-firehose`)!.backend_roles).toEqual([FIREHOSE_ROLE]);
+    const steps = report.steps.map((s) => `${s.outcome} ${s.step}`);
+    expect(steps).toEqual(expect.arrayContaining([`created security role ${reader}`, `created role mapping ${reader} -> ${DASHBOARDS_ROLE}`, `updated role mapping kibana_user -> ${DASHBOARDS_ROLE}`]));
+
+    // CloudFormation updates run it again: nothing is written twice.
+    writes.length = 0;
+    const again = await configureDomain(client, props);
+    expect(again.changed).toBe(false);
+    expect(writes).toEqual([]);
+    expect(mappings.get('kibana_user')!.backend_roles).toEqual(['arn:aws:iam::111122223333:role/other-team', DASHBOARDS_ROLE]);
   });
 
-  it('does not write when the role is already mapped', async () => {
-    const client = createOpenSearchClient({ endpoint });
-    const before = puts.length;
-    expect(await addBackendRole(client, 'all_access', 'arn:aws:iam::1:role/dashboards')).toBe('unchanged');
-    expect(puts.length).toBe(before);
+  it('updates a reader role someone widened back to read-only, keeping its other mappings', async () => {
+    const props = properties({ DashboardsRoleArn: DASHBOARDS_ROLE });
+    const reader = `${props.IndexPrefix}-dashboards-reader`;
+    roles.set(reader, { description: 'edited', cluster_permissions: ['cluster_all'], index_permissions: [{ index_patterns: ['*'], allowed_actions: ['indices_all'] }] });
+    mappings.set(reader, { backend_roles: ['arn:aws:iam::111122223333:role/auditor'], users: [], hosts: [], and_backend_roles: [] });
+    await configureDomain(createOpenSearchClient({ endpoint }), props);
+    expect(roles.get(reader)!.cluster_permissions).toEqual(['cluster_composite_ops_ro']);
+    expect(roles.get(reader)!.index_permissions[0].index_patterns).toEqual([`${props.IndexPrefix}-*`]);
+    expect(mappings.get(reader)!.backend_roles).toEqual(['arn:aws:iam::111122223333:role/auditor', DASHBOARDS_ROLE]);
+  });
+
+  it('maps the Dashboards role to all_access as well only when the operator opted in (DashboardsAdmin=true)', async () => {
+    mappings.set('all_access', { backend_roles: [MASTER_ROLE], users: [], hosts: [], and_backend_roles: [] });
+    const props = properties({ DashboardsRoleArn: DASHBOARDS_ROLE, DashboardsAdmin: 'true' });
+    await configureDomain(createOpenSearchClient({ endpoint }), props);
+    expect(mappings.get('all_access')).toEqual({ backend_roles: [MASTER_ROLE, DASHBOARDS_ROLE], users: [], hosts: [], and_backend_roles: [] });
+    expect(mappings.get(`${props.IndexPrefix}-dashboards-reader`)!.backend_roles).toEqual([DASHBOARDS_ROLE]);
+  });
+
+  it('rejects a Dashboards role that is not an IAM role ARN before touching the domain', async () => {
+    writes.length = 0;
+    await expect(configureDomain(createOpenSearchClient({ endpoint }), properties({ DashboardsRoleArn: 'arn:aws:iam::111122223333:user/x' }))).rejects.toThrow(/Dashboards role ARN .* is not an IAM role ARN/);
+    expect(writes).toEqual([]);
   });
 });
 
@@ -152,5 +225,12 @@ describe('handler', () => {
   it('parseProperties accepts empty optional roles but not an empty endpoint', () => {
     expect(parseProperties({ ...properties(), DashboardsRoleArn: '', Replicas: '' }).DashboardsRoleArn).toBe('');
     expect(() => parseProperties({ ...properties(), Endpoint: '' })).toThrow(/Endpoint is missing/);
+  });
+
+  it('parseProperties reads DashboardsAdmin as off when absent (resources from before the property) and rejects other values', () => {
+    const { DashboardsAdmin: _absent, ...older } = properties();
+    expect(parseProperties(older).DashboardsAdmin).toBe('false');
+    expect(parseProperties({ ...properties({ DashboardsAdmin: 'true' }) }).DashboardsAdmin).toBe('true');
+    expect(() => parseProperties({ ...properties(), DashboardsAdmin: 'yes' })).toThrow(/DashboardsAdmin must be "true" or "false"/);
   });
 });

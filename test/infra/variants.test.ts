@@ -29,7 +29,7 @@ beforeAll(() => {
     { bundle: false },
   );
   large = synthesize(
-    { dataNodes: '2', instanceType: 'r7g.large.search', volumeSizeGiB: '100', masterNodes: '3', removalPolicy: 'destroy' },
+    { dataNodes: '2', instanceType: 'r7g.large.search', volumeSizeGiB: '100', masterNodes: '3', removalPolicy: 'destroy', dashboardsAdmin: 'true' },
     { bundle: false },
   );
 }, 120_000);
@@ -93,7 +93,7 @@ describe('existing log bucket and existing domain', () => {
 
   it('installs templates on the given endpoint with the installer default replicas and no Dashboards role', () => {
     const templates = findResource(existing.json, 'Custom::AlbatrossTemplates').resource.Properties;
-    expect(templates).toMatchObject({ Endpoint: ENDPOINT, IndexPrefix: 'weblogs', RetentionDays: '14', Replicas: '', DashboardsRoleArn: '' });
+    expect(templates).toMatchObject({ Endpoint: ENDPOINT, IndexPrefix: 'weblogs', RetentionDays: '14', Replicas: '', DashboardsRoleArn: '', DashboardsAdmin: 'false' });
   });
 
   it('sizes the queue from the loader timeout and bounds loader concurrency', () => {
@@ -128,6 +128,11 @@ describe('larger domain from context', () => {
       EBSOptions: { VolumeSize: 100 },
     });
     expect(findResource(large.json, 'Custom::AlbatrossTemplates').resource.Properties.Replicas).toBe('1');
+  });
+
+  it('dashboardsAdmin=true asks the custom resource to map Dashboards users to all_access and says so in the output', () => {
+    expect(findResource(large.json, 'Custom::AlbatrossTemplates').resource.Properties).toMatchObject({ DashboardsAdmin: 'true', DashboardsRoleArn: expect.anything() });
+    expect(large.json.Outputs!.DashboardsUrl.Description).toMatch(/all_access/);
   });
 
   it('removalPolicy=destroy applies to the domain and buckets; free storage alarm at 25 % of the volume', () => {

@@ -21,6 +21,7 @@ import {
 import { dashboardsTarget } from '../../templates/dashboards-import.ts';
 import { flattenMappingTypes } from '../../transform/schema/mapping.ts';
 import { parseAlbLine } from '../../transform/parser/index.ts';
+import { SAMPLES_DIR } from '../samples.ts';
 
 const url = process.env.OPENSEARCH_URL!;
 const prefix = `t7-dash-${process.pid}`;
@@ -35,7 +36,7 @@ beforeAll(async () => {
   // The mapping a new daily index really gets, as OpenSearch reports it.
   const simulated = await client.transport.request({ method: 'POST', path: `/_index_template/_simulate_index/${index}` });
   mappingTypes = flattenMappingTypes(simulated.body.template.mappings.properties);
-  const samples = path.resolve(process.cwd(), '../shared/samples');
+  const samples = SAMPLES_DIR;
   const body: object[] = [];
   for (const file of (await readdir(samples)).filter((f) => f.endsWith('.log'))) {
     for (const line of (await readFile(path.join(samples, file), 'utf8')).split('\n')) {

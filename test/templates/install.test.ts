@@ -10,6 +10,7 @@ import { InstallError, dailyIndexName, installTemplates, type InstallReport } fr
 import { renderTemplates, DEFAULT_TEMPLATE_OPTIONS } from '../../templates/render.ts';
 import { buildMappings, flattenMappingTypes } from '../../transform/schema/mapping.ts';
 import { parseAlbLine } from '../../transform/parser/index.ts';
+import { SAMPLES_DIR } from '../samples.ts';
 
 const url = process.env.OPENSEARCH_URL!;
 const prefix = `t7-install-${process.pid}`;
@@ -39,7 +40,7 @@ afterAll(async () => {
   await client.close();
 });
 
-const samplesDir = path.resolve(process.cwd(), '../shared/samples');
+const samplesDir = SAMPLES_DIR;
 
 describe('installTemplates on the embedded engine', () => {
   let first: InstallReport;

@@ -1,7 +1,6 @@
 // Backfill against the real engine: complete runs, a run really interrupted halfway and resumed,
 // date selection by event time, and an S3 source through the local S3 stand-in.
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -16,6 +15,7 @@ import { LOCAL_S3_CREDENTIALS, startLocalS3 } from '../../../scripts/local/s3-se
 import { installTemplates } from '../../../templates/install.ts';
 import { removeIndicesAndTemplates } from '../local/cleanup.ts';
 import { parseAlbLine, parseAlbLineToJson } from '../../../transform/parser/index.ts';
+import { SAMPLES_DIR } from '../../samples.ts';
 
 const GENERATE = { lines: 3000, days: 2, seed: 23, files: 8, badLines: 6, end: new Date('2026-01-01T00:00:00Z') };
 const client = new Client({ node: process.env.OPENSEARCH_URL! });
@@ -44,7 +44,7 @@ async function total(prefix: string): Promise<number> {
 
 describe('documentKeys', () => {
   it('reads event day and event.id from the JSON fast path exactly as the parsed document has them', async () => {
-    const samples = path.resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../shared/samples');
+    const samples = SAMPLES_DIR;
     let checked = 0;
     for (const file of (await readdir(samples)).filter((f) => f.endsWith('.log'))) {
       for (const [offset, line] of (await readFile(path.join(samples, file), 'utf8')).split('\n').entries()) {

@@ -1,7 +1,7 @@
 // `albatross parse`: the real CLI in a child process, plus parseStream in-process
 // for the cases that need a huge or corrupt input.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';

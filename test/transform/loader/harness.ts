@@ -11,6 +11,7 @@ import { decodeRecord } from '../../../transform/envelope.ts';
 import { LOCAL_S3_CREDENTIALS, startLocalS3, type LocalS3, type LocalS3Options } from '../../../scripts/local/s3-server.ts';
 import { createFirehoseClient } from '../../../transform/loader/firehose-client.ts';
 import { startLocalFirehose, type FirehoseFaults, type FirehoseSink, type LocalFirehose } from '../../../scripts/local/firehose-server.ts';
+import { SAMPLES_DIR } from '../../samples.ts';
 
 export const BUCKET = 'alb-logs-test';
 export const STREAM = 'alb-logs';
@@ -22,7 +23,7 @@ export function accessLogKey(suffix: string): string {
   return ACCESS_LOG_KEY.replace('20sg8hgm', suffix);
 }
 
-const SAMPLES = path.resolve(import.meta.dirname, '../../../../shared/samples');
+const SAMPLES = SAMPLES_DIR;
 const SAMPLE_FILES = ['coralogix-aws-shipper_elb.log', 'opensearch-catalog_amazon_elb_raw.log', 'aws-docs_2023-04_access-log-examples.log'];
 
 /** Real ALB access-log lines from ../shared/samples. */

@@ -1,8 +1,8 @@
 // Sample lines from ../shared/samples (never copied into the repo).
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { SAMPLES_DIR as SAMPLES_ROOT } from '../../samples.ts';
 
-export const SAMPLES_DIR = fileURLToPath(new URL('../../../../shared/samples/', import.meta.url));
+export const SAMPLES_DIR = `${SAMPLES_ROOT}/`;
 
 /** Files of ALB access-log lines. */
 export const ACCESS_LOG_FILES = [
