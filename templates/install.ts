@@ -31,7 +31,7 @@ export interface InstallOptions extends Partial<TemplateOptions> {
   firehoseRoleArn?: string;
   /** IAM role of Dashboards users: mapped to the read-only `<prefix>-dashboards-reader` role and to kibana_user. */
   dashboardsRoleArn?: string;
-  /** Also map the Dashboards role to all_access (full admin). Opt-in for operators; off by default. */
+  /** Also map the Dashboards role to all_access (full admin). Opt-in for operators; off (the default) removes that mapping. */
   dashboardsAdmin?: boolean;
   /** Import the Dashboards saved objects there. */
   dashboards?: DashboardsTarget;
@@ -298,6 +298,32 @@ class Installer {
     for (const target of mapped) await this.roleMapping(target, roleArn);
   }
 
+  /** Takes `roleArn` out of the backend roles of `role` (keeping everything else), e.g. when an opt-in is turned off. */
+  async roleUnmapping(role: string, roleArn: string): Promise<void> {
+    const step = `role mapping ${role} without ${roleArn}`;
+    const path = mappingPath(role);
+    if (this.dryRun) {
+      this.log(`GET ${path}, then PUT it without ${roleArn} if it is there`);
+      return this.record(step, 'planned');
+    }
+    let current: Response;
+    try {
+      current = await this.send({ method: 'GET', path }, [404]);
+    } catch (error) {
+      if (error instanceof InstallError && /no handler found for uri/i.test(error.message)) return this.record(step, 'skipped', 'this engine has no security plugin REST API');
+      throw error;
+    }
+    const mapping = current.statusCode === 404 ? undefined : current.body[role];
+    const backendRoles: string[] = mapping?.backend_roles ?? [];
+    if (!backendRoles.includes(roleArn)) return this.record(step, 'unchanged');
+    await this.send({
+      method: 'PUT',
+      path,
+      body: { backend_roles: backendRoles.filter((r) => r !== roleArn), hosts: mapping.hosts ?? [], users: mapping.users ?? [], and_backend_roles: mapping.and_backend_roles ?? [] },
+    });
+    this.record(step, 'updated', `removed; kept ${backendRoles.length - 1} other backend roles`);
+  }
+
   /** Adds `roleArn` as a backend role of `role`; PUT replaces the whole mapping, so keep the users, hosts and backend roles someone else mapped. */
   private async roleMapping(role: string, roleArn: string): Promise<void> {
     const path = mappingPath(role);
@@ -432,6 +458,8 @@ export async function installTemplates(client: Client, options: InstallOptions =
   if (options.dashboardsRoleArn) {
     const builtIn = options.dashboardsAdmin ? [DASHBOARDS_USER_ROLE, ADMIN_ROLE] : [DASHBOARDS_USER_ROLE];
     await installer.securityRole(rendered.dashboardsReaderRole, options.dashboardsRoleArn, 'Dashboards', builtIn);
+    // Off means off: undo an earlier opt-in (or the all_access mapping older versions made).
+    if (!options.dashboardsAdmin) await installer.roleUnmapping(ADMIN_ROLE, options.dashboardsRoleArn);
   }
   if (options.dashboards) await installer.dashboards(options.dashboards, savedObjects);
 

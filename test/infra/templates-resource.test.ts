@@ -195,12 +195,18 @@ describe('configureDomain with the security REST API (loopback stand-in in front
     expect(mappings.get(reader)!.backend_roles).toEqual(['arn:aws:iam::111122223333:role/auditor', DASHBOARDS_ROLE]);
   });
 
-  it('maps the Dashboards role to all_access as well only when the operator opted in (DashboardsAdmin=true)', async () => {
-    mappings.set('all_access', { backend_roles: [MASTER_ROLE], users: [], hosts: [], and_backend_roles: [] });
+  it('maps the Dashboards role to all_access only while the operator opts in (DashboardsAdmin=true); turning it off removes just that', async () => {
+    mappings.set('all_access', { backend_roles: [MASTER_ROLE], users: ['admin'], hosts: [], and_backend_roles: [] });
     const props = properties({ DashboardsRoleArn: DASHBOARDS_ROLE, DashboardsAdmin: 'true' });
-    await configureDomain(createOpenSearchClient({ endpoint }), props);
-    expect(mappings.get('all_access')).toEqual({ backend_roles: [MASTER_ROLE, DASHBOARDS_ROLE], users: [], hosts: [], and_backend_roles: [] });
+    const client = createOpenSearchClient({ endpoint });
+    await configureDomain(client, props);
+    expect(mappings.get('all_access')).toEqual({ backend_roles: [MASTER_ROLE, DASHBOARDS_ROLE], users: ['admin'], hosts: [], and_backend_roles: [] });
     expect(mappings.get(`${props.IndexPrefix}-dashboards-reader`)!.backend_roles).toEqual([DASHBOARDS_ROLE]);
+
+    const report = await configureDomain(client, { ...props, DashboardsAdmin: 'false' });
+    expect(mappings.get('all_access')).toEqual({ backend_roles: [MASTER_ROLE], users: ['admin'], hosts: [], and_backend_roles: [] });
+    expect(report.steps.find((s) => s.step === `role mapping all_access without ${DASHBOARDS_ROLE}`)?.outcome).toBe('updated');
+    expect(mappings.get('kibana_user')!.backend_roles).toContain(DASHBOARDS_ROLE);
   });
 
   it('rejects a Dashboards role that is not an IAM role ARN before touching the domain', async () => {
