@@ -7,7 +7,7 @@
 // The MB/s-per-core figure divides by the loader process's CPU time (user + system), so the
 // stand-ins' work in the parent process is not counted against the loader.
 import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,9 +20,9 @@ import { LOCAL_S3_CREDENTIALS, startLocalS3 } from '../local/s3-server.ts';
 import { startLocalFirehose } from '../local/firehose-server.ts';
 import type { ChildReport } from './loader-child.ts';
 import type { Bench, BenchResult } from './index.ts';
+import { readSampleLines } from '../samples.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const SAMPLES = path.resolve(HERE, '../../../shared/samples');
 const SAMPLE_FILES = ['coralogix-aws-shipper_elb.log', 'opensearch-catalog_amazon_elb_raw.log', 'beats_application-lb-http.log', 'aws-docs_2023-04_access-log-examples.log'];
 const BUCKET = 'alb-logs-bench';
 const STREAM = 'alb-logs';
@@ -31,7 +31,7 @@ const KEY = 'AWSLogs/123456789012/elasticloadbalancing/us-east-2/2026/01/01/'
 const MB = 1e6;
 
 function sampleLines(): string[] {
-  return SAMPLE_FILES.flatMap((f) => readFileSync(path.join(SAMPLES, f), 'utf8').split('\n').filter((l) => l.length > 0));
+  return SAMPLE_FILES.flatMap(readSampleLines);
 }
 
 /** Sample lines repeated up to `bytes`, in ~1 MB chunks: never the whole object in memory. */

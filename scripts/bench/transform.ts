@@ -3,10 +3,7 @@
 // metrics), next to a naive handler of the same shape measured in the same run: the AWS Athena
 // RegexSerDe pattern for ALB access logs + JSON.stringify of its captured groups.
 // Also measures the worst-case response expansion that limits.ts relies on.
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type {
   FirehoseTransformationEvent,
   FirehoseTransformationEventRecord,
@@ -24,24 +21,9 @@ import { decodeBase64, encodeBase64, processRecords } from '../../transform/fire
 import { parseAlbLineToJson } from '../../transform/parser/index.ts';
 import type { Bench, BenchFigure, BenchResult } from './index.ts';
 import { ATHENA_ALB_REGEX } from './parser.ts';
+import { ACCESS_LOG_SAMPLE_FILES, readSampleLines, SAMPLES_DIR } from '../samples.ts';
 
-export const SAMPLES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared/samples');
-
-/** Sample files that hold ALB access-log lines (the others are connection/health-check/NLB logs, keys, control lines). */
-export const ACCESS_LOG_SAMPLE_FILES = [
-  'aws-docs_2023-04_access-log-examples.log',
-  'beats_application-lb-http.log',
-  'beats_example-alb-http.log',
-  'centralized-logging-with-opensearch_elb.log',
-  'coralogix-aws-shipper_elb.log',
-  'elastic-integrations_elb_logs_test-alb.log',
-  'loki-lambda-promtail_albaccesslog.log',
-  'opensearch-catalog_amazon_elb_raw.log',
-] as const;
-
-export function readSampleLines(file: string): string[] {
-  return readFileSync(path.join(SAMPLES_DIR, file), 'utf8').split('\n').filter((line) => line.length > 0);
-}
+export { ACCESS_LOG_SAMPLE_FILES, readSampleLines, SAMPLES_DIR };
 
 export function accessLogSampleLines(): string[] {
   return ACCESS_LOG_SAMPLE_FILES.flatMap(readSampleLines);

@@ -1,20 +1,12 @@
 // Sample lines from ../shared/samples (never copied into the repo).
 import { readFileSync } from 'node:fs';
 import { SAMPLES_DIR as SAMPLES_ROOT } from '../../samples.ts';
+import { ACCESS_LOG_SAMPLE_FILES } from '../../../scripts/samples.ts';
 
 export const SAMPLES_DIR = `${SAMPLES_ROOT}/`;
 
 /** Files of ALB access-log lines. */
-export const ACCESS_LOG_FILES = [
-  'aws-docs_2023-04_access-log-examples.log',
-  'beats_application-lb-http.log',
-  'beats_example-alb-http.log',
-  'centralized-logging-with-opensearch_elb.log',
-  'coralogix-aws-shipper_elb.log',
-  'elastic-integrations_elb_logs_test-alb.log',
-  'loki-lambda-promtail_albaccesslog.log',
-  'opensearch-catalog_amazon_elb_raw.log',
-] as const;
+export const ACCESS_LOG_FILES = ACCESS_LOG_SAMPLE_FILES;
 
 /** Files in the same folders that are NOT access logs. */
 export const OTHER_LOG_FILES = [
