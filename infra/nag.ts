@@ -62,7 +62,7 @@ export function acknowledgeFindings(stack: AlbatrossStack): void {
   const search = stack.searchDomain;
   if (search) {
     acknowledge(search.userPool, 'AwsSolutions-COG8',
-      'Dashboards administrators only: no self sign-up, TOTP MFA required, 14-character passwords; the Plus feature plan (threat protection) is billed per active user and is left to the operator.');
+      'Dashboards users invited by an operator only: no self sign-up, TOTP MFA required, 14-character passwords; the Plus feature plan (threat protection) is billed per active user and is left to the operator.');
     acknowledge(search.cognitoConfigRole, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonOpenSearchServiceCognitoAccess]',
       'The managed policy AWS documents for OpenSearch Service Cognito authentication; only the OpenSearch service can assume this role.');
     acknowledge(search.domain, 'AwsSolutions-IAM5[Resource::*]',
