@@ -58,7 +58,7 @@ function runChild(args: string[]): Promise<ChildReport> {
     const nodeArgs = (process.env['ALBATROSS_BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
     const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(HERE, 'loader-child.ts'), ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING: '1' },
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });

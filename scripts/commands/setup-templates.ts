@@ -19,6 +19,7 @@ interface SetupTemplatesOptions extends EndpointCliOptions {
   refreshInterval: string;
   slowRequestSeconds: number;
   firehoseRoleArn?: string;
+  dashboardsRoleArn?: string;
   dryRun?: boolean;
 }
 
@@ -69,6 +70,10 @@ export function register(program: Command): void {
     .option('--refresh-interval <interval>', 'index refresh interval', DEFAULT_TEMPLATE_OPTIONS.refreshInterval)
     .option('--slow-request-seconds <s>', 'threshold of the "slow requests" saved search', positiveNumber, DEFAULT_SLOW_REQUEST_SECONDS)
     .option('--firehose-role-arn <arn>', 'map this IAM role to a least-privilege security role for Firehose on <prefix>*')
+    .option(
+      '--dashboards-role-arn <arn>',
+      'map this IAM role (of the Dashboards users) to a read-only <prefix>-dashboards-reader security role and to kibana_user (skipped without the security plugin)',
+    )
     .option('--dry-run', 'print every request instead of sending it');
   addEndpointOptions(command).action(async (options: SetupTemplatesOptions) => {
     const out = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -94,6 +99,7 @@ export function register(program: Command): void {
         refreshInterval: options.refreshInterval,
         slowRequestSeconds: options.slowRequestSeconds,
         ...(options.firehoseRoleArn ? { firehoseRoleArn: options.firehoseRoleArn } : {}),
+        ...(options.dashboardsRoleArn ? { dashboardsRoleArn: options.dashboardsRoleArn } : {}),
         ...(dashboards ? { dashboards } : {}),
         dryRun: options.dryRun ?? false,
         log: out,

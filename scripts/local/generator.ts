@@ -13,6 +13,7 @@ export interface GenerateOptions {
   seed: number;
   files?: number;           // number of objects; default one per 25,000 lines
   badLines?: number;        // malformed lines mixed in (counted in `lines`)
+  emptyLines?: number;      // empty lines mixed in, as real objects may hold (counted in `lines`)
   end?: Date;               // exclusive end of the traffic; default 2026-01-01T00:00:00Z
   account?: string;
   region?: string;
@@ -24,6 +25,7 @@ export interface GeneratedObject {
   lines: number;            // lines in the object (bad ones included)
   badLines: number;
   badLineNumbers: number[]; // 0-based line numbers of the malformed lines
+  emptyLines: number;
   bytes: number;            // uncompressed size
   body: Buffer;             // gzip content
 }
@@ -32,6 +34,7 @@ export interface Manifest {
   objects: Omit<GeneratedObject, 'body'>[];
   lines: number;
   badLines: number;
+  emptyLines: number;
   bytes: number;
 }
 
@@ -342,6 +345,7 @@ function objectKey(account: string, region: string, loadBalancerId: string, endM
 export function* generateObjects(options: GenerateOptions): Generator<GeneratedObject> {
   const lines = Math.max(0, Math.floor(options.lines));
   const badLines = Math.min(lines, Math.max(0, Math.floor(options.badLines ?? 0)));
+  const emptyLines = Math.min(lines - badLines, Math.max(0, Math.floor(options.emptyLines ?? 0)));
   const files = Math.max(1, Math.floor(options.files ?? Math.ceil(lines / LINES_PER_OBJECT)));
   const days = Math.max(1, Math.floor(options.days));
   const endMs = Math.floor((options.end ?? DEFAULT_END).getTime() / INTERVAL_MS) * INTERVAL_MS;
@@ -365,6 +369,12 @@ export function* generateObjects(options: GenerateOptions): Generator<GeneratedO
   // Malformed lines go at random global positions, distinct and fixed by the seed.
   const badPositions = new Set<number>();
   while (badPositions.size < badLines) badPositions.add(Math.floor(random() * lines));
+  // Empty lines likewise, at other positions (drawn only when asked for: same options, same bytes).
+  const emptyPositions = new Set<number>();
+  while (emptyPositions.size < emptyLines) {
+    const position = Math.floor(random() * lines);
+    if (!badPositions.has(position)) emptyPositions.add(position);
+  }
   let lineIndex = 0;
   for (let f = 0; f < files; f++) {
     const count = Math.floor((lines * (f + 1)) / files) - Math.floor((lines * f) / files);
@@ -377,12 +387,16 @@ export function* generateObjects(options: GenerateOptions): Generator<GeneratedO
     let raw = Buffer.allocUnsafe(count * 700 + 1024);
     let size = 0;
     const badLineNumbers: number[] = [];
+    let objectEmptyLines = 0;
     for (let i = 0; i < count; i++, lineIndex++) {
       const timeMs = objectEndMs - 1 - Math.floor(random() * INTERVAL_MS);
       let line = accessLine(lineContext, timeMs);
       if (badPositions.has(lineIndex)) {
         line = malformedLine(random, line, badLineNumbers.length + f);
         badLineNumbers.push(i);
+      } else if (emptyPositions.has(lineIndex)) {
+        line = '';
+        objectEmptyLines++;
       }
       if (size + line.length + 1 > raw.length) {
         const bigger = Buffer.allocUnsafe(raw.length * 2);
@@ -398,6 +412,7 @@ export function* generateObjects(options: GenerateOptions): Generator<GeneratedO
       lines: count,
       badLines: badLineNumbers.length,
       badLineNumbers,
+      emptyLines: objectEmptyLines,
       bytes: raw.length,
       body: gzipSync(raw, { level: 1 }),
     };
@@ -406,7 +421,7 @@ export function* generateObjects(options: GenerateOptions): Generator<GeneratedO
 
 /** Writes the objects under `outDir` in the S3 key layout and returns the manifest. */
 export async function generateToDirectory(outDir: string, options: GenerateOptions): Promise<Manifest> {
-  const manifest: Manifest = { objects: [], lines: 0, badLines: 0, bytes: 0 };
+  const manifest: Manifest = { objects: [], lines: 0, badLines: 0, emptyLines: 0, bytes: 0 };
   for (const object of generateObjects(options)) {
     const file = path.join(outDir, ...object.key.split('/'));
     await mkdir(path.dirname(file), { recursive: true });
@@ -415,6 +430,7 @@ export async function generateToDirectory(outDir: string, options: GenerateOptio
     manifest.objects.push(entry);
     manifest.lines += object.lines;
     manifest.badLines += object.badLines;
+    manifest.emptyLines += object.emptyLines;
     manifest.bytes += object.bytes;
   }
   return manifest;

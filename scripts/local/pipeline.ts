@@ -60,7 +60,10 @@ export interface PipelineResult {
   /** Documents in the engine from this run (counted there, not from bulk responses). */
   indexed: number;
   failed: number;
+  /** Empty lines (the loader never sends them) plus lines the transform dropped. */
   skipped: number;
+  /** Empty lines the loader skipped, counted from its per-object results (part of `skipped`). */
+  emptyLines: number;
   /** lines - indexed - failed - skipped: 0 unless an object ended in the dead-letter queue. */
   unaccounted: number;
   duplicates: number;
@@ -147,6 +150,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   // local Firehose accepts any credentials; the S3 placeholder pair will do.
   const firehose = createFirehoseClient({ endpoint: firehoseServer.endpoint, region: REGION, credentials: LOCAL_S3_CREDENTIALS, maxAttempts: 1 });
   const logger = createLogger(SERVICE_NAMES.loader);
+  // The loader never sends empty lines; its result for each object says how many it skipped
+  // (an object is reported once: a redelivered one is already-loaded).
+  let emptyLines = 0;
   const loader = createLoaderHandler({
     s3,
     firehose,
@@ -157,6 +163,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     metrics: createMetrics(SERVICE_NAMES.loader),
     concurrency: 4,
     retry: { maxRetryTimeMs: 120_000 },
+    onObjectLoaded: (result) => void (emptyLines += result.emptyLines),
   });
 
   try {
@@ -218,6 +225,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const loaderFailed = await countLoaderFailures(loaderFailureDirectory);
     const { backupFiles, ...deliveryCounts } = delivery.stats;
     const failed = delivery.stats.processingFailed + delivery.stats.deliveryFailed + loaderFailed;
+    const skipped = emptyLines + delivery.stats.dropped;
     return {
       bucket,
       objects: objects.length,
@@ -225,8 +233,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       bytes: objects.reduce((sum, o) => sum + o.bytes, 0),
       indexed,
       failed,
-      skipped: delivery.stats.dropped,
-      unaccounted: generatedLines - indexed - failed - delivery.stats.dropped,
+      skipped,
+      emptyLines,
+      unaccounted: generatedLines - indexed - failed - skipped,
       duplicates,
       indices,
       seconds,

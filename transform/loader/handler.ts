@@ -30,6 +30,8 @@ export interface LoaderDependencies {
   retry?: RetryOptions;
   /** Stop sending this long before the invocation deadline, so progress is committed. Default 20 s. */
   deadlineMarginMs?: number;
+  /** Called with the result of each object loaded (the local pipeline accounts for its skipped empty lines). */
+  onObjectLoaded?: (result: LoadResult) => void;
 }
 
 interface S3EventRecord {
@@ -99,6 +101,7 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
     }
     metrics.addMetric('ObjectsLoaded', MetricUnit.Count, 1);
     addStats(metrics, result);
+    deps.onObjectLoaded?.(result);
     const { failures, ...summary } = result;
     logger.info('object loaded', { ...summary, ...(failures.length > 0 ? { failures } : {}) });
   };

@@ -60,6 +60,7 @@ export interface LoadStats extends SendCounters {
   recordsSent: number;
   /** PutRecordBatch calls that ended with every record accepted. */
   batches: number;
+  /** Empty lines in the object (read so far), never sent; resumed ones included, so the run that finishes an object counts all of them. */
   emptyLines: number;
   /** Lines skipped because an earlier run had handled them. */
   resumedLines: number;
@@ -225,6 +226,8 @@ export async function loadObject(options: LoadObjectOptions): Promise<LoadResult
   const handleLine = (line: Line): Promise<void> | undefined => {
     stats.lines = line.index + 1;
     stats.bytes = line.end;
+    const isEmpty = line.length === 0;
+    if (isEmpty) stats.emptyLines += 1;
     if (line.index === start.lines && line.offset !== start.bytes) {
       // The ETag pins the content, so this means a broken checkpoint: stop rather than guess.
       fatal ??= new Error(`checkpoint says line ${start.lines} starts at byte ${start.bytes}, the object has it at ${line.offset}`);
@@ -239,8 +242,7 @@ export async function loadObject(options: LoadObjectOptions): Promise<LoadResult
       extendSegment(line);
       return undefined;
     }
-    if (line.length === 0) {
-      stats.emptyLines += 1;
+    if (isEmpty) {
       extendSegment(line);
       return undefined;
     }

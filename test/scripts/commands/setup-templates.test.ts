@@ -50,6 +50,24 @@ describe('albatross setup-templates', () => {
     expect(result.stdout).toContain('Dry run: nothing was sent.');
   }, 120_000);
 
+  it('--dashboards-role-arn plans the read-only reader role and its mappings; a non-role ARN fails with exit 1', async () => {
+    const arn = 'arn:aws:iam::123456789012:role/dashboards-users';
+    const result = await cli(['--dry-run', '--endpoint', 'http://127.0.0.1:1', '--prefix', 'dry', '--dashboards-role-arn', arn]);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('PUT /_plugins/_security/api/roles/dry-dashboards-reader\n{');
+    expect(result.stdout).toContain(`PUT /_plugins/_security/api/rolesmapping/dry-dashboards-reader\n{\n  "backend_roles": [\n    "${arn}"\n  ]\n}`);
+    expect(result.stdout).toContain(`PUT /_plugins/_security/api/rolesmapping/kibana_user\n{\n  "backend_roles": [\n    "${arn}"\n  ]\n}`);
+    // Admin stays with the CDK context: the CLI never maps all_access, it only plans to remove an earlier mapping.
+    expect(result.stdout).not.toContain('PUT /_plugins/_security/api/rolesmapping/all_access');
+    expect(result.stdout).toContain(`planned   role mapping all_access without ${arn}`);
+
+    const bad = await cli(['--dry-run', '--endpoint', 'http://127.0.0.1:1', '--prefix', 'dry', '--dashboards-role-arn', 'arn:aws:iam::123456789012:user/alice']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('setup-templates failed: Dashboards role ARN "arn:aws:iam::123456789012:user/alice" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)');
+    expect(bad.stdout).not.toContain('PUT /_plugins/_security');
+  }, 120_000);
+
   it('fails with a clear message and exit code 1 for an unreachable endpoint or none at all', async () => {
     const dead = await cli(['--endpoint', 'http://127.0.0.1:1']);
     expect(dead.code).toBe(1);

@@ -76,6 +76,20 @@ describe('generator', () => {
     expect(failed).toBe(12);
   });
 
+  it('mixes in the requested empty lines at other positions than the malformed ones, counted per object', () => {
+    const withEmpty = [...generateObjects({ ...OPTIONS, emptyLines: 15 })];
+    expect(withEmpty.reduce((sum, o) => sum + o.lines, 0)).toBe(6000);
+    expect(withEmpty.reduce((sum, o) => sum + o.emptyLines, 0)).toBe(15);
+    for (const o of withEmpty) {
+      const lines = linesOf(o);
+      expect(lines).toHaveLength(o.lines);
+      expect(lines.filter((line) => line === '')).toHaveLength(o.emptyLines);
+      for (const i of o.badLineNumbers) expect(lines[i]).not.toBe('');
+    }
+    expect(withEmpty.reduce((sum, o) => sum + o.badLines, 0)).toBe(12);
+    expect(objects.every((o) => o.emptyLines === 0)).toBe(true);
+  });
+
   it('has realistic variety: types, clients, statuses, actions, TLS, escapes and field counts', () => {
     const good = all.filter(({ object, i }) => !object.badLineNumbers.includes(i)).map(({ line }) => line);
     const docs = good.map((line) => (parseAlbLine(line) as { document: any }).document);

@@ -161,6 +161,28 @@ describe('loadObject', () => {
     expectExactlyOnce(env.sink.records, ACCESS_LOG_KEY, text);
   });
 
+  it('counts every empty line of the object in the run that finishes it, resumed ones included', async () => {
+    // An empty line after every 10th line, and a trailing one ("\n\n" at the end).
+    const lines = logLines(3000).flatMap((line, i) => (i % 10 === 9 ? [line, ''] : [line]));
+    const text = lines.join('\n') + '\n\n';
+    const emptyLines = 300 + 1;
+    await env.put(ACCESS_LOG_KEY, gzipText(text));
+    const checkpoints = new MemoryCheckpointStore();
+    const abort = new AbortController();
+    env.sink.beforeAccept = () => {
+      if (env.sink.records.length >= 1000) abort.abort();
+    };
+    const error = await loadObject(options({ checkpoints, signal: abort.signal, concurrency: 2, limits: { maxRecordsPerBatch: 250 } }))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LoadInterruptedError);
+    env.sink.beforeAccept = undefined;
+    const result = await loadObject(options({ checkpoints }));
+    // The first run handled a part of the object, empty lines among it; the total is still the object's.
+    expect(result.resumedLines).toBeGreaterThan(1000);
+    expect(result).toMatchObject({ status: 'loaded', lines: 3000 + emptyLines, emptyLines });
+    expectExactlyOnce(env.sink.records, ACCESS_LOG_KEY, text);
+  });
+
   it('records an over-long line as a failure with its location and sends the rest', async () => {
     const lines = logLines(6);
     const huge = 'x'.repeat(FIREHOSE_LIMITS.maxRecordBytes + 10);
