@@ -7,13 +7,58 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@opensearch-project/opensearch';
 
-export interface BulkDocument {
-  index: string;
-  id: string;
-  source: string;       // the JSON document
+/**
+ * One `_bulk` request body, built as the documents arrive: each document is UTF-8 encoded once,
+ * straight into the NDJSON buffer (no string concatenation, no second encoding when sending).
+ * A retry sends the byte ranges of the documents still pending.
+ */
+export class BulkBatch {
+  private buffer = Buffer.alloc(0);   // allocated by the first document
+  private length = 0;
+  /** Byte range [start, end) of each document's action and source lines, by position. */
+  private readonly ranges: number[] = [];
+  private readonly actions = new Map<string, string>();
+
+  constructor(private readonly expectedBytes = 64 * 1024) {}
+
+  get size(): number { return this.ranges.length / 2; }
+  get bytes(): number { return this.length; }
+
+  /** Appends `index` action with `_id` and the document JSON; returns the document's position. */
+  add(index: string, id: string, source: string): number {
+    let action = this.actions.get(index);
+    if (action === undefined) {
+      action = `{"index":{"_index":${JSON.stringify(index)},"_id":`;
+      this.actions.set(index, action);
+    }
+    const head = `${action}${JSON.stringify(id)}}}\n`;
+    // UTF-8 needs at most 3 bytes per UTF-16 unit; measure exactly only near the end of the buffer.
+    let needed = 3 * (head.length + source.length) + 1;
+    if (this.length + needed > this.buffer.length) {
+      needed = Buffer.byteLength(head) + Buffer.byteLength(source) + 1;
+      if (this.length + needed > this.buffer.length) {
+        const grown = Buffer.allocUnsafe(Math.max(this.expectedBytes, 2 * this.buffer.length, this.length + needed));
+        this.buffer.copy(grown, 0, 0, this.length);
+        this.buffer = grown;
+      }
+    }
+    const start = this.length;
+    this.length += this.buffer.write(head, this.length);
+    this.length += this.buffer.write(source, this.length);
+    this.buffer[this.length++] = 0x0a;
+    this.ranges.push(start, this.length);
+    return this.ranges.length / 2 - 1;
+  }
+
+  /** The body for the documents at `positions` (all of them: the buffer as is). */
+  body(positions?: number[]): Buffer {
+    if (positions === undefined) return this.buffer.subarray(0, this.length);
+    return Buffer.concat(positions.map((p) => this.buffer.subarray(this.ranges[2 * p]!, this.ranges[2 * p + 1]!)));
+  }
 }
 
-export interface BulkFailure { document: BulkDocument; reason: string }
+/** A document the engine refused for good, by its position in the batch. */
+export interface BulkFailure { document: number; reason: string }
 export interface BulkOutcome {
   indexed: number;
   /** Of `indexed`, documents that replaced one with the same _id (status 200 instead of 201). */
@@ -37,21 +82,21 @@ function retriable(status: number | undefined): boolean {
   return status === undefined || status === 429 || status >= 500;
 }
 
-export async function bulkIndex(client: Client, documents: BulkDocument[], options: BulkOptions = {}): Promise<BulkOutcome> {
+export async function bulkIndex(client: Client, batch: BulkBatch, options: BulkOptions = {}): Promise<BulkOutcome> {
   const deadline = Date.now() + (options.retryWindowMs ?? 300_000);
   const outcome: BulkOutcome = { indexed: 0, overwritten: 0, failures: [], retries: 0 };
-  let pending = documents;
-  for (let attempt = 1; pending.length > 0; attempt++) {
+  let pending: number[] | undefined;    // undefined: every document of the batch
+  for (let attempt = 1; (pending?.length ?? batch.size) > 0; attempt++) {
     options.signal?.throwIfAborted();
     const again: BulkFailure[] = [];
-    let body = '';
-    for (const d of pending) body += `{"index":{"_index":${JSON.stringify(d.index)},"_id":${JSON.stringify(d.id)}}}\n${d.source}\n`;
+    const positions = pending ?? Array.from({ length: batch.size }, (_, i) => i);
+    const body = batch.body(pending);
     try {
       const response = await client.bulk({ body, filter_path: 'errors,items.*.status,items.*.error' } as never, { maxRetries: 0, requestTimeout: 120_000 });
       const items = ((response.body as { items?: Record<string, BulkItem>[] }).items ?? []).map((i) => Object.values(i)[0]!);
-      if (items.length !== pending.length) throw new Error(`_bulk answered ${items.length} items for ${pending.length} documents`);
+      if (items.length !== positions.length) throw new Error(`_bulk answered ${items.length} items for ${positions.length} documents`);
       items.forEach((item, i) => {
-        const document = pending[i]!;
+        const document = positions[i]!;
         if (item.status >= 200 && item.status < 300) {
           outcome.indexed++;
           if (item.status === 200) outcome.overwritten++;
@@ -64,7 +109,7 @@ export async function bulkIndex(client: Client, documents: BulkDocument[], optio
       const status = (error as { meta?: { statusCode?: number | null } }).meta?.statusCode ?? undefined;
       const reason = `_bulk request failed: ${error instanceof Error ? error.message : String(error)}`;
       if (!retriable(status) || options.signal?.aborted) throw error;
-      for (const document of pending) again.push({ document, reason });
+      for (const document of positions) again.push({ document, reason });
     }
     if (again.length === 0) break;
     const delay = Math.min(10_000, 200 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);

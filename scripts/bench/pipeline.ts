@@ -18,19 +18,27 @@ const PARALLEL = 2;                 // deliveries / objects in flight in both ru
 
 interface Rendered { index: string; id: string; source: string }
 
-/** The ceiling: the same documents, rendered beforehand, `_bulk`ed with PARALLEL requests in flight. */
-/** Returns the seconds it took. */
-async function bulkCeiling(client: Client, documents: Rendered[]): Promise<number> {
-  const bodies: string[] = [];
+/**
+ * The ceiling's request bodies: the documents rendered and UTF-8 encoded beforehand, cut at
+ * BULK_BYTES like the runs cut theirs. Kept as Buffers (outside the JS heap), so holding them
+ * does not slow the garbage collector of the runs measured in between.
+ */
+function renderBodies(documents: Rendered[]): Buffer[] {
+  const bodies: Buffer[] = [];
   let body = '';
   for (const d of documents) {
     body += `{"index":{"_index":${JSON.stringify(d.index)},"_id":${JSON.stringify(d.id)}}}\n${d.source}\n`;
     if (body.length >= BULK_BYTES) {
-      bodies.push(body);
+      bodies.push(Buffer.from(body));
       body = '';
     }
   }
-  if (body) bodies.push(body);
+  if (body) bodies.push(Buffer.from(body));
+  return bodies;
+}
+
+/** The ceiling: the rendered bodies `_bulk`ed with PARALLEL requests in flight. Returns the seconds it took. */
+async function bulkCeiling(client: Client, bodies: Buffer[]): Promise<number> {
   const started = performance.now();
   let next = 0;
   const worker = async () => {
@@ -90,6 +98,10 @@ export const bench: Bench = {
           offset += Buffer.byteLength(line) + 1;
         }
       }
+      const documents = rendered.length;
+      const ceilingBodies = { eventId: renderBodies(rendered), firehose: renderBodies(renderedFirehose) };
+      rendered.length = 0;          // from here on only the encoded bodies are kept
+      renderedFirehose.length = 0;
       // Rates are totals over interleaved rounds (ceiling, pipeline, ceiling, backfill, ...,
       // ceiling), so a machine load that drifts during the run weighs on both sides alike.
       const zero = () => ({ docs: 0, seconds: 0, runs: [] as number[] });
@@ -99,18 +111,18 @@ export const bench: Bench = {
         total.seconds += seconds;
         total.runs.push(Math.round(docs / seconds));
       };
-      const measureCeiling = async (documents: Rendered[], total: ReturnType<typeof zero>) => {
-        add(total, documents.length, await bulkCeiling(client, documents));
+      const measureCeiling = async (bodies: Buffer[], total: ReturnType<typeof zero>) => {
+        add(total, documents, await bulkCeiling(client, bodies));
         await client.indices.delete({ index: `${prefixes.ceiling}-*` });
       };
       // A fresh embedded JVM indexes far slower until its JIT has warmed up: one discarded round.
-      await bulkCeiling(client, rendered);
+      await bulkCeiling(client, ceilingBodies.eventId);
       await client.indices.delete({ index: `${prefixes.ceiling}-*` });
 
       const folder = path.join(work, 'logs');
       await generateToDirectory(folder, generate);
       for (let round = 0; round < rounds; round++) {
-        await measureCeiling(renderedFirehose, totals.ceilingFirehose);
+        await measureCeiling(ceilingBodies.firehose, totals.ceilingFirehose);
         const pipeline = await runPipeline({
           client,
           indexPrefix: prefixes.pipeline,
@@ -118,14 +130,14 @@ export const bench: Bench = {
           workDirectory: path.join(work, `pipeline-${round}`),
           deliveryConcurrency: PARALLEL,
         });
-        if (pipeline.unaccounted !== 0 || pipeline.indexed !== rendered.length) {
-          throw new Error(`pipeline bench: indexed ${pipeline.indexed} of ${rendered.length} documents`);
+        if (pipeline.unaccounted !== 0 || pipeline.indexed !== documents) {
+          throw new Error(`pipeline bench: indexed ${pipeline.indexed} of ${documents} documents`);
         }
         add(totals.pipeline, pipeline.indexed, pipeline.seconds);
         // Every run starts from the same engine state: no earlier index still merging in the background.
         await client.indices.delete({ index: `${prefixes.pipeline}-*` });
 
-        await measureCeiling(rendered, totals.ceilingEventId);
+        await measureCeiling(ceilingBodies.eventId, totals.ceilingEventId);
         const backfill = await runBackfill({
           client,
           source: folderSource(folder),
@@ -135,12 +147,12 @@ export const bench: Bench = {
           concurrency: PARALLEL + 1,
           bulkConcurrency: PARALLEL,
         });
-        if (backfill.indexed !== rendered.length) throw new Error(`backfill bench: indexed ${backfill.indexed} of ${rendered.length} documents`);
+        if (backfill.indexed !== documents) throw new Error(`backfill bench: indexed ${backfill.indexed} of ${documents} documents`);
         add(totals.backfill, backfill.indexed, backfill.seconds);
         await client.indices.delete({ index: `${prefixes.backfill}-*` });
       }
-      await measureCeiling(renderedFirehose, totals.ceilingFirehose);
-      await measureCeiling(rendered, totals.ceilingEventId);
+      await measureCeiling(ceilingBodies.firehose, totals.ceilingFirehose);
+      await measureCeiling(ceilingBodies.eventId, totals.ceilingEventId);
 
       const rate = (t: ReturnType<typeof zero>) => t.docs / t.seconds;
       const figure = (metric: string, value: number, ceiling: number) => ({
@@ -159,7 +171,7 @@ export const bench: Bench = {
           figure('backfill end to end', rate(totals.backfill), rate(totals.ceilingEventId)),
         ],
         notes: [
-          `${rounds} interleaved rounds of ${rendered.length.toLocaleString('en-US')} documents (${generate.files} objects); _bulk of ~${BULK_BYTES / 2 ** 20} MiB, ${PARALLEL} in flight, in every run`,
+          `${rounds} interleaved rounds of ${documents.toLocaleString('en-US')} documents (${generate.files} objects); _bulk of ~${BULK_BYTES / 2 ** 20} MiB, ${PARALLEL} in flight, in every run`,
           `engine ${engine.embedded ? 'embedded (fresh, warmed up with one discarded ceiling run)' : engine.url}`,
           'ceiling for the pipeline: its Firehose-style document ids; for the backfill: event.id',
           ...Object.entries(totals).map(([name, t]) => `${name}: runs at ${t.runs.join(', ')} docs/s (${t.seconds.toFixed(1)} s in all)`),

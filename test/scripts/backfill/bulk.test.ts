@@ -1,0 +1,67 @@
+// The backfill's `_bulk` body and outcome against the real engine: documents are encoded once into
+// one NDJSON buffer (multi-byte UTF-8, buffer growth), a retry body holds exactly the pending
+// documents, and a document the engine refuses is reported by its position with the engine's reason.
+import { Client } from '@opensearch-project/opensearch';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BulkBatch, bulkIndex } from '../../../scripts/backfill/bulk.ts';
+
+const client = new Client({ node: process.env.OPENSEARCH_URL! });
+const index = `bulk-test-${Date.now()}`;
+
+afterAll(async () => {
+  await client.indices.delete({ index }, { ignore: [404] });
+  await client.close();
+});
+
+function lines(body: Buffer): unknown[] {
+  return body.toString('utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+}
+
+describe('BulkBatch', () => {
+  const documents = [
+    { id: 'a-0', source: JSON.stringify({ n: 1, text: 'plain' }) },
+    { id: 'b-1', source: JSON.stringify({ n: 2, text: 'zürich → 東京 😀' }) },
+    { id: 'c-2', source: JSON.stringify({ n: 3, text: 'x'.repeat(5000) }) },
+  ];
+
+  it('encodes every document once into one NDJSON body, growing past its first size', () => {
+    const batch = new BulkBatch(16);
+    const positions = documents.map((d) => batch.add(index, d.id, d.source));
+    expect(positions).toEqual([0, 1, 2]);
+    expect(batch.size).toBe(3);
+    const expected = documents.flatMap((d) => [{ index: { _index: index, _id: d.id } }, JSON.parse(d.source)]);
+    expect(lines(batch.body())).toEqual(expected);
+    expect(batch.bytes).toBe(batch.body().length);
+    expect(batch.bytes).toBe(documents.reduce((sum, d) => sum + Buffer.byteLength(`{"index":{"_index":"${index}","_id":"${d.id}"}}\n${d.source}\n`), 0));
+  });
+
+  it('a retry body holds exactly the pending documents', () => {
+    const batch = new BulkBatch();
+    for (const d of documents) batch.add(index, d.id, d.source);
+    expect(lines(batch.body([2, 1]))).toEqual([
+      { index: { _index: index, _id: 'c-2' } }, JSON.parse(documents[2]!.source),
+      { index: { _index: index, _id: 'b-1' } }, JSON.parse(documents[1]!.source),
+    ]);
+  });
+});
+
+describe('bulkIndex', () => {
+  it('indexes with _id, counts overwrites, and reports a refused document by position with the reason', async () => {
+    await client.indices.create({ index, body: { mappings: { properties: { n: { type: 'integer' } } } } });
+    const batch = new BulkBatch();
+    batch.add(index, 'one', JSON.stringify({ n: 1 }));
+    batch.add(index, 'bad', JSON.stringify({ n: 'not a number' }));
+    batch.add(index, 'two', JSON.stringify({ n: 2 }));
+    const first = await bulkIndex(client, batch);
+    expect(first).toMatchObject({ indexed: 2, overwritten: 0, retries: 0 });
+    expect(first.failures).toHaveLength(1);
+    expect(first.failures[0]!.document).toBe(1);
+    expect(first.failures[0]!.reason).toMatch(/^400 mapper_parsing_exception: /);
+
+    const again = new BulkBatch();
+    again.add(index, 'two', JSON.stringify({ n: 22 }));
+    expect(await bulkIndex(client, again)).toEqual({ indexed: 1, overwritten: 1, failures: [], retries: 0 });
+    const stored = await client.get({ index, id: 'two' });
+    expect((stored.body as { _source: unknown })._source).toEqual({ n: 22 });
+  });
+});
