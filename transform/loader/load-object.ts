@@ -110,16 +110,17 @@ export async function loadObject(options: LoadObjectOptions): Promise<LoadResult
     retries: 0, throttles: 0, recordFailures: 0,
   };
 
+  const expectedEtag = options.etag === undefined ? undefined : unquote(options.etag);
   const response = await s3.send(new GetObjectCommand({
-    Bucket: bucket, Key: key, ...(options.etag ? { IfMatch: `"${unquote(options.etag)}"` } : {}),
+    Bucket: bucket, Key: key, ...(expectedEtag ? { IfMatch: `"${expectedEtag}"` } : {}),
   }));
   const body = response.Body as Readable | undefined;
   if (!response.ETag || !body) throw new Error(`GetObject s3://${bucket}/${key} returned no ETag or body`);
   const object: ObjectVersion = { bucket, key, etag: unquote(response.ETag) };
-  if (options.etag !== undefined && unquote(options.etag) !== object.etag) {
+  if (expectedEtag !== undefined && expectedEtag !== object.etag) {
     // Servers without If-Match support (s3rver) answer anyway: check here too.
     body.destroy();
-    throw new ObjectChangedError(`s3://${bucket}/${key} has ETag ${object.etag}, the event named ${unquote(options.etag)}`);
+    throw new ObjectChangedError(`s3://${bucket}/${key} has ETag ${object.etag}, the event named ${expectedEtag}`);
   }
   const where = `s3://${bucket}/${key} (ETag ${object.etag})`;
 

@@ -137,26 +137,14 @@ function parse(rawLine: string, options: ParseOptions | undefined): Outcome {
   // client:port -> source.*
   const client = v[3]!;
   if (present(client)) {
-    const colon = client.lastIndexOf(':');
-    const host = colon === -1 ? client : unbracket(client.slice(0, colon));
+    const host = hostPort(client, S['source.ip'], S['source.port'], 'malformed_source.ip', 'malformed_source.port');
     if (host !== '') r[S['source.address']] = host;
-    if (isIp(host)) r[S['source.ip']] = host;
-    else tag('malformed_source.ip');
-    const port = colon === -1 ? undefined : readUnsigned(client, 65535, colon + 1);
-    if (port !== undefined) r[S['source.port']] = port;
-    else tag('malformed_source.port');
   }
 
   // target:port -> aws.elb.backend.*
   const target = v[4]!;
   if (present(target)) {
-    const colon = target.lastIndexOf(':');
-    const host = colon === -1 ? target : unbracket(target.slice(0, colon));
-    if (isIp(host)) r[S['aws.elb.backend.ip']] = host;
-    else tag('malformed_aws.elb.backend.ip');
-    const port = colon === -1 ? undefined : readUnsigned(target, 65535, colon + 1);
-    if (port !== undefined) r[S['aws.elb.backend.port']] = port;
-    else tag('malformed_aws.elb.backend.port');
+    hostPort(target, S['aws.elb.backend.ip'], S['aws.elb.backend.port'], 'malformed_aws.elb.backend.ip', 'malformed_aws.elb.backend.port');
   }
 
   // processing times: -1 = not measured
@@ -268,6 +256,18 @@ function parse(rawLine: string, options: ParseOptions | undefined): Outcome {
   }
   r[S['tags']] = tags;
   return RECORD;
+}
+
+/** `host:port` (IPv6 host possibly bracketed) into an ip and a port slot, tagging what is not typed; returns the host text. */
+function hostPort(text: string, ipSlot: number, portSlot: number, ipTag: string, portTag: string): string {
+  const colon = text.lastIndexOf(':');
+  const host = colon === -1 ? text : unbracket(text.slice(0, colon));
+  if (isIp(host)) record[ipSlot] = host;
+  else tag(ipTag);
+  const port = colon === -1 ? undefined : readUnsigned(text, 65535, colon + 1);
+  if (port !== undefined) record[portSlot] = port;
+  else tag(portTag);
+  return host;
 }
 
 function readTime(text: string, slot: number, malformedTag: string): void {

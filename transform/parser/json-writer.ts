@@ -20,7 +20,7 @@ import { jsTypeOf, SCHEMA_FIELDS } from '../schema/fields.ts';
 import { CONSTANT_VALUES, TREE, type FieldRecord, type TreeNode } from './emit.ts';
 
 /** Characters JSON must escape: quote, backslash, controls, and (lone) surrogates. */
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+export const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** `text` as it goes between JSON quotes. */
 function escapedInner(text: string): string {

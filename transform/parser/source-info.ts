@@ -5,6 +5,7 @@
 // loaders), so this is a small LRU cache, not just the last object.
 import { parseAlbObjectKey, type AlbObjectKey } from '../source/s3-key.ts';
 import { sourceDigest } from './event-id.ts';
+import { NEEDS_ESCAPE } from './json-writer.ts';
 import type { LineSource } from './types.ts';
 
 export interface SourceInfo {
@@ -28,7 +29,7 @@ function compute(bucket: string | undefined, key: string): SourceInfo {
     key,
     objectKey: parseAlbObjectKey(key),
     path,
-    clean: !/["\\\u0000-\u001f\ud800-\udfff]/.test(path),
+    clean: !NEEDS_ESCAPE.test(path),
     idPrefix: `${sourceDigest(bucket, key)}-`,
   };
 }

@@ -135,7 +135,7 @@ describe('loader handler', () => {
       s3: env.s3, firehose: env.firehose, deliveryStream: STREAM,
       checkpoints: new MemoryCheckpointStore(), failures: new MemoryFailureSink(),
       logger: createLogger(SERVICE_NAMES.loader), metrics: createMetrics(SERVICE_NAMES.loader),
-      retry: { baseDelayMs: 1, maxDelayMs: 5, maxRetryTimeMs: 50 },
+      retry: { baseDelayMs: 1, maxDelayMs: 5, maxRetryTimeMs: 500 },
     });
     const event: SQSEvent = { Records: [sqsRecord('m1', notifications[0]!)] };
     const first = await invoke(handler, event);
