@@ -72,7 +72,16 @@ export interface BulkOptions {
   signal?: AbortSignal;
 }
 
-interface BulkItem { status: number; error?: { type?: string; reason?: string } }
+export interface BulkItem { status: number; error?: { type?: string; reason?: string } }
+
+/** One `_bulk` request of a ready NDJSON body, without client retries; the item of each document, in order. */
+export async function sendBulk(client: Client, body: Buffer, documents: number): Promise<BulkItem[]> {
+  // A ready NDJSON Buffer is passed through as is (bulkBody); the typings only know arrays.
+  const response = await client.bulk({ body, filter_path: 'errors,items.*.status,items.*.error' } as never, { maxRetries: 0, requestTimeout: 120_000 });
+  const items = ((response.body as { items?: Record<string, BulkItem>[] }).items ?? []).map((i) => Object.values(i)[0]!);
+  if (items.length !== documents) throw new Error(`_bulk answered ${items.length} items for ${documents} documents`);
+  return items;
+}
 
 export class BulkGaveUpError extends Error {
   override readonly name = 'BulkGaveUpError';
@@ -92,9 +101,7 @@ export async function bulkIndex(client: Client, batch: BulkBatch, options: BulkO
     const positions = pending ?? Array.from({ length: batch.size }, (_, i) => i);
     const body = batch.body(pending);
     try {
-      const response = await client.bulk({ body, filter_path: 'errors,items.*.status,items.*.error' } as never, { maxRetries: 0, requestTimeout: 120_000 });
-      const items = ((response.body as { items?: Record<string, BulkItem>[] }).items ?? []).map((i) => Object.values(i)[0]!);
-      if (items.length !== positions.length) throw new Error(`_bulk answered ${items.length} items for ${positions.length} documents`);
+      const items = await sendBulk(client, body, positions.length);
       items.forEach((item, i) => {
         const document = positions[i]!;
         if (item.status >= 200 && item.status < 300) {

@@ -21,9 +21,7 @@ import { decodeBase64, encodeBase64, processRecords } from '../../transform/fire
 import { parseAlbLineToJson } from '../../transform/parser/index.ts';
 import type { Bench, BenchFigure, BenchResult } from './index.ts';
 import { ATHENA_ALB_REGEX } from './parser.ts';
-import { ACCESS_LOG_SAMPLE_FILES, readSampleLines, SAMPLES_DIR } from '../samples.ts';
-
-export { ACCESS_LOG_SAMPLE_FILES, readSampleLines, SAMPLES_DIR };
+import { ACCESS_LOG_SAMPLE_FILES, readSampleLines } from '../samples.ts';
 
 export function accessLogSampleLines(): string[] {
   return ACCESS_LOG_SAMPLE_FILES.flatMap(readSampleLines);

@@ -21,6 +21,7 @@ import type {
 } from 'aws-lambda';
 import { processRecords } from '../../transform/firehose-transform/process.ts';
 import { PROCESSOR_BUFFER_SIZE_MB } from '../../transform/firehose-transform/limits.ts';
+import { sendBulk } from '../backfill/bulk.ts';
 import { createRandom } from './generator.ts';
 import type { FirehoseSink } from './firehose-server.ts';
 import { lambdaContext } from './lambda-context.ts';
@@ -124,7 +125,6 @@ function bulkItemBytes(doc: PendingDocument): number {
 function errorMessageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
-
 
 export class DeliveryStream implements FirehoseSink {
   readonly stats: DeliveryStats = {
@@ -375,29 +375,20 @@ export class DeliveryStream implements FirehoseSink {
 
   /** `_bulk` (one request's worth) with retries until the retry window closes; leftovers go to the backup. */
   private async index(documents: PendingDocument[]): Promise<void> {
-    const started = Date.now();
-    const deadline = started + this.options.retryDurationMs;
+    const deadline = Date.now() + this.options.retryDurationMs;
     let pending = documents;
     let attempts = 0;
-    let lastError = new Map<PendingDocument, { code: string; message: string }>();
+    let errors = new Map<PendingDocument, { code: string; message: string }>();
     while (pending.length > 0) {
       attempts++;
-      const retry: PendingDocument[] = [];
-      const errors = new Map<PendingDocument, { code: string; message: string }>();
-      const outcome = await this.bulkSlots.run(() => this.bulk(pending));
-      for (const [doc, error] of outcome) {
-        retry.push(doc);
-        errors.set(doc, error);
-      }
+      errors = await this.bulkSlots.run(() => this.bulk(pending));
       // Non-retriable item errors are final at once (errors with retriable=false).
       const retriable: PendingDocument[] = [];
       const final: PendingDocument[] = [];
-      for (const doc of retry) {
-        const { code } = errors.get(doc)!;
+      for (const [doc, { code }] of errors) {
         (code === '429' || code === 'connection' || Number(code) >= 500 ? retriable : final).push(doc);
       }
       if (final.length > 0) await this.failDocuments(final, errors, attempts);
-      lastError = errors;
       pending = retriable;
       if (pending.length === 0) break;
       const delay = Math.min(5000, 100 * 2 ** (attempts - 1)) * (0.5 + this.random() / 2);
@@ -405,7 +396,7 @@ export class DeliveryStream implements FirehoseSink {
       this.stats.itemRetries += pending.length;
       await sleep(delay);
     }
-    if (pending.length > 0) await this.failDocuments(pending, lastError, attempts);
+    if (pending.length > 0) await this.failDocuments(pending, errors, attempts);
   }
 
   /** One `_bulk` request; returns the documents that were not indexed, with why. */
@@ -436,16 +427,9 @@ export class DeliveryStream implements FirehoseSink {
     }
     this.stats.bulkRequests++;
     try {
-      const response = await this.options.client.bulk(
-        // A ready NDJSON Buffer is passed through as is (bulkBody); the typings only know arrays.
-        { body: body as never, filter_path: 'errors,items.*.status,items.*.error' },
-        { maxRetries: 0, requestTimeout: 120_000 },
-      );
-      const result = response.body as unknown as { errors?: boolean; items?: Record<string, { status: number; error?: { type?: string; reason?: string } }>[] };
-      const items = result.items ?? [];
-      if (items.length !== send.length) throw new Error(`_bulk answered ${items.length} items for ${send.length} documents`);
+      const items = await sendBulk(this.options.client, body, send.length);
       for (let i = 0; i < send.length; i++) {
-        const item = Object.values(items[i]!)[0]!;
+        const item = items[i]!;
         if (item.status >= 200 && item.status < 300) {
           this.stats.indexed++;
         } else {

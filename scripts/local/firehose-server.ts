@@ -78,7 +78,9 @@ export async function startLocalFirehose(options: LocalFirehoseOptions): Promise
   let sinkQueue: Promise<unknown> = Promise.resolve();
   let recordCounter = 0;
 
-  const newRecordId = (): string => `${(recordCounter++).toString(16).padStart(12, '0')}${randomBytes(10).toString('hex')}`;
+  // Unique per call: a counter, plus a random suffix drawn once so ids differ between server runs.
+  const recordIdSuffix = randomBytes(10).toString('hex');
+  const newRecordId = (): string => `${(recordCounter++).toString(16).padStart(12, '0')}${recordIdSuffix}`;
 
   function checkStream(name: unknown): string {
     if (typeof name !== 'string' || !STREAM_NAME.test(name)) {

@@ -21,8 +21,8 @@ import {
   batchOfSize,
   envelopedLines,
   firehoseEvent,
-  readSampleLines,
 } from '../../../scripts/bench/transform.ts';
+import { readSampleLines } from '../../../scripts/samples.ts';
 
 const samples = accessLogSampleLines();
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
