@@ -46,6 +46,7 @@ interface Agg {
 }
 
 const count = (id = '1'): Agg => ({ id, enabled: true, type: 'count', schema: 'metric', params: {} });
+const metric = (id: string, type: 'sum' | 'median', field: string, customLabel: string): Agg => ({ id, enabled: true, type, schema: 'metric', params: { field, customLabel } });
 const dateHistogram = (id: string): Agg => ({
   id,
   enabled: true,
@@ -158,8 +159,8 @@ function visualizationSpecs(): VisSpec[] {
       type: 'area',
       params: xyParams('area', [{ id: '1', label: 'Sent' }, { id: '3', label: 'Received' }], 'Bytes', false),
       aggs: [
-        { id: '1', enabled: true, type: 'sum', schema: 'metric', params: { field: 'http.response.bytes', customLabel: 'Sent' } },
-        { id: '3', enabled: true, type: 'sum', schema: 'metric', params: { field: 'http.request.bytes', customLabel: 'Received' } },
+        metric('1', 'sum', 'http.response.bytes', 'Sent'),
+        metric('3', 'sum', 'http.request.bytes', 'Received'),
         dateHistogram('2'),
       ],
     },
@@ -179,7 +180,7 @@ function visualizationSpecs(): VisSpec[] {
       params: TABLE_PARAMS,
       aggs: [
         count(),
-        { id: '3', enabled: true, type: 'median', schema: 'metric', params: { field: 'event.duration', customLabel: 'Median latency' } },
+        metric('3', 'median', 'event.duration', 'Median latency'),
         terms('2', 'url.path', 25, 'bucket', 'Path'),
       ],
     },
@@ -191,7 +192,7 @@ function visualizationSpecs(): VisSpec[] {
       params: TABLE_PARAMS,
       aggs: [
         count(),
-        { id: '3', enabled: true, type: 'sum', schema: 'metric', params: { field: 'http.response.bytes', customLabel: 'Bytes sent' } },
+        metric('3', 'sum', 'http.response.bytes', 'Bytes sent'),
         terms('2', 'source.ip', 25, 'bucket', 'Client IP'),
       ],
     },

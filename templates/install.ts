@@ -93,8 +93,8 @@ interface Response {
 }
 
 function errorInfo(error: unknown): { statusCode?: number; body?: any; message: string; code?: string } {
-  const e = error as { meta?: { statusCode?: number; body?: any }; message?: string; name?: string; cause?: { code?: string } };
-  return { statusCode: e.meta?.statusCode ?? undefined, body: e.meta?.body, message: e.message ?? String(error), code: e.name };
+  const e = error as { meta?: { statusCode?: number; body?: any }; message?: string; name?: string };
+  return { statusCode: e.meta?.statusCode, body: e.meta?.body, message: e.message ?? String(error), code: e.name };
 }
 
 function reasonOf(body: any): string {
@@ -154,6 +154,17 @@ const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 
 const mappingPath = (role: string): string => `/_plugins/_security/api/rolesmapping/${encodeURIComponent(role)}`;
 
+/** A plugin's REST API (ISM, security) is absent: OpenSearch answers an unknown path with "no handler found for uri". */
+const isMissingPlugin = (error: unknown): boolean => error instanceof InstallError && /no handler found for uri/i.test(error.message);
+
+/** PUT replaces a whole role mapping: keep the users, hosts and AND-backend roles someone else mapped. */
+const mappingBody = (mapping: any, backendRoles: string[]): Record<string, string[]> => ({
+  backend_roles: backendRoles,
+  hosts: mapping?.hosts ?? [],
+  users: mapping?.users ?? [],
+  and_backend_roles: mapping?.and_backend_roles ?? [],
+});
+
 class Installer {
   readonly steps: StepResult[] = [];
   readonly log: (line: string) => void;
@@ -193,34 +204,34 @@ class Installer {
     this.log(`${outcome.padEnd(9)} ${step}${detail ? ` — ${detail}` : ''}`);
   }
 
-  async componentTemplate(template: ComponentTemplate): Promise<void> {
-    const step = `component template ${template.name}`;
-    const path = `/_component_template/${encodeURIComponent(template.name)}`;
+  componentTemplate(template: ComponentTemplate): Promise<void> {
+    return this.template(`component template ${template.name}`, 'component_template', template);
+  }
+
+  indexTemplate(template: IndexTemplate): Promise<void> {
+    return this.template(`index template ${template.name} (${template.body.index_patterns.join(', ')}, priority ${template.body.priority})`, 'index_template', template);
+  }
+
+  /** PUTs a component or index template unless the cluster already holds one with the same content hash. */
+  private async template(step: string, kind: 'component_template' | 'index_template', template: ComponentTemplate | IndexTemplate): Promise<void> {
+    const path = `/_${kind}/${encodeURIComponent(template.name)}`;
+    const request: Request = { method: 'PUT', path, body: template.body };
     if (this.dryRun) {
-      await this.write({ method: 'PUT', path, body: template.body });
+      await this.write(request);
       return this.record(step, 'planned');
     }
     const current = await this.send({ method: 'GET', path }, [404]);
-    const existing = current.statusCode === 404 ? undefined : current.body.component_templates?.[0]?.component_template;
-    await this.putIfChanged(step, existing?._meta?.content_hash, template.body._meta.content_hash, { method: 'PUT', path, body: template.body }, existing !== undefined);
-  }
-
-  async indexTemplate(template: IndexTemplate): Promise<void> {
-    const step = `index template ${template.name} (${template.body.index_patterns.join(', ')}, priority ${template.body.priority})`;
-    const path = `/_index_template/${encodeURIComponent(template.name)}`;
-    if (this.dryRun) {
-      await this.write({ method: 'PUT', path, body: template.body });
-      return this.record(step, 'planned');
+    // GET /_component_template/x answers { component_templates: [{ component_template }] }, likewise for index templates.
+    const existing = current.statusCode === 404 ? undefined : current.body[`${kind}s`]?.[0]?.[kind];
+    const currentHash: unknown = existing?._meta?.content_hash;
+    const wantedHash = template.body._meta.content_hash;
+    if (existing === undefined) {
+      await this.send(request);
+      return this.record(step, 'created');
     }
-    const current = await this.send({ method: 'GET', path }, [404]);
-    const existing = current.statusCode === 404 ? undefined : current.body.index_templates?.[0]?.index_template;
-    await this.putIfChanged(step, existing?._meta?.content_hash, template.body._meta.content_hash, { method: 'PUT', path, body: template.body }, existing !== undefined);
-  }
-
-  private async putIfChanged(step: string, currentHash: unknown, wantedHash: string, request: Request, exists: boolean): Promise<void> {
-    if (exists && currentHash === wantedHash) return this.record(step, 'unchanged');
+    if (currentHash === wantedHash) return this.record(step, 'unchanged');
     await this.send(request);
-    this.record(step, exists ? 'updated' : 'created', exists ? `content ${String(currentHash ?? 'not managed by albatross')} -> ${wantedHash}` : undefined);
+    this.record(step, 'updated', `content ${String(currentHash ?? 'not managed by albatross')} -> ${wantedHash}`);
   }
 
   async ismPolicy(rendered: RenderedTemplates, prefix: string): Promise<void> {
@@ -237,7 +248,7 @@ class Installer {
     try {
       current = await this.send({ method: 'GET', path }, [404]);
     } catch (error) {
-      if (error instanceof InstallError && /no handler found for uri/i.test(error.message)) {
+      if (isMissingPlugin(error)) {
         return this.record(step, 'skipped', `this engine has no ISM plugin (Index State Management): ${pattern} indices are NOT deleted automatically`);
       }
       throw error;
@@ -278,7 +289,7 @@ class Installer {
     try {
       currentRole = await this.send({ method: 'GET', path: rolePath }, [404]);
     } catch (error) {
-      if (error instanceof InstallError && /no handler found for uri/i.test(error.message)) {
+      if (isMissingPlugin(error)) {
         return this.record(`security role ${name}`, 'skipped', `this engine has no security plugin REST API (plugin absent or fine-grained access control off): nothing to map, ${who} access is governed by the domain access policy alone`);
       }
       throw error;
@@ -310,32 +321,24 @@ class Installer {
     try {
       current = await this.send({ method: 'GET', path }, [404]);
     } catch (error) {
-      if (error instanceof InstallError && /no handler found for uri/i.test(error.message)) return this.record(step, 'skipped', 'this engine has no security plugin REST API');
+      if (isMissingPlugin(error)) return this.record(step, 'skipped', 'this engine has no security plugin REST API');
       throw error;
     }
     const mapping = current.statusCode === 404 ? undefined : current.body[role];
     const backendRoles: string[] = mapping?.backend_roles ?? [];
     if (!backendRoles.includes(roleArn)) return this.record(step, 'unchanged');
-    await this.send({
-      method: 'PUT',
-      path,
-      body: { backend_roles: backendRoles.filter((r) => r !== roleArn), hosts: mapping.hosts ?? [], users: mapping.users ?? [], and_backend_roles: mapping.and_backend_roles ?? [] },
-    });
+    await this.send({ method: 'PUT', path, body: mappingBody(mapping, backendRoles.filter((r) => r !== roleArn)) });
     this.record(step, 'updated', `removed; kept ${backendRoles.length - 1} other backend roles`);
   }
 
-  /** Adds `roleArn` as a backend role of `role`; PUT replaces the whole mapping, so keep the users, hosts and backend roles someone else mapped. */
+  /** Adds `roleArn` as a backend role of `role`, keeping the existing backend roles. */
   private async roleMapping(role: string, roleArn: string): Promise<void> {
     const path = mappingPath(role);
     const currentMapping = await this.send({ method: 'GET', path }, [404]);
     const mapping = currentMapping.statusCode === 404 ? undefined : currentMapping.body[role];
     const backendRoles: string[] = mapping?.backend_roles ?? [];
     if (backendRoles.includes(roleArn)) return this.record(`role mapping ${role} -> ${roleArn}`, 'unchanged');
-    await this.send({
-      method: 'PUT',
-      path,
-      body: { backend_roles: [...backendRoles, roleArn], hosts: mapping?.hosts ?? [], users: mapping?.users ?? [], and_backend_roles: mapping?.and_backend_roles ?? [] },
-    });
+    await this.send({ method: 'PUT', path, body: mappingBody(mapping, [...backendRoles, roleArn]) });
     this.record(`role mapping ${role} -> ${roleArn}`, mapping ? 'updated' : 'created', backendRoles.length ? `kept ${backendRoles.length} existing backend roles` : undefined);
   }
 

@@ -34,10 +34,9 @@ export interface ProviderResponse {
   Data?: Record<string, string>;
 }
 
-function positiveInteger(name: string, value: string): number {
-  const parsed = Number(value);
-  if (!/^\d+$/.test(value) || parsed < 0) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
-  return parsed;
+function nonNegativeInteger(name: string, value: string): number {
+  if (!/^\d+$/.test(value)) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  return Number(value);
 }
 
 // Absent = 'false': resources created before the property existed keep read-only Dashboards users.
@@ -71,8 +70,8 @@ export function parseProperties(raw: Record<string, unknown>): TemplatesResource
 export async function configureDomain(client: Client, properties: TemplatesResourceProperties): Promise<InstallReport> {
   const report = await installTemplates(client, {
     indexPrefix: properties.IndexPrefix,
-    retentionDays: positiveInteger('RetentionDays', properties.RetentionDays),
-    ...(properties.Replicas === '' ? {} : { replicas: positiveInteger('Replicas', properties.Replicas) }),
+    retentionDays: nonNegativeInteger('RetentionDays', properties.RetentionDays),
+    ...(properties.Replicas === '' ? {} : { replicas: nonNegativeInteger('Replicas', properties.Replicas) }),
     firehoseRoleArn: properties.FirehoseRoleArn,
     ...(properties.DashboardsRoleArn === '' ? {} : { dashboardsRoleArn: properties.DashboardsRoleArn }),
     dashboardsAdmin: properties.DashboardsAdmin === 'true',
