@@ -1,6 +1,7 @@
 // One way to build an OpenSearch client for every Albatross tool: Amazon OpenSearch
 // Service endpoints are signed with SigV4 (credentials from the standard AWS chain),
-// everything else uses basic auth when a username is given, or no auth at all.
+// everything else uses basic auth when a username is given, or no auth at all. Also the one
+// `_bulk` call (sendBulk) that the backfill and the local delivery stream share.
 import { Client, type ClientOptions } from '@opensearch-project/opensearch';
 import { AwsSigv4Signer } from '@opensearch-project/opensearch/aws-v3';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
@@ -91,4 +92,15 @@ export function createOpenSearchClient(options: OpenSearchConnectionOptions): Cl
   }
   // Credentials embedded in the URL (if any) are used by the client as basic auth.
   return new Client({ ...common, node: url.toString() });
+}
+
+export interface BulkItem { status: number; error?: { type?: string; reason?: string } }
+
+/** One `_bulk` request of a ready NDJSON body, without client retries; the item of each document, in order. */
+export async function sendBulk(client: Client, body: Buffer, documents: number): Promise<BulkItem[]> {
+  // A ready NDJSON Buffer is passed through as is (bulkBody); the typings only know arrays.
+  const response = await client.bulk({ body, filter_path: 'errors,items.*.status,items.*.error' } as never, { maxRetries: 0, requestTimeout: 120_000 });
+  const items = ((response.body as { items?: Record<string, BulkItem>[] }).items ?? []).map((i) => Object.values(i)[0]!);
+  if (items.length !== documents) throw new Error(`_bulk answered ${items.length} items for ${documents} documents`);
+  return items;
 }

@@ -6,6 +6,8 @@
 // every retry and every re-run an overwrite, never a duplicate.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@opensearch-project/opensearch';
+import { sendBulk } from '../../templates/opensearch-client.ts';
+import { backoffDelayMs } from '../../transform/backoff.ts';
 
 /**
  * One `_bulk` request body, built as the documents arrive: each document is UTF-8 encoded once,
@@ -72,17 +74,6 @@ export interface BulkOptions {
   signal?: AbortSignal;
 }
 
-export interface BulkItem { status: number; error?: { type?: string; reason?: string } }
-
-/** One `_bulk` request of a ready NDJSON body, without client retries; the item of each document, in order. */
-export async function sendBulk(client: Client, body: Buffer, documents: number): Promise<BulkItem[]> {
-  // A ready NDJSON Buffer is passed through as is (bulkBody); the typings only know arrays.
-  const response = await client.bulk({ body, filter_path: 'errors,items.*.status,items.*.error' } as never, { maxRetries: 0, requestTimeout: 120_000 });
-  const items = ((response.body as { items?: Record<string, BulkItem>[] }).items ?? []).map((i) => Object.values(i)[0]!);
-  if (items.length !== documents) throw new Error(`_bulk answered ${items.length} items for ${documents} documents`);
-  return items;
-}
-
 export class BulkGaveUpError extends Error {
   override readonly name = 'BulkGaveUpError';
 }
@@ -119,7 +110,7 @@ export async function bulkIndex(client: Client, batch: BulkBatch, options: BulkO
       for (const document of positions) again.push({ document, reason });
     }
     if (again.length === 0) break;
-    const delay = Math.min(10_000, 200 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+    const delay = backoffDelayMs(attempt, { baseMs: 200, maxMs: 10_000 });
     if (Date.now() + delay > deadline) {
       throw new BulkGaveUpError(`${again.length} documents still not accepted after ${attempt} attempts: ${again[0]!.reason}`);
     }

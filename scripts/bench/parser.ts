@@ -12,7 +12,7 @@ import { Readable, Writable } from 'node:stream';
 import { parseAlbLine, parseAlbLineToJson } from '../../transform/parser/index.ts';
 import { parseStream } from '../commands/parse.ts';
 import type { Bench, BenchFigure } from './index.ts';
-import { accessLogSampleLines, SAMPLE_BUCKET, SAMPLE_KEY } from './transform.ts';
+import { accessLogSampleLines, SAMPLE_BUCKET, SAMPLE_KEY } from '../transform-fixtures.ts';
 
 /**
  * The Athena `input.regex` for ALB access logs (2024 version, with conn_trace_id and the

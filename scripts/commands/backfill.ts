@@ -1,10 +1,10 @@
 // `albatross backfill SOURCE`: load ALB access logs that already sit in S3 (or in a local folder
 // with the same layout) straight into OpenSearch, resumably. Core: scripts/backfill/run.ts.
 import path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { addEndpointOptions, clientFromOptions, type EndpointCliOptions } from './endpoint-options.ts';
-import { parsePositive } from './generate.ts';
+import { positiveCount, utcDay } from './option-values.ts';
 
 interface BackfillCliOptions extends EndpointCliOptions {
   from?: string;
@@ -15,13 +15,6 @@ interface BackfillCliOptions extends EndpointCliOptions {
   concurrency: number;
   json?: boolean;
   progress: boolean;
-}
-
-function day(value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
-    throw new InvalidArgumentError('must be a UTC day, YYYY-MM-DD');
-  }
-  return value;
 }
 
 /** A file name derived from the source, so two backfills do not share a state file by accident. */
@@ -37,12 +30,12 @@ export function register(program: Command): void {
     .command('backfill')
     .description('index ALB access logs already in S3 (s3://bucket/prefix) or in a local folder of the same layout, resumably')
     .argument('<source>', 's3://bucket/prefix (default AWS credentials chain) or a folder')
-    .option('--from <day>', 'first UTC day of events to load (YYYY-MM-DD)', day)
-    .option('--to <day>', 'last UTC day of events to load (YYYY-MM-DD)', day)
+    .option('--from <day>', 'first UTC day of events to load (YYYY-MM-DD)', utcDay)
+    .option('--to <day>', 'last UTC day of events to load (YYYY-MM-DD)', utcDay)
     .option('--prefix <prefix>', 'index prefix: documents go to <prefix>-YYYY-MM-DD by event time', 'alb-logs')
     .option('--state <file>', 'state file of completed objects (default: .albatross/backfill-<source>.state.json)')
     .option('--failures <file>', 'failed lines with their reason, NDJSON (default: .albatross/backfill-<source>.failures.ndjson)')
-    .option('--concurrency <n>', 'objects processed at once', parsePositive, 4)
+    .option('--concurrency <n>', 'objects processed at once', positiveCount, 4)
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the summary as one JSON object on the last line of stdout');
   addEndpointOptions(command).action(async (source: string, options: BackfillCliOptions) => {

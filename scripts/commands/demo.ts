@@ -5,9 +5,9 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { parseCount, parsePositive } from './generate.ts';
+import { count, fraction, port, positiveCount } from './option-values.ts';
 
 interface DemoOptions {
   lines: number;
@@ -26,29 +26,23 @@ interface DemoOptions {
   lambdaLogs?: boolean;
 }
 
-function rate(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('must be a fraction in [0, 1)');
-  return n;
-}
-
 const n = (value: number) => value.toLocaleString('en-US');
 
 export function register(program: Command): void {
   program
     .command('demo')
     .description('run the whole pipeline locally (embedded OpenSearch, local S3 and Firehose, the real Lambda handlers) and account for every line')
-    .option('--lines <n>', 'lines to generate', parseCount, 200_000)
-    .option('--files <n>', 'log objects to spread them over (default: one per 25,000 lines)', parsePositive)
-    .option('--bad-lines <n>', 'malformed lines mixed in (they end as preserved failures)', parseCount, 25)
-    .option('--days <n>', 'days of traffic, ending now', parsePositive, 3)
-    .option('--seed <n>', 'generator seed', parseCount, 1)
+    .option('--lines <n>', 'lines to generate', count, 200_000)
+    .option('--files <n>', 'log objects to spread them over (default: one per 25,000 lines)', positiveCount)
+    .option('--bad-lines <n>', 'malformed lines mixed in (they end as preserved failures)', count, 25)
+    .option('--days <n>', 'days of traffic, ending now', positiveCount, 3)
+    .option('--seed <n>', 'generator seed', count, 1)
     .option('--prefix <prefix>', 'index prefix: documents go to <prefix>-YYYY-MM-DD', 'alb-logs')
-    .option('--throttle-rate <r>', 'fraction of PutRecordBatch calls the local Firehose throttles', rate, 0)
-    .option('--partial-failure-rate <r>', 'fraction of PutRecordBatch calls that partially fail', rate, 0)
-    .option('--bulk-reject-rate <r>', 'fraction of bulk items rejected with 429', rate, 0)
+    .option('--throttle-rate <r>', 'fraction of PutRecordBatch calls the local Firehose throttles', fraction, 0)
+    .option('--partial-failure-rate <r>', 'fraction of PutRecordBatch calls that partially fail', fraction, 0)
+    .option('--bulk-reject-rate <r>', 'fraction of bulk items rejected with 429', fraction, 0)
     .option('--work-dir <dir>', 'where the local S3 data and the failure backups go (default: a new temporary folder)')
-    .option('--port <n>', 'HTTP port of the embedded engine (default: a free one)', parsePositive)
+    .option('--port <n>', 'HTTP port of the embedded engine (default: a free one)', port)
     .option('--json', 'print the result as one JSON object on the last line of stdout')
     .option('--keep-running', 'keep the engine running afterwards (Ctrl-C stops it) and print how to query it')
     .option('--lambda-logs', "show the Lambda handlers' structured logs and metrics")

@@ -1,25 +1,8 @@
 // `albatross generate`: synthetic ALB access logs as gzip objects in the S3 key layout.
 import { writeFile } from 'node:fs/promises';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { generateToDirectory } from '../local/generator.ts';
-
-export function parseCount(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number >= 0');
-  return n;
-}
-
-export function parsePositive(value: string): number {
-  const n = parseCount(value);
-  if (n < 1) throw new InvalidArgumentError('must be at least 1');
-  return n;
-}
-
-export function parseDate(value: string): Date {
-  const date = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
-  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError('must be a date such as 2026-01-31');
-  return date;
-}
+import { count, date, positiveCount } from './option-values.ts';
 
 interface GenerateCliOptions {
   out: string;
@@ -38,12 +21,12 @@ export function register(program: Command): void {
     .command('generate')
     .description('write deterministic synthetic ALB access logs (gzip objects in the S3 key layout) to a folder')
     .requiredOption('--out <dir>', 'output folder (objects go under <dir>/AWSLogs/...)')
-    .option('--lines <n>', 'total lines, malformed ones included', parseCount, 200_000)
-    .option('--days <n>', 'spread the traffic over this many UTC days', parsePositive, 3)
-    .option('--seed <n>', 'random seed: same options, same bytes', parseCount, 1)
-    .option('--files <n>', 'number of objects (default: one per 25,000 lines)', parsePositive)
-    .option('--bad-lines <n>', 'malformed lines to mix in', parseCount, 0)
-    .option('--end <date>', 'end of the traffic (exclusive), UTC; default: start of today', parseDate)
+    .option('--lines <n>', 'total lines, malformed ones included', count, 200_000)
+    .option('--days <n>', 'spread the traffic over this many UTC days', positiveCount, 3)
+    .option('--seed <n>', 'random seed: same options, same bytes', count, 1)
+    .option('--files <n>', 'number of objects (default: one per 25,000 lines)', positiveCount)
+    .option('--bad-lines <n>', 'malformed lines to mix in', count, 0)
+    .option('--end <date>', 'end of the traffic (exclusive), UTC; default: start of today', date)
     .option('--manifest <file>', 'also write the manifest (lines and malformed lines per object) as JSON')
     .option('--json', 'print the manifest as JSON on stdout')
     .action(async (options: GenerateCliOptions) => {

@@ -1,7 +1,8 @@
 // `albatross opensearch`: a real single-node OpenSearch on loopback until Ctrl-C.
 // stdout carries only the URL, so `URL=$(albatross opensearch | head -1)`-style use works;
 // everything else goes to stderr.
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { port } from './option-values.ts';
 import { ensureLauncherBuilt, OpenSearchEngineError, startOpenSearch, type EmbeddedEngine } from '../opensearch-local/engine.ts';
 
 interface OpenSearchOptions {
@@ -11,18 +12,12 @@ interface OpenSearchOptions {
   buildOnly?: boolean;
 }
 
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new InvalidArgumentError('expected a port number 0-65535');
-  return port;
-}
-
 export function register(program: Command): void {
   program
     .command('opensearch')
     .description('start an embedded single-node OpenSearch 2.19 on 127.0.0.1, print its URL, run until Ctrl-C')
     .option('--data <dir>', 'keep the data in this directory (default: a fresh temporary one, deleted on exit)')
-    .option('--port <n>', 'HTTP port (0 = any free port)', parsePort, 0)
+    .option('--port <n>', 'HTTP port (0 = any free port)', port, 0)
     .option('--verbose', "copy the engine's log to stderr")
     .option('--build-only', 'only build the launcher (Maven) and its class-data archive, then exit')
     .action(async (options: OpenSearchOptions) => {

@@ -1,7 +1,8 @@
 // `albatross setup-templates` (`npm run setup-templates`): installs and verifies the
 // index templates, retention policy, Firehose security role and Dashboards objects.
 import { writeFile } from 'node:fs/promises';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { count, positiveCount, positiveNumber } from './option-values.ts';
 import { DEFAULT_TEMPLATE_OPTIONS } from '../../templates/render.ts';
 import { DEFAULT_SLOW_REQUEST_SECONDS, renderSavedObjects, toNdjson } from '../../templates/dashboards.ts';
 import { dashboardsTarget } from '../../templates/dashboards-import.ts';
@@ -21,20 +22,6 @@ interface SetupTemplatesOptions extends EndpointCliOptions {
   firehoseRoleArn?: string;
   dashboardsRoleArn?: string;
   dryRun?: boolean;
-}
-
-function integer(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
-    return n;
-  };
-}
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
 }
 
 function printReport(report: InstallReport, out: (line: string) => void): void {
@@ -63,10 +50,10 @@ export function register(program: Command): void {
     .option('--dashboards-url <url>', 'import the Dashboards saved objects there (Amazon OpenSearch Service: https://<domain-endpoint>/_dashboards)')
     .option('--export-dashboards <file>', 'write the Dashboards saved objects as NDJSON to this file (for a manual import)')
     .option('--prefix <prefix>', 'index name prefix: Firehose writes <prefix>-YYYY-MM-DD', DEFAULT_TEMPLATE_OPTIONS.indexPrefix)
-    .option('--retention-days <n>', 'delete indices older than this (ISM)', integer(1), DEFAULT_TEMPLATE_OPTIONS.retentionDays)
-    .option('--shards <n>', 'primary shards per daily index', integer(1), DEFAULT_TEMPLATE_OPTIONS.shards)
-    .option('--replicas <n>', 'replicas per shard', integer(0), DEFAULT_TEMPLATE_OPTIONS.replicas)
-    .option('--priority <n>', 'index template priority (raise it to win over another template matching <prefix>-*)', integer(0), DEFAULT_TEMPLATE_OPTIONS.priority)
+    .option('--retention-days <n>', 'delete indices older than this (ISM)', positiveCount, DEFAULT_TEMPLATE_OPTIONS.retentionDays)
+    .option('--shards <n>', 'primary shards per daily index', positiveCount, DEFAULT_TEMPLATE_OPTIONS.shards)
+    .option('--replicas <n>', 'replicas per shard', count, DEFAULT_TEMPLATE_OPTIONS.replicas)
+    .option('--priority <n>', 'index template priority (raise it to win over another template matching <prefix>-*)', count, DEFAULT_TEMPLATE_OPTIONS.priority)
     .option('--refresh-interval <interval>', 'index refresh interval', DEFAULT_TEMPLATE_OPTIONS.refreshInterval)
     .option('--slow-request-seconds <s>', 'threshold of the "slow requests" saved search', positiveNumber, DEFAULT_SLOW_REQUEST_SECONDS)
     .option('--firehose-role-arn <arn>', 'map this IAM role to a least-privilege security role for Firehose on <prefix>*')

@@ -21,7 +21,8 @@ import type {
 } from 'aws-lambda';
 import { processRecords } from '../../transform/firehose-transform/process.ts';
 import { PROCESSOR_BUFFER_SIZE_MB } from '../../transform/firehose-transform/limits.ts';
-import { sendBulk } from '../backfill/bulk.ts';
+import { sendBulk } from '../../templates/opensearch-client.ts';
+import { backoffDelayMs } from '../../transform/backoff.ts';
 import { createRandom } from './generator.ts';
 import type { FirehoseSink } from './firehose-server.ts';
 import { lambdaContext } from './lambda-context.ts';
@@ -391,7 +392,7 @@ export class DeliveryStream implements FirehoseSink {
       if (final.length > 0) await this.failDocuments(final, errors, attempts);
       pending = retriable;
       if (pending.length === 0) break;
-      const delay = Math.min(5000, 100 * 2 ** (attempts - 1)) * (0.5 + this.random() / 2);
+      const delay = backoffDelayMs(attempts, { baseMs: 100, maxMs: 5_000 }, this.random);
       if (Date.now() + delay >= deadline) break;
       this.stats.itemRetries += pending.length;
       await sleep(delay);

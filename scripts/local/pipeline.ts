@@ -70,6 +70,8 @@ export interface PipelineResult {
   indices: IndexCount[];
   /** Generation excluded: from the first upload to the last document accounted for. */
   seconds: number;
+  /** CPU time of this Node process (all stand-ins, loader, transform) over `seconds`. */
+  cpuSeconds: number;
   failures: {
     processingFailed: number;   // transform said ProcessingFailed: raw line in the backup folder
     deliveryFailed: number;     // OpenSearch refused past the retry window: document in the backup folder
@@ -168,6 +170,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
 
   try {
     const started = performance.now();
+    const cpuStarted = process.cpuUsage();
     let uploaded = false;
     const uploads = (async () => {
       for (const object of objects) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: object.key, Body: object.body }));
@@ -215,6 +218,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     await uploads;
     await delivery.drain();
     const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuStarted);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 
     const pattern = `${options.indexPrefix}-*`;
     await refresh(options.client, pattern);
@@ -239,6 +244,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       duplicates,
       indices,
       seconds,
+      cpuSeconds,
       failures: {
         processingFailed: delivery.stats.processingFailed,
         deliveryFailed: delivery.stats.deliveryFailed,

@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOpenSearchClient, describeAuth, resolveAuth } from '../../templates/opensearch-client.ts';
+import { createOpenSearchClient, describeAuth, resolveAuth, sendBulk } from '../../templates/opensearch-client.ts';
 
 describe('resolveAuth', () => {
   it('signs Amazon OpenSearch Service endpoints, with the region from the host', () => {
@@ -73,5 +73,37 @@ describe('createOpenSearchClient on the wire', () => {
     await anonymous.transport.request({ method: 'GET', path: '/' });
     await anonymous.close();
     expect(seen.at(-1)!.authorization).toBeUndefined();
+  });
+});
+
+describe('sendBulk against the embedded engine', () => {
+  const client = createOpenSearchClient({ endpoint: process.env.OPENSEARCH_URL! });
+  const index = `send-bulk-${Date.now()}`;
+
+  beforeAll(async () => {
+    await client.indices.create({ index, body: { mappings: { dynamic: 'strict', properties: { n: { type: 'integer' } } } } });
+  });
+  afterAll(async () => {
+    await client.indices.delete({ index }, { ignore: [404] });
+    await client.close();
+  });
+
+  it('returns one item per document, in order, with the engine reason for a refused one', async () => {
+    const lines = [
+      { index: { _index: index, _id: 'a' } }, { n: 1 },
+      { index: { _index: index, _id: 'b' } }, { n: 'not a number' },
+      { index: { _index: index, _id: 'c' } }, { unknown: true },
+      { index: { _index: index, _id: 'a' } }, { n: 2 },
+    ];
+    const body = Buffer.from(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const items = await sendBulk(client, body, 4);
+    expect(items.map((i) => i.status)).toEqual([201, 400, 400, 200]);
+    expect(items[1]!.error?.type).toBe('mapper_parsing_exception');
+    expect(items[2]!.error?.reason).toMatch(/strict/);
+  });
+
+  it('refuses an answer whose item count does not match the documents sent', async () => {
+    const body = Buffer.from(`${JSON.stringify({ index: { _index: index, _id: 'x' } })}\n${JSON.stringify({ n: 3 })}\n`);
+    await expect(sendBulk(client, body, 2)).rejects.toThrow(/_bulk answered 1 items for 2 documents/);
   });
 });

@@ -15,7 +15,7 @@ export const RESPONSE_GUARD_BYTES = 6_000_000;
 /**
  * Worst response bytes per input byte: (serialized result record: 56-digit recordId, result, base64 of
  * the JSON document, comma) / (record data bytes before base64, envelope header included).
- * Measured with `npm run bench transform` (scripts/bench/transform.ts, `measureExpansion`) over every
+ * Measured with `npm run bench transform` (`measureExpansion` in scripts/transform-fixtures.ts) over every
  * access-log sample line in ../shared/samples, bare and enveloped with a real AWS key, and adversarial
  * lines: 20-field lines of `-`, every field present with one-character values, long URLs (copied
  * into url.original/path/query/domain), \xHH control bytes (JSON-escaped as \u00XX), 500 trailing

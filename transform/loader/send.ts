@@ -1,6 +1,7 @@
 // One PutRecordBatch with retries: only the records Firehose did not accept are resent, with
 // exponential backoff and full jitter, until every record is accepted or the retry time runs out.
 import { PutRecordBatchCommand, type FirehoseClient } from '@aws-sdk/client-firehose';
+import { backoffDelayMs } from '../backoff.ts';
 
 export interface RetryOptions {
   /** First backoff ceiling (ms); doubles per attempt. Default 100. */
@@ -104,7 +105,7 @@ export async function sendBatch(params: SendBatchParams): Promise<void> {
       lastProblem = `${(error as Error).name}: ${(error as Error).message}`;
     }
     if (signal?.aborted) throw new SendAbortedError(`aborted with ${pending.length} records unsent (${lastProblem})`);
-    const delay = random() * Math.min(maxDelayMs, baseDelayMs * 2 ** attempt);
+    const delay = backoffDelayMs(attempt + 1, { baseMs: baseDelayMs, maxMs: maxDelayMs }, random);
     if (Date.now() - started + delay > maxRetryTimeMs) {
       throw new SendGaveUpError(
         `Firehose did not accept ${pending.length} of ${records.length} records within ${maxRetryTimeMs} ms (last: ${lastProblem})`);

@@ -5,7 +5,7 @@ import type { Context } from 'aws-lambda';
 import { handler, MAX_LOGGED_FAILURES } from '../../../transform/firehose-transform/handler.ts';
 import { processRecords } from '../../../transform/firehose-transform/process.ts';
 import { METRICS_NAMESPACE, SERVICE_NAMES } from '../../../transform/observability.ts';
-import { accessLogSampleLines, envelopedLines, firehoseEvent } from '../../../scripts/bench/transform.ts';
+import { accessLogSampleLines, envelopedLines, firehoseEvent } from '../../../scripts/transform-fixtures.ts';
 
 // The context object Lambda passes; only its data fields are read (by the Powertools logger).
 const context = {

@@ -14,7 +14,7 @@ import {
   envelopedLines,
   firehoseEvent,
   measureExpansion,
-} from '../../../scripts/bench/transform.ts';
+} from '../../../scripts/transform-fixtures.ts';
 
 const MB = 1024 * 1024;
 const samples = accessLogSampleLines();

@@ -7,7 +7,7 @@ import type { Bulk_RequestBody } from '@opensearch-project/opensearch/api/_core/
 import { createOpenSearchClient } from '../../../templates/opensearch-client.ts';
 import { dailyIndexName, installTemplates } from '../../../templates/install.ts';
 import { processRecords } from '../../../transform/firehose-transform/process.ts';
-import { accessLogSampleLines, adversarialLines, envelopedLines, firehoseEvent } from '../../../scripts/bench/transform.ts';
+import { accessLogSampleLines, adversarialLines, envelopedLines, firehoseEvent } from '../../../scripts/transform-fixtures.ts';
 
 const prefix = `t4-transform-${process.pid}`;
 const index = dailyIndexName(prefix, new Date());

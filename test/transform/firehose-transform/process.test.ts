@@ -21,7 +21,7 @@ import {
   batchOfSize,
   envelopedLines,
   firehoseEvent,
-} from '../../../scripts/bench/transform.ts';
+} from '../../../scripts/transform-fixtures.ts';
 import { readSampleLines } from '../../../scripts/samples.ts';
 
 const samples = accessLogSampleLines();

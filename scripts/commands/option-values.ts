@@ -1,0 +1,52 @@
+// Parsers for option values, shared by every command so the same kind of value is checked and
+// explained the same way. Each throws commander's InvalidArgumentError, which commander turns into
+// "error: option '--x <n>' argument 'y' is invalid. <reason>" and exit code 1.
+import { InvalidArgumentError } from 'commander';
+
+/** A whole number >= `min`. */
+export function wholeNumber(min: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < min) throw new InvalidArgumentError(`must be a whole number >= ${min}`);
+    return n;
+  };
+}
+
+export const count = wholeNumber(0);
+export const positiveCount = wholeNumber(1);
+
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number > 0');
+  return n;
+}
+
+/** A fraction in [0, 1), e.g. a fault-injection rate. */
+export function fraction(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('must be a fraction in [0, 1)');
+  return n;
+}
+
+/** A TCP port; 0 asks for any free one. */
+export function port(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('must be a port number 0-65535');
+  return n;
+}
+
+/** A date (`YYYY-MM-DD` is midnight UTC) or a full ISO timestamp. */
+export function date(value: string): Date {
+  const parsed = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+  if (Number.isNaN(parsed.getTime())) throw new InvalidArgumentError('must be a date such as 2026-01-31');
+  return parsed;
+}
+
+/** A calendar day `YYYY-MM-DD` (UTC), returned as given. */
+export function utcDay(value: string): string {
+  const parsed = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00Z`) : undefined;
+  if (parsed === undefined || Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== value) {
+    throw new InvalidArgumentError('must be a UTC day, YYYY-MM-DD');
+  }
+  return value;
+}
