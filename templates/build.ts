@@ -21,6 +21,7 @@ export function generatedFiles(): Map<string, string> {
     [`index_template.${t.indexTemplate.name}.json`, json(t.indexTemplate.body)],
     [`ism_policy.${t.ismPolicy.id}.json`, json(t.ismPolicy.body)],
     [`security_role.${t.firehoseRole.name}.json`, json(t.firehoseRole.body)],
+    [`security_role.${t.dashboardsReaderRole.name}.json`, json(t.dashboardsReaderRole.body)],
     [`dashboards.${options.indexPrefix}.ndjson`, toNdjson(renderSavedObjects({ indexPrefix: options.indexPrefix, slowRequestSeconds: DEFAULT_SLOW_REQUEST_SECONDS }))],
   ]);
 }

@@ -213,6 +213,9 @@ export function renderFirehoseRole(options: TemplateOptions): SecurityRole {
       cluster_permissions: ['cluster_monitor', 'indices:data/write/bulk'],
       index_permissions: [
         {
+          // `<prefix>*`, not `<prefix>-*`: Firehose's own checks address the IndexName itself (the
+          // pattern in the Firehose developer guide). It also matches any index whose name merely
+          // starts with the prefix, so pick a prefix no other index shares (docs/templates.md).
           index_patterns: [`${options.indexPrefix}*`],
           allowed_actions: [
             'create_index',
