@@ -82,7 +82,10 @@ interface BufferedRecord {
 interface PendingDocument {
   id: string;
   index: string;
-  source: Buffer;
+  /** The document as the transform returned it: base64 of its JSON, decoded only into the bulk body. */
+  base64: string;
+  /** Decoded length of `base64`. */
+  bytes: number;
   record: BufferedRecord;
 }
 
@@ -120,7 +123,20 @@ export function recordId(streamRunId: string, sequence: number): string {
 }
 
 function bulkItemBytes(doc: PendingDocument): number {
-  return doc.source.length + doc.index.length + doc.id.length + 40;
+  return doc.bytes + doc.index.length + doc.id.length + 40;
+}
+
+/** Decoded length of standard, padded base64 (what a Firehose transform returns). */
+function base64Bytes(base64: string): number {
+  const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
+  return (base64.length / 4) * 3 - padding;
+}
+
+/** True when `output` answers `input` record by record, in order. */
+function sameOrder(input: readonly { recordId: string }[], output: readonly { recordId: string }[]): boolean {
+  if (input.length !== output.length) return false;
+  for (let i = 0; i < input.length; i++) if (input[i]!.recordId !== output[i]!.recordId) return false;
+  return true;
 }
 
 function errorMessageOf(error: unknown): string {
@@ -312,16 +328,20 @@ export class DeliveryStream implements FirehoseSink {
     if (responseBytes > LAMBDA_PAYLOAD_LIMIT) {
       return ['Lambda.FunctionError', `the response (${responseBytes} bytes) exceeds the 6 MB Lambda payload limit`];
     }
+    for (const r of result.records) {
+      if (r.result !== 'Ok' && r.result !== 'Dropped' && r.result !== 'ProcessingFailed') {
+        return ['Lambda.InvalidResult', `record ${r.recordId} has result ${String(r.result)}`];
+      }
+      if (r.result === 'Ok' && typeof r.data !== 'string') return ['Lambda.MissingData', `Ok record ${r.recordId} has no data`];
+    }
+    // Every id exactly once. Our transform answers in input order, which is checked without sets.
+    if (sameOrder(input, result.records)) return undefined;
     const expected = new Set(input.map((r) => r.recordId));
     const seen = new Set<string>();
     for (const r of result.records) {
       if (!expected.has(r.recordId)) return ['Lambda.MissingRecordId', `unknown record id ${r.recordId}`];
       if (seen.has(r.recordId)) return ['Lambda.DuplicatedRecordId', `record id ${r.recordId} returned twice`];
       seen.add(r.recordId);
-      if (r.result !== 'Ok' && r.result !== 'Dropped' && r.result !== 'ProcessingFailed') {
-        return ['Lambda.InvalidResult', `record ${r.recordId} has result ${String(r.result)}`];
-      }
-      if (r.result === 'Ok' && typeof r.data !== 'string') return ['Lambda.MissingData', `Ok record ${r.recordId} has no data`];
     }
     if (seen.size !== expected.size) return ['Lambda.MissingRecordId', `${expected.size - seen.size} record ids were not returned`];
     return undefined;
@@ -333,7 +353,12 @@ export class DeliveryStream implements FirehoseSink {
     result: FirehoseTransformationResult,
     attempts: number,
   ): Promise<PendingDocument[]> {
-    const byId = new Map(result.records.map((r) => [r.recordId, r]));
+    const outputs = sameOrder(eventRecords, result.records)
+      ? result.records
+      : (() => {
+        const byId = new Map(result.records.map((r) => [r.recordId, r]));
+        return eventRecords.map((r) => byId.get(r.recordId)!);
+      })();
     const documents: PendingDocument[] = [];
     const failed: FirehoseErrorRecord[] = [];
     const ended = Date.now();
@@ -341,19 +366,14 @@ export class DeliveryStream implements FirehoseSink {
     let index = '';
     for (let i = 0; i < eventRecords.length; i++) {
       const input = eventRecords[i]!;
-      const output = byId.get(input.recordId)!;
+      const output = outputs[i]!;
       if (output.result === 'Ok') {
         const record = records[i]!;
         if (record.arrival !== indexArrival) {
           indexArrival = record.arrival;
           index = `${this.options.indexPrefix}-${dateParts(record.arrival).day}`;
         }
-        documents.push({
-          id: input.recordId,
-          index,
-          source: Buffer.from(output.data!, 'base64'),
-          record,
-        });
+        documents.push({ id: input.recordId, index, base64: output.data!, bytes: base64Bytes(output.data!), record });
       } else if (output.result === 'Dropped') {
         this.stats.dropped++;
       } else {
@@ -415,26 +435,39 @@ export class DeliveryStream implements FirehoseSink {
       }
     }
     if (send.length === 0) return failures;
-    // One NDJSON buffer, written in place (index names and ids are ASCII).
+    // One NDJSON buffer, written in place (index names and ids are ASCII); each document is decoded
+    // from the transform's base64 straight into it. Data that is not the base64 it claims to be
+    // is a document failure, never a corrupt body.
     const actions = send.map((doc) => `{"index":{"_index":"${doc.index}","_id":"${doc.id}"}}\n`);
     let size = 0;
-    for (let i = 0; i < send.length; i++) size += actions[i]!.length + send[i]!.source.length + 1;
+    for (let i = 0; i < send.length; i++) size += actions[i]!.length + Math.ceil(send[i]!.bytes) + 1;
     const body = Buffer.allocUnsafe(size);
+    const sent: PendingDocument[] = [];
     let at = 0;
     for (let i = 0; i < send.length; i++) {
+      const doc = send[i]!;
+      const start = at;
       at += body.write(actions[i]!, at, 'latin1');
-      at += send[i]!.source.copy(body, at);
+      const written = body.write(doc.base64, at, 'base64');
+      if (written !== doc.bytes) {
+        at = start;
+        failures.set(doc, { code: '400', message: 'invalid_data: the transform returned data that is not standard base64' });
+        continue;
+      }
+      at += written;
       body[at++] = 0x0a;
+      sent.push(doc);
     }
+    if (sent.length === 0) return failures;
     this.stats.bulkRequests++;
     try {
-      const items = await sendBulk(this.options.client, body, send.length);
-      for (let i = 0; i < send.length; i++) {
+      const items = await sendBulk(this.options.client, body.subarray(0, at), sent.length);
+      for (let i = 0; i < sent.length; i++) {
         const item = items[i]!;
         if (item.status >= 200 && item.status < 300) {
           this.stats.indexed++;
         } else {
-          failures.set(send[i]!, {
+          failures.set(sent[i]!, {
             code: String(item.status),
             message: `${item.error?.type ?? 'error'}: ${item.error?.reason ?? 'no reason given'}`,
           });
@@ -445,7 +478,7 @@ export class DeliveryStream implements FirehoseSink {
       const status = (error as { meta?: { statusCode?: number } }).meta?.statusCode;
       this.stats.bulkRetries++;
       const code = status === undefined || status === null ? 'connection' : String(status);
-      for (const doc of send) failures.set(doc, { code, message: errorMessageOf(error) });
+      for (const doc of sent) failures.set(doc, { code, message: errorMessageOf(error) });
     }
     return failures;
   }
@@ -469,7 +502,7 @@ export class DeliveryStream implements FirehoseSink {
         esIndexName: doc.index,
         esTypeName: '',
         // Firehose backs up the transformed document here, not the raw line.
-        rawData: doc.source.toString('base64'),
+        rawData: doc.base64,
       })),
     );
   }

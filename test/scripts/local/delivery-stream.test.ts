@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from '@opensearch-project/opensearch';
-import type { Context, FirehoseTransformationEvent } from 'aws-lambda';
+import type { Context, FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryStream, OPENSEARCH_FAILED, PROCESSING_FAILED, type DeliveryStreamOptions, type FirehoseErrorRecord } from '../../../scripts/local/delivery-stream.ts';
 import { generateObjects } from '../../../scripts/local/generator.ts';
@@ -154,5 +154,29 @@ describe('local delivery stream', () => {
     const failed = await backup(second.directory, PROCESSING_FAILED);
     expect(failed.map((r) => Buffer.from(r.rawData, 'base64'))).toEqual(input);
     for (const r of failed) expect(r).toMatchObject({ attemptsMade: 4, errorCode: 'Lambda.FunctionError', errorMessage: 'Runtime.ExitError' });
+  }, 60_000);
+  it('matches results to records by id when a transform answers out of order, and backs up an Ok record whose data is not base64', async () => {
+    // A transform that reorders and corrupts cannot be caused with the real handler; this wrapper
+    // runs the real one, then reverses its answer and breaks the data of one Ok record.
+    const reordering = async (event: FirehoseTransformationEvent, context: Context) => {
+      const result = (await handler(event, context)) as FirehoseTransformationResult;
+      const records = [...result.records].reverse();
+      records[0] = { ...records[0]!, data: '%%% not base64 %%%' };
+      return { records };
+    };
+    const { delivery, directory } = await stream({ transform: reordering });
+    const input = records(12);
+    await delivery.accept('albatross-test', input);
+    await delivery.drain();
+    expect(delivery.stats).toMatchObject({ recordsReceived: 12, ok: 12, indexed: 11, deliveryFailed: 1, processingFailed: 0 });
+    const failed = await backup(directory, OPENSEARCH_FAILED);
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ errorCode: '400', rawData: '%%% not base64 %%%' });
+    expect(failed[0]!.errorMessage).toMatch(/not standard base64/);
+    // The eleven others are the right documents: their sources are the last eleven input records' lines.
+    await refresh(client, `${prefix}-*`);
+    const response = await client.search({ index: `${prefix}-*`, body: { size: 20, query: { term: { 'log.file.path': `s3://unit/run-${run}.log.gz` } }, _source: ['log.offset'] } });
+    const offsets = (response.body.hits.hits as { _source: { log: { offset: number } } }[]).map((h) => h._source.log.offset).sort((a, b) => a - b);
+    expect(offsets).toEqual(Array.from({ length: 11 }, (_, i) => i * 1000));
   }, 60_000);
 });
