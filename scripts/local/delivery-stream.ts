@@ -24,7 +24,7 @@ import { PROCESSOR_BUFFER_SIZE_MB } from '../../transform/firehose-transform/lim
 import { sendBulk } from '../../templates/opensearch-client.ts';
 import { backoffDelayMs } from '../../transform/backoff.ts';
 import { createRandom } from './generator.ts';
-import type { FirehoseSink } from './firehose-server.ts';
+import { base64Bytes, type AcceptedRecord, type FirehoseSink } from './firehose-server.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { Semaphore } from './semaphore.ts';
 
@@ -74,8 +74,7 @@ export interface DeliveryStats {
   backupFiles: string[];
 }
 
-interface BufferedRecord {
-  data: Buffer;
+interface BufferedRecord extends AcceptedRecord {
   arrival: number;
 }
 
@@ -126,11 +125,6 @@ function bulkItemBytes(doc: PendingDocument): number {
   return doc.bytes + doc.index.length + doc.id.length + 40;
 }
 
-/** Decoded length of standard, padded base64 (what a Firehose transform returns). */
-function base64Bytes(base64: string): number {
-  const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
-  return (base64.length / 4) * 3 - padding;
-}
 
 /** True when `output` answers `input` record by record, in order. */
 function sameOrder(input: readonly { recordId: string }[], output: readonly { recordId: string }[]): boolean {
@@ -194,12 +188,12 @@ export class DeliveryStream implements FirehoseSink {
     return `arn:aws:lambda:${this.options.region}:${this.options.account}:function:albatross-transform`;
   }
 
-  async accept(streamName: string, records: Buffer[]): Promise<void> {
+  async accept(streamName: string, records: AcceptedRecord[]): Promise<void> {
     this.streamName = streamName;
     const arrival = Date.now();
-    for (const data of records) {
-      this.buffer.push({ data, arrival });
-      this.bufferBytes += data.length;
+    for (const { base64, bytes } of records) {
+      this.buffer.push({ base64, bytes, arrival });
+      this.bufferBytes += bytes;
     }
     this.stats.recordsReceived += records.length;
     if (this.bufferBytes >= this.options.bufferSizeBytes) {
@@ -247,8 +241,8 @@ export class DeliveryStream implements FirehoseSink {
     while (start < batch.length) {
       let end = start;
       let bytes = 0;
-      while (end < batch.length && (end === start || bytes + batch[end]!.data.length <= this.options.processorBufferBytes)) {
-        bytes += batch[end]!.data.length;
+      while (end < batch.length && (end === start || bytes + batch[end]!.bytes <= this.options.processorBufferBytes)) {
+        bytes += batch[end]!.bytes;
         end++;
       }
       for (const doc of await this.transform(batch.slice(start, end))) {
@@ -274,7 +268,7 @@ export class DeliveryStream implements FirehoseSink {
     const eventRecords: FirehoseTransformationEventRecord[] = records.map((record, i) => ({
       recordId: recordId(this.runId, base + i),
       approximateArrivalTimestamp: record.arrival,
-      data: record.data.toString('base64'),
+      data: record.base64,
     }));
     const event: FirehoseTransformationEvent = {
       invocationId: randomUUID(),

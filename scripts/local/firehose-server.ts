@@ -8,13 +8,17 @@
 // Fault injection (seeded, reproducible): `throttleRate` fails whole calls, `partialFailureRate`
 // fails single records inside a successful call (FailedPutCount > 0), exactly as Firehose does.
 // Accepted records go to `sink.accept(streamName, records)` in arrival order, one call at a time,
-// before the response is sent: a record the client sees as accepted is already in the sink.
+// before the response is sent: a record the client sees as accepted is already in the sink. They
+// stay the base64 text they arrived as (a Firehose transform event carries exactly that), with
+// their decoded size; nothing is decoded and encoded again on the way.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { createRandom } from './generator.ts';
 
-export interface FirehoseSink { accept(streamName: string, records: Buffer[]): Promise<void> }
+/** One accepted record: its data as the base64 text it came in, and the decoded size. */
+export interface AcceptedRecord { base64: string; bytes: number }
+export interface FirehoseSink { accept(streamName: string, records: AcceptedRecord[]): Promise<void> }
 export interface FirehoseFaults { throttleRate?: number; partialFailureRate?: number; seed?: number }
 
 export interface FirehoseStats { calls: number; throttled: number; recordsAccepted: number; recordsFailed: number }
@@ -51,11 +55,17 @@ class ServiceError extends Error {
 
 interface WireRecord { Data?: unknown }
 
-function decodeData(record: WireRecord | undefined, path: string): Buffer {
-  if (record === null || typeof record !== 'object' || typeof record.Data !== 'string') {
+/** Decoded length of standard, padded base64 text (its length a multiple of 4). */
+export function base64Bytes(base64: string): number {
+  const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
+  return (base64.length / 4) * 3 - padding;
+}
+
+function acceptData(record: WireRecord | undefined, path: string): AcceptedRecord {
+  if (record === null || typeof record !== 'object' || typeof record.Data !== 'string' || record.Data.length % 4 !== 0) {
     throw new ServiceError('SerializationException', `${path}.Data must be a base64 string`);
   }
-  return Buffer.from(record.Data, 'base64');
+  return { base64: record.Data, bytes: base64Bytes(record.Data) };
 }
 
 function validationError(messages: string[]): ServiceError {
@@ -92,7 +102,7 @@ export async function startLocalFirehose(options: LocalFirehoseOptions): Promise
     return name;
   }
 
-  async function deliver(stream: string, records: Buffer[]): Promise<void> {
+  async function deliver(stream: string, records: AcceptedRecord[]): Promise<void> {
     const delivered = sinkQueue.then(() => sink.accept(stream, records));
     sinkQueue = delivered.catch(() => undefined);
     try {
@@ -109,12 +119,12 @@ export async function startLocalFirehose(options: LocalFirehoseOptions): Promise
     if (wire.length < 1 || wire.length > MAX_RECORDS) {
       throw validationError([`Value '[...]' at 'records' failed to satisfy constraint: Member must have length ${wire.length < 1 ? 'greater than or equal to 1' : `less than or equal to ${MAX_RECORDS}`}`]);
     }
-    const data = wire.map((r: WireRecord, i) => decodeData(r, `Records.${i}`));
-    const tooLarge = data.flatMap((d, i) => d.length > MAX_RECORD_BYTES
-      ? [`Value 'java.nio.HeapByteBuffer[pos=0 lim=${d.length} cap=${d.length}]' at 'records.${i + 1}.member.data' failed to satisfy constraint: Member must have length less than or equal to ${MAX_RECORD_BYTES}`]
+    const data = wire.map((r: WireRecord, i) => acceptData(r, `Records.${i}`));
+    const tooLarge = data.flatMap((d, i) => d.bytes > MAX_RECORD_BYTES
+      ? [`Value 'java.nio.HeapByteBuffer[pos=0 lim=${d.bytes} cap=${d.bytes}]' at 'records.${i + 1}.member.data' failed to satisfy constraint: Member must have length less than or equal to ${MAX_RECORD_BYTES}`]
       : []);
     if (tooLarge.length > 0) throw validationError(tooLarge);
-    if (data.reduce((sum, d) => sum + d.length, 0) > MAX_CALL_BYTES) {
+    if (data.reduce((sum, d) => sum + d.bytes, 0) > MAX_CALL_BYTES) {
       throw new ServiceError('InvalidArgumentException', 'Records size exceeds 4 MB limit');
     }
     if (random() < faults.throttleRate) {
@@ -137,9 +147,9 @@ export async function startLocalFirehose(options: LocalFirehoseOptions): Promise
 
   async function putRecord(input: Record<string, unknown>): Promise<unknown> {
     const stream = checkStream(input['DeliveryStreamName']);
-    const data = decodeData(input['Record'] as WireRecord | undefined, 'Record');
-    if (data.length > MAX_RECORD_BYTES) {
-      throw validationError([`Value 'java.nio.HeapByteBuffer[pos=0 lim=${data.length} cap=${data.length}]' at 'record.data' failed to satisfy constraint: Member must have length less than or equal to ${MAX_RECORD_BYTES}`]);
+    const data = acceptData(input['Record'] as WireRecord | undefined, 'Record');
+    if (data.bytes > MAX_RECORD_BYTES) {
+      throw validationError([`Value 'java.nio.HeapByteBuffer[pos=0 lim=${data.bytes} cap=${data.bytes}]' at 'record.data' failed to satisfy constraint: Member must have length less than or equal to ${MAX_RECORD_BYTES}`]);
     }
     if (random() < faults.throttleRate) {
       stats.throttled += 1;

@@ -7,6 +7,7 @@ import { Client } from '@opensearch-project/opensearch';
 import type { Context, FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryStream, OPENSEARCH_FAILED, PROCESSING_FAILED, type DeliveryStreamOptions, type FirehoseErrorRecord } from '../../../scripts/local/delivery-stream.ts';
+import type { AcceptedRecord } from '../../../scripts/local/firehose-server.ts';
 import { generateObjects } from '../../../scripts/local/generator.ts';
 import { countDocuments, countDuplicates, refresh } from '../../../scripts/local/report.ts';
 import { handler } from '../../../transform/firehose-transform/handler.ts';
@@ -26,6 +27,11 @@ function records(count: number): Buffer[] {
   run++;
   // Distinct sources per test, so event ids (and documents) never collide between tests.
   return lines.slice(0, count).map((line, i) => encodeRecord({ bucket: 'unit', key: `run-${run}.log.gz`, offset: i * 1000 }, line));
+}
+
+/** Records as the local Firehose hands them over: base64 text and decoded size. */
+function wire(data: Buffer[]): AcceptedRecord[] {
+  return data.map((d) => ({ base64: d.toString('base64'), bytes: d.length }));
 }
 
 async function backup(directory: string, type: string): Promise<FirehoseErrorRecord[]> {
@@ -63,7 +69,7 @@ describe('local delivery stream', () => {
     };
     const { delivery } = await stream({ transform: recording, bufferSizeBytes: 4 * 2 ** 20 });
     const input = records(1200);
-    for (let i = 0; i < input.length; i += 500) await delivery.accept('albatross-test', input.slice(i, i + 500));
+    for (let i = 0; i < input.length; i += 500) await delivery.accept('albatross-test', wire(input.slice(i, i + 500)));
     await delivery.drain();
     expect(delivery.stats).toMatchObject({ recordsReceived: 1200, ok: 1200, indexed: 1200, processingFailed: 0, deliveryFailed: 0 });
     expect(events.length).toBeGreaterThan(1);
@@ -87,7 +93,7 @@ describe('local delivery stream', () => {
 
   it('retries rejected bulk items until all are in, without duplicates', async () => {
     const { delivery } = await stream({ bulkRejectRate: 0.25, seed: 3 });
-    await delivery.accept('albatross-test', records(800));
+    await delivery.accept('albatross-test', wire(records(800)));
     await delivery.drain();
     expect(delivery.stats.injectedRejections).toBeGreaterThan(150);
     expect(delivery.stats.itemRetries).toBeGreaterThan(150);
@@ -100,7 +106,7 @@ describe('local delivery stream', () => {
 
   it('backs up documents still rejected when the retry window closes, in the OpenSearch-failed format', async () => {
     const { delivery, directory } = await stream({ bulkRejectRate: 0.9, retryDurationMs: 300, seed: 9 });
-    await delivery.accept('albatross-test', records(300));
+    await delivery.accept('albatross-test', wire(records(300)));
     await delivery.drain();
     const { indexed, deliveryFailed, ok } = delivery.stats;
     expect(deliveryFailed).toBeGreaterThan(0);
@@ -120,7 +126,7 @@ describe('local delivery stream', () => {
   it('writes ProcessingFailed records raw with their reason, and Dropped ones nowhere', async () => {
     const { delivery, directory } = await stream();
     const bad = 'this line is not an ALB log line';
-    await delivery.accept('albatross-test', [Buffer.from(bad), Buffer.from(''), ...records(3)]);
+    await delivery.accept('albatross-test', wire([Buffer.from(bad), Buffer.from(''), ...records(3)]));
     await delivery.drain();
     expect(delivery.stats).toMatchObject({ recordsReceived: 5, ok: 3, indexed: 3, processingFailed: 1, dropped: 1 });
     const failed = await backup(directory, PROCESSING_FAILED);
@@ -139,7 +145,7 @@ describe('local delivery stream', () => {
       return handler(event, context);
     };
     const first = await stream({ transform: flaky });
-    await first.delivery.accept('albatross-test', records(20));
+    await first.delivery.accept('albatross-test', wire(records(20)));
     await first.delivery.drain();
     expect(first.delivery.stats).toMatchObject({ invocationRetries: 2, indexed: 20, processingFailed: 0 });
 
@@ -148,7 +154,7 @@ describe('local delivery stream', () => {
     };
     const second = await stream({ transform: broken });
     const input = records(10);
-    await second.delivery.accept('albatross-test', input);
+    await second.delivery.accept('albatross-test', wire(input));
     await second.delivery.drain();
     expect(second.delivery.stats).toMatchObject({ invocations: 4, processingFailed: 10, indexed: 0 });
     const failed = await backup(second.directory, PROCESSING_FAILED);
@@ -166,7 +172,7 @@ describe('local delivery stream', () => {
     };
     const { delivery, directory } = await stream({ transform: reordering });
     const input = records(12);
-    await delivery.accept('albatross-test', input);
+    await delivery.accept('albatross-test', wire(input));
     await delivery.drain();
     expect(delivery.stats).toMatchObject({ recordsReceived: 12, ok: 12, indexed: 11, deliveryFailed: 1, processingFailed: 0 });
     const failed = await backup(directory, OPENSEARCH_FAILED);

@@ -17,7 +17,7 @@ afterEach(async () => {
 async function start(faults?: FirehoseFaults) {
   const accepted: Array<{ stream: string; records: string[] }> = [];
   server = await startLocalFirehose({
-    sink: { accept: async (stream, records) => { accepted.push({ stream, records: records.map((r) => r.toString()) }); } },
+    sink: { accept: async (stream, records) => { accepted.push({ stream, records: records.map((r) => Buffer.from(r.base64, 'base64').toString()) }); } },
     streams: ['alb-logs'],
     ...(faults ? { faults } : {}),
   });
@@ -96,5 +96,20 @@ describe('local Firehose', () => {
     expect(first.accepted.flatMap((a) => a.records)).toEqual(expectedAccepted);
     const second = await run();
     expect(second.out.RequestResponses!.map((r) => Boolean(r.ErrorCode))).toEqual(first.out.RequestResponses!.map((r) => Boolean(r.ErrorCode)));
+  });
+  it('answers a body whose record data is not base64 text with a SerializationException, accepting nothing', async () => {
+    const { accepted, server } = await start();
+    // The SDK always sends valid base64, so the malformed body is sent over plain HTTP.
+    const post = (body: unknown) => fetch(server.endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Firehose_20150804.PutRecordBatch' },
+      body: JSON.stringify(body),
+    });
+    for (const data of [12, 'abc', null]) {
+      const response = await post({ DeliveryStreamName: 'alb-logs', Records: [{ Data: 'aGVsbG8=' }, { Data: data }] });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({ __type: 'SerializationException', message: 'Records.1.Data must be a base64 string' });
+    }
+    expect(accepted).toEqual([]);
   });
 });

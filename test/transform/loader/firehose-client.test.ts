@@ -24,7 +24,7 @@ async function start(faults?: FirehoseFaults): Promise<{ accepted: Buffer[]; end
   const accepted: Buffer[] = [];
   server = await startLocalFirehose({
     streams: [STREAM],
-    sink: { accept: async (_stream, records) => { accepted.push(...records.map((r) => Buffer.from(r))); } },
+    sink: { accept: async (_stream, records) => { accepted.push(...records.map((r) => Buffer.from(r.base64, 'base64'))); } },
     ...(faults ? { faults } : {}),
   });
   return { accepted, endpoint: server.endpoint };

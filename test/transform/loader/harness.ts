@@ -10,7 +10,7 @@ import { expect } from 'vitest';
 import { decodeRecord } from '../../../transform/envelope.ts';
 import { LOCAL_S3_CREDENTIALS, startLocalS3, type LocalS3, type LocalS3Options } from '../../../scripts/local/s3-server.ts';
 import { createFirehoseClient } from '../../../transform/loader/firehose-client.ts';
-import { startLocalFirehose, type FirehoseFaults, type FirehoseSink, type LocalFirehose } from '../../../scripts/local/firehose-server.ts';
+import { startLocalFirehose, type AcceptedRecord, type FirehoseFaults, type FirehoseSink, type LocalFirehose } from '../../../scripts/local/firehose-server.ts';
 import { SAMPLES_DIR } from '../../samples.ts';
 
 export const BUCKET = 'alb-logs-test';
@@ -46,8 +46,9 @@ export class RecordingSink implements FirehoseSink {
   beforeAccept?: (records: Buffer[]) => Promise<void> | void;
   /** Runs once the records are stored, before the stand-in answers the call. */
   afterAccept?: (records: Buffer[]) => Promise<void> | void;
-  async accept(streamName: string, records: Buffer[]): Promise<void> {
+  async accept(streamName: string, accepted: AcceptedRecord[]): Promise<void> {
     expect(streamName).toBe(STREAM);
+    const records = accepted.map((r) => Buffer.from(r.base64, 'base64'));
     await this.beforeAccept?.(records);
     this.records.push(...records);
     this.calls.push(records.length);
