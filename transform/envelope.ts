@@ -41,19 +41,46 @@ export function envelopePrefix(source: ObjectSource): Buffer {
   );
 }
 
-/** Returns an encoder for the lines of one object: `(offset, line) => record data`. */
+/** Records of one encoder are cut from shared chunks of up to this size (fewer, larger allocations). */
+const RECORD_CHUNK_BYTES = 64 * 1024;
+
+function digitCount(n: number): number {
+  let digits = 1;
+  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits += 1;
+  return digits;
+}
+
+/**
+ * Returns an encoder for the lines of one object: `(offset, line) => record data`. The records are
+ * views into chunks the encoder allocates (a chunk is freed once none of its records is referenced).
+ */
 export function createRecordEncoder(source: ObjectSource): (offset: number, line: Buffer | string) => Buffer {
   const prefix = envelopePrefix(source);
+  let chunk: Buffer = Buffer.alloc(0);
+  let used = 0;
   return (offset, line) => {
     if (!Number.isSafeInteger(offset) || offset < 0) {
       throw new RangeError(`envelope: offset must be a non-negative integer, got ${offset}`);
     }
-    const offsetAndLf = `${offset}\n`;
     const lineBytes = typeof line === 'string' ? Buffer.from(line, 'utf8') : line;
-    const record = Buffer.allocUnsafe(prefix.length + offsetAndLf.length + lineBytes.length);
-    prefix.copy(record, 0);
-    record.write(offsetAndLf, prefix.length, 'latin1');
-    lineBytes.copy(record, prefix.length + offsetAndLf.length);
+    const digits = digitCount(offset);
+    const lineAt = prefix.length + digits + 1;
+    const size = lineAt + lineBytes.length;
+    if (used + size > chunk.length) {
+      // Doubling up to the chunk size: a one-record encoder (encodeRecord) allocates just its record.
+      chunk = Buffer.allocUnsafe(Math.max(size, Math.min(RECORD_CHUNK_BYTES, 2 * chunk.length)));
+      used = 0;
+    }
+    const record = chunk.subarray(used, used + size);
+    used += size;
+    record.set(prefix, 0);
+    let rest = offset;
+    for (let i = lineAt - 2; i >= prefix.length; i -= 1) {
+      record[i] = 0x30 + (rest % 10); // ASCII digit
+      rest = Math.floor(rest / 10);
+    }
+    record[lineAt - 1] = LF;
+    record.set(lineBytes, lineAt);
     return record;
   };
 }

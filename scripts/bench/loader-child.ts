@@ -13,7 +13,7 @@ import { FirehoseClient, PutRecordBatchCommand } from '@aws-sdk/client-firehose'
 import { MemoryCheckpointStore } from '../../transform/loader/checkpoint.ts';
 import { MemoryFailureSink } from '../../transform/loader/failures.ts';
 import { createFirehoseClient } from '../../transform/loader/firehose-client.ts';
-import { loadObject } from '../../transform/loader/load-object.ts';
+import { GUNZIP_CHUNK_BYTES, loadObject } from '../../transform/loader/load-object.ts';
 import { splitLines } from '../../transform/loader/lines.ts';
 import { createRecordEncoder } from '../../transform/envelope.ts';
 import { LOCAL_S3_CREDENTIALS } from '../local/s3-server.ts';
@@ -35,7 +35,7 @@ let lines = 0;
 let recordsSent = 0;
 if (mode === 'baseline') {
   const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const gunzip = createGunzip();
+  const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }); // read exactly as loadObject() does
   const download = pipeline(response.Body as Readable, gunzip);
   for await (const group of splitLines(gunzip, { maxLineBytes: 1_000_000 })) {
     lines += group.length;

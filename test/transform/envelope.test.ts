@@ -57,6 +57,19 @@ describe('envelope', () => {
     }
   });
 
+  it('keeps every record of a long run intact: records of one encoder share chunks without overlapping', () => {
+    const source = { bucket: 'b', key: 'k' };
+    const encode = createRecordEncoder(source);
+    const offsets = [0, 9, 10, 99, 100, 123_456_789, Number.MAX_SAFE_INTEGER];
+    for (let i = 0; i < 3_000; i += 1) offsets.push((i * 7_919) % 1_000_003);
+    const lines = offsets.map((offset, i) => 'x'.repeat(i % 5 === 0 ? 70_000 : i % 900) + String(offset));
+    const records = offsets.map((offset, i) => encode(offset, Buffer.from(lines[i]!)));
+    records.forEach((record, i) => {
+      expect(record.equals(encodeRecord({ ...source, offset: offsets[i]! }, lines[i]!)), `record ${i}`).toBe(true);
+      expect(decodeRecord(record)).toEqual({ source: { ...source, offset: offsets[i] }, line: lines[i] });
+    });
+  });
+
   it('keeps the raw bytes of the line, including invalid UTF-8', () => {
     const raw = Buffer.concat([Buffer.from('http bad '), Buffer.from([0xff, 0xfe]), Buffer.from(' end')]);
     const record = createRecordEncoder({ bucket: 'b', key: 'k' })(7, raw);

@@ -1,26 +1,32 @@
 // The one place a FirehoseClient is built (Lambda, local pipeline, benchmark, tests), so all of
 // them send records the same, fast way. Only public options of the SDK client are used
-// (`protocol`, `base64Encoder`/`base64Decoder`, `cacheMiddleware`): requests, signing, retries,
-// errors and responses stay the SDK's own.
+// (`protocol` with its `jsonCodec`, `base64Encoder`/`base64Decoder`, `cacheMiddleware`): requests,
+// signing, retries, errors and the HTTP path stay the SDK's own.
 //
 // Why: in this SDK version (@aws-sdk/client-firehose 3.1169, @aws-sdk/core 3.981) the AWS JSON 1.1
-// protocol serializes with JsonCodec2, whose writeBase64 encodes every record blob with a
-// byte-by-byte JavaScript loop and never consults the client's `base64Encoder`; that loop was ~20 %
-// of the loader's CPU (docs/benchmarks.md, "Loader"). The protocol's `jsonCodec` setting takes a
-// codec, so the client gets JsonCodec2 with a serializer whose writeBase64 calls `base64Encoder`,
-// here Node's native one: a subclass of the SDK's public JsonShapeSerializer2 overriding its
-// protected writeBase64, which has to write into the serializer's buffer, typed private (checked
-// when the codec creates it). (The SDK's older JsonCodec does call `base64Encoder`, but it builds
-// the body as a string with JSON.stringify that is then measured, converted and hashed again: it
-// measured no faster than the default.)
-import { FirehoseClient, errorTypeRegistries, type FirehoseClientConfig } from '@aws-sdk/client-firehose';
-import { AwsJson1_1Protocol, JsonCodec2, JsonShapeSerializer2 } from '@aws-sdk/core/protocols';
+// protocol serializes with JsonCodec2, which walks the operation's schema for every value: for a
+// PutRecordBatch of 500 records that is 500 struct walks, 500 schema lookups and a byte-by-byte
+// JavaScript base64 loop that never consults the client's `base64Encoder`; parsing the response
+// walks the 500 RequestResponses the same way. At ~1,700 records per MB of ALB log those walks were
+// most of the loader's CPU (docs/benchmarks.md, "Loader"). The protocol's `jsonCodec` setting takes
+// a codec, so the client gets JsonCodec2 subclasses (the SDK's public JsonShapeSerializer2 /
+// JsonShapeDeserializer2) with fast paths for exactly two shapes, PutRecordBatchInput and
+// PutRecordBatchOutput, which write and read what the generic walk would, byte for byte and value
+// for value; any other operation, and any input or output of an unexpected form, takes the SDK's
+// generic path unchanged. A self-check at codec construction runs a probe through both paths and
+// turns a fast path off if they ever disagree (an SDK update changing the wire form).
+import { isDeepStrictEqual } from 'node:util';
+import {
+  FirehoseClient, PutRecordBatchInput$, PutRecordBatchOutput$, errorTypeRegistries, type FirehoseClientConfig,
+} from '@aws-sdk/client-firehose';
+import {
+  AwsJson1_1Protocol, JsonCodec2, JsonShapeDeserializer2, JsonShapeSerializer2, type JsonSettings,
+} from '@aws-sdk/core/protocols';
 
 /** Standard base64 with Node's native encoder; the same output as the SDK's toBase64. */
 export function nativeBase64Encoder(input: Uint8Array | string): string {
   if (typeof input === 'string') return Buffer.from(input, 'utf8').toString('base64');
-  const bytes = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-  return bytes.toString('base64');
+  return asBuffer(input).toString('base64');
 }
 
 /** Standard base64 to bytes with Node's native decoder (the SDK's fromBase64 contract). */
@@ -28,8 +34,23 @@ export function nativeBase64Decoder(text: string): Uint8Array {
   return Buffer.from(text, 'base64');
 }
 
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+type Schema = Parameters<JsonShapeSerializer2['write']>[0];
+
 const QUOTE = 0x22;
+const COMMA = 0x2c;
 const EMPTY: Buffer = Buffer.alloc(0);
+// PutRecordBatchInput as JsonShapeSerializer2 writes it (members in schema order, no whitespace).
+const INPUT_HEAD = Buffer.from('{"DeliveryStreamName":', 'latin1');
+const RECORDS_OPEN = Buffer.from(',"Records":[', 'latin1');
+const DATA_OPEN = Buffer.from('{"Data":"', 'latin1');
+const CLOSE_BRACE = 0x7d;
+/** Bytes around each record's base64: `{"Data":"`, `"}` and a comma. */
+const RECORD_FRAME = DATA_OPEN.length + 3;
+const INPUT_TAIL = Buffer.from(']}', 'latin1');
 
 /** The serializer's output buffer and write position: private in its type declaration. */
 interface SerializerOutput { json: Uint8Array; i: number }
@@ -38,19 +59,30 @@ function output(serializer: JsonShapeSerializer2): SerializerOutput {
   return serializer as unknown as SerializerOutput;
 }
 
+interface WireRecord { Data?: unknown; __type?: unknown }
+
 /**
- * JsonShapeSerializer2 that base64-encodes blobs with the client's `base64Encoder` (native here)
- * and sizes its output buffer like the previous body up front instead of doubling it from 2 KiB
- * (a 5 MiB request would otherwise be grown and copied twelve times).
+ * JsonShapeSerializer2 with a direct writer for PutRecordBatchInput, blobs base64-encoded by the
+ * client's `base64Encoder` (native here, also on the generic path), and an output buffer sized like
+ * the previous body up front instead of doubled from 2 KiB (a 5 MiB request would otherwise be grown
+ * and copied twelve times).
  */
-export class NativeBase64JsonSerializer extends JsonShapeSerializer2 {
+export class FirehoseJsonSerializer extends JsonShapeSerializer2 {
+  /** Whether PutRecordBatchInput takes the direct writer; FirehoseJsonCodec turns it off if its self-check fails. */
+  putRecordBatchFastPath = true;
+  /** Request bodies the direct writer wrote (the rest went through the generic walk). */
+  directWrites = 0;
   private lastLength = 0;
   /** A Buffer view of the output buffer, for Buffer#write; renewed when `ensure` replaces it. */
   private view: Buffer = EMPTY;
 
-  override write(...args: Parameters<JsonShapeSerializer2['write']>): void {
+  override write(schema: Schema, value: unknown): void {
+    if (schema === PutRecordBatchInput$ && this.putRecordBatchFastPath && this.writePutRecordBatchInput(value)) {
+      this.directWrites += 1;
+      return;
+    }
     this.ensure(this.lastLength); // the position is 0 between requests
-    super.write(...args);
+    super.write(schema, value);
   }
 
   override flush(): Uint8Array {
@@ -65,46 +97,223 @@ export class NativeBase64JsonSerializer extends JsonShapeSerializer2 {
     const text = (this.serdeContext?.base64Encoder ?? nativeBase64Encoder)(data);
     this.ensure(text.length + 2);
     const out = output(this);
-    const { json } = out;
-    if (this.view.buffer !== json.buffer || this.view.byteOffset !== json.byteOffset || this.view.byteLength !== json.byteLength) {
-      this.view = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
-    }
+    const json = this.outputView();
     let i = out.i;
     json[i++] = QUOTE;
-    i += this.view.write(text, i, 'latin1'); // base64 is ASCII: one byte per character
+    i += json.write(text, i, 'latin1'); // base64 is ASCII: one byte per character
     json[i++] = QUOTE;
     out.i = i;
   }
-}
 
-/** JsonCodec2 whose serializer is NativeBase64JsonSerializer. */
-export class NativeBase64JsonCodec extends JsonCodec2 {
-  override createSerializer(): NativeBase64JsonSerializer {
-    const serializer = new NativeBase64JsonSerializer(this.settings);
-    const { json, i } = output(serializer);
-    // writeBase64 writes into the serializer's (privately typed) buffer: fail at client
-    // construction, not with corrupt records, if an SDK update renames those fields.
-    if (!(json instanceof Uint8Array) || typeof i !== 'number') {
-      throw new Error('JsonShapeSerializer2 no longer keeps its output in `json`/`i`: update transform/loader/firehose-client.ts');
+  /**
+   * Writes `{"DeliveryStreamName":…,"Records":[{"Data":"<base64>"},…]}` as the generic struct walk
+   * would. Returns false, having written nothing, for any value the walk would treat differently
+   * (a missing or non-string name, a record that is not an object with a binary Data, a `__type` key).
+   */
+  private writePutRecordBatchInput(value: unknown): boolean {
+    if (typeof value !== 'object' || value === null) return false;
+    const input = value as { DeliveryStreamName?: unknown; Records?: unknown; __type?: unknown };
+    const name = input.DeliveryStreamName;
+    const records = input.Records;
+    if (typeof name !== 'string' || !Array.isArray(records) || typeof input.__type === 'string') return false;
+    const blobs: Uint8Array[] = new Array(records.length);
+    let base64Length = 0;
+    for (let r = 0; r < records.length; r += 1) {
+      const record: unknown = records[r];
+      if (typeof record !== 'object' || record === null) return false;
+      const { Data: data, __type: type } = record as WireRecord;
+      if (!(data instanceof Uint8Array) || typeof type === 'string') return false;
+      blobs[r] = data;
+      base64Length += Math.ceil(data.byteLength / 3) * 4;
     }
-    if (this.serdeContext) serializer.setSerdeContext(this.serdeContext); // set later by the client otherwise
-    return serializer;
+    const recordsSize = RECORDS_OPEN.length + base64Length + blobs.length * RECORD_FRAME + INPUT_TAIL.length;
+    const out = output(this);
+    out.i = 0;
+    this.ensure(INPUT_HEAD.length + name.length + 2 + recordsSize); // exact for ASCII names
+    this.outputView().set(INPUT_HEAD, 0);
+    out.i = INPUT_HEAD.length;
+    this.writeJsonString(name);
+    this.ensure(recordsSize);
+    const json = this.outputView();
+    let i = out.i;
+    json.set(RECORDS_OPEN, i);
+    i += RECORDS_OPEN.length;
+    i = this.writeBlobs(this.serdeContext?.base64Encoder ?? nativeBase64Encoder, blobs, i);
+    out.i = i;
+    this.ensure(INPUT_TAIL.length);
+    this.outputView().set(INPUT_TAIL, i);
+    out.i = i + INPUT_TAIL.length;
+    return true;
+  }
+
+  /**
+   * The records' `{"Data":"<base64>"}` list, the client's `base64Encoder` called once per record.
+   * The buffer has room for standard base64 of every blob; after a longer output (a configured
+   * encoder's) each record makes room for itself.
+   */
+  private writeBlobs(encode: (input: Uint8Array) => string, blobs: Uint8Array[], at: number): number {
+    let json = this.outputView();
+    let i = at;
+    let sized = true; // whether the room reserved for standard base64 still holds
+    for (let r = 0; r < blobs.length; r += 1) {
+      const blob = blobs[r]!;
+      const text = encode(blob);
+      if (!sized || text.length !== Math.ceil(blob.byteLength / 3) * 4) {
+        sized = false;
+        output(this).i = i;
+        this.ensure(text.length + RECORD_FRAME + INPUT_TAIL.length);
+        json = this.outputView();
+      }
+      if (r > 0) json[i++] = COMMA;
+      json.set(DATA_OPEN, i);
+      i += DATA_OPEN.length;
+      i += json.write(text, i, 'latin1'); // base64 is ASCII: one byte per character
+      json[i++] = QUOTE;
+      json[i++] = CLOSE_BRACE;
+    }
+    return i;
+  }
+
+  /** The output buffer as a Buffer (same memory), for Buffer#write. */
+  private outputView(): Buffer {
+    const { json } = output(this);
+    const view = this.view;
+    if (view.buffer !== json.buffer || view.byteOffset !== json.byteOffset || view.byteLength !== json.byteLength) {
+      this.view = Buffer.from(json.buffer, json.byteOffset, json.byteLength);
+    }
+    return this.view;
   }
 }
 
-/** Firehose's AWS JSON 1.1 protocol, as the SDK configures it, with NativeBase64JsonCodec. */
+interface ResponseEntry { RecordId?: unknown; ErrorCode?: unknown; ErrorMessage?: unknown; __type?: unknown }
+interface PutRecordBatchWireOutput { FailedPutCount?: unknown; RequestResponses?: unknown; Encrypted?: unknown; __type?: unknown }
+
+/**
+ * PutRecordBatchOutput exactly as JsonShapeDeserializer2's struct walk reads it (members in schema
+ * order, null and unknown members dropped, values as parsed), or undefined when `parsed` has a form
+ * the walk treats specially (numbers as strings, a `__type` key, entries that are not objects...).
+ */
+export function readPutRecordBatchOutput(parsed: unknown): Record<string, unknown> | undefined {
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const wire = parsed as PutRecordBatchWireOutput;
+  if (typeof wire.__type === 'string' || typeof wire.FailedPutCount === 'string') return undefined;
+  const result: Record<string, unknown> = {};
+  if (wire.FailedPutCount != null) result['FailedPutCount'] = wire.FailedPutCount;
+  const entries = wire.RequestResponses;
+  if (entries != null) {
+    if (!Array.isArray(entries)) return undefined;
+    const read: Array<Record<string, unknown>> = new Array(entries.length);
+    for (let j = 0; j < entries.length; j += 1) {
+      const entry = entries[j] as ResponseEntry | null;
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry) || typeof entry.__type === 'string') return undefined;
+      const { RecordId: id, ErrorCode: code, ErrorMessage: message } = entry;
+      // Object literals of one shape for the common case keep V8's hidden classes stable.
+      if (code == null && message == null) read[j] = id == null ? {} : { RecordId: id };
+      else {
+        const out: Record<string, unknown> = {};
+        if (id != null) out['RecordId'] = id;
+        if (code != null) out['ErrorCode'] = code;
+        if (message != null) out['ErrorMessage'] = message;
+        read[j] = out;
+      }
+    }
+    result['RequestResponses'] = read;
+  }
+  if (wire.Encrypted != null) result['Encrypted'] = wire.Encrypted;
+  return result;
+}
+
+function rawSchema(schema: unknown): unknown {
+  return typeof schema === 'object' && schema !== null && 'getSchema' in schema
+    ? (schema as { getSchema(): unknown }).getSchema()
+    : schema;
+}
+
+/** JsonShapeDeserializer2 with a direct reader for PutRecordBatchOutput. */
+export class FirehoseJsonDeserializer extends JsonShapeDeserializer2 {
+  /** Whether PutRecordBatchOutput takes the direct reader; FirehoseJsonCodec turns it off if its self-check fails. */
+  putRecordBatchFastPath = true;
+  /** Responses the direct reader read (the rest went through the generic walk). */
+  directReads = 0;
+
+  // `any`: the SDK's own signature.
+  override async read(schema: Parameters<JsonShapeDeserializer2['read']>[0], data: unknown): Promise<any> {
+    if (!this.putRecordBatchFastPath || !(data instanceof Uint8Array) || data.byteLength === 0 || rawSchema(schema) !== PutRecordBatchOutput$) {
+      return super.read(schema, data);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(asBuffer(data).toString('utf8'));
+    } catch {
+      return super.read(schema, data); // the SDK's own error for a malformed body
+    }
+    const result = readPutRecordBatchOutput(parsed);
+    if (result === undefined) return this.readObject(schema, parsed as never);
+    this.directReads += 1;
+    return result;
+  }
+}
+
+// Self-check probes: every padding length, a non-ASCII stream name, failures, the encrypted flag.
+const PROBE_INPUT = {
+  DeliveryStreamName: 'probe-ü"\\',
+  Records: [Buffer.from('\x1e'), Buffer.from([0xff, 0, 0x7f, 0x80]), Buffer.from('abcdef'), Buffer.alloc(0)].map((Data) => ({ Data })),
+};
+const PROBE_OUTPUT = Buffer.from(JSON.stringify({
+  FailedPutCount: 1, Encrypted: true, Extra: 1,
+  RequestResponses: [{ RecordId: 'a' }, { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down.' }, {}, { RecordId: null, Other: 2 }],
+}));
+
+/**
+ * JsonCodec2 whose serializer and deserializer have the PutRecordBatch fast paths, each checked
+ * against the SDK's generic path once, when it is created.
+ */
+export class FirehoseJsonCodec extends JsonCodec2 {
+  override createSerializer(): FirehoseJsonSerializer {
+    const serializer = new FirehoseJsonSerializer(this.settings);
+    const { json, i } = output(serializer);
+    // The serializer writes into its (privately typed) buffer: fail at client construction, not
+    // with corrupt records, if an SDK update renames those fields.
+    if (!(json instanceof Uint8Array) || typeof i !== 'number') {
+      throw new Error('JsonShapeSerializer2 no longer keeps its output in `json`/`i`: update transform/loader/firehose-client.ts');
+    }
+    serializer.setSerdeContext({ base64Encoder: nativeBase64Encoder } as never);
+    serializer.write(PutRecordBatchInput$, PROBE_INPUT);
+    const fast = asBuffer(serializer.flush());
+    const stock = new JsonShapeSerializer2(this.settings);
+    stock.write(PutRecordBatchInput$, PROBE_INPUT);
+    serializer.putRecordBatchFastPath = serializer.directWrites === 1 && fast.equals(asBuffer(stock.flush()));
+    serializer.directWrites = 0;
+    serializer.setSerdeContext(this.serdeContext as never); // set later by the client otherwise
+    return serializer;
+  }
+
+  override createDeserializer(): FirehoseJsonDeserializer {
+    const deserializer = new FirehoseJsonDeserializer(this.settings);
+    if (this.serdeContext) deserializer.setSerdeContext(this.serdeContext);
+    // Parsed twice: the generic walk rewrites the parsed lists in place.
+    const parse = (): never => JSON.parse(PROBE_OUTPUT.toString('utf8')) as never;
+    const stock = new JsonShapeDeserializer2(this.settings).readObject(PutRecordBatchOutput$, parse());
+    deserializer.putRecordBatchFastPath = isDeepStrictEqual(readPutRecordBatchOutput(parse()), stock);
+    return deserializer;
+  }
+}
+
+/** The settings AwsJsonRpcProtocol gives its default JsonCodec2: epoch-seconds timestamps, no jsonName. */
+const JSON_RPC_SETTINGS: JsonSettings = { timestampFormat: { useTrait: true, default: 7 }, jsonName: false };
+
+/** Firehose's AWS JSON 1.1 protocol, as the SDK configures it, with FirehoseJsonCodec. */
 export function createFirehoseProtocol(): AwsJson1_1Protocol {
   return new AwsJson1_1Protocol({
     // The SDK's own protocol settings for Firehose (wire names: X-Amz-Target Firehose_20150804.*).
     defaultNamespace: 'com.amazonaws.firehose',
     serviceTarget: 'Firehose_20150804',
     errorTypeRegistries,
-    // The settings AwsJsonRpcProtocol gives its default JsonCodec2: epoch-seconds timestamps, no jsonName.
-    jsonCodec: new NativeBase64JsonCodec({ timestampFormat: { useTrait: true, default: 7 }, jsonName: false }),
+    jsonCodec: new FirehoseJsonCodec(JSON_RPC_SETTINGS),
   });
 }
 
-/** A FirehoseClient that sends blobs with native base64. `config` is passed through and wins. */
+/** A FirehoseClient with the PutRecordBatch fast paths and native base64. `config` is passed through and wins. */
 export function createFirehoseClient(config: FirehoseClientConfig = {}): FirehoseClient {
   return new FirehoseClient({
     protocol: createFirehoseProtocol(),

@@ -15,7 +15,7 @@ import { createRecordEncoder, envelopePrefix } from '../envelope.ts';
 import { newOwnerId, type Checkpoint, type CheckpointStore, type ObjectVersion } from './checkpoint.ts';
 import { RECORD_TOO_LARGE, type FailureSink } from './failures.ts';
 import { splitLines, type Line } from './lines.ts';
-import { Progress, type Segment } from './progress.ts';
+import { LineSet, Progress, type Segment } from './progress.ts';
 import { SendAbortedError, sendBatch, type RetryOptions, type SendCounters } from './send.ts';
 
 export interface FirehoseLimits { maxRecordsPerBatch: number; maxBatchBytes: number; maxRecordBytes: number }
@@ -95,7 +95,19 @@ export class LoadInterruptedError extends LoadObjectError {
 }
 
 const DEFAULT_LEASE_MS = 15 * 60_000;
+/**
+ * Output chunk of the gunzip stream. zlib's default (16 KiB) costs a thread-pool round trip, a
+ * Buffer and a stream hand-off per 16 KiB; 256 KiB chunks halve the CPU of reading an object.
+ */
+export const GUNZIP_CHUNK_BYTES = 256 * 1024;
 const MAX_REPORTED_FAILURES = 100;
+
+/** Length of `n` in decimal, as the envelope writes offsets (no string per line). */
+function decimalDigits(n: number): number {
+  let digits = 1;
+  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits += 1;
+  return digits;
+}
 
 function unquote(etag: string): string {
   return etag.replace(/^W\//, '').replace(/^"|"$/g, '');
@@ -140,6 +152,9 @@ export async function loadObject(options: LoadObjectOptions): Promise<LoadResult
   if (start.lines > 0 || start.accepted.length > 0) logger?.info('resuming object', { object, checkpoint: start });
 
   const progress = new Progress(start);
+  // Lines an earlier run had accepted beyond its prefix. Lines this run accepts are never read
+  // again (reading is sequential), so only these need a lookup, and only when resuming.
+  const resumedAhead = start.accepted.length > 0 ? new LineSet(start.accepted) : undefined;
   const encode = createRecordEncoder({ bucket, key });
   const prefixLength = envelopePrefix({ bucket, key }).length;
   const reported: LoadResult['failures'] = [];
@@ -238,7 +253,7 @@ export async function loadObject(options: LoadObjectOptions): Promise<LoadResult
       stats.resumedLines += 1; // inside the committed prefix: the first segment starts after it
       return undefined;
     }
-    if (progress.alreadyHandled(line.index)) {
+    if (resumedAhead?.has(line.index)) {
       stats.resumedLines += 1;
       extendSegment(line);
       return undefined;
@@ -247,7 +262,7 @@ export async function loadObject(options: LoadObjectOptions): Promise<LoadResult
       extendSegment(line);
       return undefined;
     }
-    const recordLength = prefixLength + String(line.offset).length + 1 + line.length;
+    const recordLength = prefixLength + decimalDigits(line.offset) + 1 + line.length;
     if (line.bytes === undefined || recordLength > limits.maxRecordBytes) return recordFailure(line, recordLength);
     let wait: Promise<void> | undefined;
     if (records.length + 1 > limits.maxRecordsPerBatch || batchBytes + recordLength > limits.maxBatchBytes) {
@@ -268,7 +283,7 @@ export async function loadObject(options: LoadObjectOptions): Promise<LoadResult
 
   // A zero-byte object holds no lines (and is not valid gzip).
   const empty = response.ContentLength === 0;
-  const gunzip = createGunzip();
+  const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
   // Pumps S3 into gunzip; its rejection (socket error) surfaces through the gunzip iterator too.
   const download = empty ? Promise.resolve() : pipeline(body, gunzip).catch(() => undefined);
   let readError: unknown;

@@ -81,15 +81,6 @@ export class Progress {
     this.ahead = new LineSet(start.accepted);
   }
 
-  /** Lines handled by an earlier run: skip them. */
-  alreadyHandled(line: number): boolean {
-    return line < this.prefixLines || this.ahead.has(line);
-  }
-
-  get startLines(): number {
-    return this.prefixLines;
-  }
-
   openSegment(): Segment {
     const segment: Segment = { endLine: this.prefixLines, endByte: this.prefixBytes, outstanding: 0, sealed: false };
     const last = this.segments[this.segments.length - 1];

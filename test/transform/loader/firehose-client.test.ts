@@ -1,13 +1,19 @@
 // createFirehoseClient() against the local Firehose stand-in: records must arrive byte for byte as
-// with the stock client, and the blobs must really go through the native base64 encoder.
+// with the stock client, request bodies and parsed responses must equal the stock client's (the
+// PutRecordBatch fast paths and every fallback to the SDK's generic path), and blobs must really go
+// through the configured base64 encoder.
 import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import {
-  FirehoseClient, PutRecordBatchCommand, PutRecordCommand, ResourceNotFoundException, ServiceUnavailableException,
+  FirehoseClient, PutRecordBatchCommand, PutRecordBatchInput$, PutRecordBatchOutput$, PutRecordCommand,
+  ResourceNotFoundException, ServiceUnavailableException, type PutRecordBatchCommandOutput,
 } from '@aws-sdk/client-firehose';
+import { JsonShapeDeserializer2, JsonShapeSerializer2, type JsonSettings } from '@aws-sdk/core/protocols';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startLocalFirehose, type FirehoseFaults, type LocalFirehose } from '../../../scripts/local/firehose-server.ts';
 import {
-  createFirehoseClient, nativeBase64Decoder, nativeBase64Encoder, NativeBase64JsonSerializer,
+  createFirehoseClient, FirehoseJsonCodec, FirehoseJsonDeserializer, FirehoseJsonSerializer, nativeBase64Decoder,
+  nativeBase64Encoder, readPutRecordBatchOutput,
 } from '../../../transform/loader/firehose-client.ts';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -68,8 +74,12 @@ describe('createFirehoseClient', () => {
     const client = track(createFirehoseClient({ region: 'us-east-1', credentials }));
     expect(client.config.base64Encoder).toBe(nativeBase64Encoder);
     expect(client.config.base64Decoder).toBe(nativeBase64Decoder);
-    const protocol = client.config.protocol as unknown as { serializer: unknown };
-    expect(protocol.serializer).toBeInstanceOf(NativeBase64JsonSerializer);
+    const protocol = client.config.protocol as unknown as { serializer: FirehoseJsonSerializer; deserializer: FirehoseJsonDeserializer };
+    expect(protocol.serializer).toBeInstanceOf(FirehoseJsonSerializer);
+    expect(protocol.deserializer).toBeInstanceOf(FirehoseJsonDeserializer);
+    // The self-checks against the SDK's generic path passed with the installed SDK: the fast paths are on.
+    expect(protocol.serializer.putRecordBatchFastPath).toBe(true);
+    expect(protocol.deserializer.putRecordBatchFastPath).toBe(true);
     for (const bytes of testRecords()) {
       expect(nativeBase64Encoder(bytes)).toBe(Buffer.from(bytes).toString('base64'));
       expect(Buffer.from(nativeBase64Decoder(nativeBase64Encoder(bytes))).equals(bytes)).toBe(true);
@@ -126,5 +136,127 @@ describe('createFirehoseClient', () => {
     expect(throttled).toBeInstanceOf(ServiceUnavailableException);
     expect((throttled as ServiceUnavailableException).$metadata).toMatchObject({ httpStatusCode: 503, attempts: 1 });
     expect(server!.stats.throttled).toBe(1);
+  });
+  it('sends the same bodies as the stock client with its default encoder, and falls back to the SDK for other input forms', async () => {
+    const { accepted, endpoint } = await start();
+    const fast = track(createFirehoseClient({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 }));
+    const stock = track(new FirehoseClient({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 }));
+    const fastBodies = captureBodies(fast);
+    const stockBodies = captureBodies(stock);
+    const records = testRecords();
+    // Forms the direct writer leaves to the SDK: a string blob (UTF-8 then base64), a null entry
+    // (skipped), an entry without Data (`{}`), an extra `__type` (written through), and no records.
+    const inputs: unknown[] = [
+      { DeliveryStreamName: STREAM, Records: records.map((Data) => ({ Data })) },
+      { DeliveryStreamName: STREAM, Records: [{ Data: records[0]! }, { Data: 'text ü' }] },
+      { DeliveryStreamName: STREAM, Records: [{ Data: records[1]! }, null, { Data: records[2]! }] },
+      { DeliveryStreamName: STREAM, Records: [{ Data: records[1]! }, { __type: 'x', Data: records[2]! }] },
+    ];
+    for (const client of [fast, stock]) {
+      for (const input of inputs) {
+        await client.send(new PutRecordBatchCommand(input as never)).catch((error: unknown) => error);
+      }
+    }
+    expect(fastBodies).toHaveLength(inputs.length);
+    expect(fastBodies.map((b) => b.toString('latin1'))).toEqual(stockBodies.map((b) => b.toString('latin1')));
+    // The first input went through the direct writer, the other three through the SDK's generic
+    // walk; all four responses (every record accepted) through the direct reader.
+    const protocol = fast.config.protocol as unknown as { serializer: FirehoseJsonSerializer; deserializer: FirehoseJsonDeserializer };
+    expect(protocol.serializer.directWrites).toBe(1);
+    expect(protocol.deserializer.directReads).toBe(inputs.length);
+    // The records of the first input arrive intact from both clients.
+    const first = records.map((r) => Buffer.from(r).toString('hex'));
+    expect(accepted.slice(0, records.length).map((r) => r.toString('hex'))).toEqual(first);
+  });
+
+  it('writes every PutRecordBatch input exactly as the SDK\'s generic serializer does (property)', () => {
+    const settings: JsonSettings = { timestampFormat: { useTrait: true, default: 7 }, jsonName: false };
+    const codec = new FirehoseJsonCodec(settings);
+    codec.setSerdeContext({ base64Encoder: nativeBase64Encoder } as never);
+    const fast = codec.createSerializer();
+    const stock = new JsonShapeSerializer2(settings);
+    const blob = fc.tuple(fc.uint8Array({ maxLength: 2_000 }), fc.nat({ max: 7 })).map(([bytes, skip]) => {
+      // Views at odd offsets into a larger buffer, like the loader's pooled records.
+      const backing = Buffer.concat([Buffer.alloc(skip, 0x41), Buffer.from(bytes), Buffer.alloc(3, 0x42)]);
+      return backing.subarray(skip, skip + bytes.length);
+    });
+    fc.assert(fc.property(fc.string({ unit: 'grapheme', maxLength: 20 }), fc.array(blob, { maxLength: 40 }), (name, blobs) => {
+      const input = { DeliveryStreamName: name, Records: blobs.map((Data) => ({ Data })) };
+      fast.write(PutRecordBatchInput$, input);
+      stock.write(PutRecordBatchInput$, input);
+      const [a, b] = [fast.flush(), stock.flush()];
+      expect(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))).toBe(true);
+    }), { numRuns: 300 });
+  });
+
+  it('reads PutRecordBatch responses exactly as the SDK\'s generic deserializer does: failures, encrypted flag, odd forms', async () => {
+    const { endpoint } = await start({ partialFailureRate: 0.4, seed: 7 });
+    // Real response bodies from the stand-in, with record failures (ErrorCode, ErrorMessage).
+    const wire = async (count: number): Promise<Buffer> => {
+      const response = await fetch(endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'Firehose_20150804.PutRecordBatch' },
+        body: JSON.stringify({ DeliveryStreamName: STREAM, Records: Array.from({ length: count }, (_, i) => ({ Data: Buffer.from(`line ${i}`).toString('base64') })) }),
+      });
+      return Buffer.from(await response.arrayBuffer());
+    };
+    const real = [await wire(1), await wire(20), await wire(500)];
+    expect(real.some((body) => body.includes('"ErrorCode":"ServiceUnavailableException"'))).toBe(true);
+    const odd = [
+      { FailedPutCount: 2, Encrypted: true, RequestResponses: [{ RecordId: 'a' }, { ErrorCode: 'InternalFailure', ErrorMessage: 'm' }, { ErrorCode: 'x' }] },
+      { FailedPutCount: 0, RequestResponses: [], Unknown: [1, 2] },
+      { RequestResponses: [{ RecordId: 'a', Extra: 1 }, { RecordId: null, ErrorMessage: null }, {}] },
+      { FailedPutCount: null, Encrypted: null, RequestResponses: null },
+      { FailedPutCount: '3', RequestResponses: [] },
+      { FailedPutCount: 'NaN' },
+      { RequestResponses: [null, 'x', 3] },
+      { RequestResponses: [[1]] },
+      { RequestResponses: { RecordId: 'a' } },
+      { __type: 'com.amazonaws.firehose#PutRecordBatchOutput', FailedPutCount: 0, Other: 'kept' },
+      { RequestResponses: [{ __type: 'Entry', RecordId: 'a', Other: 'kept' }] },
+      { FailedPutCount: 1.5, Encrypted: 'yes', RequestResponses: [{ RecordId: 7, ErrorCode: { nested: true } }] },
+      {}, [], 'text', 42, null,
+    ].map((value) => Buffer.from(JSON.stringify(value)));
+    const settings: JsonSettings = { timestampFormat: { useTrait: true, default: 7 }, jsonName: false };
+    const fast = new FirehoseJsonCodec(settings).createDeserializer();
+    const stock = new JsonShapeDeserializer2(settings);
+    let direct = 0;
+    for (const body of [...real, ...odd]) {
+      const expected: unknown = await stock.read(PutRecordBatchOutput$, Buffer.from(body));
+      expect(await fast.read(PutRecordBatchOutput$, Buffer.from(body)), body.toString()).toStrictEqual(expected);
+      if (readPutRecordBatchOutput(JSON.parse(body.toString())) !== undefined) direct += 1;
+    }
+    // Real responses and the well-formed odd ones take the direct reader; the rest the generic walk.
+    expect(direct).toBe(real.length + 6);
+    // A malformed body fails the same way.
+    const broken = Buffer.from('{"FailedPutCount":0,');
+    const stockError = await stock.read(PutRecordBatchOutput$, broken).catch((e: unknown) => e);
+    await expect(fast.read(PutRecordBatchOutput$, broken)).rejects.toThrow((stockError as Error).message);
+  });
+
+  it('returns the stock client\'s output for partial failures, end to end', async () => {
+    const { endpoint } = await start({ partialFailureRate: 0.3, seed: 11 });
+    const fast = track(createFirehoseClient({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 }));
+    const stock = track(new FirehoseClient({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 }));
+    const records = Array.from({ length: 300 }, (_, i) => ({ Data: Buffer.from(`record ${i}`) }));
+    const results: PutRecordBatchCommandOutput[] = [];
+    for (const client of [fast, stock]) {
+      server!.setFaults({ partialFailureRate: 0.3, seed: 11 }); // the same failures for both clients
+      results.push(await client.send(new PutRecordBatchCommand({ DeliveryStreamName: STREAM, Records: records })));
+    }
+    const [fastResult, stockResult] = results.map(({ $metadata, ...output }) => ({
+      ...output,
+      // Record ids come from the stand-in's counter: equal in form, not in value.
+      RequestResponses: output.RequestResponses?.map(({ RecordId, ...entry }) => ({ ...entry, RecordId: typeof RecordId })),
+      $metadata: { httpStatusCode: $metadata.httpStatusCode, attempts: $metadata.attempts },
+    }));
+    expect(fastResult).toStrictEqual(stockResult);
+    const protocol = fast.config.protocol as unknown as { serializer: FirehoseJsonSerializer; deserializer: FirehoseJsonDeserializer };
+    expect([protocol.serializer.directWrites, protocol.deserializer.directReads]).toEqual([1, 1]);
+    const failed = fastResult!.RequestResponses!.filter((entry) => entry.ErrorCode !== undefined);
+    expect(failed.length).toBeGreaterThan(0);
+    expect(fastResult!.FailedPutCount).toBe(failed.length);
+    expect(failed.every((entry) => entry.ErrorMessage === 'Slow down.' && entry.RecordId === 'undefined')).toBe(true);
+    expect(fastResult!.Encrypted).toBe(false);
   });
 });
