@@ -56,21 +56,47 @@ export const TREE = compileTree();
 // The writer is generated once from the schema tree as straight-line code
 // (the technique of fast-json-stringify): constant keys, no generic object
 // walk. The generated source depends only on SCHEMA_FIELDS.
+//
+// An object whose fields are all present (most small ones: `{sec}`, `{arn}`,
+// `source`, `backend`) is created as one object literal: V8 then allocates it
+// with its final shape at once, instead of growing an empty object key by key.
+// Otherwise it is built key by key, leaving out what has no value.
 let variableCount = 0;
+
+function constantValue(node: TreeNode): string | undefined {
+  const path = node.slot === -1 ? undefined : SCHEMA_FIELDS[node.slot]!.path;
+  return path !== undefined && path in CONSTANT_VALUES
+    ? JSON.stringify(CONSTANT_VALUES[path as keyof typeof CONSTANT_VALUES])
+    : undefined;
+}
+
+/** Slots of the non-constant leaves under `node`. */
+function variableSlots(node: TreeNode): number[] {
+  if (node.slot !== -1) return constantValue(node) === undefined ? [node.slot] : [];
+  return node.children.flatMap(variableSlots);
+}
+
+/** `node` as an object literal, every leaf present. */
+function literalCode(node: TreeNode): string {
+  // a constant is a fresh literal per document, so a caller changing one document cannot change the next
+  if (node.slot !== -1) return constantValue(node) ?? `r[${node.slot}]`;
+  return `{${node.children.map((child) => `${JSON.stringify(child.key)}: ${literalCode(child)}`).join(', ')}}`;
+}
 
 function objectCode(nodes: TreeNode[], target: string): string {
   let code = '';
   for (const node of nodes) {
     const key = JSON.stringify(node.key);
-    const path = node.slot === -1 ? undefined : SCHEMA_FIELDS[node.slot]!.path;
-    if (path !== undefined && path in CONSTANT_VALUES) {
-      // a literal: a fresh value per document, so a caller changing one document cannot change the next
-      code += `(${target} ??= {})[${key}] = ${JSON.stringify(CONSTANT_VALUES[path as keyof typeof CONSTANT_VALUES])};\n`;
+    const constant = constantValue(node);
+    if (constant !== undefined) {
+      code += `(${target} ??= {})[${key}] = ${constant};\n`;
     } else if (node.slot !== -1) {
       code += `v = r[${node.slot}]; if (v !== undefined) (${target} ??= {})[${key}] = v;\n`;
     } else {
       const inner = `o${++variableCount}`;
-      code += `let ${inner};\n${objectCode(node.children, inner)}if (${inner} !== undefined) (${target} ??= {})[${key}] = ${inner};\n`;
+      const complete = variableSlots(node).map((slot) => `r[${slot}] !== undefined`).join(' && ');
+      code += `if (${complete}) {\n(${target} ??= {})[${key}] = ${literalCode(node)};\n} else {\n` +
+        `let ${inner};\n${objectCode(node.children, inner)}if (${inner} !== undefined) (${target} ??= {})[${key}] = ${inner};\n}\n`;
     }
   }
   return code;

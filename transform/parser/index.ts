@@ -10,7 +10,7 @@ import { sourceInfo } from './source-info.ts';
 import { createTokenBuffer, tokenize } from './tokenizer.ts';
 import type { LineSource, ParseOptions, ParseResult } from './types.ts';
 import {
-  durationNanos, isIp, MAX_INTEGER, MAX_LONG, readSeconds, readTimestamp, readUnsigned, unbracket,
+  durationNanos, isIp, lastIndexOfChar, MAX_INTEGER, MAX_LONG, readSeconds, readTimestamp, readUnsigned, unbracket, type Instant,
 } from './values.ts';
 
 export type { AlbDocument, LineSource, ParseOptions, ParseResult };
@@ -98,15 +98,40 @@ const RECORD: Outcome = { kind: 'record' };
 /** Whether the record's strings need no JSON escaping (set by parse, read by the JSON path). */
 let recordSourceClean = true;
 
+// The line being parsed and its token positions (module-level, like `record`): the
+// field readers below read numbers, ports and timestamps in place and slice out
+// only the text that goes into the document.
+let line = '';
+let starts = tokens.starts;
+let ends = tokens.ends;
+
+/** Token i is "no value": `-` or empty. */
+function absent(i: number): boolean {
+  const start = starts[i]!;
+  const end = ends[i]!;
+  return end === start || (end === start + 1 && line.charCodeAt(start) === 45 /* - */);
+}
+
+/** The text of token i, escapes not decoded. */
+function text(i: number): string {
+  return line.slice(starts[i]!, ends[i]!);
+}
+
+/** The text of token i with `\xHH` escapes decoded. */
+function decodedText(i: number): string {
+  return decodeAlbEscapes(text(i));
+}
+
 /** Parses into the module-level `record`; the caller turns it into a document or JSON before the next call. */
 function parse(rawLine: string, options: ParseOptions | undefined): Outcome {
-  const line = trimLine(rawLine);
+  line = trimLine(rawLine);
   if (line.length === 0) return { kind: 'skipped', reason: 'empty line' };
   if (isControlLine(line)) return { kind: 'skipped', reason: 'ELB logging control line' };
 
   tokenize(line, tokens);
+  starts = tokens.starts;
+  ends = tokens.ends;
   const count = tokens.count;
-  const v = tokens.values;
   const quoted = tokens.quoted;
   if (tokens.unterminatedQuote && count <= MIN_FIELDS) {
     return { kind: 'failed', reason: `unterminated quote in field ${count} (${ALB_FIELD_NAMES[count - 1]})` };
@@ -114,47 +139,56 @@ function parse(rawLine: string, options: ParseOptions | undefined): Outcome {
   if (count < MIN_FIELDS) {
     return { kind: 'failed', reason: `line has ${count} fields; an ALB access-log line has at least ${MIN_FIELDS}` };
   }
-  const time = v[1]!;
-  const end = readTimestamp(time);
+  const end = readTimestamp(line, starts[1]!, ends[1]!);
   if (end === undefined) {
-    return { kind: 'failed', reason: `time field ${JSON.stringify(time.slice(0, 40))} is not an ISO 8601 UTC timestamp in the date_nanos range` };
+    return { kind: 'failed', reason: `time field ${JSON.stringify(text(1).slice(0, 40))} is not an ISO 8601 UTC timestamp in the date_nanos range` };
   }
-  if (!quoted[12] || !quoted[13]) {
+  if (quoted[12] === 0 || quoted[13] === 0) {
     return { kind: 'failed', reason: 'request and user_agent (fields 13 and 14) are not quoted: not an ALB access-log line, or fields are missing' };
   }
 
   const r = record;
-  r.fill(undefined);
+  // a plain loop: about half the cost of calling the Array.prototype.fill builtin for ~60 slots
+  for (let slot = 0; slot < SLOT_COUNT; slot++) r[slot] = undefined;
   tags = undefined;
   if (tokens.gluedAfterQuote) tag('missing_space_after_quote');
   if (tokens.unterminatedQuote) tag('unterminated_quote');
 
-  r[S['@timestamp']] = time;   // event.kind, event.category, event.type, cloud.provider: constants, see emit.ts
+  r[S['@timestamp']] = text(1);   // event.kind, event.category, event.type, cloud.provider: constants, see emit.ts
+  readConnectionFields();
+  const targetGroup = readRequestFields();
+  if (count > MIN_FIELDS) readNewerFields(count, end);
+  readSource(options, targetGroup);
+  return RECORD;
+}
 
-  if (present(v[0])) r[S['aws.elb.type']] = v[0];
-  if (present(v[2])) r[S['aws.elb.name']] = v[2];
+// The field readers, by section of the line. Each reads its tokens in place
+// and slices out only the text that goes into the document.
+
+/** Fields 1-12: type, elb, client and target addresses, processing times, status codes, byte counts. */
+function readConnectionFields(): void {
+  const r = record;
+  if (!absent(0)) r[S['aws.elb.type']] = text(0);
+  if (!absent(2)) r[S['aws.elb.name']] = text(2);
 
   // client:port -> source.*
-  const client = v[3]!;
-  if (present(client)) {
-    const host = hostPort(client, S['source.ip'], S['source.port'], 'malformed_source.ip', 'malformed_source.port');
+  if (!absent(3)) {
+    const host = hostPort(3, S['source.ip'], S['source.port'], 'malformed_source.ip', 'malformed_source.port');
     if (host !== '') r[S['source.address']] = host;
   }
 
   // target:port -> aws.elb.backend.*
-  const target = v[4]!;
-  if (present(target)) {
-    hostPort(target, S['aws.elb.backend.ip'], S['aws.elb.backend.port'], 'malformed_aws.elb.backend.ip', 'malformed_aws.elb.backend.port');
+  if (!absent(4)) {
+    hostPort(4, S['aws.elb.backend.ip'], S['aws.elb.backend.port'], 'malformed_aws.elb.backend.ip', 'malformed_aws.elb.backend.port');
   }
 
   // processing times: -1 = not measured
-  readTime(v[5]!, S['aws.elb.request_processing_time.sec'], 'malformed_aws.elb.request_processing_time.sec');
-  readTime(v[6]!, S['aws.elb.backend_processing_time.sec'], 'malformed_aws.elb.backend_processing_time.sec');
-  readTime(v[7]!, S['aws.elb.response_processing_time.sec'], 'malformed_aws.elb.response_processing_time.sec');
+  readTime(5, S['aws.elb.request_processing_time.sec'], 'malformed_aws.elb.request_processing_time.sec');
+  readTime(6, S['aws.elb.backend_processing_time.sec'], 'malformed_aws.elb.backend_processing_time.sec');
+  readTime(7, S['aws.elb.response_processing_time.sec'], 'malformed_aws.elb.response_processing_time.sec');
 
-  const elbStatus = v[8]!;
-  if (present(elbStatus)) {
-    const status = readUnsigned(elbStatus, 999);
+  if (!absent(8)) {
+    const status = readUnsigned(line, 999, starts[8]!, ends[8]!);
     if (status !== undefined) {
       r[S['http.response.status_code']] = status;
       r[S['event.outcome']] = status < 400 ? 'success' : 'failure';
@@ -162,12 +196,19 @@ function parse(rawLine: string, options: ParseOptions | undefined): Outcome {
       tag('malformed_http.response.status_code');
     }
   }
-  readInteger(v[9]!, 999, S['aws.elb.backend.http.response.status_code'], 'malformed_aws.elb.backend.http.response.status_code');
-  readInteger(v[10]!, MAX_LONG, S['http.request.bytes'], 'malformed_http.request.bytes');
-  readInteger(v[11]!, MAX_LONG, S['http.response.bytes'], 'malformed_http.response.bytes');
+  readInteger(9, 999, S['aws.elb.backend.http.response.status_code'], 'malformed_aws.elb.backend.http.response.status_code');
+  readInteger(10, MAX_LONG, S['http.request.bytes'], 'malformed_http.request.bytes');
+  readInteger(11, MAX_LONG, S['http.response.bytes'], 'malformed_http.response.bytes');
+}
 
-  // request -> http.request.method, url.*, http.version
-  const request = parseRequest(decodeAlbEscapes(v[12]!));
+/** Fields 13-20: request, user agent, TLS, target group, trace, SNI, certificate; returns the target group ARN. */
+function readRequestFields(): string | undefined {
+  const r = record;
+  // request -> http.request.method, url.*, http.version (read in place unless it holds escapes)
+  const backslash = line.indexOf('\\', starts[12]!);
+  const request = backslash === -1 || backslash >= ends[12]!
+    ? parseRequest(line, starts[12]!, ends[12]!)
+    : parseRequest(decodedText(12));
   if (request.method !== undefined) r[S['http.request.method']] = request.method;
   if (request.version !== undefined) r[S['http.version']] = request.version;
   if (request.url !== undefined) {
@@ -181,58 +222,62 @@ function parse(rawLine: string, options: ParseOptions | undefined): Outcome {
     if (parts.query !== undefined) r[S['url.query']] = parts.query;
   }
 
-  if (present(v[13])) r[S['user_agent.original']] = decodeAlbEscapes(v[13]);
-  if (present(v[14])) r[S['tls.cipher']] = v[14];
-  if (present(v[15])) tlsVersion(v[15]);
-  const targetGroup = v[16]!;
-  if (present(targetGroup)) r[S['aws.elb.target_group.arn']] = targetGroup;
-  if (present(v[17])) r[S['trace.id']] = decodeAlbEscapes(v[17]);
-  if (present(v[18])) r[S['tls.client.server_name']] = decodeAlbEscapes(v[18]);
-  if (present(v[19])) r[S['aws.elb.chosen_cert.arn']] = decodeAlbEscapes(v[19]);
+  if (!absent(13)) r[S['user_agent.original']] = decodedText(13);
+  if (!absent(14)) r[S['tls.cipher']] = text(14);
+  if (!absent(15)) tlsVersion(15);
+  const targetGroup = absent(16) ? undefined : text(16);
+  if (targetGroup !== undefined) r[S['aws.elb.target_group.arn']] = targetGroup;
+  quotedText(17, S['trace.id']);
+  quotedText(18, S['tls.client.server_name']);
+  quotedText(19, S['aws.elb.chosen_cert.arn']);
+  return targetGroup;
+}
 
-  // fields added since 2018-03; older lines simply end earlier
-  if (count > 20) {
-    const priority = v[20]!;
-    if (present(priority)) {
-      const value = priority === '-1' ? -1 : readUnsigned(priority, MAX_INTEGER);
-      if (value !== undefined) r[S['aws.elb.matched_rule_priority']] = value;
-      else tag('malformed_aws.elb.matched_rule_priority');
+/** Fields 21 and later (added since 2018-03; older lines simply end earlier). */
+function readNewerFields(count: number, end: Instant): void {
+  const r = record;
+  const quoted = tokens.quoted;
+  if (count > 20 && !absent(20)) {
+    const start = starts[20]!;
+    const value = ends[20] === start + 2 && line.startsWith('-1', start) ? -1 : readUnsigned(line, MAX_INTEGER, start, ends[20]!);
+    if (value !== undefined) r[S['aws.elb.matched_rule_priority']] = value;
+    else tag('malformed_aws.elb.matched_rule_priority');
+  }
+  if (count > 21 && !absent(21)) {
+    const start = readTimestamp(line, starts[21]!, ends[21]!);
+    if (start !== undefined) {
+      r[S['event.start']] = text(21);
+      r[S['event.duration']] = durationNanos(start, end);
+    } else {
+      tag('malformed_event.start');
     }
   }
-  if (count > 21) {
-    const created = v[21]!;
-    if (present(created)) {
-      const start = readTimestamp(created);
-      if (start !== undefined) {
-        r[S['event.start']] = created;
-        r[S['event.duration']] = durationNanos(start, end);
-      } else {
-        tag('malformed_event.start');
-      }
-    }
-  }
-  if (count > 22) r[S['aws.elb.action_executed']] = splitList(v[22]!, ',');
-  if (count > 23) quotedText(v[23]!, S['aws.elb.redirect_url']);
-  if (count > 24) quotedText(v[24]!, S['aws.elb.error.reason']);
-  if (count > 25) r[S['aws.elb.target_port']] = splitList(v[25]!, ' ');
-  if (count > 26) r[S['aws.elb.target_status_code']] = splitList(v[26]!, ' ');
-  if (count > 27) quotedText(v[27]!, S['aws.elb.classification']);
-  if (count > 28) quotedText(v[28]!, S['aws.elb.classification_reason']);
-  if (count > 29) quotedText(v[29]!, S['aws.elb.conn_trace_id']);
-  if (count > 30) quotedText(v[30]!, S['aws.elb.transformed_host']);
-  if (count > 31) quotedText(v[31]!, S['aws.elb.transformed_uri']);
-  if (count > 32) quotedText(v[32]!, S['aws.elb.request_transform_status']);
-  if (count > 33 && present(v[33])) {
-    if (isIp(v[33])) r[S['aws.elb.node.ip']] = v[33];
+  if (count > 22) r[S['aws.elb.action_executed']] = splitList(text(22), ',');
+  if (count > 23) quotedText(23, S['aws.elb.redirect_url']);
+  if (count > 24) quotedText(24, S['aws.elb.error.reason']);
+  if (count > 25) r[S['aws.elb.target_port']] = splitList(text(25), ' ');
+  if (count > 26) r[S['aws.elb.target_status_code']] = splitList(text(26), ' ');
+  if (count > 27) quotedText(27, S['aws.elb.classification']);
+  if (count > 28) quotedText(28, S['aws.elb.classification_reason']);
+  if (count > 29) quotedText(29, S['aws.elb.conn_trace_id']);
+  if (count > 30) quotedText(30, S['aws.elb.transformed_host']);
+  if (count > 31) quotedText(31, S['aws.elb.transformed_uri']);
+  if (count > 32) quotedText(32, S['aws.elb.request_transform_status']);
+  if (count > 33 && !absent(33)) {
+    const node = text(33);
+    if (isIp(node)) r[S['aws.elb.node.ip']] = node;
     else tag('malformed_aws.elb.node.ip');
   }
   if (count > ALB_FIELD_NAMES.length) {
     const extra: string[] = [];
-    for (let i = ALB_FIELD_NAMES.length; i < count; i++) extra.push(quoted[i] ? decodeAlbEscapes(v[i]!) : v[i]!);
+    for (let i = ALB_FIELD_NAMES.length; i < count; i++) extra.push(quoted[i] === 1 ? decodedText(i) : text(i));
     r[S['aws.elb.extra_fields']] = extra;
   }
+}
 
-  // where it came from
+/** Where the line came from: event.id, log.*, cloud.* (else account and region from the target group ARN). */
+function readSource(options: ParseOptions | undefined, targetGroup: string | undefined): void {
+  const r = record;
   const source = options?.source;
   if (options?.original) r[S['event.original']] = line; // without a trailing CR/LF or BOM
   recordSourceClean = true;
@@ -247,7 +292,7 @@ function parse(rawLine: string, options: ParseOptions | undefined): Outcome {
     r[S['log.offset']] = source.offset;
     recordSourceClean = info.clean;
   }
-  if (r[S['cloud.region']] === undefined && present(targetGroup)) {
+  if (r[S['cloud.region']] === undefined && targetGroup !== undefined) {
     const fromArn = arnRegionAccount(targetGroup);
     if (fromArn !== undefined) {
       r[S['cloud.region']] = fromArn[0];
@@ -255,58 +300,78 @@ function parse(rawLine: string, options: ParseOptions | undefined): Outcome {
     }
   }
   r[S['tags']] = tags;
-  return RECORD;
 }
 
-/** `host:port` (IPv6 host possibly bracketed) into an ip and a port slot, tagging what is not typed; returns the host text. */
-function hostPort(text: string, ipSlot: number, portSlot: number, ipTag: string, portTag: string): string {
-  const colon = text.lastIndexOf(':');
-  const host = colon === -1 ? text : unbracket(text.slice(0, colon));
+/** Token i as `host:port` (IPv6 host possibly bracketed) into an ip and a port slot, tagging what is not typed; returns the host text. */
+function hostPort(i: number, ipSlot: number, portSlot: number, ipTag: string, portTag: string): string {
+  const start = starts[i]!;
+  const end = ends[i]!;
+  const colon = lastIndexOfChar(line, 58 /* : */, start, end);
+  const host = colon === -1 ? text(i) : unbracket(line.slice(start, colon));
   if (isIp(host)) record[ipSlot] = host;
   else tag(ipTag);
-  const port = colon === -1 ? undefined : readUnsigned(text, 65535, colon + 1);
+  const port = colon === -1 ? undefined : readUnsigned(line, 65535, colon + 1, end);
   if (port !== undefined) record[portSlot] = port;
   else tag(portTag);
   return host;
 }
 
-function readTime(text: string, slot: number, malformedTag: string): void {
-  if (!present(text) || text === '-1') return;
-  const seconds = readSeconds(text);
+function readTime(i: number, slot: number, malformedTag: string): void {
+  if (absent(i)) return;
+  const start = starts[i]!;
+  const end = ends[i]!;
+  if (end === start + 2 && line.startsWith('-1', start)) return;
+  const seconds = readSeconds(line, start, end);
   if (seconds !== undefined) record[slot] = seconds;
   else tag(malformedTag);
 }
 
-function readInteger(text: string, max: number, slot: number, malformedTag: string): void {
-  if (!present(text)) return;
-  const value = readUnsigned(text, max);
+function readInteger(i: number, max: number, slot: number, malformedTag: string): void {
+  if (absent(i)) return;
+  const value = readUnsigned(line, max, starts[i]!, ends[i]!);
   if (value !== undefined) record[slot] = value;
   else tag(malformedTag);
 }
 
-function quotedText(text: string, slot: number): void {
-  if (present(text)) record[slot] = decodeAlbEscapes(text);
+function quotedText(i: number, slot: number): void {
+  if (!absent(i)) record[slot] = decodedText(i);
 }
 
-function tlsVersion(protocol: string): void {
+function tlsVersion(i: number): void {
   // TLSv1.2 -> tls / 1.2; TLSv1 -> tls / 1.0; SSLv3 -> ssl / 3.0; anything else kept as the version text
-  const prefix = protocol.startsWith('TLSv') ? 'tls' : protocol.startsWith('SSLv') ? 'ssl' : undefined;
-  const number = protocol.slice(4);
-  if (prefix === undefined || readSeconds(number) === undefined) {
-    record[SLOT['tls.version']] = protocol;
+  const start = starts[i]!;
+  const end = ends[i]!;
+  const prefix = line.startsWith('TLSv', start) ? 'tls' : line.startsWith('SSLv', start) ? 'ssl' : undefined;
+  const numberStart = Math.min(start + 4, end);
+  if (prefix === undefined || readSeconds(line, numberStart, end) === undefined) {
+    record[SLOT['tls.version']] = text(i);
     return;
   }
-  record[SLOT['tls.version']] = number.indexOf('.') === -1 ? `${number}.0` : number;
+  record[SLOT['tls.version']] = tlsVersionNumber(numberStart, end);
   record[SLOT['tls.version_protocol']] = prefix;
+}
+
+/** `1.2` → `1.2`, `1` → `1.0`; the common versions as constants (no string per line). */
+function tlsVersionNumber(start: number, end: number): string {
+  if (end === start + 3 && line.charCodeAt(start) === 49 /* 1 */ && line.charCodeAt(start + 1) === 46 /* . */) {
+    switch (line.charCodeAt(start + 2)) {
+      case 50: return '1.2';
+      case 51: return '1.3';
+      case 49: return '1.1';
+      case 48: return '1.0';
+    }
+  }
+  const number = line.slice(start, end);
+  return number.indexOf('.') === -1 ? `${number}.0` : number;
 }
 
 /**
  * Parses one ALB access-log line. Never throws: a line is a document, a
  * deliberate skip (empty or control line) or a failure with its reason.
  */
-export function parseAlbLine(line: string, options?: ParseOptions): ParseResult {
+export function parseAlbLine(rawLine: string, options?: ParseOptions): ParseResult {
   try {
-    const outcome = parse(line, options);
+    const outcome = parse(rawLine, options);
     return outcome.kind === 'record' ? { kind: 'document', document: toDocument(record) } : outcome;
   } catch (error) {
     return internalError(error);
@@ -322,11 +387,12 @@ export type JsonParseResult =
  * Same as parseAlbLine, but gives the document as JSON text:
  * `json === JSON.stringify(parseAlbLine(line, options).document)`, several times faster.
  */
-export function parseAlbLineToJson(line: string, options?: ParseOptions): JsonParseResult {
+export function parseAlbLineToJson(rawLine: string, options?: ParseOptions): JsonParseResult {
   try {
-    const outcome = parse(line, options);
+    const outcome = parse(rawLine, options);
     if (outcome.kind !== 'record') return outcome;
-    // event.original holds the delimiting quotes, so it always takes the escaping path
+    // event.original holds the delimiting quotes, so it always takes the escaping path;
+    // `line` is the trimmed line just parsed
     const clean = recordSourceClean && !options?.original && !tokens.quoteInBareToken && !NEEDS_ESCAPE.test(line);
     return { kind: 'document', json: toJson(record, clean), tagged: record[SLOT.tags] !== undefined };
   } catch (error) {

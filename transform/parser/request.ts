@@ -2,7 +2,7 @@
 // `- http://host:80- -`, a missing version, trailing spaces, raw spaces in the
 // URL and odd methods. Method = text before the first space; version = text
 // after the last space when it looks like HTTP/x.y; URL = what lies between.
-import { readUnsigned } from './values.ts';
+import { lastIndexOfChar, readUnsigned } from './values.ts';
 
 export interface RequestParts {
   method: string | undefined;
@@ -11,48 +11,60 @@ export interface RequestParts {
   version: string | undefined;
 }
 
-/** `HTTP/<digits>[.<digits>]` → the part after `HTTP/`; undefined otherwise. */
-function httpVersion(token: string): string | undefined {
-  if (!token.startsWith('HTTP/') || token.length < 6) return undefined;
+/** Whether [start, end) of `text` is "no value": empty or `-`. */
+function isNoValue(text: string, start: number, end: number): boolean {
+  return end === start || (end === start + 1 && text.charCodeAt(start) === 45 /* - */);
+}
+
+function valueOrUndefined(text: string, start: number, end: number): string | undefined {
+  return isNoValue(text, start, end) ? undefined : text.slice(start, end);
+}
+
+/** `HTTP/<digits>[.<digits>]` at [start, end) → the part after `HTTP/`; undefined otherwise. */
+function httpVersion(text: string, start: number, end: number): string | undefined {
+  if (end - start < 6 || !text.startsWith('HTTP/', start)) return undefined;
+  const digits = start + 5;
   let dot = false;
-  for (let i = 5; i < token.length; i++) {
-    const c = token.charCodeAt(i);
-    if (c === 46 && !dot && i > 5 && i < token.length - 1) dot = true;
+  for (let i = digits; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 && !dot && i > digits && i < end - 1) dot = true;
     else if (c < 48 || c > 57) return undefined;
   }
-  return token.slice(5);
+  // the versions ALB logs, as constants: no string allocated per line
+  if (end - digits === 3 && dot) {
+    const major = text.charCodeAt(digits);
+    const minor = text.charCodeAt(digits + 2);
+    if (major === 49 && minor === 49) return '1.1';
+    if (major === 50 && minor === 48) return '2.0';
+    if (major === 49 && minor === 48) return '1.0';
+  }
+  return text.slice(digits, end);
 }
 
-function valueOrUndefined(text: string): string | undefined {
-  return text === '-' || text === '' ? undefined : text;
-}
-
-export function parseRequest(request: string): RequestParts {
-  let end = request.length;
-  while (end > 0 && request.charCodeAt(end - 1) === 32) end--;
-  const text = end === request.length ? request : request.slice(0, end);
-  const firstSpace = text.indexOf(' ');
-  if (firstSpace === -1) return { method: valueOrUndefined(text), url: undefined, version: undefined };
-  const method = valueOrUndefined(text.slice(0, firstSpace));
-  const lastSpace = text.lastIndexOf(' ');
+/** Splits the request at [start, end) of `text` (default: all of it), reading it in place. */
+export function parseRequest(text: string, start = 0, end = text.length): RequestParts {
+  while (end > start && text.charCodeAt(end - 1) === 32) end--;
+  const firstSpace = text.indexOf(' ', start);
+  if (firstSpace === -1 || firstSpace >= end) return { method: valueOrUndefined(text, start, end), url: undefined, version: undefined };
+  const method = valueOrUndefined(text, start, firstSpace);
+  const lastSpace = lastIndexOfChar(text, 32 /* space */, firstSpace, end);
   if (lastSpace > firstSpace) {
-    const last = text.slice(lastSpace + 1);
-    const version = httpVersion(last);
-    if (version !== undefined || last === '-') {
-      return { method, url: valueOrUndefined(text.slice(firstSpace + 1, lastSpace)), version };
+    const version = httpVersion(text, lastSpace + 1, end);
+    if (version !== undefined || isNoValue(text, lastSpace + 1, end)) {
+      return { method, url: valueOrUndefined(text, firstSpace + 1, lastSpace), version };
     }
   }
-  return { method, url: valueOrUndefined(text.slice(firstSpace + 1)), version: undefined };
+  return { method, url: valueOrUndefined(text, firstSpace + 1, end), version: undefined };
 }
 
 export interface UrlParts {
-  scheme?: string;
-  domain?: string;
-  port?: number;
+  scheme: string | undefined;
+  domain: string | undefined;
+  port: number | undefined;
   /** The port text was present but not a port number. */
-  portMalformed?: boolean;
-  path?: string;
-  query?: string;
+  portMalformed: true | undefined;
+  path: string | undefined;
+  query: string | undefined;
 }
 
 function isSchemeChar(c: number): boolean {
@@ -60,63 +72,85 @@ function isSchemeChar(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46;
 }
 
+/** The scheme in lower case; `http` and `https` as constants (nearly every line). */
+function schemeText(url: string, end: number): string {
+  if (end === 5 && url.startsWith('https')) return 'https';
+  if (end === 4 && url.startsWith('http')) return 'http';
+  return url.slice(0, end).toLowerCase();
+}
+
 /**
  * Splits an absolute (`scheme://host:port/path?query`) or origin-form
  * (`/path?query`) URL. Tolerates anything: spaces, junk hosts, and the
- * `http://host:80-` form ALB logs for malformed requests.
+ * `http://host:80-` form ALB logs for malformed requests. Works on positions
+ * and slices only the parts it returns.
  */
 export function parseUrl(url: string): UrlParts {
-  const parts: UrlParts = {};
-  let rest: string;
+  // one shape for every result (fields unset stay undefined)
+  const parts: UrlParts = { scheme: undefined, domain: undefined, port: undefined, portMalformed: undefined, path: undefined, query: undefined };
+  const end = url.length;
+  let restStart: number;
   const schemeEnd = url.indexOf('://');
   if (schemeEnd > 0) {
     for (let i = 0; i < schemeEnd; i++) if (!isSchemeChar(url.charCodeAt(i))) return parts;
-    parts.scheme = url.slice(0, schemeEnd).toLowerCase();
+    parts.scheme = schemeText(url, schemeEnd);
     const hostStart = schemeEnd + 3;
-    let hostEnd = url.length;
-    for (let i = hostStart; i < url.length; i++) {
+    // one pass over the authority: where it ends, its last `@` (userinfo ends there) and
+    // the first and last colon after that
+    let hostEnd = end;
+    let at = -1;
+    let firstColon = -1;
+    let lastColon = -1;
+    for (let i = hostStart; i < end; i++) {
       const c = url.charCodeAt(i);
       if (c === 47 /* / */ || c === 63 /* ? */ || c === 35 /* # */) {
         hostEnd = i;
         break;
       }
+      if (c === 64 /* @ */) {
+        at = i;
+        firstColon = -1;
+        lastColon = -1;
+      } else if (c === 58 /* : */) {
+        if (firstColon === -1) firstColon = i;
+        lastColon = i;
+      }
     }
-    let authority = url.slice(hostStart, hostEnd);
-    const at = authority.lastIndexOf('@');
-    if (at !== -1) authority = authority.slice(at + 1);
+    // authority = [authorityStart, authorityEnd): after any `user@`
+    const authorityStart = at === -1 ? hostStart : at + 1;
+    let authorityEnd = hostEnd;
     // `- http://host:80- -`: ALB glues a `-` to the URL of a request it could not read
-    if (hostEnd === url.length && authority.endsWith('-')) authority = authority.slice(0, -1);
-    let host = authority;
-    let portText: string | undefined;
-    if (authority.charCodeAt(0) === 91 /* [ */) {
-      const close = authority.indexOf(']');
-      if (close !== -1) {
-        host = authority.slice(1, close);
-        if (authority.charCodeAt(close + 1) === 58 /* : */) portText = authority.slice(close + 2);
+    if (hostEnd === end && authorityEnd > authorityStart && url.charCodeAt(authorityEnd - 1) === 45) authorityEnd--;
+    let hostFrom = authorityStart;
+    let hostTo = authorityEnd;
+    let portFrom = -1;
+    if (authorityEnd > authorityStart && url.charCodeAt(authorityStart) === 91 /* [ */) {
+      const close = url.indexOf(']', authorityStart);
+      if (close !== -1 && close < authorityEnd) {
+        hostFrom = authorityStart + 1;
+        hostTo = close;
+        if (close + 1 < authorityEnd && url.charCodeAt(close + 1) === 58 /* : */) portFrom = close + 2;
       }
-    } else {
-      const colon = authority.lastIndexOf(':');
-      // a second colon means an unbracketed IPv6 literal, not a port
-      if (colon !== -1 && authority.indexOf(':') === colon) {
-        host = authority.slice(0, colon);
-        portText = authority.slice(colon + 1);
-      }
+    } else if (lastColon !== -1 && firstColon === lastColon) {
+      // (a second colon means an unbracketed IPv6 literal, not a port)
+      hostTo = lastColon;
+      portFrom = lastColon + 1;
     }
-    if (host !== '') parts.domain = host;
-    if (portText !== undefined && portText !== '') {
-      const port = readUnsigned(portText, 65535);
+    if (hostTo > hostFrom) parts.domain = url.slice(hostFrom, hostTo);
+    if (portFrom !== -1 && portFrom < authorityEnd) {
+      const port = readUnsigned(url, 65535, portFrom, authorityEnd);
       if (port === undefined) parts.portMalformed = true;
       else parts.port = port;
     }
-    rest = url.slice(hostEnd);
+    restStart = hostEnd;
   } else if (url.charCodeAt(0) === 47 /* / */) {
-    rest = url;
+    restStart = 0;
   } else {
     return parts;
   }
-  const question = rest.indexOf('?');
-  const path = question === -1 ? rest : rest.slice(0, question);
-  if (path !== '') parts.path = path;
-  if (question !== -1 && question < rest.length - 1) parts.query = rest.slice(question + 1);
+  const question = url.indexOf('?', restStart);
+  const pathEnd = question === -1 ? end : question;
+  if (pathEnd > restStart) parts.path = restStart === 0 && pathEnd === end ? url : url.slice(restStart, pathEnd);
+  if (question !== -1 && question < end - 1) parts.query = url.slice(question + 1);
   return parts;
 }

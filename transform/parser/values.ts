@@ -36,15 +36,14 @@ export function isIp(text: string): boolean {
   return text.indexOf('%') === -1 && isIPv6(text);
 }
 
-/**
- * Unsigned decimal integer up to `max`, digits only; undefined otherwise.
- * `start`: read `text` from there on (the port after `ip:`, without slicing it off).
- */
-export function readUnsigned(text: string, max: number, start = 0): number | undefined {
-  const length = text.length;
-  if (length <= start || length - start > 16) return undefined;
+// The readers below take an optional [start, end) range: the parser reads
+// numbers and timestamps in place in the line, without slicing them out.
+
+/** Unsigned decimal integer up to `max`, digits only; undefined otherwise. */
+export function readUnsigned(text: string, max: number, start = 0, end = text.length): number | undefined {
+  if (end <= start || end - start > 16) return undefined;
   let value = 0;
-  for (let i = start; i < length; i++) {
+  for (let i = start; i < end; i++) {
     const c = text.charCodeAt(i);
     if (c < 48 || c > 57) return undefined;
     value = value * 10 + (c - 48);
@@ -58,13 +57,13 @@ export const MAX_LONG = Number.MAX_SAFE_INTEGER; // exact in JSON; larger byte c
 const POWERS_OF_TEN = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
 
 /** Non-negative decimal number such as `0.001` or `12`; undefined otherwise. */
-export function readSeconds(text: string): number | undefined {
-  const length = text.length;
-  if (length === 0 || length > 24) return undefined;
+export function readSeconds(text: string, start = 0, end = text.length): number | undefined {
+  const length = end - start;
+  if (length <= 0 || length > 24) return undefined;
   let dot = -1;
   let digits = 0;
   let mantissa = 0;
-  for (let i = 0; i < length; i++) {
+  for (let i = start; i < end; i++) {
     const c = text.charCodeAt(i);
     if (c >= 48 && c <= 57) {
       digits++;
@@ -76,10 +75,20 @@ export function readSeconds(text: string): number | undefined {
     }
   }
   if (digits === 0) return undefined;
-  const decimals = dot === -1 ? 0 : length - dot - 1;
+  const decimals = dot === -1 ? 0 : end - dot - 1;
   // mantissa / 10^k is correctly rounded when both are exact (< 2^53): the same double as Number(text)
   if (digits <= 15 && decimals < POWERS_OF_TEN.length) return mantissa / POWERS_OF_TEN[decimals]!;
-  return Number(text);
+  return Number(text.slice(start, end));
+}
+
+/**
+ * Position of the last `charCode` in [start, end) of `text`, or -1. A plain loop:
+ * String.prototype.lastIndexOf is a C++ builtin call that costs more than scanning
+ * the few characters searched here (a port after its colon, a version after its space).
+ */
+export function lastIndexOfChar(text: string, charCode: number, start: number, end: number): number {
+  for (let i = end - 1; i >= start; i--) if (text.charCodeAt(i) === charCode) return i;
+  return -1;
 }
 
 /** `[v6]` -> `v6`: ALB logs IPv6 unbracketed (split at the LAST colon), but tolerate brackets. */
@@ -128,18 +137,18 @@ let lastDays = 0;
  * Parses an ALB timestamp (`2018-07-02T22:23:00.186641Z`, 0–9 fraction digits,
  * UTC `Z`) within the date_nanos range; undefined when it is anything else.
  */
-export function readTimestamp(text: string): Instant | undefined {
-  const length = text.length;
+export function readTimestamp(text: string, start = 0, end = text.length): Instant | undefined {
+  const length = end - start;
   if (length < 20 || length > 30) return undefined;
-  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84 ||
-      text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(length - 1) !== 90) return undefined;
-  const century = twoDigits(text, 0);
-  const yy = twoDigits(text, 2);
-  const month = twoDigits(text, 5);
-  const day = twoDigits(text, 8);
-  const hour = twoDigits(text, 11);
-  const minute = twoDigits(text, 14);
-  const second = twoDigits(text, 17);
+  if (text.charCodeAt(start + 4) !== 45 || text.charCodeAt(start + 7) !== 45 || text.charCodeAt(start + 10) !== 84 ||
+      text.charCodeAt(start + 13) !== 58 || text.charCodeAt(start + 16) !== 58 || text.charCodeAt(end - 1) !== 90) return undefined;
+  const century = twoDigits(text, start);
+  const yy = twoDigits(text, start + 2);
+  const month = twoDigits(text, start + 5);
+  const day = twoDigits(text, start + 8);
+  const hour = twoDigits(text, start + 11);
+  const minute = twoDigits(text, start + 14);
+  const second = twoDigits(text, start + 17);
   if (century < 0 || yy < 0 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
   const year = century * 100 + yy;
   // unique per (year, month, day) in 0..99; a -1 (not digits) yields month or day 98/99, never a cached valid date
@@ -152,9 +161,9 @@ export function readTimestamp(text: string): Instant | undefined {
   let nanos = 0;
   if (length > 20) {
     // fraction: `.` then 1-9 digits then `Z`
-    if (text.charCodeAt(19) !== 46 || length === 21) return undefined;
+    if (text.charCodeAt(start + 19) !== 46 || length === 21) return undefined;
     let scale = 100_000_000;
-    for (let i = 20; i < length - 1; i++) {
+    for (let i = start + 20; i < end - 1; i++) {
       const d = text.charCodeAt(i) - 48;
       if (d < 0 || d > 9) return undefined;
       nanos += d * scale;

@@ -22,6 +22,19 @@ describe('parseRequest', () => {
   });
 });
 
+describe('parseRequest in place', () => {
+  it('reads only the given range of a line', () => {
+    const line = '200 "GET https://h:443/a?b=1 HTTP/1.1" "curl/8"';
+    const start = line.indexOf('"') + 1;
+    const end = line.indexOf('"', start);
+    expect(parseRequest(line, start, end)).toEqual({ method: 'GET', url: 'https://h:443/a?b=1', version: '1.1' });
+    expect(parseRequest(line, start, start + 3)).toEqual({ method: 'GET', url: undefined, version: undefined });
+    expect(parseRequest('x- - -y', 1, 6)).toEqual({ method: undefined, url: undefined, version: undefined });
+  });
+  it.each([['HTTP/1.0', '1.0'], ['HTTP/1.1', '1.1'], ['HTTP/2.0', '2.0'], ['HTTP/3.0', '3.0'], ['HTTP/1.12', '1.12'], ['HTTP/2', '2']])(
+    'version %s', (version, expected) => expect(parseRequest(`GET / ${version}`).version).toBe(expected));
+});
+
 describe('parseUrl', () => {
   it.each([
     ['http://www.example.com:80/', { scheme: 'http', domain: 'www.example.com', port: 80, path: '/' }],
@@ -41,6 +54,12 @@ describe('parseUrl', () => {
     ['*', {}],
     ['example.com:443', {}],
     ['bad scheme://h/', {}],
+    ['http://u:p:w@h:8080/x', { scheme: 'http', domain: 'h', port: 8080, path: '/x' }],
+    ['http://h/a@b:c', { scheme: 'http', domain: 'h', path: '/a@b:c' }],
+    ['http://h:-', { scheme: 'http', domain: 'h' }],
+    ['Https://h', { scheme: 'https', domain: 'h' }],
+    ['http://[::1]', { scheme: 'http', domain: '::1' }],
+    ['http://[::1:80/', { scheme: 'http', domain: '[::1:80', path: '/' }],
   ])('%s', (url, parts) => {
     expect(parseUrl(url)).toEqual(parts);
   });

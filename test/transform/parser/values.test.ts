@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { durationNanos, isIp, isIPv4, readSeconds, readTimestamp, readUnsigned } from '../../../transform/parser/values.ts';
+import { durationNanos, isIp, isIPv4, lastIndexOfChar, readSeconds, readTimestamp, readUnsigned } from '../../../transform/parser/values.ts';
 
 describe('isIp', () => {
   it.each(['10.0.0.1', '0.0.0.0', '255.255.255.255', '2a02:a33c:4538:1:bcf4:5264:e01c:f215', '::1', 'fd6d:6bbc:c529:6::face:ed83:f46', '::ffff:10.0.0.1'])(
@@ -28,6 +28,24 @@ describe('numbers', () => {
     expect(readSeconds('12')).toBe(12);
     for (const bad of ['', '.', '-1', '1.2.3', 'abc', '1e3', 'NaN']) expect(readSeconds(bad), bad).toBeUndefined();
   });
+  it('read a [start, end) range in place, ignoring the text around it', () => {
+    const line = '200 0.023 443 x9';
+    expect(readUnsigned(line, 999, 0, 3)).toBe(200);
+    expect(readUnsigned(line, 65535, 10, 13)).toBe(443);
+    expect(readUnsigned(line, 999, 0, 5)).toBeUndefined();   // '200 0'
+    expect(readUnsigned(line, 999, 14, 16)).toBeUndefined(); // 'x9'
+    expect(readUnsigned(line, 999, 3, 3)).toBeUndefined();   // empty
+    expect(readSeconds(line, 4, 9)).toBe(0.023);
+    expect(readSeconds(line, 4, 13)).toBeUndefined();        // '0.023 443'
+    expect(readSeconds('x12345678901234567.5y', 1, 20)).toBe(12345678901234567.5); // the slow path reads the range too
+  });
+  it('lastIndexOfChar searches only [start, end)', () => {
+    const line = 'a:1 2a02::f215:50718 b:2';
+    expect(lastIndexOfChar(line, 58, 4, 20)).toBe(14);
+    expect(lastIndexOfChar(line, 58, 4, 14)).toBe(9);
+    expect(lastIndexOfChar(line, 58, 15, 20)).toBe(-1);   // colons outside the range do not count
+    expect(lastIndexOfChar(line, 58, 4, 4)).toBe(-1);
+  });
 });
 
 describe('readTimestamp', () => {
@@ -42,6 +60,12 @@ describe('readTimestamp', () => {
   it.each(['2023-02-29T00:00:00Z', '2018-13-01T00:00:00Z', '2018-07-02T24:00:00Z', '2018-07-02 22:23:00Z', '2018-07-02T22:23:00.Z',
     '2018-07-02T22:23:00+00:00', '1969-12-31T23:59:59Z', '2262-05-01T00:00:00Z', '2.0', '', '2018-07-02T22:23:00.1234567890Z'])(
     'rejects %j', (text) => expect(readTimestamp(text)).toBeUndefined());
+  it('reads a timestamp in place', () => {
+    const line = 'h2 2018-07-02T22:23:00.186641Z app/x';
+    expect(readTimestamp(line, 3, 30)).toEqual(readTimestamp('2018-07-02T22:23:00.186641Z'));
+    expect(readTimestamp(line, 3, 29)).toBeUndefined();   // cut before the Z
+    expect(readTimestamp(line, 2, 30)).toBeUndefined();   // starts at the space
+  });
   it('durationNanos', () => {
     const end = readTimestamp('2018-07-02T22:23:00.186641Z')!;
     expect(durationNanos(readTimestamp('2018-07-02T22:22:48.364000Z')!, end)).toBe(11_822_641_000);
