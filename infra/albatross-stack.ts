@@ -14,7 +14,7 @@ import { TemplatesInstaller } from './constructs/templates-installer.ts';
 
 /**
  * Everything a user can set. Every property is optional; the defaults are secure and sized for a small
- * deployment. `infra/app.ts` fills these from CDK context (`-c name=value`, see docs/deploy.md).
+ * deployment. `settingsFromContext` (infra/context.ts) fills these from CDK context (`-c name=value`, see docs/deploy.md).
  */
 export interface AlbatrossStackProps extends StackProps {
   /** Bucket your ALBs already write access logs to. @default - a new encrypted bucket with an ALB delivery policy */

@@ -1,7 +1,8 @@
 // Renders every OpenSearch object Albatross installs (component templates, the
-// composable index template, the ISM retention policy, the Firehose security role)
-// as plain request bodies. Pure: no I/O, so the installer, the CDK custom resource,
-// `npm run templates:build` and the tests all see the same bodies.
+// composable index template, the ISM retention policy, the Firehose and
+// Dashboards-reader security roles) as plain request bodies. Pure: no I/O, so the
+// installer, the CDK custom resource, `npm run templates:build` and the tests all
+// see the same bodies.
 import { createHash } from 'node:crypto';
 import { SCHEMA_FIELDS, type SchemaField } from '../transform/schema/fields.ts';
 import { buildMappings, flattenMappingTypes, type IndexMappings } from '../transform/schema/mapping.ts';

@@ -3,8 +3,9 @@
 // A Firehose record's data is either a bare ALB line (any producer) or
 //   \x1E <encodeURIComponent(bucket)> SP <encodeURIComponent(key)> SP <byte offset, decimal> LF <raw line>
 // The header tells the transform where the line came from (for log.file.path, log.offset and a
-// deterministic event.id) and costs about 100 bytes. \x1E (ASCII record separator) never starts an
-// ALB line, so a record that starts with it is an envelope and anything else is a bare line.
+// deterministic event.id) and costs about 100-250 bytes (an AWS key with its %2Fs). \x1E (ASCII
+// record separator) never starts an ALB line, so a record that starts with it is an envelope and
+// anything else is a bare line.
 //
 // Decoding policy: a record that starts with \x1E but whose header is malformed is NOT guessed at
 // as a bare line; decodeRecord returns it with `error` set, and the transform reports it as

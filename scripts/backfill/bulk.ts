@@ -2,8 +2,9 @@
 // items) are retried with exponential backoff and jitter until a retry window closes, then the
 // call throws BulkGaveUpError (the engine is unavailable: the object must not count as done).
 // Item errors the engine will never accept (e.g. 400 mapping errors) are per-document failures
-// with the engine's reason; a request the engine refuses as a whole (401, 403, 400) throws. `index` with an explicit _id (event.id) makes
-// every retry and every re-run an overwrite, never a duplicate.
+// with the engine's reason; a request the engine refuses as a whole (401, 403, 400) throws.
+// `index` with an explicit _id (event.id) makes every retry and every re-run an overwrite, never
+// a duplicate.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@opensearch-project/opensearch';
 import { sendBulk } from '../../templates/opensearch-client.ts';

@@ -101,7 +101,7 @@ export const bench: Bench = {
       const linesFile = path.join(work, 'lines.txt');
       await writeFile(linesFile, sampleLines().slice(0, 500).join('\n'));
       const sendOnly = await runChild(['send-only', ...args, String(Math.round(loader.bytes / 2)), linesFile]);
-      // The same with the SDK's stock client (JavaScript base64): what createFirehoseClient() saves.
+      // The same with the SDK's stock client (schema walk per record, JavaScript base64): what createFirehoseClient() saves.
       const sendOnlyStock = await runChild(['send-only-stock', ...args, String(Math.round(loader.bytes / 2)), linesFile]);
       const wallMBs = (r: ChildReport) => r.bytes / MB / (r.wallMs / 1000);
       const cpuMBs = (r: ChildReport) => r.bytes / MB / (r.cpuMs / 1000);

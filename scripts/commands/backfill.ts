@@ -124,7 +124,6 @@ export function register(program: Command): void {
       if (summary.interrupted) process.exitCode = 130;
       else if (summary.objectsFailed.length > 0) process.exitCode = 1;
     } catch (error) {
-      bar?.stop();
       process.stderr.write(`backfill failed: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exitCode = 1;
     } finally {

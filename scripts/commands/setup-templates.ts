@@ -6,8 +6,8 @@ import { count, positiveCount, positiveNumber } from './option-values.ts';
 import { DEFAULT_TEMPLATE_OPTIONS } from '../../templates/render.ts';
 import { DEFAULT_SLOW_REQUEST_SECONDS, renderSavedObjects, toNdjson } from '../../templates/dashboards.ts';
 import { dashboardsTarget } from '../../templates/dashboards-import.ts';
-import { InstallError, installTemplates, type InstallReport } from '../../templates/install.ts';
-import { addEndpointOptions, clientFromOptions, connectionFromOptions, type EndpointCliOptions } from './endpoint-options.ts';
+import { installTemplates, type InstallReport } from '../../templates/install.ts';
+import { addEndpointOptions, clientFromOptions, type EndpointCliOptions } from './endpoint-options.ts';
 
 interface SetupTemplatesOptions extends EndpointCliOptions {
   dashboardsUrl?: string;
@@ -75,7 +75,7 @@ export function register(program: Command): void {
       const { client, connection, authDescription } = clientFromOptions(options);
       out(`${options.dryRun ? 'Dry run against' : 'OpenSearch at'} ${new URL(connection.endpoint).origin} (${authDescription})`);
       const dashboards = options.dashboardsUrl
-        ? dashboardsTarget(options.dashboardsUrl, connection.endpoint, connectionFromOptions(options))
+        ? dashboardsTarget(options.dashboardsUrl, connection.endpoint, connection)
         : undefined;
       const report = await installTemplates(client, {
         indexPrefix: options.prefix,
@@ -94,7 +94,7 @@ export function register(program: Command): void {
       printReport(report, out);
       await client.close();
     } catch (error) {
-      const message = error instanceof InstallError || error instanceof Error ? error.message : String(error);
+      const message = error instanceof Error ? error.message : String(error);
       process.stderr.write(`setup-templates failed: ${message}\n`);
       process.exitCode = 1;
     }

@@ -23,7 +23,7 @@ import { processRecords } from '../../transform/firehose-transform/process.ts';
 import { PROCESSOR_BUFFER_SIZE_MB } from '../../transform/firehose-transform/limits.ts';
 import { sendBulk } from '../../templates/opensearch-client.ts';
 import { backoffDelayMs } from '../../transform/backoff.ts';
-import { createRandom } from './generator.ts';
+import { createRandom } from './random.ts';
 import { base64Bytes, type AcceptedRecord, type FirehoseSink } from './firehose-server.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { Semaphore } from './semaphore.ts';
@@ -124,7 +124,6 @@ export function recordId(streamRunId: string, sequence: number): string {
 function bulkItemBytes(doc: PendingDocument): number {
   return doc.bytes + doc.index.length + doc.id.length + 40;
 }
-
 
 /** True when `output` answers `input` record by record, in order. */
 function sameOrder(input: readonly { recordId: string }[], output: readonly { recordId: string }[]): boolean {

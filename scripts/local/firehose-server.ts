@@ -14,7 +14,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { createRandom } from './generator.ts';
+import { createRandom } from './random.ts';
 
 /** One accepted record: its data as the base64 text it came in, and the decoded size. */
 export interface AcceptedRecord { base64: string; bytes: number }
@@ -68,6 +68,12 @@ function acceptData(record: WireRecord | undefined, path: string): AcceptedRecor
   return { base64: record.Data, bytes: base64Bytes(record.Data) };
 }
 
+/** The service's validation message for a record over MAX_RECORD_BYTES at `path`. */
+function recordTooLarge(record: AcceptedRecord, path: string): string {
+  return `Value 'java.nio.HeapByteBuffer[pos=0 lim=${record.bytes} cap=${record.bytes}]' at '${path}' failed to satisfy constraint: `
+    + `Member must have length less than or equal to ${MAX_RECORD_BYTES}`;
+}
+
 function validationError(messages: string[]): ServiceError {
   const count = messages.length;
   return new ServiceError('ValidationException',
@@ -91,6 +97,14 @@ export async function startLocalFirehose(options: LocalFirehoseOptions): Promise
   // Unique per call: a counter, plus a random suffix drawn once so ids differ between server runs.
   const recordIdSuffix = randomBytes(10).toString('hex');
   const newRecordId = (): string => `${(recordCounter++).toString(16).padStart(12, '0')}${recordIdSuffix}`;
+
+  /** Fault injection: fails the whole call as a throttled one, at `throttleRate`. */
+  function throttleAtRandom(): void {
+    if (random() < faults.throttleRate) {
+      stats.throttled += 1;
+      throw new ServiceError('ServiceUnavailableException', 'Slow down.', 503);
+    }
+  }
 
   function checkStream(name: unknown): string {
     if (typeof name !== 'string' || !STREAM_NAME.test(name)) {
@@ -120,17 +134,12 @@ export async function startLocalFirehose(options: LocalFirehoseOptions): Promise
       throw validationError([`Value '[...]' at 'records' failed to satisfy constraint: Member must have length ${wire.length < 1 ? 'greater than or equal to 1' : `less than or equal to ${MAX_RECORDS}`}`]);
     }
     const data = wire.map((r: WireRecord, i) => acceptData(r, `Records.${i}`));
-    const tooLarge = data.flatMap((d, i) => d.bytes > MAX_RECORD_BYTES
-      ? [`Value 'java.nio.HeapByteBuffer[pos=0 lim=${d.bytes} cap=${d.bytes}]' at 'records.${i + 1}.member.data' failed to satisfy constraint: Member must have length less than or equal to ${MAX_RECORD_BYTES}`]
-      : []);
+    const tooLarge = data.flatMap((d, i) => d.bytes > MAX_RECORD_BYTES ? [recordTooLarge(d, `records.${i + 1}.member.data`)] : []);
     if (tooLarge.length > 0) throw validationError(tooLarge);
     if (data.reduce((sum, d) => sum + d.bytes, 0) > MAX_CALL_BYTES) {
       throw new ServiceError('InvalidArgumentException', 'Records size exceeds 4 MB limit');
     }
-    if (random() < faults.throttleRate) {
-      stats.throttled += 1;
-      throw new ServiceError('ServiceUnavailableException', 'Slow down.', 503);
-    }
+    throttleAtRandom();
     const failed = data.map(() => faults.partialFailureRate > 0 && random() < faults.partialFailureRate);
     const accepted = data.filter((_, i) => !failed[i]);
     if (accepted.length > 0) await deliver(stream, accepted);
@@ -149,12 +158,9 @@ export async function startLocalFirehose(options: LocalFirehoseOptions): Promise
     const stream = checkStream(input['DeliveryStreamName']);
     const data = acceptData(input['Record'] as WireRecord | undefined, 'Record');
     if (data.bytes > MAX_RECORD_BYTES) {
-      throw validationError([`Value 'java.nio.HeapByteBuffer[pos=0 lim=${data.bytes} cap=${data.bytes}]' at 'record.data' failed to satisfy constraint: Member must have length less than or equal to ${MAX_RECORD_BYTES}`]);
+      throw validationError([recordTooLarge(data, 'record.data')]);
     }
-    if (random() < faults.throttleRate) {
-      stats.throttled += 1;
-      throw new ServiceError('ServiceUnavailableException', 'Slow down.', 503);
-    }
+    throttleAtRandom();
     await deliver(stream, [data]);
     stats.recordsAccepted += 1;
     return { RecordId: newRecordId(), Encrypted: false };

@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { createRandom } from './random.ts';
 
 export interface GenerateOptions {
   lines: number;            // total lines, malformed ones included
@@ -42,18 +43,6 @@ export const DEFAULT_END = new Date('2026-01-01T00:00:00Z');
 const LINES_PER_OBJECT = 25_000;
 const INTERVAL_MS = 5 * 60_000;
 const DELIVERY_DELAY_MS = 4 * 60_000;
-
-/** mulberry32: small, fast, good enough for traffic shapes. */
-export function createRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Random = () => number;
 

@@ -22,6 +22,7 @@ import { dashboardsTarget } from '../../templates/dashboards-import.ts';
 import { flattenMappingTypes } from '../../transform/schema/mapping.ts';
 import { parseAlbLine } from '../../transform/parser/index.ts';
 import { SAMPLES_DIR } from '../samples.ts';
+import { removeIndicesAndTemplates } from '../opensearch-cleanup.ts';
 
 const url = process.env.OPENSEARCH_URL!;
 const prefix = `t7-dash-${process.pid}`;
@@ -48,11 +49,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await client.transport.request({ method: 'DELETE', path: `/${prefix}-*` }, { ignore: [404] });
-  await client.transport.request({ method: 'DELETE', path: `/_index_template/${prefix}` }, { ignore: [404] });
-  for (const name of [`${prefix}-settings`, `${prefix}-mappings`]) {
-    await client.transport.request({ method: 'DELETE', path: `/_component_template/${name}` }, { ignore: [404] });
-  }
+  await removeIndicesAndTemplates(client, prefix);
   await client.close();
 });
 

@@ -11,6 +11,7 @@ import { renderTemplates, DEFAULT_TEMPLATE_OPTIONS } from '../../templates/rende
 import { buildMappings, flattenMappingTypes } from '../../transform/schema/mapping.ts';
 import { parseAlbLine } from '../../transform/parser/index.ts';
 import { SAMPLES_DIR } from '../samples.ts';
+import { removeIndicesAndTemplates } from '../opensearch-cleanup.ts';
 
 const url = process.env.OPENSEARCH_URL!;
 const prefix = `t7-install-${process.pid}`;
@@ -19,12 +20,8 @@ const warnPrefix = `t7-warn-${process.pid}`;
 let client: Client;
 
 async function cleanup(p: string): Promise<void> {
-  await client.transport.request({ method: 'DELETE', path: `/${p}-*` }, { ignore: [404] });
-  await client.transport.request({ method: 'DELETE', path: `/_index_template/${p}` }, { ignore: [404] });
   await client.transport.request({ method: 'DELETE', path: `/_index_template/${p}-override` }, { ignore: [404] });
-  for (const name of [`${p}-settings`, `${p}-mappings`]) {
-    await client.transport.request({ method: 'DELETE', path: `/_component_template/${name}` }, { ignore: [404] });
-  }
+  await removeIndicesAndTemplates(client, p);
 }
 
 beforeAll(async () => {

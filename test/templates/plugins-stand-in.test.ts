@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@opensearch-project/opensearch';
 import { createOpenSearchClient } from '../../templates/opensearch-client.ts';
 import { installTemplates, type InstallReport } from '../../templates/install.ts';
+import { removeIndicesAndTemplates } from '../opensearch-cleanup.ts';
 
 const engine = process.env.OPENSEARCH_URL!;
 const prefix = `t7-plugins-${process.pid}`;
@@ -107,9 +108,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await direct.transport.request({ method: 'DELETE', path: `/${prefix}-*` }, { ignore: [404] });
-  await direct.transport.request({ method: 'DELETE', path: `/_index_template/${prefix}` }, { ignore: [404] });
-  for (const name of [`${prefix}-settings`, `${prefix}-mappings`]) await direct.transport.request({ method: 'DELETE', path: `/_component_template/${name}` }, { ignore: [404] });
+  await removeIndicesAndTemplates(direct, prefix);
   await client.close();
   await direct.close();
   await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -31,6 +31,8 @@ export interface FailureSink {
 }
 
 export const RECORD_TOO_LARGE = 'Loader.RecordTooLarge';
+/** Key prefix of failure records in S3: next to Firehose's own `errors/<error-output-type>/` prefixes. */
+export const DEFAULT_FAILURE_PREFIX = 'errors/loader-failed/';
 
 /** The stored JSON document: Firehose's error-record fields plus the line's location. */
 export function failureDocument(failure: LineFailure, now = Date.now()): Record<string, unknown> {
@@ -55,7 +57,7 @@ export function failureKey(failure: LineFailure): string {
 }
 
 export class S3FailureSink implements FailureSink {
-  constructor(private readonly s3: S3Client, private readonly bucket: string, private readonly prefix = 'errors/loader-failed/') {}
+  constructor(private readonly s3: S3Client, private readonly bucket: string, private readonly prefix = DEFAULT_FAILURE_PREFIX) {}
 
   async put(failure: LineFailure): Promise<void> {
     await this.s3.send(new PutObjectCommand({

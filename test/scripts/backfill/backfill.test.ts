@@ -13,7 +13,7 @@ import { generateObjects, generateToDirectory } from '../../../scripts/local/gen
 import { countDocuments, countDuplicates, indexCounts, refresh } from '../../../scripts/local/report.ts';
 import { LOCAL_S3_CREDENTIALS, startLocalS3 } from '../../../scripts/local/s3-server.ts';
 import { installTemplates } from '../../../templates/install.ts';
-import { removeIndicesAndTemplates } from '../local/cleanup.ts';
+import { removeIndicesAndTemplates } from '../../opensearch-cleanup.ts';
 import { parseAlbLine, parseAlbLineToJson } from '../../../transform/parser/index.ts';
 import { SAMPLES_DIR } from '../../samples.ts';
 

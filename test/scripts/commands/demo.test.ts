@@ -10,7 +10,7 @@ import { Client } from '@opensearch-project/opensearch';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateToDirectory } from '../../../scripts/local/generator.ts';
 import { installTemplates } from '../../../templates/install.ts';
-import { removeIndicesAndTemplates } from '../local/cleanup.ts';
+import { removeIndicesAndTemplates } from '../../opensearch-cleanup.ts';
 
 const CLI = fileURLToPath(new URL('../../../scripts/albatross.mjs', import.meta.url));
 const run = promisify(execFile);

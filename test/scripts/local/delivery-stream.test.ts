@@ -14,7 +14,7 @@ import { handler } from '../../../transform/firehose-transform/handler.ts';
 import { encodeRecord } from '../../../transform/envelope.ts';
 import { PROCESSOR_BUFFER_SIZE_MB } from '../../../transform/firehose-transform/limits.ts';
 import { installTemplates } from '../../../templates/install.ts';
-import { removeIndicesAndTemplates } from './cleanup.ts';
+import { removeIndicesAndTemplates } from '../../opensearch-cleanup.ts';
 import { gunzipSync } from 'node:zlib';
 
 const client = new Client({ node: process.env.OPENSEARCH_URL! });

@@ -10,7 +10,7 @@ import { generateObjects } from '../../../scripts/local/generator.ts';
 import { runPipeline, type PipelineResult } from '../../../scripts/local/pipeline.ts';
 import { OPENSEARCH_FAILED, PROCESSING_FAILED, type FirehoseErrorRecord } from '../../../scripts/local/delivery-stream.ts';
 import { installTemplates } from '../../../templates/install.ts';
-import { removeIndicesAndTemplates } from './cleanup.ts';
+import { removeIndicesAndTemplates } from '../../opensearch-cleanup.ts';
 
 // Empty lines too, as real objects may hold: the loader never sends them, the run counts them as skipped.
 const GENERATE = { lines: 4000, days: 2, seed: 11, files: 4, badLines: 9, emptyLines: 7, end: new Date('2026-01-01T00:00:00Z') };

@@ -8,18 +8,11 @@ import { createOpenSearchClient } from '../../../templates/opensearch-client.ts'
 import { dailyIndexName, installTemplates } from '../../../templates/install.ts';
 import { processRecords } from '../../../transform/firehose-transform/process.ts';
 import { accessLogSampleLines, adversarialLines, envelopedLines, firehoseEvent } from '../../../scripts/transform-fixtures.ts';
+import { removeIndicesAndTemplates } from '../../opensearch-cleanup.ts';
 
 const prefix = `t4-transform-${process.pid}`;
 const index = dailyIndexName(prefix, new Date());
 let client: Client;
-
-async function cleanup(): Promise<void> {
-  await client.transport.request({ method: 'DELETE', path: `/${prefix}-*` }, { ignore: [404] });
-  await client.transport.request({ method: 'DELETE', path: `/_index_template/${prefix}` }, { ignore: [404] });
-  for (const name of [`${prefix}-settings`, `${prefix}-mappings`]) {
-    await client.transport.request({ method: 'DELETE', path: `/_component_template/${name}` }, { ignore: [404] });
-  }
-}
 
 /** Decoded documents of the Ok records, as Firehose would send them to _bulk. */
 function emittedDocuments(data: ReadonlyArray<Buffer | string>, original: boolean): string[] {
@@ -39,11 +32,11 @@ async function bulkIndex(documents: string[]): Promise<BulkItem[]> {
 
 beforeAll(async () => {
   client = createOpenSearchClient({ endpoint: process.env.OPENSEARCH_URL! });
-  await cleanup();
+  await removeIndicesAndTemplates(client, prefix);
   await installTemplates(client, { indexPrefix: prefix, replicas: 0 });
 });
 afterAll(async () => {
-  await cleanup();
+  await removeIndicesAndTemplates(client, prefix);
   await client.close();
 });
 

@@ -1,8 +1,6 @@
 // Shared test setup for the loader: the local S3 (s3rver) and Firehose stand-ins on loopback,
 // real SDK clients pointed at them, gzip objects built from the real sample lines, and a check
 // that a sink holds every line of an object exactly once.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { FirehoseClient } from '@aws-sdk/client-firehose';
@@ -11,7 +9,7 @@ import { decodeRecord } from '../../../transform/envelope.ts';
 import { LOCAL_S3_CREDENTIALS, startLocalS3, type LocalS3, type LocalS3Options } from '../../../scripts/local/s3-server.ts';
 import { createFirehoseClient } from '../../../transform/loader/firehose-client.ts';
 import { startLocalFirehose, type AcceptedRecord, type FirehoseFaults, type FirehoseSink, type LocalFirehose } from '../../../scripts/local/firehose-server.ts';
-import { SAMPLES_DIR } from '../../samples.ts';
+import { readSampleLines } from '../../samples.ts';
 
 export const BUCKET = 'alb-logs-test';
 export const STREAM = 'alb-logs';
@@ -23,12 +21,10 @@ export function accessLogKey(suffix: string): string {
   return ACCESS_LOG_KEY.replace('20sg8hgm', suffix);
 }
 
-const SAMPLES = SAMPLES_DIR;
 const SAMPLE_FILES = ['coralogix-aws-shipper_elb.log', 'opensearch-catalog_amazon_elb_raw.log', 'aws-docs_2023-04_access-log-examples.log'];
 
 /** Real ALB access-log lines from ../shared/samples. */
-export const SAMPLE_LINES: string[] = SAMPLE_FILES.flatMap((file) =>
-  readFileSync(path.join(SAMPLES, file), 'utf8').split('\n').filter((line) => line.trim().length > 0));
+export const SAMPLE_LINES: string[] = SAMPLE_FILES.flatMap(readSampleLines);
 
 /** `count` lines cycling through the samples. */
 export function logLines(count: number, start = 0): string[] {

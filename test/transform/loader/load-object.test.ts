@@ -13,7 +13,7 @@ import {
   CorruptObjectError, FIREHOSE_LIMITS, loadObject, LoadInterruptedError, LoadObjectError, ObjectChangedError,
   type LoadObjectOptions,
 } from '../../../transform/loader/load-object.ts';
-import { createRandom } from '../../../scripts/local/generator.ts';
+import { createRandom } from '../../../scripts/local/random.ts';
 import {
   ACCESS_LOG_KEY, BUCKET, STREAM, delivered, expectExactlyOnce, expectedLines, gzipText, logLines, startStandIns,
   type StandIns,

@@ -1,6 +1,6 @@
 // Test clean-up for the shared engine: a test's indices and the templates it installed.
 import type { Client } from '@opensearch-project/opensearch';
-import { names } from '../../../templates/render.ts';
+import { names } from '../templates/render.ts';
 
 export async function removeIndicesAndTemplates(client: Client, prefix: string): Promise<void> {
   const n = names(prefix);
