@@ -1,7 +1,11 @@
 // `npm run bench` / `albatross bench [names...]`: runs each benchmark module and
 // prints every figure next to the baseline measured in the same run, first as a
-// table on stderr, then as one JSON object on stdout.
-import type { Command } from 'commander';
+// table on stderr, then as one JSON object on stdout. With several benchmarks, each
+// runs in a fresh Node process (same flags), so none inherits another's heap, JIT
+// state or already-configured modules (e.g. Powertools loggers made before a bench
+// could silence them).
+import { spawn } from 'node:child_process';
+import { Option, type Command } from 'commander';
 import os from 'node:os';
 
 export interface BenchFigure {
@@ -57,22 +61,47 @@ function printTable(results: BenchResult[]): void {
   for (const row of rows) process.stderr.write(row.map((c, i) => c.padEnd(widths[i]!)).join('  ') + '\n');
 }
 
+/** Runs one benchmark in a child process of the same command; its result is the last line of its stdout. */
+function runInChild(name: string): Promise<BenchResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'bench', name, '--child'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const lines = Buffer.concat(chunks).toString('utf8').trimEnd().split('\n');
+      if (code !== 0) return reject(new Error(`the ${name} benchmark exited with code ${code}`));
+      try {
+        resolve(JSON.parse(lines[lines.length - 1]!) as BenchResult);
+      } catch {
+        reject(new Error(`the ${name} benchmark printed no result`));
+      }
+    });
+  });
+}
+
 export function register(program: Command): void {
   program
     .command('bench')
     .description(`run benchmarks (${Object.keys(BENCHES).join(', ')}); all when none named`)
     .argument('[names...]', 'benchmarks to run')
-    .action(async (names: string[]) => {
+    .addOption(new Option('--child', 'run one benchmark and print only its result as JSON (used between processes)').hideHelp())
+    .action(async (names: string[], options: { child?: boolean }) => {
       const selected = names.length > 0 ? names : Object.keys(BENCHES);
       const unknown = selected.filter((n) => !(n in BENCHES));
       if (unknown.length > 0) {
         program.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(BENCHES).join(', ')}`);
       }
+      if (options.child) {
+        if (selected.length !== 1) program.error('--child runs exactly one benchmark');
+        const result = await (await BENCHES[selected[0]!]!()).run();
+        process.stdout.write(`\n${JSON.stringify(result)}\n`);
+        return;
+      }
       const results: BenchResult[] = [];
       for (const name of selected) {
         process.stderr.write(`running ${name} benchmark...\n`);
-        const bench = await BENCHES[name]!();
-        results.push(await bench.run());
+        results.push(selected.length === 1 ? await (await BENCHES[name]!()).run() : await runInChild(name));
       }
       printTable(results);
       process.stdout.write(JSON.stringify({ machine: machineDescription(), date: new Date().toISOString(), results }, null, 2) + '\n');
