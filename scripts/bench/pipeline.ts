@@ -125,9 +125,9 @@ export const bench: Bench = {
 
       const folder = path.join(work, 'logs');
       await generateToDirectory(folder, generate);
-      // The same for Node's JIT: one small discarded run of each, so no measured round pays for
-      // compiling the loader, transform and backfill code.
-      const warmUp = { ...generate, lines: Math.min(lines, 10_000), files: 2 };
+      // The same for Node's JIT: one discarded full-size run of each, so no measured round pays
+      // for compiling (and re-optimising) the loader, transform and backfill code.
+      const warmUp = { ...generate, seed: generate.seed + 1 };
       await runPipeline({ client, indexPrefix: prefixes.pipeline, generate: warmUp, workDirectory: path.join(work, 'warm-up'), deliveryConcurrency: PARALLEL });
       await client.indices.delete({ index: `${prefixes.pipeline}-*` });
       const warmUpFolder = path.join(work, 'warm-up-logs');
@@ -197,7 +197,7 @@ export const bench: Bench = {
           `${rounds} interleaved rounds of ${documents.toLocaleString('en-US')} documents (${generate.files} objects); _bulk of ~${BULK_BYTES / 2 ** 20} MiB, ${PARALLEL} in flight, in every run`,
           `engine ${engine.embedded ? 'embedded (fresh)' : engine.url}`,
           'ceiling for the pipeline: its Firehose-style document ids; for the backfill: event.id',
-          'engine and Node code warmed up first: three discarded ceiling runs, one discarded 10,000-line pipeline and backfill run',
+          'engine and Node code warmed up first: three discarded ceiling runs, one discarded full-size pipeline and backfill run',
           `pipeline: ${(pipelineCpuSeconds * 1e6 / totals.pipeline.docs).toFixed(0)} µs of Node CPU per document (loader, stand-ins, transform, bulk), all on the engine's cores`,
           ...Object.entries(totals).map(([name, t]) => `${name}: runs at ${t.runs.join(', ')} docs/s (${t.seconds.toFixed(1)} s in all)`),
         ],
