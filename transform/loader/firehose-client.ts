@@ -264,13 +264,33 @@ const PROBE_OUTPUT = Buffer.from(JSON.stringify({
   RequestResponses: [{ RecordId: 'a' }, { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down.' }, {}, { RecordId: null, Other: 2 }],
 }));
 
+/** The two fast paths FirehoseJsonCodec checks against the SDK's generic path. */
+export type FirehoseFastPath = 'PutRecordBatch request' | 'PutRecordBatch response';
+
+export interface FirehoseCodecOptions {
+  /**
+   * Called when a fast path disagrees with the SDK's generic path at its self-check and is turned
+   * off: requests stay correct but take the SDK's slower path (an SDK update changed the wire form).
+   */
+  onFastPathOff?: (path: FirehoseFastPath) => void;
+}
+
 /**
  * JsonCodec2 whose serializer and deserializer have the PutRecordBatch fast paths, each checked
  * against the SDK's generic path once, when it is created.
  */
 export class FirehoseJsonCodec extends JsonCodec2 {
+  constructor(settings: JsonSettings, private readonly options: FirehoseCodecOptions = {}) {
+    super(settings);
+  }
+
+  /** The serializer to check and hand out (a seam for the self-check's own test). */
+  protected newSerializer(): FirehoseJsonSerializer {
+    return new FirehoseJsonSerializer(this.settings);
+  }
+
   override createSerializer(): FirehoseJsonSerializer {
-    const serializer = new FirehoseJsonSerializer(this.settings);
+    const serializer = this.newSerializer();
     const { json, i } = output(serializer);
     // The serializer writes into its (privately typed) buffer: fail at client construction, not
     // with corrupt records, if an SDK update renames those fields.
@@ -284,6 +304,7 @@ export class FirehoseJsonCodec extends JsonCodec2 {
     stock.write(PutRecordBatchInput$, PROBE_INPUT);
     serializer.putRecordBatchFastPath = serializer.directWrites === 1 && fast.equals(asBuffer(stock.flush()));
     serializer.directWrites = 0;
+    if (!serializer.putRecordBatchFastPath) this.options.onFastPathOff?.('PutRecordBatch request');
     serializer.setSerdeContext(this.serdeContext as never); // set later by the client otherwise
     return serializer;
   }
@@ -295,6 +316,7 @@ export class FirehoseJsonCodec extends JsonCodec2 {
     const parse = (): never => JSON.parse(PROBE_OUTPUT.toString('utf8')) as never;
     const stock = new JsonShapeDeserializer2(this.settings).readObject(PutRecordBatchOutput$, parse());
     deserializer.putRecordBatchFastPath = isDeepStrictEqual(readPutRecordBatchOutput(parse()), stock);
+    if (!deserializer.putRecordBatchFastPath) this.options.onFastPathOff?.('PutRecordBatch response');
     return deserializer;
   }
 }
@@ -303,20 +325,20 @@ export class FirehoseJsonCodec extends JsonCodec2 {
 const JSON_RPC_SETTINGS: JsonSettings = { timestampFormat: { useTrait: true, default: 7 }, jsonName: false };
 
 /** Firehose's AWS JSON 1.1 protocol, as the SDK configures it, with FirehoseJsonCodec. */
-export function createFirehoseProtocol(): AwsJson1_1Protocol {
+export function createFirehoseProtocol(options: FirehoseCodecOptions = {}): AwsJson1_1Protocol {
   return new AwsJson1_1Protocol({
     // The SDK's own protocol settings for Firehose (wire names: X-Amz-Target Firehose_20150804.*).
     defaultNamespace: 'com.amazonaws.firehose',
     serviceTarget: 'Firehose_20150804',
     errorTypeRegistries,
-    jsonCodec: new FirehoseJsonCodec(JSON_RPC_SETTINGS),
+    jsonCodec: new FirehoseJsonCodec(JSON_RPC_SETTINGS, options),
   });
 }
 
 /** A FirehoseClient with the PutRecordBatch fast paths and native base64. `config` is passed through and wins. */
-export function createFirehoseClient(config: FirehoseClientConfig = {}): FirehoseClient {
+export function createFirehoseClient(config: FirehoseClientConfig = {}, options: FirehoseCodecOptions = {}): FirehoseClient {
   return new FirehoseClient({
-    protocol: createFirehoseProtocol(),
+    protocol: createFirehoseProtocol(options),
     base64Encoder: nativeBase64Encoder,
     base64Decoder: nativeBase64Decoder,
     // Resolve the middleware stack once per command class, not per request: the loader sends

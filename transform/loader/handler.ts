@@ -142,7 +142,9 @@ function dependenciesFromEnvironment(): LoaderDependencies {
   const logger = createLogger(SERVICE_NAMES.loader);
   const s3 = new S3Client({});
   // The loader owns retries (only failed records are resent, and they are counted).
-  const firehose = createFirehoseClient({ maxAttempts: 1 });
+  const firehose = createFirehoseClient({ maxAttempts: 1 }, {
+    onFastPathOff: (path) => logger.warn('Firehose codec self-check failed: this fast path is off, the SDK\'s generic (slower) path is used', { path }),
+  });
   const table = process.env['ALBATROSS_CHECKPOINT_TABLE'];
   const failureBucket = process.env['ALBATROSS_FAILURE_BUCKET'];
   const concurrency = Number(process.env['ALBATROSS_SEND_CONCURRENCY'] ?? 4);

@@ -17,6 +17,7 @@ import {
 } from '../../../transform/loader/firehose-client.ts';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+const asBytes = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 const STREAM = 'alb-logs';
 let server: LocalFirehose | undefined;
 const clients: FirehoseClient[] = [];
@@ -187,6 +188,45 @@ describe('createFirehoseClient', () => {
       const [a, b] = [fast.flush(), stock.flush()];
       expect(Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))).toBe(true);
     }), { numRuns: 300 });
+  });
+
+  it('turns a fast path off and says so when it disagrees with the SDK at the self-check', () => {
+    // An SDK update that changes the wire form cannot be caused here; this serializer stands in for
+    // one: its direct writer's bodies differ from the generic walk's by one trailing space.
+    class DriftedSerializer extends FirehoseJsonSerializer {
+      private seen = 0;
+      override flush(): Uint8Array {
+        const body = super.flush();
+        const direct = this.directWrites > this.seen;
+        this.seen = this.directWrites;
+        return direct ? Buffer.concat([asBytes(body), Buffer.from(' ')]) : body;
+      }
+    }
+    class DriftedCodec extends FirehoseJsonCodec {
+      protected override newSerializer(): FirehoseJsonSerializer {
+        return new DriftedSerializer(this.settings);
+      }
+    }
+    const settings: JsonSettings = { timestampFormat: { useTrait: true, default: 7 }, jsonName: false };
+    const off: string[] = [];
+    const codec = new DriftedCodec(settings, { onFastPathOff: (path) => off.push(path) });
+    codec.setSerdeContext({ base64Encoder: nativeBase64Encoder } as never);
+    const serializer = codec.createSerializer();
+    expect(off).toEqual(['PutRecordBatch request']);
+    expect(serializer.putRecordBatchFastPath).toBe(false);
+    // From then on every body is the SDK's own.
+    const input = { DeliveryStreamName: STREAM, Records: testRecords().map((Data) => ({ Data })) };
+    serializer.write(PutRecordBatchInput$, input);
+    const stock = new JsonShapeSerializer2(settings);
+    stock.write(PutRecordBatchInput$, input);
+    expect(asBytes(serializer.flush()).equals(asBytes(stock.flush()))).toBe(true);
+    expect(serializer.directWrites).toBe(0);
+    // A healthy codec says nothing.
+    const quiet: string[] = [];
+    const healthy = new FirehoseJsonCodec(settings, { onFastPathOff: (path) => quiet.push(path) });
+    expect(healthy.createSerializer().putRecordBatchFastPath).toBe(true);
+    expect(healthy.createDeserializer().putRecordBatchFastPath).toBe(true);
+    expect(quiet).toEqual([]);
   });
 
   it('reads PutRecordBatch responses exactly as the SDK\'s generic deserializer does: failures, encrypted flag, odd forms', async () => {
