@@ -77,6 +77,7 @@ export function register(program: Command): void {
       const dashboards = options.dashboardsUrl
         ? dashboardsTarget(options.dashboardsUrl, connection.endpoint, connection)
         : undefined;
+      // Closed on failure too, so a failed run exits at once instead of waiting for idle sockets.
       const report = await installTemplates(client, {
         indexPrefix: options.prefix,
         retentionDays: options.retentionDays,
@@ -90,9 +91,8 @@ export function register(program: Command): void {
         ...(dashboards ? { dashboards } : {}),
         dryRun: options.dryRun ?? false,
         log: out,
-      });
+      }).finally(() => client.close());
       printReport(report, out);
-      await client.close();
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       process.stderr.write(`setup-templates failed: ${message}\n`);
