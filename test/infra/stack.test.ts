@@ -182,6 +182,11 @@ describe('Lambda functions', () => {
       .toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
   });
 
+  it('the transform runs with a larger young generation (measured: fewer CPU-ms per record)', () => {
+    const transform = functionByDescription('Albatross: Firehose transform');
+    expect(transform.resource.Properties.Environment.Variables).toEqual({ NODE_OPTIONS: '--max-semi-space-size=64' });
+  });
+
   it('the loader gets the stream, checkpoint table and failure bucket through its environment', () => {
     const loader = functionByDescription('Albatross: ALB log object');
     const stream = findResource(synth.json, 'AWS::KinesisFirehose::DeliveryStream');
