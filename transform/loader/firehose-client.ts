@@ -236,6 +236,11 @@ export class FirehoseJsonDeserializer extends JsonShapeDeserializer2 {
   /** Responses the direct reader read (the rest went through the generic walk). */
   directReads = 0;
 
+  /** The direct reader (readPutRecordBatchOutput); the codec's self-check calls it too. */
+  readDirect(parsed: unknown): Record<string, unknown> | undefined {
+    return readPutRecordBatchOutput(parsed);
+  }
+
   // `any`: the SDK's own signature.
   override async read(schema: Parameters<JsonShapeDeserializer2['read']>[0], data: unknown): Promise<any> {
     if (!this.putRecordBatchFastPath || !(data instanceof Uint8Array) || data.byteLength === 0 || rawSchema(schema) !== PutRecordBatchOutput$) {
@@ -247,7 +252,7 @@ export class FirehoseJsonDeserializer extends JsonShapeDeserializer2 {
     } catch {
       return super.read(schema, data); // the SDK's own error for a malformed body
     }
-    const result = readPutRecordBatchOutput(parsed);
+    const result = this.readDirect(parsed);
     if (result === undefined) return this.readObject(schema, parsed as never);
     this.directReads += 1;
     return result;
@@ -284,9 +289,13 @@ export class FirehoseJsonCodec extends JsonCodec2 {
     super(settings);
   }
 
-  /** The serializer to check and hand out (a seam for the self-check's own test). */
+  /** The serializer and deserializer to check and hand out (seams for the self-check's own test). */
   protected newSerializer(): FirehoseJsonSerializer {
     return new FirehoseJsonSerializer(this.settings);
+  }
+
+  protected newDeserializer(): FirehoseJsonDeserializer {
+    return new FirehoseJsonDeserializer(this.settings);
   }
 
   override createSerializer(): FirehoseJsonSerializer {
@@ -310,12 +319,12 @@ export class FirehoseJsonCodec extends JsonCodec2 {
   }
 
   override createDeserializer(): FirehoseJsonDeserializer {
-    const deserializer = new FirehoseJsonDeserializer(this.settings);
+    const deserializer = this.newDeserializer();
     if (this.serdeContext) deserializer.setSerdeContext(this.serdeContext);
     // Parsed twice: the generic walk rewrites the parsed lists in place.
     const parse = (): never => JSON.parse(PROBE_OUTPUT.toString('utf8')) as never;
     const stock = new JsonShapeDeserializer2(this.settings).readObject(PutRecordBatchOutput$, parse());
-    deserializer.putRecordBatchFastPath = isDeepStrictEqual(readPutRecordBatchOutput(parse()), stock);
+    deserializer.putRecordBatchFastPath = isDeepStrictEqual(deserializer.readDirect(parse()), stock);
     if (!deserializer.putRecordBatchFastPath) this.options.onFastPathOff?.('PutRecordBatch response');
     return deserializer;
   }

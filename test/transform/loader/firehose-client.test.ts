@@ -190,7 +190,7 @@ describe('createFirehoseClient', () => {
     }), { numRuns: 300 });
   });
 
-  it('turns a fast path off and says so when it disagrees with the SDK at the self-check', () => {
+  it('turns a fast path off and says so when it disagrees with the SDK at the self-check', async () => {
     // An SDK update that changes the wire form cannot be caused here; this serializer stands in for
     // one: its direct writer's bodies differ from the generic walk's by one trailing space.
     class DriftedSerializer extends FirehoseJsonSerializer {
@@ -221,6 +221,28 @@ describe('createFirehoseClient', () => {
     stock.write(PutRecordBatchInput$, input);
     expect(asBytes(serializer.flush()).equals(asBytes(stock.flush()))).toBe(true);
     expect(serializer.directWrites).toBe(0);
+    // The same for the response path: this reader drops the Encrypted flag.
+    class DriftedDeserializer extends FirehoseJsonDeserializer {
+      override readDirect(parsed: unknown): Record<string, unknown> | undefined {
+        const result = super.readDirect(parsed);
+        if (result) delete result['Encrypted'];
+        return result;
+      }
+    }
+    class DriftedReaderCodec extends FirehoseJsonCodec {
+      protected override newDeserializer(): FirehoseJsonDeserializer {
+        return new DriftedDeserializer(this.settings);
+      }
+    }
+    const offReading: string[] = [];
+    const reader = new DriftedReaderCodec(settings, { onFastPathOff: (path) => offReading.push(path) }).createDeserializer();
+    expect(offReading).toEqual(['PutRecordBatch response']);
+    expect(reader.putRecordBatchFastPath).toBe(false);
+    const body = Buffer.from(JSON.stringify({ FailedPutCount: 0, Encrypted: true, RequestResponses: [{ RecordId: 'r1' }] }));
+    const read = await reader.read(PutRecordBatchOutput$, body);
+    expect(read).toEqual(await new JsonShapeDeserializer2(settings).read(PutRecordBatchOutput$, body));
+    expect(read).toMatchObject({ Encrypted: true });
+    expect(reader.directReads).toBe(0);
     // A healthy codec says nothing.
     const quiet: string[] = [];
     const healthy = new FirehoseJsonCodec(settings, { onFastPathOff: (path) => quiet.push(path) });
