@@ -7,6 +7,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { BundledFunction } from './bundled-function.ts';
+import { DEFAULT_FAILURE_PREFIX } from '../../transform/loader/failures.ts';
 
 export interface LoaderProps {
   readonly queue: sqs.IQueue;
@@ -32,8 +33,8 @@ export interface LoaderProps {
 /** Checkpoint table schema, as used by DynamoDbCheckpointStore (transform/loader/checkpoint.ts). */
 export const CHECKPOINT_PARTITION_KEY = 'id';
 export const CHECKPOINT_TTL_ATTRIBUTE = 'expiresAt';
-/** Next to Firehose's own `errors/<error-output-type>/` prefixes in the backup bucket. */
-export const LOADER_FAILURE_PREFIX = 'errors/loader-failed/';
+/** Next to Firehose's own `errors/<error-output-type>/` prefixes in the backup bucket (the loader's default). */
+export const LOADER_FAILURE_PREFIX = DEFAULT_FAILURE_PREFIX;
 
 /** The loader Lambda fed by the log queue, with its DynamoDB checkpoint table. */
 export class Loader extends Construct {

@@ -13,6 +13,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import { parseAlbLineToJson, type LineSource } from '../../transform/parser/index.ts';
 import { parseAlbObjectKey } from '../../transform/source/s3-key.ts';
 import { splitLines } from '../../transform/loader/lines.ts';
+import { GUNZIP_CHUNK_BYTES } from '../../transform/loader/load-object.ts';
 import { Semaphore } from '../local/semaphore.ts';
 import { BulkBatch, bulkIndex } from './bulk.ts';
 import { BackfillState, type ObjectCounts } from './state.ts';
@@ -107,7 +108,7 @@ async function* decompressed(stream: Readable, gzip: boolean): AsyncIterable<Buf
     return;
   }
   // Bigger chunks than the 16 KiB default: fewer line groups, stream turns and progress updates.
-  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }); // read as the loader reads
   stream.on('error', (error) => gunzip.destroy(error));
   yield* stream.pipe(gunzip) as AsyncIterable<Buffer>;
 }
