@@ -6,13 +6,13 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { createOpenSearchClient } from '../../templates/opensearch-client.ts';
+import { createOpenSearchClient } from '../../../templates/opensearch-client.ts';
 import {
   configureDomain,
   handler,
   parseProperties,
   type TemplatesResourceProperties,
-} from '../../infra/handlers/templates-resource.ts';
+} from '../../../infra/handlers/templates-resource.ts';
 
 const FIREHOSE_ROLE = 'arn:aws:iam::111122223333:role/Albatross-firehose';
 
