@@ -2,7 +2,7 @@
 // checked against the mapping a real daily index gets; the field aggregations of
 // each visualization are run on the embedded engine over the parsed sample lines.
 import { readdir, readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,7 @@ import { flattenMappingTypes } from '../../transform/schema/mapping.ts';
 import { parseAlbLine } from '../../transform/parser/index.ts';
 import { SAMPLES_DIR } from '../samples.ts';
 import { removeIndicesAndTemplates } from '../opensearch-cleanup.ts';
+import { readBody } from '../http-stand-in.ts';
 
 const url = process.env.OPENSEARCH_URL!;
 const prefix = `t7-dash-${process.pid}`;
@@ -162,12 +163,6 @@ describe('Dashboards import over HTTP', () => {
   let dashboardsUrl: string;
   const stored = new Map<string, SavedObject>();
   const calls: { path: string; xsrf: string | undefined; tenant: string | undefined; authorization: string | undefined }[] = [];
-
-  async function readBody(req: IncomingMessage): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
-  }
 
   beforeAll(async () => {
     server = createServer(async (req, res) => {

@@ -10,6 +10,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import { createOpenSearchClient } from '../../templates/opensearch-client.ts';
 import { installTemplates, type InstallReport } from '../../templates/install.ts';
 import { removeIndicesAndTemplates } from '../opensearch-cleanup.ts';
+import { forwardToEngine, readBody } from '../http-stand-in.ts';
 
 const engine = process.env.OPENSEARCH_URL!;
 const prefix = `t7-plugins-${process.pid}`;
@@ -81,22 +82,14 @@ async function handlePlugin(method: string, url: URL, body: any): Promise<[numbe
 
 beforeAll(async () => {
   server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks);
+    const raw = await readBody(req);
     const url = new URL(req.url!, 'http://localhost');
     if (url.pathname.startsWith('/_plugins/')) {
       const [status, body] = await handlePlugin(req.method!, url, raw.length ? JSON.parse(raw.toString()) : undefined);
       res.writeHead(status, { 'content-type': 'application/json' });
       return res.end(JSON.stringify(body));
     }
-    const forwarded = await fetch(`${engine}${req.url}`, {
-      method: req.method!,
-      headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
-      ...(raw.length ? { body: raw } : {}),
-    });
-    res.writeHead(forwarded.status, { 'content-type': forwarded.headers.get('content-type') ?? 'application/json' });
-    res.end(Buffer.from(await forwarded.arrayBuffer()));
+    return forwardToEngine(engine, req, raw, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   client = createOpenSearchClient({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });

@@ -1,12 +1,13 @@
 // The custom-resource handler against the real embedded OpenSearch (templates) and, for FGAC roles and role
 // mappings (the embedded engine has no security plugin), against a loopback stand-in of the security REST API
 // that forwards everything else to the engine.
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { createOpenSearchClient } from '../../../templates/opensearch-client.ts';
+import { forwardToEngine, readBody } from '../../http-stand-in.ts';
 import {
   configureDomain,
   handler,
@@ -81,26 +82,11 @@ describe('configureDomain with the security REST API (loopback stand-in in front
   let server: Server;
   let endpoint: string;
 
-  const readBody = async (request: IncomingMessage): Promise<Buffer> => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
-  };
-
   beforeAll(async () => {
     server = createServer(async (request, response) => {
       const raw = await readBody(request);
       const security = /^\/_plugins\/_security\/api\/(roles|rolesmapping)\/([^/?]+)$/.exec(request.url ?? '');
-      if (!security) {
-        const forwarded = await fetch(`${engine}${request.url}`, {
-          method: request.method!,
-          headers: { 'content-type': request.headers['content-type'] ?? 'application/json' },
-          ...(raw.length ? { body: raw } : {}),
-        });
-        response.writeHead(forwarded.status, { 'content-type': forwarded.headers.get('content-type') ?? 'application/json' });
-        response.end(Buffer.from(await forwarded.arrayBuffer()));
-        return;
-      }
+      if (!security) return forwardToEngine(engine, request, raw, response);
       const store = security[1] === 'roles' ? roles : mappings;
       const name = decodeURIComponent(security[2]!);
       response.setHeader('content-type', 'application/json');

@@ -141,17 +141,22 @@ describe('loadObject', () => {
     expectExactlyOnce(env.sink.records, ACCESS_LOG_KEY, text);
   });
 
+  /** A load aborted once Firehose holds `abortAt` records; it must end with LoadInterruptedError. */
+  async function loadUntilAborted(checkpoints: MemoryCheckpointStore, abortAt: number, concurrency: number): Promise<void> {
+    const abort = new AbortController();
+    env.sink.beforeAccept = () => {
+      if (env.sink.records.length >= abortAt) abort.abort();
+    };
+    const error = await loadObject(options({ checkpoints, signal: abort.signal, concurrency, limits: { maxRecordsPerBatch: 250 } }))
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LoadInterruptedError);
+  }
+
   it('stops on abort, commits what was accepted, and the retry completes without duplicates', async () => {
     const text = logLines(5000).join('\n') + '\n';
     await env.put(ACCESS_LOG_KEY, gzipText(text));
     const checkpoints = new MemoryCheckpointStore();
-    const abort = new AbortController();
-    env.sink.beforeAccept = () => {
-      if (env.sink.records.length >= 1500) abort.abort();
-    };
-    const error = await loadObject(options({ checkpoints, signal: abort.signal, concurrency: 4, limits: { maxRecordsPerBatch: 250 } }))
-      .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(LoadInterruptedError);
+    await loadUntilAborted(checkpoints, 1500, 4);
     const firstRun = env.sink.records.length;
     expect(firstRun).toBeGreaterThanOrEqual(1500);
     expect(firstRun).toBeLessThan(5000);
@@ -168,13 +173,7 @@ describe('loadObject', () => {
     const emptyLines = 300 + 1;
     await env.put(ACCESS_LOG_KEY, gzipText(text));
     const checkpoints = new MemoryCheckpointStore();
-    const abort = new AbortController();
-    env.sink.beforeAccept = () => {
-      if (env.sink.records.length >= 1000) abort.abort();
-    };
-    const error = await loadObject(options({ checkpoints, signal: abort.signal, concurrency: 2, limits: { maxRecordsPerBatch: 250 } }))
-      .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(LoadInterruptedError);
+    await loadUntilAborted(checkpoints, 1000, 2);
     env.sink.beforeAccept = undefined;
     const result = await loadObject(options({ checkpoints }));
     // The first run handled a part of the object, empty lines among it; the total is still the object's.
