@@ -65,7 +65,7 @@ export class DeliveryStream extends Construct {
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
       // A 64 MiB young generation (Node's default is 16): the transform allocates many short-lived
-      // strings per record, and `npm run bench transform` measured 15-30 % more records per
+      // strings per record, and `npm run bench transform` measured 13-36 % more records per
       // CPU-second with it (docs/benchmarks.md). Billed per millisecond, so that is cost.
       environment: { NODE_OPTIONS: '--max-semi-space-size=64' },
     });
