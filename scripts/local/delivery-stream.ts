@@ -18,6 +18,7 @@ import type {
   FirehoseTransformationEvent,
   FirehoseTransformationEventRecord,
   FirehoseTransformationResult,
+  FirehoseTransformationResultRecord,
 } from 'aws-lambda';
 import { processRecords } from '../../transform/firehose-transform/process.ts';
 import { PROCESSOR_BUFFER_SIZE_MB } from '../../transform/firehose-transform/limits.ts';
@@ -130,6 +131,40 @@ function sameOrder(input: readonly { recordId: string }[], output: readonly { re
   if (input.length !== output.length) return false;
   for (let i = 0; i < input.length; i++) if (input[i]!.recordId !== output[i]!.recordId) return false;
   return true;
+}
+
+/**
+ * Firehose's response checks: every recordId exactly once, a known result, data present. Returns
+ * the result records in input order, or the error Firehose would record for the invocation.
+ */
+function checkResponse(
+  input: FirehoseTransformationEventRecord[],
+  result: FirehoseTransformationResult | void,
+): { outputs: FirehoseTransformationResultRecord[] } | { problem: [string, string] } {
+  const problem = (code: string, message: string) => ({ problem: [code, message] as [string, string] });
+  if (!result || !Array.isArray(result.records)) return problem('Lambda.JsonProcessingException', 'the response has no records array');
+  let responseBytes = 0;
+  for (const r of result.records) responseBytes += (r.data?.length ?? 0) + r.recordId.length + 40;
+  if (responseBytes > LAMBDA_PAYLOAD_LIMIT) {
+    return problem('Lambda.FunctionError', `the response (${responseBytes} bytes) exceeds the 6 MB Lambda payload limit`);
+  }
+  for (const r of result.records) {
+    if (r.result !== 'Ok' && r.result !== 'Dropped' && r.result !== 'ProcessingFailed') {
+      return problem('Lambda.InvalidResult', `record ${r.recordId} has result ${String(r.result)}`);
+    }
+    if (r.result === 'Ok' && typeof r.data !== 'string') return problem('Lambda.MissingData', `Ok record ${r.recordId} has no data`);
+  }
+  // Our transform answers in input order, which is checked without a map.
+  if (sameOrder(input, result.records)) return { outputs: result.records };
+  const expected = new Set(input.map((r) => r.recordId));
+  const byId = new Map<string, FirehoseTransformationResultRecord>();
+  for (const r of result.records) {
+    if (!expected.has(r.recordId)) return problem('Lambda.MissingRecordId', `unknown record id ${r.recordId}`);
+    if (byId.has(r.recordId)) return problem('Lambda.DuplicatedRecordId', `record id ${r.recordId} returned twice`);
+    byId.set(r.recordId, r);
+  }
+  if (byId.size !== expected.size) return problem('Lambda.MissingRecordId', `${expected.size - byId.size} record ids were not returned`);
+  return { outputs: input.map((r) => byId.get(r.recordId)!) };
 }
 
 function errorMessageOf(error: unknown): string {
@@ -284,9 +319,9 @@ export class DeliveryStream implements FirehoseSink {
       if (attempts > 1) this.stats.invocationRetries++;
       try {
         const result = await this.options.transform(event, lambdaContext('albatross-transform', { region: this.options.region, account: this.options.account }));
-        const problem = this.checkResponse(eventRecords, result);
-        if (problem === undefined) return await this.collect(records, eventRecords, result!, attempts);
-        [lastCode, lastError] = problem;
+        const checked = checkResponse(eventRecords, result);
+        if ('outputs' in checked) return await this.collect(records, eventRecords, checked.outputs, attempts);
+        [lastCode, lastError] = checked.problem;
       } catch (error) {
         lastCode = 'Lambda.FunctionError';
         lastError = errorMessageOf(error);
@@ -310,48 +345,13 @@ export class DeliveryStream implements FirehoseSink {
     return [];
   }
 
-  /** Firehose's response checks: every recordId exactly once, a known result, data present. */
-  private checkResponse(
-    input: FirehoseTransformationEventRecord[],
-    result: FirehoseTransformationResult | void,
-  ): [string, string] | undefined {
-    if (!result || !Array.isArray(result.records)) return ['Lambda.JsonProcessingException', 'the response has no records array'];
-    let responseBytes = 0;
-    for (const r of result.records) responseBytes += (r.data?.length ?? 0) + r.recordId.length + 40;
-    if (responseBytes > LAMBDA_PAYLOAD_LIMIT) {
-      return ['Lambda.FunctionError', `the response (${responseBytes} bytes) exceeds the 6 MB Lambda payload limit`];
-    }
-    for (const r of result.records) {
-      if (r.result !== 'Ok' && r.result !== 'Dropped' && r.result !== 'ProcessingFailed') {
-        return ['Lambda.InvalidResult', `record ${r.recordId} has result ${String(r.result)}`];
-      }
-      if (r.result === 'Ok' && typeof r.data !== 'string') return ['Lambda.MissingData', `Ok record ${r.recordId} has no data`];
-    }
-    // Every id exactly once. Our transform answers in input order, which is checked without sets.
-    if (sameOrder(input, result.records)) return undefined;
-    const expected = new Set(input.map((r) => r.recordId));
-    const seen = new Set<string>();
-    for (const r of result.records) {
-      if (!expected.has(r.recordId)) return ['Lambda.MissingRecordId', `unknown record id ${r.recordId}`];
-      if (seen.has(r.recordId)) return ['Lambda.DuplicatedRecordId', `record id ${r.recordId} returned twice`];
-      seen.add(r.recordId);
-    }
-    if (seen.size !== expected.size) return ['Lambda.MissingRecordId', `${expected.size - seen.size} record ids were not returned`];
-    return undefined;
-  }
-
+  /** `outputs[i]` answers `eventRecords[i]` (checkResponse). */
   private async collect(
     records: BufferedRecord[],
     eventRecords: FirehoseTransformationEventRecord[],
-    result: FirehoseTransformationResult,
+    outputs: FirehoseTransformationResultRecord[],
     attempts: number,
   ): Promise<PendingDocument[]> {
-    const outputs = sameOrder(eventRecords, result.records)
-      ? result.records
-      : (() => {
-        const byId = new Map(result.records.map((r) => [r.recordId, r]));
-        return eventRecords.map((r) => byId.get(r.recordId)!);
-      })();
     const documents: PendingDocument[] = [];
     const failed: FirehoseErrorRecord[] = [];
     const ended = Date.now();
