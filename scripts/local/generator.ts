@@ -39,7 +39,7 @@ export interface Manifest {
   bytes: number;
 }
 
-export const DEFAULT_END = new Date('2026-01-01T00:00:00Z');
+const DEFAULT_END = new Date('2026-01-01T00:00:00Z');
 const LINES_PER_OBJECT = 25_000;
 const INTERVAL_MS = 5 * 60_000;
 const DELIVERY_DELAY_MS = 4 * 60_000;

@@ -41,7 +41,7 @@ export interface LocalS3 { endpoint: string; stop(): Promise<void> }
 export const LOCAL_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 /** S3 event notifications form-encode keys: spaces become '+', other specials %XX. */
-export function encodeEventKey(key: string): string {
+function encodeEventKey(key: string): string {
   return encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
 }
 

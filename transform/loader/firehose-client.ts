@@ -334,7 +334,7 @@ export class FirehoseJsonCodec extends JsonCodec2 {
 const JSON_RPC_SETTINGS: JsonSettings = { timestampFormat: { useTrait: true, default: 7 }, jsonName: false };
 
 /** Firehose's AWS JSON 1.1 protocol, as the SDK configures it, with FirehoseJsonCodec. */
-export function createFirehoseProtocol(options: FirehoseCodecOptions = {}): AwsJson1_1Protocol {
+function createFirehoseProtocol(options: FirehoseCodecOptions = {}): AwsJson1_1Protocol {
   return new AwsJson1_1Protocol({
     // The SDK's own protocol settings for Firehose (wire names: X-Amz-Target Firehose_20150804.*).
     defaultNamespace: 'com.amazonaws.firehose',
