@@ -57,8 +57,7 @@ function runChild(args: string[]): Promise<ChildReport> {
     // ALBATROSS_BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the children.
     const nodeArgs = (process.env['ALBATROSS_BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
     const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(HERE, 'loader-child.ts'), ...args], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      stdio: ['ignore', 'pipe', 'inherit'], // the runner turned the SDK's Node-version notice off for its children
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
