@@ -6,6 +6,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { parseS3Url } from './s3-url.ts';
 
 export interface SourceObject {
   /** S3 key, or the path relative to the folder with `/` separators. */
@@ -27,14 +28,9 @@ export interface LogSource {
   lineKey(object: SourceObject): string;
 }
 
-export function parseS3Url(url: string): { bucket: string; prefix: string } | undefined {
-  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url);
-  return match ? { bucket: match[1]!, prefix: match[2]! } : undefined;
-}
-
 export function s3Source(url: string, clientConfig: S3ClientConfig = {}): LogSource {
   const parsed = parseS3Url(url);
-  if (!parsed) throw new Error(`not an S3 URL: ${url}`);
+  if (!parsed) throw new Error(`not an s3://bucket/prefix URL with a valid bucket name: ${url}`);
   const { bucket, prefix } = parsed;
   // The bucket may live in any region: the client follows S3's region redirects.
   const client = new S3Client({ followRegionRedirects: true, ...clientConfig });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { addEndpointOptions, clientFromOptions, type EndpointCliOptions } from './endpoint-options.ts';
-import { positiveCount, utcDay } from './option-values.ts';
+import { logSource, positiveCount, utcDay } from './option-values.ts';
 
 interface BackfillCliOptions extends EndpointCliOptions {
   from?: string;
@@ -29,7 +29,7 @@ export function register(program: Command): void {
   const command = program
     .command('backfill')
     .description('index ALB access logs already in S3 (s3://bucket/prefix) or in a local folder of the same layout, resumably')
-    .argument('<source>', 's3://bucket/prefix (default AWS credentials chain) or a folder')
+    .argument('<source>', 's3://bucket/prefix (default AWS credentials chain) or a folder', logSource)
     .option('--from <day>', 'first UTC day of events to load (YYYY-MM-DD)', utcDay)
     .option('--to <day>', 'last UTC day of events to load (YYYY-MM-DD)', utcDay)
     .option('--prefix <prefix>', 'index prefix: documents go to <prefix>-YYYY-MM-DD by event time', 'alb-logs')

@@ -1,7 +1,9 @@
 // Parsers for option values, shared by every command so the same kind of value is checked and
 // explained the same way. Each throws commander's InvalidArgumentError, which commander turns into
 // "error: option '--x <n>' argument 'y' is invalid. <reason>" and exit code 1.
+import { statSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
+import { parseS3Url } from '../backfill/s3-url.ts';
 
 /** A whole number >= `min`. */
 export function wholeNumber(min: number): (value: string) => number {
@@ -48,5 +50,19 @@ export function utcDay(value: string): string {
   if (parsed === undefined || Number.isNaN(parsed.getTime()) || parsed.toISOString().slice(0, 10) !== value) {
     throw new InvalidArgumentError('must be a UTC day, YYYY-MM-DD');
   }
+  return value;
+}
+
+/** Where backfill reads: `s3://bucket[/prefix]` with a valid bucket name, or an existing folder. */
+export function logSource(value: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+    if (parseS3Url(value) === undefined) {
+      throw new InvalidArgumentError('must be s3://bucket/prefix with a valid bucket name, or a folder');
+    }
+    return value;
+  }
+  const info = statSync(value, { throwIfNoEntry: false });
+  if (info === undefined) throw new InvalidArgumentError('no such folder (and not an s3://bucket/prefix URL)');
+  if (!info.isDirectory()) throw new InvalidArgumentError('is not a folder: give the folder that holds the AWSLogs/... layout, or s3://bucket/prefix');
   return value;
 }
