@@ -31,4 +31,13 @@ async function main(argv: string[]): Promise<void> {
   await program.parseAsync(argv);
 }
 
-await main(process.argv);
+try {
+  await main(process.argv);
+} catch (error) {
+  // Commands explain the failures they expect; anything else still gets one readable line, not a stack trace.
+  const command = process.argv[2] && process.argv[2] in COMMANDS ? ` ${process.argv[2]}` : '';
+  process.stderr.write(`albatross${command} failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  if (process.env.ALBATROSS_DEBUG) process.stderr.write(`${(error as Error).stack ?? ''}\n`);
+  else process.stderr.write('(ALBATROSS_DEBUG=1 shows the stack trace)\n');
+  process.exitCode = 1;
+}

@@ -105,8 +105,14 @@ function reasonOf(body: any): string {
   return root?.reason ?? body.message ?? body.Message ?? JSON.stringify(body).slice(0, 300);
 }
 
-/** A message that says what failed and what to check, for the usual setup failures. */
-export function explainError(error: unknown, request: Request): InstallError {
+const MANAGE_TEMPLATES_HINT = 'The identity needs to manage templates'
+  + ' (and ISM policies / security roles): on Amazon OpenSearch Service allow it in the domain access policy and, with fine-grained access control, map it to all_access or a role with these permissions.';
+
+/**
+ * A message that says what failed and what to check, for the usual setup failures. `deniedHint`
+ * says what the identity needs when the request is denied (403); the default is setup's.
+ */
+export function explainError(error: unknown, request: Request, deniedHint = MANAGE_TEMPLATES_HINT): InstallError {
   if (error instanceof InstallError) return error;
   const info = errorInfo(error);
   const what = `${request.method} ${request.path}`;
@@ -120,10 +126,7 @@ export function explainError(error: unknown, request: Request): InstallError {
     return new InstallError(`OpenSearch rejected the credentials (401) on ${what}: ${reasonOf(info.body)}. Check OPENSEARCH_USERNAME/OPENSEARCH_PASSWORD, or the AWS credentials used for SigV4.`);
   }
   if (info.statusCode === 403) {
-    return new InstallError(
-      `OpenSearch denied ${what} (403): ${reasonOf(info.body)}. The identity needs to manage templates` +
-        ' (and ISM policies / security roles): on Amazon OpenSearch Service allow it in the domain access policy and, with fine-grained access control, map it to all_access or a role with these permissions.',
-    );
+    return new InstallError(`OpenSearch denied ${what} (403): ${reasonOf(info.body)}. ${deniedHint}`);
   }
   if (info.statusCode !== undefined) return new InstallError(`OpenSearch ${what} failed (${info.statusCode}): ${reasonOf(info.body)}`);
   return new InstallError(`OpenSearch ${what} failed: ${info.message}`);

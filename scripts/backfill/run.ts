@@ -14,6 +14,7 @@ import { parseAlbLineToJson, type LineSource } from '../../transform/parser/inde
 import { parseAlbObjectKey } from '../../transform/source/s3-key.ts';
 import { splitLines } from '../../transform/loader/lines.ts';
 import { GUNZIP_CHUNK_BYTES } from '../../transform/loader/load-object.ts';
+import { explainError } from '../../templates/install.ts';
 import { Semaphore } from '../local/semaphore.ts';
 import { BulkBatch, bulkIndex } from './bulk.ts';
 import { BackfillState, type ObjectCounts } from './state.ts';
@@ -245,7 +246,15 @@ export class ObjectReadError extends Error {
  * the types and the first daily index would be broken for good.
  */
 export async function checkTemplates(client: Client, indexPrefix: string): Promise<void> {
-  const response = await client.indices.simulateIndexTemplate({ name: `${indexPrefix}-2000-01-01` } as never);
+  const name = `${indexPrefix}-2000-01-01`;
+  let response;
+  try {
+    response = await client.indices.simulateIndexTemplate({ name } as never);
+  } catch (error) {
+    // The first request of a backfill: unreachable endpoints and missing rights are explained here.
+    throw explainError(error, { method: 'POST', path: `/_index_template/_simulate_index/${name}` },
+      `The identity needs to read index templates and to create and write ${indexPrefix}-* indices.`);
+  }
   const mappings = (response.body as { template?: { mappings?: { properties?: Record<string, any> } } }).template?.mappings;
   const eventId = mappings?.properties?.event?.properties?.id?.type;
   if (eventId !== 'keyword') {

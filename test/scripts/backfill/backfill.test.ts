@@ -168,6 +168,16 @@ describe('backfill', () => {
     expect(again.objectsFailed.map((o) => o.key)).toEqual([objects[1]!.key]);
   }, 180_000);
 
+  it('refuses to start without the templates, or without a reachable engine, and writes nothing', async () => {
+    const bare = `test-backfill-no-template-${stamp}`;
+    await expect(backfill(bare)).rejects.toThrow(`no Albatross index template covers ${bare}-*: run \`npm run setup-templates -- --prefix ${bare}\` first`);
+    const dead = new Client({ node: 'http://127.0.0.1:1', maxRetries: 0 });
+    await expect(backfill(full, { client: dead })).rejects.toThrow(/Cannot reach OpenSearch \(POST \/_index_template\/_simulate_index\/.*\): .*ECONNREFUSED.*Check the endpoint URL/);
+    await dead.close();
+    expect(await client.indices.exists({ index: `${bare}-*`, allow_no_indices: false } as never).then((r) => r.body)).toBe(false);
+    await expect(readFile(path.join(work, `${bare}.state.json`))).rejects.toThrow(/ENOENT/);
+  });
+
   it('reads s3://bucket/prefix through the S3 API', async () => {
     const server = await startLocalS3({ buckets: ['alb-archive'] });
     try {
