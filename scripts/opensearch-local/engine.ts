@@ -98,6 +98,13 @@ export async function getOpenSearch(): Promise<Engine> {
   return startOpenSearch();
 }
 
+/** The launcher's failure line, with what to do about the usual cause. */
+function explainFailure(reason: string): string {
+  return reason.includes('BindHttpException')
+    ? `${reason} (the port is in use: stop what listens there, or pass another --port; 0 takes a free one)`
+    : reason;
+}
+
 /** Starts the embedded engine (building the launcher on first use) and resolves once it answers HTTP. */
 export async function startOpenSearch(options: StartOptions = {}): Promise<EmbeddedEngine> {
   const java = javaExecutable();
@@ -355,7 +362,7 @@ async function waitForReady(
         reject(new OpenSearchEngineError(`The embedded OpenSearch did not start: ${reason}\n--- JVM log (tail) ---\n${logTail()}`));
       lines.on('line', (line) => {
         if (line.startsWith('OPENSEARCH_READY ')) resolve(line.slice('OPENSEARCH_READY '.length).trim());
-        else if (line.startsWith('OPENSEARCH_FAILED ')) fail(line.slice('OPENSEARCH_FAILED '.length));
+        else if (line.startsWith('OPENSEARCH_FAILED ')) fail(explainFailure(line.slice('OPENSEARCH_FAILED '.length)));
       });
       child.once('error', (error) => fail(error.message));
       void exited.then(({ code, signal }) => fail(`the JVM exited (code ${code}, signal ${signal}) before it was ready`));

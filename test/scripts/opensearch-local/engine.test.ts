@@ -1,7 +1,9 @@
 // The embedded engine's own life cycle: these tests start their own JVMs (not the
 // shared one from test/global-setup.ts) to check start, settings, stop and clean-up.
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { getOpenSearch, startOpenSearch, type EmbeddedEngine } from '../../../scripts/opensearch-local/engine.ts';
@@ -86,6 +88,19 @@ describe('startOpenSearch', () => {
       expect((await stat(dataDir)).isDirectory()).toBe(true);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
+    }
+  }, JVM_TEST_TIMEOUT_MS);
+
+  test('a port already in use is named, with what to do, and no JVM is left behind', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as { port: number };
+    try {
+      await expect(start({ port })).rejects.toThrow(new RegExp(`Failed to bind to 127\\.0\\.0\\.1:${port} \\(the port is in use: stop what listens there, or pass another --port`));
+      const children = execFileSync('ps', ['-o', 'comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+      expect(children.split('\n')).not.toContain('java');
+    } finally {
+      taken.close();
     }
   }, JVM_TEST_TIMEOUT_MS);
 
