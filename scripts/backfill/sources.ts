@@ -28,12 +28,28 @@ export interface LogSource {
   lineKey(object: SourceObject): string;
 }
 
+/**
+ * An S3 client for a bucket in any region: it follows S3's region redirects, so the configured region
+ * (AWS_REGION, the profile's) is only where it starts. With none configured it starts in us-east-1
+ * instead of failing with the SDK's "Region is missing".
+ */
+async function s3Client(clientConfig: S3ClientConfig): Promise<S3Client> {
+  const configured = new S3Client({ followRegionRedirects: true, ...clientConfig });
+  try {
+    await configured.config.region();
+    return configured;
+  } catch {
+    configured.destroy();
+    return new S3Client({ followRegionRedirects: true, region: 'us-east-1', ...clientConfig });
+  }
+}
+
 export function s3Source(url: string, clientConfig: S3ClientConfig = {}): LogSource {
   const parsed = parseS3Url(url);
   if (!parsed) throw new Error(`not an s3://bucket/prefix URL with a valid bucket name: ${url}`);
   const { bucket, prefix } = parsed;
-  // The bucket may live in any region: the client follows S3's region redirects.
-  const client = new S3Client({ followRegionRedirects: true, ...clientConfig });
+  let client: Promise<S3Client> | undefined;
+  const s3 = () => (client ??= s3Client(clientConfig));
   return {
     description: url,
     bucket,
@@ -42,7 +58,7 @@ export function s3Source(url: string, clientConfig: S3ClientConfig = {}): LogSou
     async *list() {
       let token: string | undefined;
       do {
-        const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+        const page = await (await s3()).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
         for (const o of page.Contents ?? []) {
           if (o.Key === undefined) continue;
           yield { key: o.Key, size: o.Size ?? 0, version: o.ETag ?? '' };
@@ -51,7 +67,7 @@ export function s3Source(url: string, clientConfig: S3ClientConfig = {}): LogSou
       } while (token);
     },
     async open(object, signal) {
-      const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: object.key, IfMatch: object.version || undefined }), {
+      const response = await (await s3()).send(new GetObjectCommand({ Bucket: bucket, Key: object.key, IfMatch: object.version || undefined }), {
         abortSignal: signal,
       });
       if (!(response.Body instanceof Readable)) throw new Error(`s3://${bucket}/${object.key}: no body stream`);

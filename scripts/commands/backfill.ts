@@ -124,7 +124,12 @@ export function register(program: Command): void {
       if (summary.interrupted) process.exitCode = 130;
       else if (summary.objectsFailed.length > 0) process.exitCode = 1;
     } catch (error) {
-      process.stderr.write(`backfill failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      const message = error instanceof Error ? error.message : String(error);
+      // The SDK's own text does not say where credentials come from.
+      const hint = (error as Error).name === 'CredentialsProviderError'
+        ? ' (s3:// sources use the default AWS credentials chain: AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO, or an instance/task role)'
+        : '';
+      process.stderr.write(`backfill failed: ${message}${hint}\n`);
       process.exitCode = 1;
     } finally {
       bar?.stop();

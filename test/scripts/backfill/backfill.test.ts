@@ -178,8 +178,14 @@ describe('backfill', () => {
     await expect(readFile(path.join(work, `${bare}.state.json`))).rejects.toThrow(/ENOENT/);
   });
 
-  it('reads s3://bucket/prefix through the S3 API', async () => {
+  it('reads s3://bucket/prefix through the S3 API, with no region configured', async () => {
     const server = await startLocalS3({ buckets: ['alb-archive'] });
+    // No region anywhere (the SDK alone would fail with "Region is missing"): the source starts in us-east-1.
+    const saved = { AWS_REGION: process.env.AWS_REGION, AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION, AWS_PROFILE: process.env.AWS_PROFILE, AWS_CONFIG_FILE: process.env.AWS_CONFIG_FILE };
+    delete process.env.AWS_REGION;
+    delete process.env.AWS_DEFAULT_REGION;
+    delete process.env.AWS_PROFILE;
+    process.env.AWS_CONFIG_FILE = path.join(work, 'no-aws-config');
     try {
       const config = { endpoint: server.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS };
       const upload = new S3Client(config);
@@ -190,7 +196,7 @@ describe('backfill', () => {
       upload.destroy();
       const summary = await runBackfill({
         client,
-        source: openSource('s3://alb-archive/elb/', config),
+        source: openSource('s3://alb-archive/elb/', { endpoint: server.endpoint, forcePathStyle: true, credentials: LOCAL_S3_CREDENTIALS }),
         indexPrefix: s3,
         stateFile: path.join(work, 's3.state.json'),
         failuresFile: path.join(work, 's3.failures.ndjson'),
@@ -201,6 +207,10 @@ describe('backfill', () => {
       // Same bytes, same offsets: the same event ids as the folder run would give for s3 keys.
       expect(await countDuplicates(client, `${s3}-*`)).toBe(0);
     } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
       await server.stop();
     }
   }, 180_000);
