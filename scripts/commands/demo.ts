@@ -122,6 +122,7 @@ export function register(program: Command): void {
           out(`indexed        ${n(result.indexed)} documents`);
           out(`failed         ${n(result.failed)} lines, none lost:`);
           out(`                 ${n(f.processingFailed)} rejected by the parser: raw lines (base64 rawData) in ${path.join(f.backupDirectory, 'errors', 'processing-failed')}`);
+          if (f.processingFailed > 0) out(`                 (each with its reason: npx albatross parse --firehose-errors ${path.join(f.backupDirectory, 'errors', 'processing-failed')} >/dev/null)`);
           if (f.deliveryFailed > 0) out(`                 ${n(f.deliveryFailed)} refused by OpenSearch: documents in ${path.join(f.backupDirectory, 'errors', 'AmazonOpenSearchService-failed')}`);
           if (f.loaderFailed > 0) out(`                 ${n(f.loaderFailed)} too long for Firehose: locations in ${f.loaderFailureDirectory}`);
           out(`skipped        ${n(result.skipped)} (empty and control lines)`);

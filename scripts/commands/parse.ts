@@ -1,17 +1,21 @@
-// `albatross parse [FILE...]`: ALB access-log lines (plain or gzip files, or
-// stdin) -> one JSON document per line on stdout, in input order; one JSON
-// error object per unparseable line and a one-line summary on stderr. Exit
-// status 0 only when every line parsed (skipped control/empty lines are fine).
+// `albatross parse [FILE|FOLDER...]`: ALB access-log lines (plain or gzip files,
+// folders of them, or stdin) -> one JSON document per line on stdout, in input
+// order; one JSON error object per unparseable line and a one-line summary on
+// stderr. Exit status 0 only when every line parsed (skipped control/empty lines
+// are fine). With --firehose-errors the input is Firehose's processing-failed
+// backup records instead, each parsed with the source its envelope carries.
 // Streams with bounded memory: output is written with back-pressure and a
 // line longer than MAX_LINE_BYTES is reported, not buffered.
 import type { Command } from 'commander';
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { resolve } from 'node:path';
+import { readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { isAscii as isAsciiBytes } from 'node:buffer';
 import { createGunzip } from 'node:zlib';
-import { parseAlbLineToJson } from '../../transform/parser/index.ts';
+import { decodeRecord } from '../../transform/envelope.ts';
+import { parseAlbLineToJson, type LineSource } from '../../transform/parser/index.ts';
 
 export const MAX_LINE_BYTES = 1024 * 1024;
 const FLUSH_CHARS = 64 * 1024;
@@ -66,6 +70,33 @@ export interface ParseStreamOptions {
   /** File path: becomes the line source (log.file.path, byte offsets, event.id). */
   path?: string;
   original?: boolean;
+  /**
+   * Each input line is a Firehose error record (`errors/processing-failed/` in the backup bucket):
+   * its base64 `rawData` is the record as the loader sent it. The line is parsed with the source
+   * its envelope carries, so a document gets the event.id the transform would have given it.
+   */
+  firehoseErrors?: boolean;
+}
+
+type Unwrapped = { line: string; source?: LineSource } | { error: string; raw: string };
+
+/** The log line (and its source) inside one Firehose error record, or why there is none. */
+export function unwrapErrorRecord(text: string): Unwrapped {
+  let record: unknown;
+  try {
+    record = JSON.parse(text);
+  } catch {
+    return { error: 'not a Firehose error record: not JSON', raw: text };
+  }
+  const rawData = (record as { rawData?: unknown } | null)?.rawData;
+  if (typeof rawData !== 'string') return { error: 'not a Firehose error record: no rawData', raw: text };
+  const decoded = decodeRecord(Buffer.from(rawData, 'base64'));
+  if (decoded.error !== undefined) return { error: decoded.error, raw: decoded.line };
+  // Delivery failures (errors/AmazonOpenSearchService-failed/) hold transformed documents, not log lines.
+  if (decoded.line.startsWith('{')) {
+    return { error: 'rawData is a transformed document (an OpenSearch delivery failure), not a log line', raw: decoded.line };
+  }
+  return decoded.source === undefined ? { line: decoded.line } : { line: decoded.line, source: decoded.source };
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b];
@@ -191,9 +222,9 @@ export async function parseStream(
   const file = options.path === undefined ? {} : { file: options.path };
   const original = options.original === true;
   let lineNumber = 0;
-  const fail = (line: string, error: string): void => {
+  const fail = (line: string, error: string, source?: LineSource): void => {
     stats.failed++;
-    errors.addLine(JSON.stringify({ ...file, line: lineNumber, error, raw: line }));
+    errors.addLine(JSON.stringify({ ...file, line: lineNumber, error, raw: line, ...(source && { source }) }));
   };
   try {
     for await (const batch of splitLines(decompressed(input))) {
@@ -205,7 +236,21 @@ export async function parseStream(
           fail(line.text, `line longer than ${MAX_LINE_BYTES} bytes`);
           continue;
         }
-        const result = parseAlbLineToJson(line.text, key === undefined ? { original } : { source: { key, offset: line.offset }, original });
+        let text = line.text;
+        let source: LineSource | undefined = key === undefined ? undefined : { key, offset: line.offset };
+        if (options.firehoseErrors) {
+          if (text.trim() === '') { // a blank line between records: skipped, like an empty log line
+            stats.skipped++;
+            continue;
+          }
+          const unwrapped = unwrapErrorRecord(text);
+          if ('error' in unwrapped) {
+            fail(unwrapped.raw, unwrapped.error);
+            continue;
+          }
+          ({ line: text, source } = unwrapped);
+        }
+        const result = parseAlbLineToJson(text, source === undefined ? { original } : { source, original });
         if (result.kind === 'document') {
           stats.documents++;
           if (result.tagged) stats.tagged++;
@@ -213,7 +258,7 @@ export async function parseStream(
         } else if (result.kind === 'skipped') {
           stats.skipped++;
         } else {
-          fail(line.text, result.reason);
+          fail(text, result.reason, options.firehoseErrors ? source : undefined);
         }
       }
       await documents.flushIfFull();
@@ -235,13 +280,29 @@ export function summaryLine(stats: ParseStats, seconds: number): string {
     `${stats.skipped} skipped, ${stats.failed} failed in ${seconds.toFixed(2)} s`;
 }
 
+/** Files as given; a folder becomes every file under it, in name order (e.g. an AWSLogs/... tree or a backup prefix). */
+async function expandFolders(paths: string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const path of paths) {
+    const info = path === '-' ? undefined : await stat(path).catch(() => undefined);
+    if (!info?.isDirectory()) {
+      files.push(path); // a missing file is reported by parseStream like any unreadable input
+      continue;
+    }
+    const entries = await readdir(path, { recursive: true, withFileTypes: true });
+    files.push(...entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)).sort());
+  }
+  return files;
+}
+
 export function register(program: Command): void {
   program
     .command('parse')
     .description('parse ALB access-log lines (plain or .gz files, or stdin) into JSON documents, one per line')
-    .argument('[files...]', 'log files (plain or gzip); stdin when none or "-"')
+    .argument('[files...]', 'log files (plain or gzip) or folders (every file under them); stdin when none or "-"')
     .option('--original', 'add the raw line as event.original')
-    .action(async (files: string[], options: { original?: boolean }) => {
+    .option('--firehose-errors', 'the input is Firehose error records (errors/processing-failed/ in the backup bucket): parse the line inside each, with its original source and event.id')
+    .action(async (files: string[], options: { original?: boolean; firehoseErrors?: boolean }) => {
       const started = process.hrtime.bigint();
       const stats = emptyStats();
       let stdoutClosed = false;
@@ -250,13 +311,14 @@ export function register(program: Command): void {
         if (error.code === 'EPIPE') stdoutClosed = true;
         else throw error;
       });
-      const inputs = files.length === 0 ? ['-'] : files;
+      const inputs = files.length === 0 ? ['-'] : await expandFolders(files);
       for (const file of inputs) {
         if (stdoutClosed) break;
         const input: Readable = file === '-' ? process.stdin : createReadStream(file);
         await parseStream(input, process.stdout, process.stderr, {
           ...(file !== '-' && { path: file }),
           ...(options.original && { original: true }),
+          ...(options.firehoseErrors && { firehoseErrors: true }),
         }, stats);
       }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -1,14 +1,16 @@
 // `albatross parse`: the real CLI in a child process, plus parseStream in-process
 // for the cases that need a huge or corrupt input.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { MAX_LINE_BYTES, parseStream } from '../../../scripts/commands/parse.ts';
+import { MAX_LINE_BYTES, parseStream, unwrapErrorRecord } from '../../../scripts/commands/parse.ts';
+import { encodeRecord } from '../../../transform/envelope.ts';
+import { parseAlbLineToJson } from '../../../transform/parser/index.ts';
 import { sampleLines } from '../../transform/parser/sample-lines.ts';
 
 const CLI = fileURLToPath(new URL('../../../scripts/albatross.mjs', import.meta.url));
@@ -138,5 +140,41 @@ describe('parseStream', () => {
     const { stats, out } = await collect(Readable.from([line]));
     expect(stats.documents).toBe(1);
     expect(jsonLines(out)[0].user_agent.original).toBe('curl/\ufffd');
+  });
+});
+
+describe('--firehose-errors', () => {
+  const source = { bucket: 'alb-logs', key: 'AWSLogs/123456789012/elasticloadbalancing/us-east-2/2026/01/01/x_app.lb_20260101T0000Z_10.0.0.1_a.log.gz', offset: 4096 };
+  const record = (data: Buffer | string, extra: object = {}) =>
+    JSON.stringify({ attemptsMade: 1, errorCode: 'Lambda.ProcessingFailedStatus', errorMessage: 'x', rawData: Buffer.from(data).toString('base64'), ...extra });
+
+  it('parses the line inside each record with the source its envelope carries', () => {
+    expect(unwrapErrorRecord(record(encodeRecord(source, good[0]!)))).toEqual({ line: good[0], source });
+    expect(unwrapErrorRecord(record(good[1]!))).toEqual({ line: good[1] }); // a bare line from another producer
+  });
+
+  it('says why a record holds no log line', () => {
+    expect(unwrapErrorRecord('not json')).toEqual({ error: 'not a Firehose error record: not JSON', raw: 'not json' });
+    expect(unwrapErrorRecord('{"errorCode":"x"}')).toMatchObject({ error: 'not a Firehose error record: no rawData' });
+    expect(unwrapErrorRecord(record('\x1emissing header fields\nline'))).toMatchObject({ error: expect.stringMatching(/^malformed envelope header/) });
+    expect(unwrapErrorRecord(record('{"@timestamp":"2026-01-01T00:00:00Z"}'))).toMatchObject({ error: expect.stringMatching(/transformed document \(an OpenSearch delivery failure\)/) });
+  });
+
+  it('through the CLI, given the backup folder: documents carry the event.id the transform would have given, failures their reason and source', () => {
+    const folder = join(dir, 'backup', 'errors', 'processing-failed');
+    mkdirSync(join(folder, '2026', '01', '01', '00'), { recursive: true });
+    const file = join(folder, '2026', '01', '01', '00', 'albatross-local-1-2026-01-01-00-00-00-a');
+    writeFileSync(file, [record(encodeRecord(source, good[0]!)), '', record(encodeRecord({ ...source, offset: 9 }, 'broken line')), record(good[1]!)].join('\n') + '\n');
+    const result = run(['--firehose-errors', join(dir, 'backup')]);
+    expect(result.status).toBe(1);
+    const documents = jsonLines(result.stdout);
+    const expected = parseAlbLineToJson(good[0]!, { source });
+    expect(expected.kind).toBe('document');
+    expect(documents[0]).toEqual(JSON.parse((expected as { json: string }).json));
+    expect(documents[1].event.id).toBe(JSON.parse((parseAlbLineToJson(good[1]!) as { json: string }).json).event.id);
+    expect(jsonLines(result.stderr)).toEqual([
+      { file, line: 3, error: 'line has 2 fields; an ALB access-log line has at least 20', raw: 'broken line', source: { ...source, offset: 9 } },
+    ]);
+    expect(result.stderr).toContain('albatross parse: 4 lines, 2 documents (0 with malformed values tagged), 1 skipped, 1 failed');
   });
 });

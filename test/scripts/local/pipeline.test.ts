@@ -3,9 +3,11 @@
 import './quiet-lambdas.ts';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { Client } from '@opensearch-project/opensearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseStream } from '../../../scripts/commands/parse.ts';
 import { generateObjects } from '../../../scripts/local/generator.ts';
 import { runPipeline, type PipelineResult } from '../../../scripts/local/pipeline.ts';
 import { OPENSEARCH_FAILED, PROCESSING_FAILED, type FirehoseErrorRecord } from '../../../scripts/local/delivery-stream.ts';
@@ -105,5 +107,17 @@ describe('local pipeline with fault injection', () => {
     });
     expect(new Set(preserved)).toEqual(expected);
     expect(await errorRecords(result.failures.backupDirectory, OPENSEARCH_FAILED)).toHaveLength(0);
+
+    // `albatross parse --firehose-errors` reads these records back: the same lines, the same reasons, the source kept.
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let err = '';
+    stderr.on('data', (chunk) => (err += chunk));
+    stdout.resume();
+    const stats = await parseStream(Readable.from([Buffer.from(records.map((r) => JSON.stringify(r)).join('\n') + '\n')]), stdout, stderr, { firehoseErrors: true });
+    expect(stats).toMatchObject({ lines: GENERATE.badLines, documents: 0, failed: GENERATE.badLines });
+    const reported = err.trim().split('\n').map((line) => JSON.parse(line) as { error: string; raw: string; source: { bucket: string; key: string; offset: number } });
+    expect(reported.map((f) => [f.raw, f.error])).toEqual(records.map((r, i) => [preserved[i], r.errorMessage]));
+    for (const f of reported) expect(f.source.key).toMatch(/^AWSLogs\/.*\.log\.gz$/);
   });
 });
