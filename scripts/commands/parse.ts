@@ -13,9 +13,9 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { isAscii as isAsciiBytes } from 'node:buffer';
-import { createGunzip } from 'node:zlib';
-import { decodeRecord } from '../../transform/envelope.ts';
+import { unwrapErrorRecord } from '../../transform/firehose-error-record.ts';
 import { parseAlbLineToJson, type LineSource } from '../../transform/parser/index.ts';
+import { gunzipIfCompressed } from '../decompress.ts';
 
 export const MAX_LINE_BYTES = 1024 * 1024;
 const FLUSH_CHARS = 64 * 1024;
@@ -76,58 +76,6 @@ export interface ParseStreamOptions {
    * its envelope carries, so a document gets the event.id the transform would have given it.
    */
   firehoseErrors?: boolean;
-}
-
-type Unwrapped = { line: string; source?: LineSource } | { error: string; raw: string };
-
-/** The log line (and its source) inside one Firehose error record, or why there is none. */
-export function unwrapErrorRecord(text: string): Unwrapped {
-  let record: unknown;
-  try {
-    record = JSON.parse(text);
-  } catch {
-    return { error: 'not a Firehose error record: not JSON', raw: text };
-  }
-  const rawData = (record as { rawData?: unknown } | null)?.rawData;
-  if (typeof rawData !== 'string') return { error: 'not a Firehose error record: no rawData', raw: text };
-  const decoded = decodeRecord(Buffer.from(rawData, 'base64'));
-  if (decoded.error !== undefined) return { error: decoded.error, raw: decoded.line };
-  // Delivery failures (errors/AmazonOpenSearchService-failed/) hold transformed documents, not log lines.
-  if (decoded.line.startsWith('{')) {
-    return { error: 'rawData is a transformed document (an OpenSearch delivery failure), not a log line', raw: decoded.line };
-  }
-  return decoded.source === undefined ? { line: decoded.line } : { line: decoded.line, source: decoded.source };
-}
-
-const GZIP_MAGIC = [0x1f, 0x8b];
-
-/** Yields the decompressed bytes of `input`, gunzipping when it starts with the gzip magic number. */
-async function* decompressed(input: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const iterator = input[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  if (first.done) return;
-  const head: Buffer = first.value;
-  const rest = {
-    async *[Symbol.asyncIterator]() {
-      yield head;
-      for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
-    },
-  };
-  if (head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1]) {
-    const gunzip = createGunzip();
-    const feeding = (async () => {
-      try {
-        for await (const chunk of rest) if (!gunzip.write(chunk)) await once(gunzip, 'drain');
-        gunzip.end();
-      } catch (error) {
-        gunzip.destroy(error as Error);
-      }
-    })();
-    for await (const chunk of gunzip) yield chunk as Buffer;
-    await feeding;
-  } else {
-    yield* rest;
-  }
 }
 
 /** Whether bytes [start, end) are all ASCII (then latin1 decoding equals UTF-8 decoding). */
@@ -227,7 +175,7 @@ export async function parseStream(
     errors.addLine(JSON.stringify({ ...file, line: lineNumber, error, raw: line, ...(source && { source }) }));
   };
   try {
-    for await (const batch of splitLines(decompressed(input))) {
+    for await (const batch of splitLines(gunzipIfCompressed(input))) {
       if (documents.closed) break;
       for (const line of batch) {
         lineNumber++;
