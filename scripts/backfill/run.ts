@@ -1,6 +1,8 @@
 // The backfill itself: list the source, pick the access-log objects whose delivery-date folder can
 // hold events of the requested days, parse every line directly (no Firehose in between) and
-// bulk-index the documents with _id = event.id into <prefix>-YYYY-MM-DD by EVENT time.
+// bulk-index the documents with _id = event.id into <prefix>-YYYY-MM-DD by EVENT time. With
+// `firehoseErrors` the source is Firehose's processing-failed backup instead (a replay after a
+// parser fix): each record's line is parsed with the source its envelope carries.
 // Objects are processed with bounded concurrency; an object counts as done (state file) only when
 // all of its documents are acknowledged and its failed lines are written, so an interrupted run
 // resumes without duplicates or gaps.
@@ -15,6 +17,8 @@ import { parseAlbObjectKey } from '../../transform/source/s3-key.ts';
 import { splitLines } from '../../transform/loader/lines.ts';
 import { GUNZIP_CHUNK_BYTES } from '../../transform/loader/load-object.ts';
 import { explainError } from '../../templates/install.ts';
+import { unwrapErrorRecord } from '../../transform/firehose-error-record.ts';
+import { gunzipIfCompressed } from '../decompress.ts';
 import { Semaphore } from '../local/semaphore.ts';
 import { BulkBatch, bulkIndex } from './bulk.ts';
 import { BackfillState, type ObjectCounts } from './state.ts';
@@ -35,6 +39,12 @@ export interface BackfillOptions {
   /** Documents per `_bulk` request are cut at about this many bytes. */
   bulkBytes?: number;
   retryWindowMs?: number;
+  /**
+   * The source holds Firehose error records (`errors/processing-failed/` of the backup bucket)
+   * instead of ALB objects: every object is read (gzip or not), and the line inside each record is
+   * indexed with the source its envelope carries, i.e. the event.id the transform would have given.
+   */
+  firehoseErrors?: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: BackfillProgress) => void;
 }
@@ -174,6 +184,7 @@ async function processObject(options: BackfillOptions, bulkSlots: Semaphore, obj
   };
 
   const stream = await source.open(object, signal);
+  const bytes = options.firehoseErrors ? gunzipIfCompressed(stream, GUNZIP_CHUNK_BYTES) : decompressed(stream, key.gzip);
   try {
     try {
       await readLines();
@@ -193,7 +204,7 @@ async function processObject(options: BackfillOptions, bulkSlots: Semaphore, obj
   return { result, failures };
 
   async function readLines(): Promise<void> {
-    for await (const group of splitLines(decompressed(stream, key.gzip), { maxLineBytes: MAX_LINE_BYTES })) {
+    for await (const group of splitLines(bytes, { maxLineBytes: MAX_LINE_BYTES })) {
       signal?.throwIfAborted();
       for (const line of group) {
         if (line.bytes === undefined) {
@@ -203,13 +214,29 @@ async function processObject(options: BackfillOptions, bulkSlots: Semaphore, obj
           continue;
         }
         result.lines++;
-        const text = line.bytes.toString('utf8');
-        const parsed = parseAlbLineToJson(text, { source: { ...lineSource, offset: line.offset } });
+        let text = line.bytes.toString('utf8');
+        let source: LineSource | undefined = { ...lineSource, offset: line.offset };
+        if (options.firehoseErrors) {
+          if (text.trim() === '') {
+            result.skipped++;
+            continue;
+          }
+          const unwrapped = unwrapErrorRecord(text);
+          if ('error' in unwrapped) {
+            result.failed++;
+            failures.push({ source: where, offset: line.offset, reason: unwrapped.error, line: unwrapped.raw });
+            continue;
+          }
+          ({ line: text, source } = unwrapped);
+        }
+        const parsed = parseAlbLineToJson(text, source === undefined ? {} : { source });
         if (parsed.kind === 'skipped') {
           result.skipped++;
         } else if (parsed.kind === 'failed') {
           result.failed++;
-          failures.push({ source: where, offset: line.offset, reason: parsed.reason, line: text });
+          // From an error record: where the line first came from too (bucket, key, byte offset).
+          const logSource = options.firehoseErrors && source !== undefined ? { logSource: source } : {};
+          failures.push({ source: where, offset: line.offset, reason: parsed.reason, line: text, ...logSource });
         } else {
           const keys = documentKeys(parsed.json);
           if (keys === undefined) {
@@ -295,7 +322,8 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillSum
   const selected: SourceObject[] = [];
   for await (const object of options.source.list()) {
     const key = parseAlbObjectKey(object.key);
-    if (key.kind !== 'access-log') summary.objectsSkipped.push({ key: object.key, reason: key.reason ?? key.kind });
+    if (options.firehoseErrors) selected.push(object); // error records: every object, whatever its name or date folder
+    else if (key.kind !== 'access-log') summary.objectsSkipped.push({ key: object.key, reason: key.reason ?? key.kind });
     else if (!selectByDeliveryDate(key.date, options.from, options.to)) summary.objectsSkipped.push({ key: object.key, reason: 'delivery date outside --from/--to' });
     else selected.push(object);
   }

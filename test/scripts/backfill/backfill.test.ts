@@ -3,7 +3,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client } from '@opensearch-project/opensearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { LOCAL_S3_CREDENTIALS, startLocalS3 } from '../../../scripts/local/s3-se
 import { installTemplates } from '../../../templates/install.ts';
 import { removeIndicesAndTemplates } from '../../opensearch-cleanup.ts';
 import { parseAlbLine, parseAlbLineToJson } from '../../../transform/parser/index.ts';
+import { encodeRecord } from '../../../transform/envelope.ts';
 import { SAMPLES_DIR } from '../../samples.ts';
 
 const GENERATE = { lines: 3000, days: 2, seed: 23, files: 8, badLines: 6, end: new Date('2026-01-01T00:00:00Z') };
@@ -62,8 +63,8 @@ describe('documentKeys', () => {
 });
 
 describe('backfill', () => {
-  const prefixes = ['full', 'resumed', 'dates', 's3', 'truncated'].map((name) => `test-backfill-${name}-${stamp}`);
-  const [full, resumed, dates, s3, truncated] = prefixes as [string, string, string, string, string];
+  const prefixes = ['full', 'resumed', 'dates', 's3', 'truncated', 'replay'].map((name) => `test-backfill-${name}-${stamp}`);
+  const [full, resumed, dates, s3, truncated, replay] = prefixes as [string, string, string, string, string, string];
 
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), 'albatross-backfill-'));
@@ -177,6 +178,41 @@ describe('backfill', () => {
     expect(await client.indices.exists({ index: `${bare}-*`, allow_no_indices: false } as never).then((r) => r.body)).toBe(false);
     await expect(readFile(path.join(work, `${bare}.state.json`))).rejects.toThrow(/ENOENT/);
   });
+
+  it('--firehose-errors replays the processing-failed backup: lines that parse now are indexed with their original event.id, once', async () => {
+    // Records as Firehose writes them (gzip, one JSON object per line), holding the loader's envelope
+    // and line: sample lines a parser fix would now accept, lines that still fail, and a delivery failure.
+    const backup = path.join(work, 'backup', 'errors', 'processing-failed', '2026', '01', '02', '03');
+    await mkdir(backup, { recursive: true });
+    const origin = { bucket: 'alb-logs', key: 'AWSLogs/123456789012/elasticloadbalancing/us-east-2/2026/01/01/123456789012_elasticloadbalancing_us-east-2_app.lb.1a_20260101T0005Z_10.0.0.1_x.log.gz' };
+    const lines = (await readFile(path.join(SAMPLES_DIR, 'aws-docs_2023-04_access-log-examples.log'), 'utf8')).split('\n').filter(Boolean);
+    const record = (data: Buffer | string) => JSON.stringify({ attemptsMade: 1, arrivalTimestamp: 0, errorCode: 'Lambda.ProcessingFailedStatus', errorMessage: 'old parser', rawData: Buffer.from(data).toString('base64'), lambdaArn: 'arn:aws:lambda:us-east-2:123456789012:function:t' });
+    const good = lines.map((line, i) => ({ line, source: { ...origin, offset: 1000 * i } }));
+    await writeFile(path.join(backup, 'albatross-1-a.gz'), gzipSync(good.slice(0, 3).map((g) => record(encodeRecord(g.source, g.line))).join('\n') + '\n'));
+    await writeFile(path.join(backup, 'albatross-1-b.gz'), gzipSync([
+      ...good.slice(3).map((g) => record(encodeRecord(g.source, g.line))),
+      record(encodeRecord({ ...origin, offset: 7 }, 'still not an ALB line')),
+      record('{"@timestamp":"2026-01-01T00:00:00Z"}'),
+    ].join('\n') + '\n'));
+    const source = folderSource(path.join(work, 'backup'));
+    const summary = await backfill(replay, { source, firehoseErrors: true });
+    expect(summary).toMatchObject({ objects: 2, objectsProcessed: 2, lines: good.length + 2, indexed: good.length, failed: 2, skipped: 0 });
+    await refresh(client, `${replay}-*`);
+    for (const g of good) {
+      const parsed = parseAlbLineToJson(g.line, { source: g.source });
+      if (parsed.kind !== 'document') throw new Error('sample line did not parse');
+      const document = JSON.parse(parsed.json) as { '@timestamp': string; event: { id: string } };
+      const stored = await client.get({ index: `${replay}-${document['@timestamp'].slice(0, 10)}`, id: document.event.id });
+      expect(stored.body._source).toEqual(document);
+    }
+    const failures = (await readFile(path.join(work, `${replay}.failures.ndjson`), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    expect(failures).toEqual([
+      expect.objectContaining({ reason: 'line has 5 fields; an ALB access-log line has at least 20', line: 'still not an ALB line', logSource: { ...origin, offset: 7 } }),
+      expect.objectContaining({ reason: expect.stringMatching(/transformed document/), line: '{"@timestamp":"2026-01-01T00:00:00Z"}' }),
+    ]);
+    expect(await countDuplicates(client, `${replay}-*`)).toBe(0);
+    expect(await backfill(replay, { source, firehoseErrors: true })).toMatchObject({ objectsResumed: 2, indexed: 0 });
+  }, 120_000);
 
   it('reads s3://bucket/prefix through the S3 API, with no region configured', async () => {
     const server = await startLocalS3({ buckets: ['alb-archive'] });
