@@ -72,6 +72,11 @@ export interface BackfillSummary extends ObjectCounts {
   stateFile: string;
   interrupted: boolean;
   seconds: number;
+  /**
+   * With firehoseErrors: log.file.path of the original objects whose lines were indexed in this run
+   * (their documents share those paths with the ones indexed before, which is where a duplicate would show).
+   */
+  originPaths?: string[];
 }
 
 const MAX_LINE_BYTES = 1024 * 1024;
@@ -111,6 +116,8 @@ interface ObjectResult extends ObjectCounts {
   bytes: number;
   overwritten: number;
   indices: Set<string>;
+  /** With firehoseErrors: log.file.path of the original objects of the documents indexed. */
+  originPaths: Set<string>;
 }
 
 async function* decompressed(stream: Readable, gzip: boolean): AsyncIterable<Buffer> {
@@ -145,7 +152,7 @@ async function processObject(options: BackfillOptions, bulkSlots: Semaphore, obj
   const key = parseAlbObjectKey(object.key);
   const lineSource: Omit<LineSource, 'offset'> = source.bucket ? { bucket: source.bucket, key: object.key } : { key: source.lineKey(object) };
   const where = source.bucket ? `s3://${source.bucket}/${object.key}` : source.lineKey(object);
-  const result: ObjectResult = { lines: 0, indexed: 0, failed: 0, skipped: 0, outOfRange: 0, bytes: 0, overwritten: 0, indices: new Set() };
+  const result: ObjectResult = { lines: 0, indexed: 0, failed: 0, skipped: 0, outOfRange: 0, bytes: 0, overwritten: 0, indices: new Set(), originPaths: new Set() };
   const failures: object[] = [];
   // The next request's body, and the line each of its documents came from (for failure records).
   const newBatch = () => new BulkBatch(bulkBytes + bulkBytes / 8);
@@ -251,6 +258,7 @@ async function processObject(options: BackfillOptions, bulkSlots: Semaphore, obj
           }
           const index = `${indexPrefix}-${day}`;
           result.indices.add(index);
+          if (options.firehoseErrors && source !== undefined) result.originPaths.add(source.bucket === undefined ? source.key : `s3://${source.bucket}/${source.key}`);
           batch.add(index, id, parsed.json);
           origins.push({ offset: line.offset, line: text });
           if (batch.bytes >= batchLimit) await flush();
@@ -319,6 +327,7 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillSum
     seconds: 0,
   };
   const indices = new Set<string>();
+  const originPaths = new Set<string>();
   const selected: SourceObject[] = [];
   for await (const object of options.source.list()) {
     const key = parseAlbObjectKey(object.key);
@@ -373,7 +382,7 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillSum
       // Failures first, then the state: a crash in between re-runs the object, which rewrites the
       // same documents; failure records are the one thing a crash right here could repeat.
       await failureLog.write(outcome.failures);
-      const { bytes, overwritten, indices: objectIndices, ...counts } = outcome.result;
+      const { bytes, overwritten, indices: objectIndices, originPaths: objectOrigins, ...counts } = outcome.result;
       await state.markDone(object, counts);
       summary.objectsProcessed++;
       summary.lines += counts.lines;
@@ -384,6 +393,7 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillSum
       summary.duplicatesOverwritten += overwritten;
       summary.bytes += bytes;
       for (const index of objectIndices) indices.add(index);
+      for (const origin of objectOrigins) originPaths.add(origin);
       progress.objectsDone++;
       progress.bytesDone += object.size;
       options.onProgress?.({ ...progress });
@@ -398,6 +408,7 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillSum
   }
   summary.interrupted = options.signal?.aborted === true && summary.objectsProcessed + summary.objectsResumed < summary.objects;
   summary.indices = [...indices].sort();
+  if (options.firehoseErrors) summary.originPaths = [...originPaths].sort();
   summary.seconds = (performance.now() - started) / 1000;
   return summary;
 }

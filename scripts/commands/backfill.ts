@@ -101,7 +101,8 @@ export function register(program: Command): void {
       });
       bar?.stop();
       const pattern = `${options.prefix}-*`;
-      const scope = fromSource(logSource.pathPrefix);
+      // A replay's documents belong to the objects they first came from, not to the backup folder.
+      const scope = summary.originPaths === undefined ? fromSource(logSource.pathPrefix) : { terms: { 'log.file.path': summary.originPaths } };
       await refresh(client, pattern);
       const duplicates = await countDuplicates(client, pattern, scope);
       const answers = await answersFromData(client, pattern, scope);

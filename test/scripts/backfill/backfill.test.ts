@@ -211,6 +211,9 @@ describe('backfill', () => {
       expect.objectContaining({ reason: expect.stringMatching(/transformed document/), line: '{"@timestamp":"2026-01-01T00:00:00Z"}' }),
     ]);
     expect(await countDuplicates(client, `${replay}-*`)).toBe(0);
+    // The summary names the original objects, so the command's report looks at their documents, not the backup folder's.
+    expect(summary.originPaths).toEqual([`s3://${origin.bucket}/${origin.key}`]);
+    expect(await countDocuments(client, `${replay}-*`, { terms: { 'log.file.path': summary.originPaths } })).toBe(good.length);
     expect(await backfill(replay, { source, firehoseErrors: true })).toMatchObject({ objectsResumed: 2, indexed: 0 });
   }, 120_000);
 
