@@ -1,29 +1,39 @@
-// Firehose's error records: what Firehose writes to `errors/processing-failed/` in the backup
-// bucket for every record the transform returned as ProcessingFailed (one JSON object per line:
-// attemptsMade, arrivalTimestamp, errorCode, errorMessage, attemptEndingTimestamp, rawData,
-// lambdaArn). `rawData` is the record as the loader sent it, base64: the envelope and the line.
-// Reading them back lets a preserved failure be explained or, after a parser fix, indexed with
-// the event.id the transform would have given it.
+// Firehose's error records: one JSON object per line in the backup bucket. Under
+// `errors/processing-failed/` (records the transform returned as ProcessingFailed): attemptsMade,
+// arrivalTimestamp, errorCode, errorMessage, attemptEndingTimestamp, rawData, lambdaArn, where
+// `rawData` is the record as the loader sent it, base64: the envelope and the line. Under
+// `errors/AmazonOpenSearchService-failed/` (documents OpenSearch refused until the retry window
+// closed): the same plus esDocumentId, esIndexName, esTypeName, and `rawData` is the document.
+// Reading them back lets a preserved failure be explained or replayed: a line with the event.id the
+// transform would have given it, a document under the index and id Firehose used.
 import { decodeRecord } from './envelope.ts';
 import type { LineSource } from './parser/index.ts';
 
-export type UnwrappedErrorRecord = { line: string; source?: LineSource } | { error: string; raw: string };
+export type UnwrappedErrorRecord =
+  | { kind: 'line'; line: string; source?: LineSource }
+  | { kind: 'document'; document: string; index: string; id: string; reason: string }
+  | { kind: 'invalid'; error: string; raw: string };
 
-/** The log line (and its source) inside one Firehose error record, or why there is none. Never throws. */
+interface ErrorRecord { rawData?: unknown; errorMessage?: unknown; esIndexName?: unknown; esDocumentId?: unknown }
+
+/** What one Firehose error record holds: a log line (with its source), a refused document, or why neither. Never throws. */
 export function unwrapErrorRecord(text: string): UnwrappedErrorRecord {
-  let record: unknown;
+  let record: ErrorRecord | null;
   try {
-    record = JSON.parse(text);
+    record = JSON.parse(text) as ErrorRecord | null;
   } catch {
-    return { error: 'not a Firehose error record: not JSON', raw: text };
+    return { kind: 'invalid', error: 'not a Firehose error record: not JSON', raw: text };
   }
-  const rawData = (record as { rawData?: unknown } | null)?.rawData;
-  if (typeof rawData !== 'string') return { error: 'not a Firehose error record: no rawData', raw: text };
+  const rawData = record?.rawData;
+  if (typeof rawData !== 'string') return { kind: 'invalid', error: 'not a Firehose error record: no rawData', raw: text };
   const decoded = decodeRecord(Buffer.from(rawData, 'base64'));
-  if (decoded.error !== undefined) return { error: decoded.error, raw: decoded.line };
-  // Delivery failures (errors/AmazonOpenSearchService-failed/) hold transformed documents, not log lines.
+  if (decoded.error !== undefined) return { kind: 'invalid', error: decoded.error, raw: decoded.line };
   if (decoded.line.startsWith('{')) {
-    return { error: 'rawData is a transformed document (an OpenSearch delivery failure), not a log line', raw: decoded.line };
+    const { esIndexName: index, esDocumentId: id, errorMessage } = record!;
+    if (typeof index !== 'string' || typeof id !== 'string' || index === '' || id === '') {
+      return { kind: 'invalid', error: 'rawData is a document, but the record names no esIndexName/esDocumentId', raw: decoded.line };
+    }
+    return { kind: 'document', document: decoded.line, index, id, reason: typeof errorMessage === 'string' ? errorMessage : '' };
   }
-  return decoded.source === undefined ? { line: decoded.line } : { line: decoded.line, source: decoded.source };
+  return decoded.source === undefined ? { kind: 'line', line: decoded.line } : { kind: 'line', line: decoded.line, source: decoded.source };
 }

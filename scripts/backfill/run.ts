@@ -40,9 +40,10 @@ export interface BackfillOptions {
   bulkBytes?: number;
   retryWindowMs?: number;
   /**
-   * The source holds Firehose error records (`errors/processing-failed/` of the backup bucket)
-   * instead of ALB objects: every object is read (gzip or not), and the line inside each record is
-   * indexed with the source its envelope carries, i.e. the event.id the transform would have given.
+   * The source holds Firehose error records (`errors/` of the backup bucket) instead of ALB objects:
+   * every object is read (gzip or not); the line inside a processing-failed record is indexed with
+   * the source its envelope carries (the event.id the transform would have given), a document
+   * OpenSearch refused under the index and id Firehose used.
    */
   firehoseErrors?: boolean;
   signal?: AbortSignal;
@@ -229,9 +230,40 @@ async function processObject(options: BackfillOptions, bulkSlots: Semaphore, obj
             continue;
           }
           const unwrapped = unwrapErrorRecord(text);
-          if ('error' in unwrapped) {
+          if (unwrapped.kind === 'invalid') {
             result.failed++;
             failures.push({ source: where, offset: line.offset, reason: unwrapped.error, line: unwrapped.raw });
+            continue;
+          }
+          if (unwrapped.kind === 'document') {
+            // A document OpenSearch refused: again under the index and id Firehose used, so a replay never doubles it.
+            if (!unwrapped.index.startsWith(`${indexPrefix}-`)) {
+              result.failed++;
+              failures.push({ source: where, offset: line.offset, reason: `document for index ${unwrapped.index}, outside --prefix ${indexPrefix}`, line: unwrapped.document });
+              continue;
+            }
+            let fields: { '@timestamp'?: unknown; log?: { file?: { path?: unknown } } };
+            try {
+              fields = JSON.parse(unwrapped.document) as typeof fields;
+            } catch {
+              fields = {};
+            }
+            const day = typeof fields['@timestamp'] === 'string' ? fields['@timestamp'].slice(0, 10) : undefined;
+            if (day === undefined || unwrapped.document.includes('\n')) { // a newline would break the _bulk framing
+              result.failed++;
+              failures.push({ source: where, offset: line.offset, reason: 'refused document is not one line of JSON with an @timestamp', line: unwrapped.document });
+              continue;
+            }
+            if ((options.from !== undefined && day < options.from) || (options.to !== undefined && day > options.to)) {
+              result.outOfRange++;
+              continue;
+            }
+            const originPath = fields.log?.file?.path;
+            if (typeof originPath === 'string') result.originPaths.add(originPath);
+            result.indices.add(unwrapped.index);
+            batch.add(unwrapped.index, unwrapped.id, unwrapped.document);
+            origins.push({ offset: line.offset, line: unwrapped.document });
+            if (batch.bytes >= batchLimit) await flush();
             continue;
           }
           ({ line: text, source } = unwrapped);

@@ -36,7 +36,7 @@ export function register(program: Command): void {
     .option('--prefix <prefix>', 'index prefix: documents go to <prefix>-YYYY-MM-DD by event time', 'alb-logs')
     .option('--state <file>', 'state file of completed objects (default: .albatross/backfill-<source>.state.json)')
     .option('--failures <file>', 'failed lines with their reason, NDJSON (default: .albatross/backfill-<source>.failures.ndjson)')
-    .option('--firehose-errors', 'SOURCE holds Firehose error records (errors/processing-failed/ of the backup bucket): index the lines that parse now, with their original event.id')
+    .option('--firehose-errors', 'SOURCE holds Firehose error records (errors/ of the backup bucket): index the lines that parse now with their original event.id, and refused documents under the index and id Firehose used')
     .option('--concurrency <n>', 'objects processed at once', positiveCount, 4)
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the summary as one JSON object on the last line of stdout');

@@ -192,8 +192,12 @@ export async function parseStream(
             continue;
           }
           const unwrapped = unwrapErrorRecord(text);
-          if ('error' in unwrapped) {
+          if (unwrapped.kind === 'invalid') {
             fail(unwrapped.raw, unwrapped.error);
+            continue;
+          }
+          if (unwrapped.kind === 'document') {
+            fail(unwrapped.document, `a document OpenSearch refused (${unwrapped.reason || 'no reason given'}), not a log line: replay it with \`albatross backfill --firehose-errors\``);
             continue;
           }
           ({ line: text, source } = unwrapped);

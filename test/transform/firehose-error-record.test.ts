@@ -5,20 +5,26 @@ import { sampleLines } from './parser/sample-lines.ts';
 
 const good = sampleLines('aws-docs_2023-04_access-log-examples.log');
 const source = { bucket: 'alb-logs', key: 'AWSLogs/123456789012/elasticloadbalancing/us-east-2/2026/01/01/x_app.lb_20260101T0000Z_10.0.0.1_a.log.gz', offset: 4096 };
-const record = (data: Buffer | string) =>
-  JSON.stringify({ attemptsMade: 1, errorCode: 'Lambda.ProcessingFailedStatus', errorMessage: 'x', rawData: Buffer.from(data).toString('base64') });
+const record = (data: Buffer | string, extra: object = {}) =>
+  JSON.stringify({ attemptsMade: 1, errorCode: 'Lambda.ProcessingFailedStatus', errorMessage: 'x', rawData: Buffer.from(data).toString('base64'), ...extra });
 
 describe('unwrapErrorRecord', () => {
   it('returns the line inside a record with the source its envelope carries', () => {
-    expect(unwrapErrorRecord(record(encodeRecord(source, good[0]!)))).toEqual({ line: good[0], source });
-    expect(unwrapErrorRecord(record(good[1]!))).toEqual({ line: good[1] }); // a bare line from another producer
+    expect(unwrapErrorRecord(record(encodeRecord(source, good[0]!)))).toEqual({ kind: 'line', line: good[0], source });
+    expect(unwrapErrorRecord(record(good[1]!))).toEqual({ kind: 'line', line: good[1] }); // a bare line from another producer
+  });
+
+  it('returns a document OpenSearch refused with the index and id Firehose used, and its reason', () => {
+    const document = '{"@timestamp":"2026-01-01T00:00:00Z"}';
+    expect(unwrapErrorRecord(record(document, { errorCode: '429', errorMessage: 'too many requests', esIndexName: 'alb-logs-2026-01-01', esDocumentId: 'abc' })))
+      .toEqual({ kind: 'document', document, index: 'alb-logs-2026-01-01', id: 'abc', reason: 'too many requests' });
   });
 
   it('says why a record holds no log line', () => {
-    expect(unwrapErrorRecord('not json')).toEqual({ error: 'not a Firehose error record: not JSON', raw: 'not json' });
+    expect(unwrapErrorRecord('not json')).toEqual({ kind: 'invalid', error: 'not a Firehose error record: not JSON', raw: 'not json' });
     expect(unwrapErrorRecord('null')).toMatchObject({ error: 'not a Firehose error record: no rawData' });
     expect(unwrapErrorRecord('{"errorCode":"x"}')).toMatchObject({ error: 'not a Firehose error record: no rawData' });
     expect(unwrapErrorRecord(record('\x1emissing header fields\nline'))).toMatchObject({ error: expect.stringMatching(/^malformed envelope header/) });
-    expect(unwrapErrorRecord(record('{"@timestamp":"2026-01-01T00:00:00Z"}'))).toMatchObject({ error: expect.stringMatching(/transformed document \(an OpenSearch delivery failure\)/) });
+    expect(unwrapErrorRecord(record('{"@timestamp":"2026-01-01T00:00:00Z"}'))).toMatchObject({ kind: 'invalid', error: 'rawData is a document, but the record names no esIndexName/esDocumentId' });
   });
 });

@@ -194,9 +194,15 @@ describe('backfill', () => {
       record(encodeRecord({ ...origin, offset: 7 }, 'still not an ALB line')),
       record('{"@timestamp":"2026-01-01T00:00:00Z"}'),
     ].join('\n') + '\n'));
+    // From errors/AmazonOpenSearchService-failed/: a document refused (429 until the window closed), and one for another prefix.
+    const refused = parseAlbLineToJson(lines[0]!, { source: { ...origin, offset: 99_000 } });
+    if (refused.kind !== 'document') throw new Error('sample line did not parse');
+    const refusedRecord = (index: string) => JSON.stringify({ attemptsMade: 3, errorCode: '429', errorMessage: 'es_rejected_execution_exception', esDocumentId: 'firehose-id-1', esIndexName: index, esTypeName: '', rawData: Buffer.from(refused.json).toString('base64') });
+    const refusedDay = (JSON.parse(refused.json) as { '@timestamp': string })['@timestamp'].slice(0, 10);
+    await writeFile(path.join(backup, 'albatross-1-c'), [refusedRecord(`${replay}-${refusedDay}`), refusedRecord(`other-${refusedDay}`)].join('\n') + '\n');
     const source = folderSource(path.join(work, 'backup'));
     const summary = await backfill(replay, { source, firehoseErrors: true });
-    expect(summary).toMatchObject({ objects: 2, objectsProcessed: 2, lines: good.length + 2, indexed: good.length, failed: 2, skipped: 0 });
+    expect(summary).toMatchObject({ objects: 3, objectsProcessed: 3, lines: good.length + 4, indexed: good.length + 1, failed: 3, skipped: 0 });
     await refresh(client, `${replay}-*`);
     for (const g of good) {
       const parsed = parseAlbLineToJson(g.line, { source: g.source });
@@ -206,15 +212,18 @@ describe('backfill', () => {
       expect(stored.body._source).toEqual(document);
     }
     const failures = (await readFile(path.join(work, `${replay}.failures.ndjson`), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-    expect(failures).toEqual([
+    expect(await client.get({ index: `${replay}-${refusedDay}`, id: 'firehose-id-1' }).then((r) => r.body._source)).toEqual(JSON.parse(refused.json));
+    expect(failures).toEqual(expect.arrayContaining([
       expect.objectContaining({ reason: 'line has 5 fields; an ALB access-log line has at least 20', line: 'still not an ALB line', logSource: { ...origin, offset: 7 } }),
-      expect.objectContaining({ reason: expect.stringMatching(/transformed document/), line: '{"@timestamp":"2026-01-01T00:00:00Z"}' }),
-    ]);
+      expect.objectContaining({ reason: 'rawData is a document, but the record names no esIndexName/esDocumentId', line: '{"@timestamp":"2026-01-01T00:00:00Z"}' }),
+      expect.objectContaining({ reason: `document for index other-${refusedDay}, outside --prefix ${replay}`, line: refused.json }),
+    ]));
+    expect(failures).toHaveLength(3);
     expect(await countDuplicates(client, `${replay}-*`)).toBe(0);
     // The summary names the original objects, so the command's report looks at their documents, not the backup folder's.
     expect(summary.originPaths).toEqual([`s3://${origin.bucket}/${origin.key}`]);
-    expect(await countDocuments(client, `${replay}-*`, { terms: { 'log.file.path': summary.originPaths } })).toBe(good.length);
-    expect(await backfill(replay, { source, firehoseErrors: true })).toMatchObject({ objectsResumed: 2, indexed: 0 });
+    expect(await countDocuments(client, `${replay}-*`, { terms: { 'log.file.path': summary.originPaths } })).toBe(good.length + 1);
+    expect(await backfill(replay, { source, firehoseErrors: true })).toMatchObject({ objectsResumed: 3, indexed: 0 });
   }, 120_000);
 
   it('reads s3://bucket/prefix through the S3 API, with no region configured', async () => {

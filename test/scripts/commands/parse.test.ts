@@ -153,7 +153,8 @@ describe('--firehose-errors', () => {
     mkdirSync(join(folder, '2026', '01', '01', '00'), { recursive: true });
     const file = join(folder, '2026', '01', '01', '00', 'albatross-local-1-2026-01-01-00-00-00-a');
     // gzip, as the stack's backup configuration writes them
-    writeFileSync(file, gzipSync([record(encodeRecord(source, good[0]!)), '', record(encodeRecord({ ...source, offset: 9 }, 'broken line')), record(good[1]!)].join('\n') + '\n'));
+    writeFileSync(file, gzipSync([record(encodeRecord(source, good[0]!)), '', record(encodeRecord({ ...source, offset: 9 }, 'broken line')), record(good[1]!),
+      record('{"@timestamp":"2026-01-01T00:00:00Z"}', { errorMessage: 'mapper_parsing_exception', esIndexName: 'alb-logs-2026-01-01', esDocumentId: 'x' })].join('\n') + '\n'));
     const result = run(['--firehose-errors', join(dir, 'backup')]);
     expect(result.status).toBe(1);
     const documents = jsonLines(result.stdout);
@@ -163,7 +164,8 @@ describe('--firehose-errors', () => {
     expect(documents[1].event.id).toBe(JSON.parse((parseAlbLineToJson(good[1]!) as { json: string }).json).event.id);
     expect(jsonLines(result.stderr)).toEqual([
       { file, line: 3, error: 'line has 2 fields; an ALB access-log line has at least 20', raw: 'broken line', source: { ...source, offset: 9 } },
+      { file, line: 5, error: 'a document OpenSearch refused (mapper_parsing_exception), not a log line: replay it with `albatross backfill --firehose-errors`', raw: '{"@timestamp":"2026-01-01T00:00:00Z"}' },
     ]);
-    expect(result.stderr).toContain('albatross parse: 4 lines, 2 documents (0 with malformed values tagged), 1 skipped, 1 failed');
+    expect(result.stderr).toContain('albatross parse: 5 lines, 2 documents (0 with malformed values tagged), 1 skipped, 2 failed');
   });
 });
