@@ -10,6 +10,8 @@ import { DeliveryStream, OPENSEARCH_FAILED, PROCESSING_FAILED, type DeliveryStre
 import type { AcceptedRecord } from '../../../scripts/local/firehose-server.ts';
 import { generateObjects } from '../../../scripts/local/generator.ts';
 import { countDocuments, countDuplicates, refresh } from '../../../scripts/local/report.ts';
+import { runBackfill } from '../../../scripts/backfill/run.ts';
+import { folderSource } from '../../../scripts/backfill/sources.ts';
 import { handler } from '../../../transform/firehose-transform/handler.ts';
 import { encodeRecord } from '../../../transform/envelope.ts';
 import { PROCESSOR_BUFFER_SIZE_MB } from '../../../transform/firehose-transform/limits.ts';
@@ -121,6 +123,16 @@ describe('local delivery stream', () => {
       // The transformed document is kept, so it can be re-sent as is.
       expect(JSON.parse(Buffer.from(r.rawData, 'base64').toString('utf8')).event.id).toBeTruthy();
     }
+    // Replayed once the engine takes them again (`albatross backfill --firehose-errors`): every document of the run then exists exactly once.
+    const replay = await runBackfill({
+      client, source: folderSource(path.join(directory, 'errors')), indexPrefix: prefix, firehoseErrors: true,
+      stateFile: path.join(directory, 'replay.state.json'), failuresFile: path.join(directory, 'replay.failures.ndjson'),
+    });
+    expect(replay).toMatchObject({ indexed: deliveryFailed, failed: 0, objectsFailed: [] });
+    await refresh(client, `${prefix}-*`);
+    const scope = { prefix: { 'log.file.path': `s3://unit/run-${run}.log.gz` } };
+    expect(await countDocuments(client, `${prefix}-*`, scope)).toBe(ok);
+    expect(await countDuplicates(client, `${prefix}-*`, scope)).toBe(0);
   }, 120_000);
 
   it('writes ProcessingFailed records raw with their reason, and Dropped ones nowhere', async () => {
