@@ -211,6 +211,34 @@ async function processObject(options: BackfillOptions, bulkSlots: Semaphore, obj
   }
   return { result, failures };
 
+  /** A document OpenSearch refused (Firehose's delivery-failure backup): again under the index and id Firehose used, so a replay never doubles it. */
+  async function addRefusedDocument(refused: { document: string; index: string; id: string }, offset: number): Promise<void> {
+    const fail = (reason: string) => {
+      result.failed++;
+      failures.push({ source: where, offset, reason, line: refused.document });
+    };
+    if (!refused.index.startsWith(`${indexPrefix}-`)) return fail(`document for index ${refused.index}, outside --prefix ${indexPrefix}`);
+    let fields: { '@timestamp'?: unknown; log?: { file?: { path?: unknown } } } = {};
+    try {
+      fields = JSON.parse(refused.document) as typeof fields;
+    } catch {
+      // reported below: no @timestamp
+    }
+    const day = typeof fields['@timestamp'] === 'string' ? fields['@timestamp'].slice(0, 10) : undefined;
+    // A newline would break the _bulk framing.
+    if (day === undefined || refused.document.includes('\n')) return fail('refused document is not one line of JSON with an @timestamp');
+    if ((options.from !== undefined && day < options.from) || (options.to !== undefined && day > options.to)) {
+      result.outOfRange++;
+      return;
+    }
+    const originPath = fields.log?.file?.path;
+    if (typeof originPath === 'string') result.originPaths.add(originPath);
+    result.indices.add(refused.index);
+    batch.add(refused.index, refused.id, refused.document);
+    origins.push({ offset, line: refused.document });
+    if (batch.bytes >= batchLimit) await flush();
+  }
+
   async function readLines(): Promise<void> {
     for await (const group of splitLines(bytes, { maxLineBytes: MAX_LINE_BYTES })) {
       signal?.throwIfAborted();
@@ -236,34 +264,7 @@ async function processObject(options: BackfillOptions, bulkSlots: Semaphore, obj
             continue;
           }
           if (unwrapped.kind === 'document') {
-            // A document OpenSearch refused: again under the index and id Firehose used, so a replay never doubles it.
-            if (!unwrapped.index.startsWith(`${indexPrefix}-`)) {
-              result.failed++;
-              failures.push({ source: where, offset: line.offset, reason: `document for index ${unwrapped.index}, outside --prefix ${indexPrefix}`, line: unwrapped.document });
-              continue;
-            }
-            let fields: { '@timestamp'?: unknown; log?: { file?: { path?: unknown } } };
-            try {
-              fields = JSON.parse(unwrapped.document) as typeof fields;
-            } catch {
-              fields = {};
-            }
-            const day = typeof fields['@timestamp'] === 'string' ? fields['@timestamp'].slice(0, 10) : undefined;
-            if (day === undefined || unwrapped.document.includes('\n')) { // a newline would break the _bulk framing
-              result.failed++;
-              failures.push({ source: where, offset: line.offset, reason: 'refused document is not one line of JSON with an @timestamp', line: unwrapped.document });
-              continue;
-            }
-            if ((options.from !== undefined && day < options.from) || (options.to !== undefined && day > options.to)) {
-              result.outOfRange++;
-              continue;
-            }
-            const originPath = fields.log?.file?.path;
-            if (typeof originPath === 'string') result.originPaths.add(originPath);
-            result.indices.add(unwrapped.index);
-            batch.add(unwrapped.index, unwrapped.id, unwrapped.document);
-            origins.push({ offset: line.offset, line: unwrapped.document });
-            if (batch.bytes >= batchLimit) await flush();
+            await addRefusedDocument(unwrapped, line.offset);
             continue;
           }
           ({ line: text, source } = unwrapped);
