@@ -1,4 +1,4 @@
-// Parsers for option values, shared by every command so the same kind of value is checked and
+// Parsers for option and argument values, shared by every command so the same kind of value is checked and
 // explained the same way. Each throws commander's InvalidArgumentError, which commander turns into
 // "error: option '--x <n>' argument 'y' is invalid. <reason>" and exit code 1.
 import { statSync } from 'node:fs';
