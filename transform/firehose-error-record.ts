@@ -14,7 +14,10 @@ export type UnwrappedErrorRecord =
   | { kind: 'document'; document: string; index: string; id: string; reason: string }
   | { kind: 'invalid'; error: string; raw: string };
 
-interface ErrorRecord { rawData?: unknown; errorMessage?: unknown; esIndexName?: unknown; esDocumentId?: unknown }
+interface ErrorRecord {
+  rawData?: unknown; errorCode?: unknown; errorMessage?: unknown; esIndexName?: unknown; esDocumentId?: unknown;
+  source?: { bucket?: unknown; key?: unknown; offset?: unknown };
+}
 
 /** What one Firehose error record holds: a log line (with its source), a refused document, or why neither. Never throws. */
 export function unwrapErrorRecord(text: string): UnwrappedErrorRecord {
@@ -25,6 +28,11 @@ export function unwrapErrorRecord(text: string): UnwrappedErrorRecord {
     return { kind: 'invalid', error: 'not a Firehose error record: not JSON', raw: text };
   }
   const rawData = record?.rawData;
+  if (typeof record?.errorCode === 'string' && record.errorCode.startsWith('Loader.')) {
+    // The loader's own records (errors/loader-failed/): a line Firehose cannot take, kept in its source object.
+    const at = record.source;
+    return { kind: 'invalid', error: `a loader failure (${record.errorCode}), not replayable: the whole line is in s3://${String(at?.bucket)}/${String(at?.key)} at byte ${String(at?.offset)}`, raw: text };
+  }
   if (typeof rawData !== 'string') return { kind: 'invalid', error: 'not a Firehose error record: no rawData', raw: text };
   const decoded = decodeRecord(Buffer.from(rawData, 'base64'));
   if (decoded.error !== undefined) return { kind: 'invalid', error: decoded.error, raw: decoded.line };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeRecord } from '../../transform/envelope.ts';
+import { failureDocument, RECORD_TOO_LARGE } from '../../transform/loader/failures.ts';
 import { unwrapErrorRecord } from '../../transform/firehose-error-record.ts';
 import { sampleLines } from './parser/sample-lines.ts';
 
@@ -24,6 +25,12 @@ describe('unwrapErrorRecord', () => {
     expect(unwrapErrorRecord('not json')).toEqual({ kind: 'invalid', error: 'not a Firehose error record: not JSON', raw: 'not json' });
     expect(unwrapErrorRecord('null')).toMatchObject({ error: 'not a Firehose error record: no rawData' });
     expect(unwrapErrorRecord('{"errorCode":"x"}')).toMatchObject({ error: 'not a Firehose error record: no rawData' });
+    // What the loader writes under errors/loader-failed/ for a line over Firehose's record limit.
+    const loaderFailure = JSON.stringify(failureDocument({
+      bucket: 'b', key: 'k.log.gz', etag: 'e', line: 2, offset: 1187, length: 1_048_586,
+      errorCode: RECORD_TOO_LARGE, errorMessage: 'too big', head: Buffer.from('http 2026-'),
+    }));
+    expect(unwrapErrorRecord(loaderFailure)).toEqual({ kind: 'invalid', error: 'a loader failure (Loader.RecordTooLarge), not replayable: the whole line is in s3://b/k.log.gz at byte 1187', raw: loaderFailure });
     expect(unwrapErrorRecord(record('\x1emissing header fields\nline'))).toMatchObject({ error: expect.stringMatching(/^malformed envelope header/) });
     expect(unwrapErrorRecord(record('{"@timestamp":"2026-01-01T00:00:00Z"}'))).toMatchObject({ kind: 'invalid', error: 'rawData is a document, but the record names no esIndexName/esDocumentId' });
   });
