@@ -1,8 +1,9 @@
 // The backfill itself: list the source, pick the access-log objects whose delivery-date folder can
 // hold events of the requested days, parse every line directly (no Firehose in between) and
 // bulk-index the documents with _id = event.id into <prefix>-YYYY-MM-DD by EVENT time. With
-// `firehoseErrors` the source is Firehose's processing-failed backup instead (a replay after a
-// parser fix): each record's line is parsed with the source its envelope carries.
+// `firehoseErrors` the source is Firehose's `errors/` backup instead (a replay): a processing-failed
+// record's line is parsed with the source its envelope carries, a refused document is indexed again
+// under the index and id Firehose used.
 // Objects are processed with bounded concurrency; an object counts as done (state file) only when
 // all of its documents are acknowledged and its failed lines are written, so an interrupted run
 // resumes without duplicates or gaps.
@@ -13,6 +14,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Client } from '@opensearch-project/opensearch';
 import { parseAlbLineToJson, type LineSource } from '../../transform/parser/index.ts';
+import { sourceInfo } from '../../transform/parser/source-info.ts';
 import { parseAlbObjectKey } from '../../transform/source/s3-key.ts';
 import { splitLines } from '../../transform/loader/lines.ts';
 import { GUNZIP_CHUNK_BYTES } from '../../transform/loader/load-object.ts';
@@ -103,6 +105,11 @@ export function documentKeys(json: string): { day: string; id: string } | undefi
   const to = json.indexOf('"', from);
   const day = json.slice(time + 14, time + 24);
   return /^\d{4}-\d{2}-\d{2}$/.test(day) && to > from ? { day, id: json.slice(from, to) } : undefined;
+}
+
+/** Whether an event day falls outside the --from/--to days. */
+function outsideDates(day: string, options: Pick<BackfillOptions, 'from' | 'to'>): boolean {
+  return (options.from !== undefined && day < options.from) || (options.to !== undefined && day > options.to);
 }
 
 /** Folder dates (delivery dates) that can hold events of [from, to]: the day after `to` too. */
@@ -227,16 +234,24 @@ async function processObject(options: BackfillOptions, bulkSlots: Semaphore, obj
     const day = typeof fields['@timestamp'] === 'string' ? fields['@timestamp'].slice(0, 10) : undefined;
     // A newline would break the _bulk framing.
     if (day === undefined || refused.document.includes('\n')) return fail('refused document is not one line of JSON with an @timestamp');
-    if ((options.from !== undefined && day < options.from) || (options.to !== undefined && day > options.to)) {
+    if (outsideDates(day, options)) {
       result.outOfRange++;
       return;
     }
     const originPath = fields.log?.file?.path;
     if (typeof originPath === 'string') result.originPaths.add(originPath);
-    result.indices.add(refused.index);
-    batch.add(refused.index, refused.id, refused.document);
-    origins.push({ offset, line: refused.document });
-    if (batch.bytes >= batchLimit) await flush();
+    if (addDocument(refused.index, refused.id, refused.document, offset, refused.document)) await flush();
+  }
+
+  /**
+   * Adds a document to the next request (`line` is kept for a failure record); true when the request
+   * is full and must be sent. Synchronous: it runs for every line, and only a full request awaits.
+   */
+  function addDocument(index: string, id: string, json: string, offset: number, line: string): boolean {
+    result.indices.add(index);
+    batch.add(index, id, json);
+    origins.push({ offset, line });
+    return batch.bytes >= batchLimit;
   }
 
   async function readLines(): Promise<void> {
@@ -285,16 +300,12 @@ async function processObject(options: BackfillOptions, bulkSlots: Semaphore, obj
             continue;
           }
           const { day, id } = keys;
-          if ((options.from !== undefined && day < options.from) || (options.to !== undefined && day > options.to)) {
+          if (outsideDates(day, options)) {
             result.outOfRange++;
             continue;
           }
-          const index = `${indexPrefix}-${day}`;
-          result.indices.add(index);
-          if (options.firehoseErrors && source !== undefined) result.originPaths.add(source.bucket === undefined ? source.key : `s3://${source.bucket}/${source.key}`);
-          batch.add(index, id, parsed.json);
-          origins.push({ offset: line.offset, line: text });
-          if (batch.bytes >= batchLimit) await flush();
+          if (options.firehoseErrors && source !== undefined) result.originPaths.add(sourceInfo(source).path);
+          if (addDocument(`${indexPrefix}-${day}`, id, parsed.json, line.offset, text)) await flush();
         }
       }
       const groupBytes = group[group.length - 1]!.end - group[0]!.offset;
