@@ -94,7 +94,8 @@ function objectCode(nodes: TreeNode[], target: string): string {
       code += `v = r[${node.slot}]; if (v !== undefined) (${target} ??= {})[${key}] = v;\n`;
     } else {
       const inner = `o${++variableCount}`;
-      const complete = variableSlots(node).map((slot) => `r[${slot}] !== undefined`).join(' && ');
+      // (an object of constants only is always complete)
+      const complete = variableSlots(node).map((slot) => `r[${slot}] !== undefined`).join(' && ') || 'true';
       code += `if (${complete}) {\n(${target} ??= {})[${key}] = ${literalCode(node)};\n} else {\n` +
         `let ${inner};\n${objectCode(node.children, inner)}if (${inner} !== undefined) (${target} ??= {})[${key}] = ${inner};\n}\n`;
     }

@@ -10,7 +10,7 @@ import { sourceInfo } from './source-info.ts';
 import { createTokenBuffer, tokenize } from './tokenizer.ts';
 import type { LineSource, ParseOptions, ParseResult } from './types.ts';
 import {
-  durationNanos, isIp, lastIndexOfChar, MAX_INTEGER, MAX_LONG, readSeconds, readTimestamp, readUnsigned, unbracket, type Instant,
+  durationNanos, isIp, isNoValue, lastIndexOfChar, MAX_INTEGER, MAX_LONG, readSeconds, readTimestamp, readUnsigned, unbracket, type Instant,
 } from './values.ts';
 
 export type { AlbDocument, LineSource, ParseOptions, ParseResult };
@@ -107,9 +107,12 @@ let ends = tokens.ends;
 
 /** Token i is "no value": `-` or empty. */
 function absent(i: number): boolean {
-  const start = starts[i]!;
-  const end = ends[i]!;
-  return end === start || (end === start + 1 && line.charCodeAt(start) === 45 /* - */);
+  return isNoValue(line, starts[i]!, ends[i]!);
+}
+
+/** Token i is `-1` ("not measured", "no rule"). */
+function isMinusOne(i: number): boolean {
+  return ends[i] === starts[i]! + 2 && line.startsWith('-1', starts[i]!);
 }
 
 /** The text of token i, escapes not decoded. */
@@ -238,8 +241,7 @@ function readNewerFields(count: number, end: Instant): void {
   const r = record;
   const quoted = tokens.quoted;
   if (count > 20 && !absent(20)) {
-    const start = starts[20]!;
-    const value = ends[20] === start + 2 && line.startsWith('-1', start) ? -1 : readUnsigned(line, MAX_INTEGER, start, ends[20]!);
+    const value = isMinusOne(20) ? -1 : readUnsigned(line, MAX_INTEGER, starts[20]!, ends[20]!);
     if (value !== undefined) r[S['aws.elb.matched_rule_priority']] = value;
     else tag('malformed_aws.elb.matched_rule_priority');
   }
@@ -317,11 +319,8 @@ function hostPort(i: number, ipSlot: number, portSlot: number, ipTag: string, po
 }
 
 function readTime(i: number, slot: number, malformedTag: string): void {
-  if (absent(i)) return;
-  const start = starts[i]!;
-  const end = ends[i]!;
-  if (end === start + 2 && line.startsWith('-1', start)) return;
-  const seconds = readSeconds(line, start, end);
+  if (absent(i) || isMinusOne(i)) return;
+  const seconds = readSeconds(line, starts[i]!, ends[i]!);
   if (seconds !== undefined) record[slot] = seconds;
   else tag(malformedTag);
 }

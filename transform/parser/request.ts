@@ -2,18 +2,13 @@
 // `- http://host:80- -`, a missing version, trailing spaces, raw spaces in the
 // URL and odd methods. Method = text before the first space; version = text
 // after the last space when it looks like HTTP/x.y; URL = what lies between.
-import { lastIndexOfChar, readUnsigned } from './values.ts';
+import { isNoValue, lastIndexOfChar, readUnsigned } from './values.ts';
 
 export interface RequestParts {
   method: string | undefined;
   url: string | undefined;
   /** Without the `HTTP/` prefix: `1.1`, `2.0`. */
   version: string | undefined;
-}
-
-/** Whether [start, end) of `text` is "no value": empty or `-`. */
-function isNoValue(text: string, start: number, end: number): boolean {
-  return end === start || (end === start + 1 && text.charCodeAt(start) === 45 /* - */);
 }
 
 function valueOrUndefined(text: string, start: number, end: number): string | undefined {

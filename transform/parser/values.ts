@@ -39,6 +39,11 @@ export function isIp(text: string): boolean {
 // The readers below take an optional [start, end) range: the parser reads
 // numbers and timestamps in place in the line, without slicing them out.
 
+/** Whether [start, end) of `text` is "no value": empty or `-`. */
+export function isNoValue(text: string, start: number, end: number): boolean {
+  return end === start || (end === start + 1 && text.charCodeAt(start) === 45 /* - */);
+}
+
 /** Unsigned decimal integer up to `max`, digits only; undefined otherwise. */
 export function readUnsigned(text: string, max: number, start = 0, end = text.length): number | undefined {
   if (end <= start || end - start > 16) return undefined;
