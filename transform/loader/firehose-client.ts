@@ -282,9 +282,13 @@ export interface FirehoseCodecOptions {
 
 /**
  * JsonCodec2 whose serializer and deserializer have the PutRecordBatch fast paths, each checked
- * against the SDK's generic path once, when it is created.
+ * against the SDK's generic path once per codec, when the first one is created (the protocol asks
+ * for a new deserializer on every error response: the check's verdict is kept, not redone).
  */
 export class FirehoseJsonCodec extends JsonCodec2 {
+  private requestFastPath: boolean | undefined;
+  private responseFastPath: boolean | undefined;
+
   constructor(settings: JsonSettings, private readonly options: FirehoseCodecOptions = {}) {
     super(settings);
   }
@@ -306,14 +310,17 @@ export class FirehoseJsonCodec extends JsonCodec2 {
     if (!(json instanceof Uint8Array) || typeof i !== 'number') {
       throw new Error('JsonShapeSerializer2 no longer keeps its output in `json`/`i`: update transform/loader/firehose-client.ts');
     }
-    serializer.setSerdeContext({ base64Encoder: nativeBase64Encoder } as never);
-    serializer.write(PutRecordBatchInput$, PROBE_INPUT);
-    const fast = asBuffer(serializer.flush());
-    const stock = new JsonShapeSerializer2(this.settings);
-    stock.write(PutRecordBatchInput$, PROBE_INPUT);
-    serializer.putRecordBatchFastPath = serializer.directWrites === 1 && fast.equals(asBuffer(stock.flush()));
-    serializer.directWrites = 0;
-    if (!serializer.putRecordBatchFastPath) this.options.onFastPathOff?.('PutRecordBatch request');
+    if (this.requestFastPath === undefined) {
+      serializer.setSerdeContext({ base64Encoder: nativeBase64Encoder } as never);
+      serializer.write(PutRecordBatchInput$, PROBE_INPUT);
+      const fast = asBuffer(serializer.flush());
+      const stock = new JsonShapeSerializer2(this.settings);
+      stock.write(PutRecordBatchInput$, PROBE_INPUT);
+      this.requestFastPath = serializer.directWrites === 1 && fast.equals(asBuffer(stock.flush()));
+      serializer.directWrites = 0;
+      if (!this.requestFastPath) this.options.onFastPathOff?.('PutRecordBatch request');
+    }
+    serializer.putRecordBatchFastPath = this.requestFastPath;
     serializer.setSerdeContext(this.serdeContext as never); // set later by the client otherwise
     return serializer;
   }
@@ -321,11 +328,14 @@ export class FirehoseJsonCodec extends JsonCodec2 {
   override createDeserializer(): FirehoseJsonDeserializer {
     const deserializer = this.newDeserializer();
     if (this.serdeContext) deserializer.setSerdeContext(this.serdeContext);
-    // Parsed twice: the generic walk rewrites the parsed lists in place.
-    const parse = (): never => JSON.parse(PROBE_OUTPUT.toString('utf8')) as never;
-    const stock = new JsonShapeDeserializer2(this.settings).readObject(PutRecordBatchOutput$, parse());
-    deserializer.putRecordBatchFastPath = isDeepStrictEqual(deserializer.readDirect(parse()), stock);
-    if (!deserializer.putRecordBatchFastPath) this.options.onFastPathOff?.('PutRecordBatch response');
+    if (this.responseFastPath === undefined) {
+      // Parsed twice: the generic walk rewrites the parsed lists in place.
+      const parse = (): never => JSON.parse(PROBE_OUTPUT.toString('utf8')) as never;
+      const stock = new JsonShapeDeserializer2(this.settings).readObject(PutRecordBatchOutput$, parse());
+      this.responseFastPath = isDeepStrictEqual(deserializer.readDirect(parse()), stock);
+      if (!this.responseFastPath) this.options.onFastPathOff?.('PutRecordBatch response');
+    }
+    deserializer.putRecordBatchFastPath = this.responseFastPath;
     return deserializer;
   }
 }

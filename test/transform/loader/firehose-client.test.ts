@@ -235,9 +235,14 @@ describe('createFirehoseClient', () => {
       }
     }
     const offReading: string[] = [];
-    const reader = new DriftedReaderCodec(settings, { onFastPathOff: (path) => offReading.push(path) }).createDeserializer();
+    const readerCodec = new DriftedReaderCodec(settings, { onFastPathOff: (path) => offReading.push(path) });
+    const reader = readerCodec.createDeserializer();
     expect(offReading).toEqual(['PutRecordBatch response']);
     expect(reader.putRecordBatchFastPath).toBe(false);
+    // The protocol asks for a deserializer per error response: the verdict stands, reported once.
+    expect(readerCodec.createDeserializer().putRecordBatchFastPath).toBe(false);
+    expect(codec.createSerializer().putRecordBatchFastPath).toBe(false);
+    expect([...off, ...offReading]).toEqual(['PutRecordBatch request', 'PutRecordBatch response']);
     const body = Buffer.from(JSON.stringify({ FailedPutCount: 0, Encrypted: true, RequestResponses: [{ RecordId: 'r1' }] }));
     const read = await reader.read(PutRecordBatchOutput$, body);
     expect(read).toEqual(await new JsonShapeDeserializer2(settings).read(PutRecordBatchOutput$, body));
