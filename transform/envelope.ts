@@ -51,6 +51,11 @@ function digitCount(n: number): number {
   return digits;
 }
 
+/** Bytes of the record for a line of `lineBytes` at `offset`, given the object's envelopePrefix length. */
+export function envelopeRecordLength(prefixLength: number, offset: number, lineBytes: number): number {
+  return prefixLength + digitCount(offset) + 1 + lineBytes;
+}
+
 /**
  * Returns an encoder for the lines of one object: `(offset, line) => record data`. The records are
  * views into chunks the encoder allocates (a chunk is freed once none of its records is referenced).

@@ -6,6 +6,7 @@ import {
   decodeRecord,
   encodeRecord,
   envelopePrefix,
+  envelopeRecordLength,
 } from '../../transform/envelope.ts';
 
 // A real ALB object key shape (AWS documentation example).
@@ -68,6 +69,14 @@ describe('envelope', () => {
       expect(record.equals(encodeRecord({ ...source, offset: offsets[i]! }, lines[i]!)), `record ${i}`).toBe(true);
       expect(decodeRecord(record)).toEqual({ source: { ...source, offset: offsets[i] }, line: lines[i] });
     });
+  });
+
+  it('envelopeRecordLength is the length of the record the encoder writes', () => {
+    const source = { bucket: 'b', key: 'AWSLogs/1/elasticloadbalancing/x.log.gz' };
+    const prefixLength = envelopePrefix(source).length;
+    for (const offset of [0, 9, 10, 99_999, 1_234_567_890_123]) {
+      expect(envelopeRecordLength(prefixLength, offset, 17)).toBe(encodeRecord({ ...source, offset }, 'x'.repeat(17)).length);
+    }
   });
 
   it('keeps the raw bytes of the line, including invalid UTF-8', () => {

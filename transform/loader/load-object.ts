@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { FirehoseClient } from '@aws-sdk/client-firehose';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { createRecordEncoder, envelopePrefix } from '../envelope.ts';
+import { createRecordEncoder, envelopePrefix, envelopeRecordLength } from '../envelope.ts';
 import { newOwnerId, type Checkpoint, type CheckpointStore, type ObjectVersion } from './checkpoint.ts';
 import { RECORD_TOO_LARGE, type FailureSink } from './failures.ts';
 import { splitLines, type Line } from './lines.ts';
@@ -101,13 +101,6 @@ const DEFAULT_LEASE_MS = 15 * 60_000;
  */
 export const GUNZIP_CHUNK_BYTES = 256 * 1024;
 const MAX_REPORTED_FAILURES = 100;
-
-/** Length of `n` in decimal, as the envelope writes offsets (no string per line). */
-function decimalDigits(n: number): number {
-  let digits = 1;
-  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits += 1;
-  return digits;
-}
 
 function unquote(etag: string): string {
   return etag.replace(/^W\//, '').replace(/^"|"$/g, '');
@@ -262,7 +255,7 @@ export async function loadObject(options: LoadObjectOptions): Promise<LoadResult
       extendSegment(line);
       return undefined;
     }
-    const recordLength = prefixLength + decimalDigits(line.offset) + 1 + line.length;
+    const recordLength = envelopeRecordLength(prefixLength, line.offset, line.length);
     if (line.bytes === undefined || recordLength > limits.maxRecordBytes) return recordFailure(line, recordLength);
     let wait: Promise<void> | undefined;
     if (records.length + 1 > limits.maxRecordsPerBatch || batchBytes + recordLength > limits.maxBatchBytes) {
