@@ -33,14 +33,13 @@ export interface LoaderProps {
 /** Checkpoint table schema, as used by DynamoDbCheckpointStore (transform/loader/checkpoint.ts). */
 export const CHECKPOINT_PARTITION_KEY = 'id';
 export const CHECKPOINT_TTL_ATTRIBUTE = 'expiresAt';
-/** Next to Firehose's own `errors/<error-output-type>/` prefixes in the backup bucket (the loader's default). */
-export const LOADER_FAILURE_PREFIX = DEFAULT_FAILURE_PREFIX;
 
 /** The loader Lambda fed by the log queue, with its DynamoDB checkpoint table. */
 export class Loader extends Construct {
   readonly function: BundledFunction;
   readonly checkpointTable: dynamodb.Table;
-  readonly failurePrefix = LOADER_FAILURE_PREFIX;
+  /** Next to Firehose's own `errors/<error-output-type>/` prefixes in the backup bucket (the loader's default). */
+  readonly failurePrefix = DEFAULT_FAILURE_PREFIX;
 
   constructor(scope: Construct, id: string, props: LoaderProps) {
     super(scope, id);
@@ -57,7 +56,7 @@ export class Loader extends Construct {
       ALBATROSS_DELIVERY_STREAM: props.streamName,
       ALBATROSS_CHECKPOINT_TABLE: this.checkpointTable.tableName,
       ALBATROSS_FAILURE_BUCKET: props.failureBucket.bucketName,
-      ALBATROSS_FAILURE_PREFIX: LOADER_FAILURE_PREFIX,
+      ALBATROSS_FAILURE_PREFIX: DEFAULT_FAILURE_PREFIX,
     };
     if (props.sendConcurrency !== undefined) environment.ALBATROSS_SEND_CONCURRENCY = String(props.sendConcurrency);
     this.function = new BundledFunction(this, 'Loader', {
@@ -88,7 +87,7 @@ export class Loader extends Construct {
       new iam.PolicyStatement({
         sid: 'RecordFailures',
         actions: ['s3:PutObject'],
-        resources: [props.failureBucket.arnForObjects(`${LOADER_FAILURE_PREFIX}*`)],
+        resources: [props.failureBucket.arnForObjects(`${DEFAULT_FAILURE_PREFIX}*`)],
       }),
     );
     role.addToPolicy(

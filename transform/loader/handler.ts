@@ -13,7 +13,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { createLogger, createMetrics, MetricUnit, SERVICE_NAMES, type Logger, type Metrics } from '../observability.ts';
 import { parseAlbObjectKey } from '../source/s3-key.ts';
 import { DynamoDbCheckpointStore, MemoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
-import { DEFAULT_FAILURE_PREFIX, LogFailureSink, S3FailureSink, type FailureSink } from './failures.ts';
+import { LogFailureSink, S3FailureSink, type FailureSink } from './failures.ts';
 import { createFirehoseClient } from './firehose-client.ts';
 import { loadObject, LoadObjectError, ObjectChangedError, type LoadResult, type LoadStats } from './load-object.ts';
 import type { RetryOptions } from './send.ts';
@@ -154,7 +154,7 @@ function dependenciesFromEnvironment(): LoaderDependencies {
     metrics: createMetrics(SERVICE_NAMES.loader),
     checkpoints: table ? new DynamoDbCheckpointStore(new DynamoDBClient({}), table) : new MemoryCheckpointStore(),
     failures: failureBucket
-      ? new S3FailureSink(s3, failureBucket, process.env['ALBATROSS_FAILURE_PREFIX'] ?? DEFAULT_FAILURE_PREFIX)
+      ? new S3FailureSink(s3, failureBucket, process.env['ALBATROSS_FAILURE_PREFIX']) // unset: the sink's default prefix
       : new LogFailureSink(logger),
     concurrency: Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 4,
     retry: { maxRetryTimeMs: (Number.isFinite(maxRetrySeconds) && maxRetrySeconds > 0 ? maxRetrySeconds : 120) * 1000 },
