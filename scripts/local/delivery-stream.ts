@@ -433,6 +433,7 @@ export class DeliveryStream implements FirehoseSink {
     // is a document failure, never a corrupt body.
     const actions = send.map((doc) => `{"index":{"_index":"${doc.index}","_id":"${doc.id}"}}\n`);
     let size = 0;
+    // `bytes` is fractional for data whose length is not a multiple of 4 (not base64; caught below): room for it anyway.
     for (let i = 0; i < send.length; i++) size += actions[i]!.length + Math.ceil(send[i]!.bytes) + 1;
     const body = Buffer.allocUnsafe(size);
     const sent: PendingDocument[] = [];
