@@ -44,7 +44,7 @@ export function register(program: Command): void {
     if (options.from && options.to && options.from > options.to) command.error('--from must not be after --to');
     const { openSource } = await import('../backfill/sources.ts');
     const { runBackfill } = await import('../backfill/run.ts');
-    const { answersFromData, formatAnswers, fromSource, refresh, countDuplicates } = await import('../local/report.ts');
+    const { answersFromData, formatAnswers, fromPaths, fromSource, refresh, countDuplicates } = await import('../local/report.ts');
     const { client, authDescription } = clientFromOptions(options);
     const logSource = openSource(source);
     const stateFile = options.state ?? defaultName(source, 'state.json');
@@ -102,7 +102,7 @@ export function register(program: Command): void {
       bar?.stop();
       const pattern = `${options.prefix}-*`;
       // A replay's documents belong to the objects they first came from, not to the backup folder.
-      const scope = summary.originPaths === undefined ? fromSource(logSource.pathPrefix) : { terms: { 'log.file.path': summary.originPaths } };
+      const scope = summary.originPaths === undefined ? fromSource(logSource.pathPrefix) : fromPaths(summary.originPaths);
       await refresh(client, pattern);
       const duplicates = await countDuplicates(client, pattern, scope);
       const answers = await answersFromData(client, pattern, scope);

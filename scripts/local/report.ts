@@ -19,6 +19,21 @@ export function fromSource(pathPrefix: string): Query {
   return { prefix: { 'log.file.path': pathPrefix } };
 }
 
+/** OpenSearch's default `index.max_terms_count`: the most values one `terms` query may carry. */
+export const MAX_TERMS = 65_536;
+
+/**
+ * Documents whose log.file.path is one of `paths` exactly (e.g. a replay's original objects). Past
+ * MAX_TERMS paths the values are split over several `terms` queries, any of which may match, so
+ * the engine's per-query limit is never hit.
+ */
+export function fromPaths(paths: readonly string[]): Query {
+  if (paths.length <= MAX_TERMS) return { terms: { 'log.file.path': paths } };
+  const should: Query[] = [];
+  for (let start = 0; start < paths.length; start += MAX_TERMS) should.push({ terms: { 'log.file.path': paths.slice(start, start + MAX_TERMS) } });
+  return { bool: { should, minimum_should_match: 1 } };
+}
+
 interface SearchBody {
   hits?: { total?: { value: number } | number };
   aggregations?: Record<string, any>;
