@@ -3,7 +3,11 @@
 // ceiling measured in the same run on the same engine: `_bulk` of the already-rendered documents,
 // with the same request size and parallelism and nothing in front. Ceiling, pipeline and backfill
 // runs alternate over several rounds and each figure is a total rate over its runs, so a drifting
-// machine load (shared 2-core hosts) weighs on both sides of the ratio alike.
+// machine load (shared 2-core hosts) weighs on both sides of the ratio alike. Two layouts, one
+// after the other: "shared cores" (engine and pipeline on every CPU, as `npm run demo` runs) and,
+// with the embedded engine on Linux, "separate cores" (engine and pipeline each pinned to half of
+// the CPUs), which tells whether the pipeline keeps the engine fed when it does not also take the
+// engine's CPU time (in AWS, Firehose and Lambda do not run on the OpenSearch nodes).
 // ALBATROSS_BENCH_PIPELINE_LINES (default 50,000 per run) and ALBATROSS_BENCH_PIPELINE_ROUNDS (3).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,12 +15,33 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Client } from '@opensearch-project/opensearch';
-import type { Bench, BenchResult } from './index.ts';
+import type { EmbeddedEngine } from '../opensearch-local/engine.ts';
+import type { Bench, BenchFigure, BenchResult } from './index.ts';
+import { allowedCpus, pinProcess, splitCpus } from './cpu-affinity.ts';
 
 const BULK_BYTES = 5 * 2 ** 20;     // the delivery stream's and backfill's request size
 const PARALLEL = 2;                 // deliveries / objects in flight in both runs
 
 interface Rendered { index: string; id: string; source: string }
+interface Total { docs: number; seconds: number; runs: number[] }
+interface Measured { totals: Record<'ceilingFirehose' | 'ceilingEventId' | 'pipeline' | 'backfill', Total>; nodeMicrosPerDoc: number }
+
+const zero = (): Total => ({ docs: 0, seconds: 0, runs: [] });
+const add = (total: Total, docs: number, seconds: number): void => {
+  total.docs += docs;
+  total.seconds += seconds;
+  total.runs.push(Math.round(docs / seconds));
+};
+const rate = (t: Total): number => t.docs / t.seconds;
+const figure = (metric: string, value: number, ceiling: number): BenchFigure => ({
+  metric,
+  value,
+  unit: 'docs/s',
+  baseline: ceiling,
+  baselineName: '_bulk ceiling',
+  target: '>= 0.85x ceiling',
+  met: value >= 0.85 * ceiling,
+});
 
 /**
  * The ceiling's request bodies: the documents rendered and UTF-8 encoded beforehand, cut at
@@ -102,16 +127,7 @@ export const bench: Bench = {
       const ceilingBodies = { eventId: renderBodies(rendered), firehose: renderBodies(renderedFirehose) };
       rendered.length = 0;          // from here on only the encoded bodies are kept
       renderedFirehose.length = 0;
-      // Rates are totals over interleaved rounds (ceiling, pipeline, ceiling, backfill, ...,
-      // ceiling), so a machine load that drifts during the run weighs on both sides alike.
-      const zero = () => ({ docs: 0, seconds: 0, runs: [] as number[] });
-      const totals = { ceilingFirehose: zero(), ceilingEventId: zero(), pipeline: zero(), backfill: zero() };
-      const add = (total: ReturnType<typeof zero>, docs: number, seconds: number) => {
-        total.docs += docs;
-        total.seconds += seconds;
-        total.runs.push(Math.round(docs / seconds));
-      };
-      const measureCeiling = async (bodies: Buffer[], total: ReturnType<typeof zero>) => {
+      const measureCeiling = async (bodies: Buffer[], total: Total) => {
         add(total, documents, await bulkCeiling(client, bodies));
         await client.indices.delete({ index: `${prefixes.ceiling}-*` });
       };
@@ -142,66 +158,93 @@ export const bench: Bench = {
         bulkConcurrency: PARALLEL,
       });
       await client.indices.delete({ index: `${prefixes.backfill}-*` });
-      let pipelineCpuSeconds = 0;
-      for (let round = 0; round < rounds; round++) {
-        await measureCeiling(ceilingBodies.firehose, totals.ceilingFirehose);
-        const pipeline = await runPipeline({
-          client,
-          indexPrefix: prefixes.pipeline,
-          generate,
-          workDirectory: path.join(work, `pipeline-${round}`),
-          deliveryConcurrency: PARALLEL,
-        });
-        if (pipeline.unaccounted !== 0 || pipeline.indexed !== documents) {
-          throw new Error(`pipeline bench: indexed ${pipeline.indexed} of ${documents} documents`);
+
+      // Rates are totals over interleaved rounds (ceiling, pipeline, ceiling, backfill, ...,
+      // ceiling), so a machine load that drifts during the run weighs on both sides alike.
+      const measure = async (layout: string): Promise<Measured> => {
+        const totals = { ceilingFirehose: zero(), ceilingEventId: zero(), pipeline: zero(), backfill: zero() };
+        let pipelineCpuSeconds = 0;
+        for (let round = 0; round < rounds; round++) {
+          await measureCeiling(ceilingBodies.firehose, totals.ceilingFirehose);
+          const pipeline = await runPipeline({
+            client,
+            indexPrefix: prefixes.pipeline,
+            generate,
+            workDirectory: path.join(work, `pipeline-${layout}-${round}`),
+            deliveryConcurrency: PARALLEL,
+          });
+          if (pipeline.unaccounted !== 0 || pipeline.indexed !== documents) {
+            throw new Error(`pipeline bench: indexed ${pipeline.indexed} of ${documents} documents`);
+          }
+          add(totals.pipeline, pipeline.indexed, pipeline.seconds);
+          pipelineCpuSeconds += pipeline.cpuSeconds;
+          // Every run starts from the same engine state: no earlier index still merging in the background.
+          await client.indices.delete({ index: `${prefixes.pipeline}-*` });
+
+          await measureCeiling(ceilingBodies.eventId, totals.ceilingEventId);
+          const backfill = await runBackfill({
+            client,
+            source: folderSource(folder),
+            indexPrefix: prefixes.backfill,
+            stateFile: path.join(work, `backfill-${layout}-${round}.state.json`),
+            failuresFile: path.join(work, `backfill-${layout}-${round}.failures.ndjson`),
+            concurrency: PARALLEL + 1,
+            bulkConcurrency: PARALLEL,
+          });
+          if (backfill.indexed !== documents) throw new Error(`backfill bench: indexed ${backfill.indexed} of ${documents} documents`);
+          add(totals.backfill, backfill.indexed, backfill.seconds);
+          await client.indices.delete({ index: `${prefixes.backfill}-*` });
         }
-        add(totals.pipeline, pipeline.indexed, pipeline.seconds);
-        pipelineCpuSeconds += pipeline.cpuSeconds;
-        // Every run starts from the same engine state: no earlier index still merging in the background.
-        await client.indices.delete({ index: `${prefixes.pipeline}-*` });
-
+        await measureCeiling(ceilingBodies.firehose, totals.ceilingFirehose);
         await measureCeiling(ceilingBodies.eventId, totals.ceilingEventId);
-        const backfill = await runBackfill({
-          client,
-          source: folderSource(folder),
-          indexPrefix: prefixes.backfill,
-          stateFile: path.join(work, `backfill-${round}.state.json`),
-          failuresFile: path.join(work, `backfill-${round}.failures.ndjson`),
-          concurrency: PARALLEL + 1,
-          bulkConcurrency: PARALLEL,
-        });
-        if (backfill.indexed !== documents) throw new Error(`backfill bench: indexed ${backfill.indexed} of ${documents} documents`);
-        add(totals.backfill, backfill.indexed, backfill.seconds);
-        await client.indices.delete({ index: `${prefixes.backfill}-*` });
-      }
-      await measureCeiling(ceilingBodies.firehose, totals.ceilingFirehose);
-      await measureCeiling(ceilingBodies.eventId, totals.ceilingEventId);
-
-      const rate = (t: ReturnType<typeof zero>) => t.docs / t.seconds;
-      const figure = (metric: string, value: number, ceiling: number) => ({
-        metric,
-        value,
-        unit: 'docs/s',
-        baseline: ceiling,
-        baselineName: '_bulk ceiling',
-        target: '>= 0.85x ceiling',
-        met: value >= 0.85 * ceiling,
-      });
-      return {
-        name: 'pipeline',
-        figures: [
-          figure('demo pipeline end to end', rate(totals.pipeline), rate(totals.ceilingFirehose)),
-          figure('backfill end to end', rate(totals.backfill), rate(totals.ceilingEventId)),
-        ],
-        notes: [
-          `${rounds} interleaved rounds of ${documents.toLocaleString('en-US')} documents (${generate.files} objects); _bulk of ~${BULK_BYTES / 2 ** 20} MiB, ${PARALLEL} in flight, in every run`,
-          `engine ${engine.embedded ? 'embedded (fresh)' : engine.url}`,
-          'ceiling for the pipeline: its Firehose-style document ids; for the backfill: event.id',
-          'engine and Node code warmed up first: three discarded ceiling runs, one discarded full-size pipeline and backfill run',
-          `pipeline: ${(pipelineCpuSeconds * 1e6 / totals.pipeline.docs).toFixed(0)} µs of Node CPU per document (loader, stand-ins, transform, bulk), all on the engine's cores`,
-          ...Object.entries(totals).map(([name, t]) => `${name}: runs at ${t.runs.join(', ')} docs/s (${t.seconds.toFixed(1)} s in all)`),
-        ],
+        return { totals, nodeMicrosPerDoc: (pipelineCpuSeconds * 1e6) / totals.pipeline.docs };
       };
+
+      const figures: BenchFigure[] = [];
+      const notes = [
+        `${rounds} interleaved rounds of ${documents.toLocaleString('en-US')} documents (${generate.files} objects) per layout; _bulk of ~${BULK_BYTES / 2 ** 20} MiB, ${PARALLEL} in flight, in every run`,
+        `engine ${engine.embedded ? 'embedded (fresh)' : engine.url}`,
+        'ceiling for the pipeline: its Firehose-style document ids; for the backfill: event.id',
+        'engine and Node code warmed up first: three discarded ceiling runs, one discarded full-size pipeline and backfill run',
+      ];
+      const report = (layout: string, description: string, measured: Measured) => {
+        const { totals } = measured;
+        figures.push(
+          figure(`demo pipeline end to end, ${layout}`, rate(totals.pipeline), rate(totals.ceilingFirehose)),
+          figure(`backfill end to end, ${layout}`, rate(totals.backfill), rate(totals.ceilingEventId)),
+        );
+        notes.push(
+          `${layout}: ${description}; the pipeline spent ${measured.nodeMicrosPerDoc.toFixed(0)} µs of Node CPU per document (loader, stand-ins, transform, bulk)`,
+          ...Object.entries(totals).map(([name, t]) => `${layout}, ${name}: runs at ${t.runs.join(', ')} docs/s (${t.seconds.toFixed(1)} s in all)`),
+        );
+      };
+
+      report('shared cores', 'engine and pipeline on all CPUs, taking CPU time from each other (the ceiling pays none of the pipeline\'s)', await measure('shared'));
+
+      // The same on separate halves of the CPUs: does the pipeline keep the engine fed when it does
+      // not take the engine's CPU time, as in AWS, where Firehose and Lambda run elsewhere?
+      const jvm = 'pid' in engine ? (engine as EmbeddedEngine).pid : undefined;
+      const cpus = jvm === undefined ? undefined : allowedCpus(process.pid);
+      const halves = cpus === undefined ? undefined : splitCpus(cpus);
+      if (jvm === undefined || halves === undefined) {
+        notes.push(`separate cores: not measured (${jvm === undefined ? 'the engine is not embedded' : cpus === undefined ? 'needs Linux and taskset' : 'needs 2 or more CPUs'})`);
+      } else {
+        const [pipelineCpus, engineCpus] = halves;
+        try {
+          pinProcess(jvm, engineCpus);
+          pinProcess(process.pid, pipelineCpus);
+          // One discarded ceiling run each: the JVM's threads settle on their fewer CPUs.
+          for (const bodies of [ceilingBodies.firehose, ceilingBodies.eventId]) {
+            await bulkCeiling(client, bodies);
+            await client.indices.delete({ index: `${prefixes.ceiling}-*` });
+          }
+          report('separate cores', `engine on CPU ${engineCpus.join(',')}, pipeline (this Node process) on CPU ${pipelineCpus.join(',')}`, await measure('separate'));
+        } finally {
+          pinProcess(jvm, cpus!);
+          pinProcess(process.pid, cpus!);
+        }
+      }
+      return { name: 'pipeline', figures, notes };
     } finally {
       // Leave a shared engine (OPENSEARCH_URL) as it was: no indices, no templates of this run.
       const { names } = await import('../../templates/render.ts');
