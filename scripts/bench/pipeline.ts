@@ -226,10 +226,20 @@ export const bench: Bench = {
       const jvm = 'pid' in engine ? (engine as EmbeddedEngine).pid : undefined;
       const cpus = jvm === undefined ? undefined : allowedCpus(process.pid);
       const halves = cpus === undefined ? undefined : splitCpus(cpus);
-      if (jvm === undefined || halves === undefined) {
+      if (jvm === undefined || cpus === undefined || halves === undefined) {
         notes.push(`separate cores: not measured (${jvm === undefined ? 'the engine is not embedded' : cpus === undefined ? 'needs Linux and taskset' : 'needs 2 or more CPUs'})`);
       } else {
         const [pipelineCpus, engineCpus] = halves;
+        const unpin = () => {
+          // Best effort: after a failure the JVM may be gone, and the failure is what to report.
+          for (const pid of [jvm, process.pid]) {
+            try {
+              pinProcess(pid, cpus);
+            } catch {
+              // nothing to restore
+            }
+          }
+        };
         try {
           pinProcess(jvm, engineCpus);
           pinProcess(process.pid, pipelineCpus);
@@ -240,8 +250,7 @@ export const bench: Bench = {
           }
           report('separate cores', `engine on CPU ${engineCpus.join(',')}, pipeline (this Node process) on CPU ${pipelineCpus.join(',')}`, await measure('separate'));
         } finally {
-          pinProcess(jvm, cpus!);
-          pinProcess(process.pid, cpus!);
+          unpin();
         }
       }
       return { name: 'pipeline', figures, notes };
