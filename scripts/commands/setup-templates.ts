@@ -46,7 +46,7 @@ function printReport(report: InstallReport, out: (line: string) => void): void {
 export function register(program: Command): void {
   const command = program
     .command('setup-templates')
-    .description('Install and verify the index templates, ISM retention policy, Firehose security role and Dashboards objects')
+    .description('install and verify the index templates, ISM retention policy, Firehose security role and Dashboards objects')
     .option('--dashboards-url <url>', 'import the Dashboards saved objects there (Amazon OpenSearch Service: https://<domain-endpoint>/_dashboards)')
     .option('--export-dashboards <file>', 'write the Dashboards saved objects as NDJSON to this file (for a manual import)')
     .option('--prefix <prefix>', 'index name prefix: Firehose writes <prefix>-YYYY-MM-DD', DEFAULT_TEMPLATE_OPTIONS.indexPrefix)
