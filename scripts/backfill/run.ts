@@ -10,8 +10,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import type { Client } from '@opensearch-project/opensearch';
 import { parseAlbLineToJson, type LineSource } from '../../transform/parser/index.ts';
 import { sourceInfo } from '../../transform/parser/source-info.ts';
@@ -128,17 +126,6 @@ interface ObjectResult extends ObjectCounts {
   originPaths: Set<string>;
 }
 
-async function* decompressed(stream: Readable, gzip: boolean): AsyncIterable<Buffer> {
-  if (!gzip) {
-    yield* stream as AsyncIterable<Buffer>;
-    return;
-  }
-  // Bigger chunks than the 16 KiB default: fewer line groups, stream turns and progress updates.
-  const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }); // read as the loader reads
-  stream.on('error', (error) => gunzip.destroy(error));
-  yield* stream.pipe(gunzip) as AsyncIterable<Buffer>;
-}
-
 class FailureLog {
   private readonly stream: WriteStream;
   constructor(readonly file: string) {
@@ -157,7 +144,6 @@ class FailureLog {
 async function processObject(options: BackfillOptions, bulkSlots: Semaphore, object: SourceObject, onLines: (lines: number, bytes: number) => void): Promise<{ result: ObjectResult; failures: object[] }> {
   const { client, source, indexPrefix, signal } = options;
   const bulkBytes = options.bulkBytes ?? 5 * 2 ** 20;
-  const key = parseAlbObjectKey(object.key);
   const lineSource: Omit<LineSource, 'offset'> = source.bucket ? { bucket: source.bucket, key: object.key } : { key: source.lineKey(object) };
   const where = source.bucket ? `s3://${source.bucket}/${object.key}` : source.lineKey(object);
   const result: ObjectResult = { lines: 0, indexed: 0, failed: 0, skipped: 0, outOfRange: 0, bytes: 0, overwritten: 0, indices: new Set(), originPaths: new Set() };
@@ -199,7 +185,9 @@ async function processObject(options: BackfillOptions, bulkSlots: Semaphore, obj
   };
 
   const stream = await source.open(object, signal);
-  const bytes = options.firehoseErrors ? gunzipIfCompressed(stream, GUNZIP_CHUNK_BYTES) : decompressed(stream, key.gzip);
+  // Gunzipped by the gzip magic bytes, not the name: ALB objects and Firehose backups alike, and an
+  // object whose name and content disagree is still read. Chunks as big as the loader reads.
+  const bytes = gunzipIfCompressed(stream, GUNZIP_CHUNK_BYTES);
   try {
     try {
       await readLines();
