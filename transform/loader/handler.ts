@@ -4,19 +4,23 @@
 // Environment: ALBATROSS_DELIVERY_STREAM (required), ALBATROSS_CHECKPOINT_TABLE (DynamoDB table;
 // absent = in-memory, i.e. no protection across invocations), ALBATROSS_SEND_CONCURRENCY,
 // ALBATROSS_FAILURE_BUCKET / ALBATROSS_FAILURE_PREFIX (where over-long lines are recorded; absent =
-// the error log), ALBATROSS_MAX_RETRY_SECONDS.
+// the error log), ALBATROSS_MAX_RETRY_SECONDS, ALBATROSS_REQUEUE_MIN_SECONDS /
+// ALBATROSS_REQUEUE_JITTER_SECONDS (how soon an interrupted object's message comes back; see
+// requeue.ts), AWS_ENDPOINT_URL_SQS (the SDK's endpoint override, also used for queue URLs).
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { FirehoseClient } from '@aws-sdk/client-firehose';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createLogger, createMetrics, MetricUnit, SERVICE_NAMES, type Logger, type Metrics } from '../observability.ts';
 import { parseAlbObjectKey } from '../source/s3-key.ts';
-import { DynamoDbCheckpointStore, MemoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
+import { CheckpointConflictError, DynamoDbCheckpointStore, MemoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { LogFailureSink, S3FailureSink, type FailureSink } from './failures.ts';
 import { createFirehoseClient } from './firehose-client.ts';
-import { loadObject, LoadObjectError, ObjectChangedError, type LoadResult, type LoadStats } from './load-object.ts';
-import type { RetryOptions } from './send.ts';
+import { LoadInterruptedError, loadObject, LoadObjectError, ObjectChangedError, type LoadResult, type LoadStats } from './load-object.ts';
+import { DEFAULT_REQUEUE_DELAY, requeueDelayFromEnvironment, requeueDelaySeconds, SqsRequeuer, type MessageRequeuer, type RequeueDelay } from './requeue.ts';
+import { SendGaveUpError, type RetryOptions } from './send.ts';
 
 export interface LoaderDependencies {
   s3: S3Client;
@@ -32,6 +36,36 @@ export interface LoaderDependencies {
   deadlineMarginMs?: number;
   /** Called with the result of each object loaded (the local pipeline accounts for its skipped empty lines). */
   onObjectLoaded?: (result: LoadResult) => void;
+  /**
+   * Puts the message of an interrupted object back on its queue soon (ChangeMessageVisibility).
+   * Absent: such a message comes back after the queue's visibility timeout.
+   */
+  requeue?: MessageRequeuer;
+  /** Delay before an interrupted object's message is visible again. Default 30 s + 0..60 s. */
+  requeueDelay?: RequeueDelay;
+  /** Jitter source, for reproducible tests. */
+  random?: () => number;
+}
+
+/**
+ * Failures that are progress, not defects: the deadline interrupted the load, Firehose throttled it
+ * past the retry time, or another invocation holds (or took over) the object's lease. The
+ * checkpoint has everything accepted, so the message comes back soon and the next slice resumes.
+ */
+export function isInterruption(error: unknown): boolean {
+  if (error instanceof LoadInterruptedError || error instanceof CheckpointConflictError || error instanceof SendGaveUpError) return true;
+  return error instanceof LoadObjectError && (error.cause instanceof SendGaveUpError || error.cause instanceof CheckpointConflictError);
+}
+
+/** What interrupted the load: the deadline, or the error a LoadObjectError wraps (SendGaveUpError, CheckpointConflictError). */
+function interruptionReason(error: unknown): string {
+  if (error instanceof LoadObjectError && !(error instanceof LoadInterruptedError) && error.cause instanceof Error) return error.cause.name;
+  return (error as Error).name;
+}
+
+/** The object was deleted (or expired) before it was loaded. S3 answers 404 NoSuchKey only to a role that may list the bucket. */
+function isMissingObject(error: unknown): boolean {
+  return (error as { name?: string }).name === 'NoSuchKey';
 }
 
 interface S3EventRecord {
@@ -89,9 +123,19 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
         // Replaced since the event was sent; the newer version has its own event.
         return skip(bucket, key, `object changed since the event (ETag ${record.s3?.object?.eTag})`);
       }
-      metrics.addMetric('ObjectsFailed', MetricUnit.Count, 1);
+      if (isMissingObject(error)) {
+        // Deleted or expired before loading: retrying cannot bring it back, and nothing was sent.
+        metrics.addMetric('ObjectsMissing', MetricUnit.Count, 1);
+        return skip(bucket, key, 'object no longer exists (NoSuchKey)');
+      }
       if (error instanceof LoadObjectError) addStats(metrics, error.stats);
-      logger.error('object load failed', { bucket, key, error: error as Error });
+      if (isInterruption(error)) {
+        metrics.addMetric('ObjectsInterrupted', MetricUnit.Count, 1);
+        logger.warn('object load interrupted', { bucket, key, error: error as Error });
+      } else {
+        metrics.addMetric('ObjectsFailed', MetricUnit.Count, 1);
+        logger.error('object load failed', { bucket, key, error: error as Error });
+      }
       throw error;
     }
     if (result.status === 'already-loaded') {
@@ -104,6 +148,23 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
     deps.onObjectLoaded?.(result);
     const { failures, ...summary } = result;
     logger.info('object loaded', { ...summary, ...(failures.length > 0 ? { failures } : {}) });
+  };
+
+  /** Best effort: if it fails, the message still fails and comes back after the visibility timeout. */
+  const requeueSoon = async (message: SQSRecord, error: unknown): Promise<void> => {
+    if (!deps.requeue) return;
+    const delaySeconds = requeueDelaySeconds(deps.requeueDelay ?? DEFAULT_REQUEUE_DELAY, deps.random);
+    const details = {
+      messageId: message.messageId, delaySeconds, receiveCount: Number(message.attributes?.ApproximateReceiveCount),
+      reason: interruptionReason(error),
+    };
+    try {
+      await deps.requeue.requeue(message, delaySeconds);
+      logger.info('message requeued', details);
+    } catch (requeueError) {
+      metrics.addMetric('RequeueFailures', MetricUnit.Count, 1);
+      logger.error('message not requeued: it is retried after the queue\'s visibility timeout', { ...details, error: requeueError as Error });
+    }
   };
 
   const processor = new BatchProcessor(EventType.SQS);
@@ -124,7 +185,12 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
       }
       if (!Array.isArray(body.Records)) throw new Error(`message ${message.messageId}: not an S3 event notification`);
       // Records of one message in order; on failure the message is retried and done objects are skipped.
-      for (const record of body.Records) await loadOne(record, context);
+      try {
+        for (const record of body.Records) await loadOne(record, context);
+      } catch (error) {
+        if (isInterruption(error)) await requeueSoon(message, error);
+        throw error;
+      }
     };
     try {
       return await processPartialResponse(event, recordHandler, processor, {
@@ -149,6 +215,10 @@ function dependenciesFromEnvironment(): LoaderDependencies {
   const failureBucket = process.env['ALBATROSS_FAILURE_BUCKET'];
   const concurrency = Number(process.env['ALBATROSS_SEND_CONCURRENCY'] ?? 4);
   const maxRetrySeconds = Number(process.env['ALBATROSS_MAX_RETRY_SECONDS'] ?? 120);
+  const { delay: requeueDelay, problems } = requeueDelayFromEnvironment(process.env);
+  for (const problem of problems) logger.warn('loader setting ignored', { problem });
+  // The SDK reads AWS_ENDPOINT_URL_SQS itself; queue URLs built from event ARNs must name the same server.
+  const sqsEndpoint = process.env['AWS_ENDPOINT_URL_SQS'] ?? process.env['AWS_ENDPOINT_URL'];
   return {
     s3, firehose, deliveryStream, logger,
     metrics: createMetrics(SERVICE_NAMES.loader),
@@ -158,6 +228,8 @@ function dependenciesFromEnvironment(): LoaderDependencies {
       : new LogFailureSink(logger),
     concurrency: Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 4,
     retry: { maxRetryTimeMs: (Number.isFinite(maxRetrySeconds) && maxRetrySeconds > 0 ? maxRetrySeconds : 120) * 1000 },
+    requeue: new SqsRequeuer(new SQSClient({}), sqsEndpoint),
+    requeueDelay,
   };
 }
 

@@ -1,6 +1,7 @@
 // The loader Lambda shell: SQS batches of S3 notifications (as the local S3 emits them for real
 // PutObjects), routing by key, partial batch failures, logs and metrics on stdout.
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLogger, createMetrics, SERVICE_NAMES } from '../../../transform/observability.ts';
 import { MemoryCheckpointStore } from '../../../transform/loader/checkpoint.ts';
@@ -125,6 +126,20 @@ describe('loader handler', () => {
     expect(again.response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['not-json', 'object-2']);
     expect(env.sink.records.length).toBe(before);
     expect(metricSum(again.lines, 'ObjectsAlreadyLoaded')).toBe(3);
+  });
+
+  it('skips an object deleted before it was loaded (NoSuchKey) instead of failing the message', async () => {
+    await env.put(ACCESS_LOG_KEY, gzipText(logLines(10).join('\n') + '\n'));
+    await env.s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: ACCESS_LOG_KEY }));
+    const { response, lines } = await invoke(handlerUnderTest(), { Records: [sqsRecord('gone', notifications[0]!)] });
+    expect(response.batchItemFailures).toEqual([]);
+    expect(env.sink.records).toHaveLength(0);
+    expect(metricSum(lines, 'ObjectsMissing')).toBe(1);
+    expect(metricSum(lines, 'ObjectsSkipped')).toBe(1);
+    expect(metricSum(lines, 'ObjectsFailed')).toBe(0);
+    expect(lines.find((l) => l['message'] === 'object skipped')).toMatchObject({
+      bucket: BUCKET, key: ACCESS_LOG_KEY, reason: 'object no longer exists (NoSuchKey)',
+    });
   });
 
   it('fails the message and lets SQS retry when Firehose stays unavailable', async () => {
