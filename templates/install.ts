@@ -1,12 +1,12 @@
 // Installs everything the <prefix>-YYYY-MM-DD indices need, idempotently: component
-// templates, the index template, the ISM retention policy, optionally the Firehose and
-// Dashboards-reader security roles and the Dashboards saved objects, then verifies the result by
-// simulating a new daily index. Shared by `albatross setup-templates` and the CDK
+// templates, the index template, the ISM retention policy, the fields the schema added to the
+// mappings of existing indices, optionally the Firehose and Dashboards-reader security roles and
+// the Dashboards saved objects, then verifies the result by simulating a new daily index. Shared by `albatross setup-templates` and the CDK
 // custom resource, so it never prints or exits: it logs through `options.log`,
 // returns a report and throws InstallError with a message meant for humans.
 import type { Client } from '@opensearch-project/opensearch';
 import { SCHEMA_FIELDS } from '../transform/schema/fields.ts';
-import { buildMappings, flattenMappingTypes } from '../transform/schema/mapping.ts';
+import { buildMappings, flattenMappingTypes, type IndexMappings } from '../transform/schema/mapping.ts';
 import {
   ADMIN_ROLE,
   DASHBOARDS_USER_ROLE,
@@ -70,8 +70,16 @@ export interface InstallReport {
   verification?: Verification;
   /** Existing <prefix>-* indices whose key fields differ from the template (created before it). */
   staleIndices: string[];
+  /** Existing strict <prefix>-* indices that got the schema's new fields (planned ones in a dry run are not listed). */
+  mappingUpdates: MappingUpdate[];
   /** Advice that does not stop the run (e.g. more replicas than the cluster can place). */
   warnings: string[];
+}
+
+/** Schema fields added to the mapping of one existing index. */
+export interface MappingUpdate {
+  index: string;
+  added: string[];
 }
 
 export class InstallError extends Error {
@@ -399,6 +407,61 @@ class Installer {
       .map((t) => `${t.name} (${t.index_template.index_patterns.join(', ')}, priority ${t.index_template.priority ?? 0})`);
   }
 
+  /**
+   * What the mappings of the existing strict `<prefix>-*` indices (made from our template) lack of
+   * the schema. Throws, before anything is written, when an index maps a schema field with another
+   * type: OpenSearch cannot change a field's type in place. Indices that are not strict were made
+   * without the template; they accept new fields anyway and are reported by staleIndices().
+   */
+  async mappingPlan(prefix: string, mappings: IndexMappings): Promise<{ strictIndices: number; updates: MappingUpdate[] }> {
+    const response = await this.send({ method: 'GET', path: `/${names(prefix).indexPattern}/_mapping` }, [404]);
+    if (response.statusCode === 404) return { strictIndices: 0, updates: [] };
+    const expected = flattenMappingTypes(mappings.properties);
+    const updates: MappingUpdate[] = [];
+    const conflicts: string[] = [];
+    let strictIndices = 0;
+    const indices = Object.entries((response.body ?? {}) as Record<string, { mappings?: { dynamic?: unknown; properties?: Record<string, unknown> } }>);
+    for (const [index, value] of indices.sort(([a], [b]) => a.localeCompare(b))) {
+      if (String(value.mappings?.dynamic) !== 'strict') continue;
+      strictIndices += 1;
+      const actual = flattenMappingTypes(value.mappings?.properties ?? {});
+      const added: string[] = [];
+      for (const [path, type] of expected) {
+        const current = actual.get(path);
+        if (current === undefined) added.push(path);
+        else if (current !== type) conflicts.push(`index ${index} maps ${path} as ${current}, the schema as ${type}`);
+      }
+      if (added.length > 0) updates.push({ index, added });
+    }
+    if (conflicts.length > 0) {
+      throw new InstallError(
+        `Existing indices cannot take the current mapping (a field's type cannot change in place; nothing was changed): ${conflicts.join('; ')}. ` +
+          'Reindex those indices into new ones (or delete them), then run setup again.',
+      );
+    }
+    return { strictIndices, updates };
+  }
+
+  /** Adds the schema's new fields to existing indices in one request (one cluster-state update) for all of them. */
+  async upgradeMappings(prefix: string, mappings: IndexMappings, plan: { strictIndices: number; updates: MappingUpdate[] }): Promise<MappingUpdate[]> {
+    const step = `mappings of existing ${names(prefix).indexPattern} indices`;
+    if (this.dryRun) {
+      this.log(`PUT /<each strict ${names(prefix).indexPattern} index missing schema fields>/_mapping\n${JSON.stringify({ properties: mappings.properties })}`);
+      this.record(step, 'planned', 'adds the fields the schema has and the index lacks; settings are not touched');
+      return [];
+    }
+    if (plan.strictIndices === 0) return [];
+    if (plan.updates.length === 0) {
+      this.record(step, 'unchanged', `${plan.strictIndices} indices have every schema field`);
+      return [];
+    }
+    const targets = plan.updates.map((u) => encodeURIComponent(u.index)).join(',');
+    await this.send({ method: 'PUT', path: `/${targets}/_mapping`, body: { properties: mappings.properties } });
+    const fields = [...new Set(plan.updates.flatMap((u) => u.added))];
+    this.record(step, 'updated', `added ${fields.join(', ')} to ${plan.updates.map((u) => u.index).join(', ')}`);
+    return plan.updates;
+  }
+
   /** Existing daily indices created before the template (or by another one) keep their own types. */
   async staleIndices(prefix: string, expected: Map<string, string>): Promise<string[]> {
     const probe = ['@timestamp', 'source.ip', 'http.response.status_code'];
@@ -444,7 +507,8 @@ export async function installTemplates(client: Client, options: InstallOptions =
   if (problems.length > 0) throw new InstallError(`Dashboards saved objects are inconsistent with the mapping: ${problems.join('; ')}`);
 
   const installer = new Installer(client, options.dryRun ?? false, options.log);
-  const report: InstallReport = { dryRun: installer.dryRun, steps: installer.steps, changed: false, staleIndices: [], warnings: [] };
+  const report: InstallReport = { dryRun: installer.dryRun, steps: installer.steps, changed: false, staleIndices: [], mappingUpdates: [], warnings: [] };
+  const mappings = rendered.mappings.body.template.mappings!;
   if (!options.dryRun) {
     const root = await installer.send({ method: 'GET', path: '/' });
     report.version = parseVersion(root.body);
@@ -455,11 +519,17 @@ export async function installTemplates(client: Client, options: InstallOptions =
       report.warnings.push(warning);
       installer.log(`warning: ${warning}`);
     }
+    // Refuse a non-additive change before writing anything.
+    await installer.mappingPlan(prefix, mappings);
   }
   await installer.componentTemplate(rendered.settings);
   await installer.componentTemplate(rendered.mappings);
   await installer.indexTemplate(rendered.indexTemplate);
   await installer.ismPolicy(rendered, prefix);
+  // After the templates, so an index created meanwhile (a UTC day rotation) is either made from the
+  // new template or found here. Only mappings change: shards, replicas and other settings of
+  // existing indices stay as the operator left them.
+  report.mappingUpdates = await installer.upgradeMappings(prefix, mappings, options.dryRun ? { strictIndices: 0, updates: [] } : await installer.mappingPlan(prefix, mappings));
   if (options.firehoseRoleArn) await installer.securityRole(rendered.firehoseRole, options.firehoseRoleArn, 'Firehose');
   if (options.dashboardsRoleArn) {
     const builtIn = options.dashboardsAdmin ? [DASHBOARDS_USER_ROLE, ADMIN_ROLE] : [DASHBOARDS_USER_ROLE];

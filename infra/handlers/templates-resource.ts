@@ -77,7 +77,7 @@ export async function configureDomain(client: Client, properties: TemplatesResou
     dashboardsAdmin: properties.DashboardsAdmin === 'true',
     log: (line) => logger.info(line),
   });
-  logger.info('templates installed', { steps: report.steps, version: report.version, staleIndices: report.staleIndices });
+  logger.info('templates installed', { steps: report.steps, version: report.version, staleIndices: report.staleIndices, mappingUpdates: report.mappingUpdates });
   return report;
 }
 

@@ -32,6 +32,11 @@ function printReport(report: InstallReport, out: (line: string) => void): void {
     for (const f of v.keyFields) out(`  ${f.path.padEnd(40)} ${f.actual ?? 'missing'}`);
     if (v.overlapping.length > 0) out(`  note: lower-priority templates also match: ${v.overlapping.join(', ')}`);
   }
+  if (report.mappingUpdates.length > 0) {
+    out('');
+    out('New schema fields added to existing indices (settings untouched):');
+    for (const u of report.mappingUpdates) out(`  ${u.index}: ${u.added.join(', ')}`);
+  }
   if (report.staleIndices.length > 0) {
     out('');
     out('Warning: existing indices were created without these templates and keep their old field types until ISM deletes them:');

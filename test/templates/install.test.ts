@@ -9,6 +9,7 @@ import { createOpenSearchClient } from '../../templates/opensearch-client.ts';
 import { InstallError, dailyIndexName, installTemplates, type InstallReport } from '../../templates/install.ts';
 import { renderTemplates, DEFAULT_TEMPLATE_OPTIONS } from '../../templates/render.ts';
 import { buildMappings, flattenMappingTypes } from '../../transform/schema/mapping.ts';
+import { SCHEMA_FIELDS } from '../../transform/schema/fields.ts';
 import { parseAlbLine } from '../../transform/parser/index.ts';
 import { SAMPLES_DIR } from '../samples.ts';
 import { removeIndicesAndTemplates } from '../opensearch-cleanup.ts';
@@ -17,6 +18,8 @@ const url = process.env.OPENSEARCH_URL!;
 const prefix = `t7-install-${process.pid}`;
 const otherPrefix = `t7-other-${process.pid}`;
 const warnPrefix = `t7-warn-${process.pid}`;
+const upgradePrefix = `t7-upgrade-${process.pid}`;
+const conflictPrefix = `t7-conflict-${process.pid}`;
 let client: Client;
 
 async function cleanup(p: string): Promise<void> {
@@ -29,11 +32,15 @@ beforeAll(async () => {
   await cleanup(prefix);
   await cleanup(otherPrefix);
   await cleanup(warnPrefix);
+  await cleanup(upgradePrefix);
+  await cleanup(conflictPrefix);
 });
 afterAll(async () => {
   await cleanup(prefix);
   await cleanup(otherPrefix);
   await cleanup(warnPrefix);
+  await cleanup(upgradePrefix);
+  await cleanup(conflictPrefix);
   await client.close();
 });
 
@@ -196,8 +203,8 @@ describe('installTemplates: updates, dry run, failures', () => {
 
   it('warns about existing indices created without the templates', async () => {
     const stale = `${otherPrefix}-1999-01-01`;
-    // As if created before the template existed: explicit create-index mappings win over the template.
-    await client.indices.create({ index: stale, body: { mappings: { properties: { '@timestamp': { type: 'date' } } } } });
+    // As if created before the template existed (dynamic mapping): explicit create-index mappings win over the template.
+    await client.indices.create({ index: stale, body: { mappings: { dynamic: true, properties: { '@timestamp': { type: 'date' } } } } });
     const report = await installTemplates(client, { indexPrefix: otherPrefix, replicas: 0, shards: 2 });
     expect(report.staleIndices).toEqual([`${stale} (@timestamp)`]);
   });
@@ -216,6 +223,7 @@ describe('installTemplates: updates, dry run, failures', () => {
       `PUT /_index_template/${dryPrefix}`,
       `PUT /_plugins/_ism/policies/${dryPrefix}-retention`,
       `POST /_plugins/_ism/add/${dryPrefix}-*`,
+      `PUT /<each strict ${dryPrefix}-* index missing schema fields>/_mapping`,
       `PUT /_plugins/_security/api/roles/${dryPrefix}-firehose`,
       `PUT /_plugins/_security/api/rolesmapping/${dryPrefix}-firehose`,
       `POST /_index_template/_simulate_index/${dailyIndexName(dryPrefix, new Date())}`,
@@ -242,5 +250,83 @@ describe('installTemplates: updates, dry run, failures', () => {
     await expect(installTemplates(client, { indexPrefix: 'Bad Prefix' })).rejects.toThrow(/prefix "Bad Prefix" must be lowercase/);
     await expect(installTemplates(client, { indexPrefix: 'ok', retentionDays: 0 })).rejects.toThrow(/retention days/);
     await expect(installTemplates(client, { indexPrefix: 'ok', firehoseRoleArn: 'arn:aws:iam::123:user/x' })).rejects.toThrow(/not an IAM role ARN/);
+  });
+});
+
+describe('installTemplates: a release that adds schema fields, on existing indices', () => {
+  // The previous release's schema: without the newest ALB fields (a new object, node.ip, among
+  // them) and without the text sub-field of user_agent.original.
+  const NEW_FIELDS = ['aws.elb.transformed_host', 'aws.elb.transformed_uri', 'aws.elb.request_transform_status', 'aws.elb.node.ip'];
+  const oldFields = SCHEMA_FIELDS.filter((f) => !NEW_FIELDS.includes(f.path)).map((f) => {
+    if (f.path !== 'user_agent.original') return f;
+    const { text: _text, ...withoutText } = f as typeof f & { text?: unknown };
+    return withoutText as typeof f;
+  });
+  const today = `${upgradePrefix}-2026-12-03`;
+  const document = {
+    '@timestamp': '2026-12-03T10:00:00.123456Z',
+    user_agent: { original: 'curl/8.5.0' },
+    aws: { elb: { transformed_host: 'example.com', transformed_uri: '/rewritten', request_transform_status: 'ok', node: { ip: '10.0.1.7' } } },
+  };
+  const mappingOf = async (name: string): Promise<any> => (await client.transport.request({ method: 'GET', path: `/${name}/_mapping` })).body[name].mappings;
+  const settingsOf = async (name: string): Promise<any> => (await client.transport.request({ method: 'GET', path: `/${name}/_settings` })).body[name].settings.index;
+  const index = (name: string) => client.transport.request({ method: 'PUT', path: `/${name}/_doc/1`, querystring: { refresh: 'true' }, body: document }, { ignore: [400] });
+
+  it('adds the new fields to an index made with the old mapping, so documents with them are accepted, and keeps its settings', async () => {
+    await client.indices.create({ index: today, body: { settings: { number_of_shards: 1, number_of_replicas: 0 }, mappings: buildMappings(oldFields) } });
+    // An operator's tuning of the existing index.
+    await client.indices.putSettings({ index: today, body: { index: { number_of_replicas: 1, refresh_interval: '5s' } } });
+    const before = await index(today);
+    expect(before.statusCode).toBe(400);
+    expect(JSON.stringify(before.body)).toMatch(/strict_dynamic_mapping_exception/);
+
+    const lines: string[] = [];
+    const report = await installTemplates(client, { indexPrefix: upgradePrefix, replicas: 0, shards: 2, log: (l) => lines.push(l) });
+    expect(report.mappingUpdates).toEqual([{ index: today, added: [...NEW_FIELDS, 'user_agent.original.text'] }]);
+    const step = report.steps.find((s) => s.step === `mappings of existing ${upgradePrefix}-* indices`);
+    expect(step?.outcome).toBe('updated');
+    expect(step?.detail).toContain(`to ${today}`);
+
+    const after = await index(today);
+    expect(after.statusCode).toBe(201);
+    const byNewFields = await client.count({ index: today, body: { query: { bool: { filter: [
+      { term: { 'aws.elb.node.ip': '10.0.0.0/16' } }, { term: { 'aws.elb.request_transform_status': 'ok' } }, { match: { 'user_agent.original.text': 'curl' } },
+    ] } } } });
+    expect(byNewFields.body.count).toBe(1);
+    const mapping = await mappingOf(today);
+    expect(flattenMappingTypes(mapping.properties)).toEqual(flattenMappingTypes(buildMappings(SCHEMA_FIELDS).properties));
+    expect(mapping.dynamic).toBe('strict');
+
+    // The operator's settings survive; the option's shards and replicas only reach new indices.
+    const settings = await settingsOf(today);
+    expect([settings.number_of_shards, settings.number_of_replicas, settings.refresh_interval]).toEqual(['1', '1', '5s']);
+    const simulated = await client.transport.request({ method: 'POST', path: `/_index_template/_simulate_index/${upgradePrefix}-2026-12-04` });
+    expect([simulated.body.template.settings.index.number_of_shards, simulated.body.template.settings.index.number_of_replicas]).toEqual(['2', '0']);
+
+    const again = await installTemplates(client, { indexPrefix: upgradePrefix, replicas: 0, shards: 2 });
+    expect(again.mappingUpdates).toEqual([]);
+    expect(again.steps.find((s) => s.step === `mappings of existing ${upgradePrefix}-* indices`)?.outcome).toBe('unchanged');
+    expect(again.changed).toBe(false);
+  });
+
+  it('refuses a type change with the index and field named, and changes nothing', async () => {
+    // Its own prefix: no template yet, so the indices keep exactly the mappings they are created with.
+    const changed = `${conflictPrefix}-2026-11-30`;
+    const behind = `${conflictPrefix}-2026-11-29`;
+    const conflicting = buildMappings(oldFields.map((f) => (f.path === 'http.response.status_code' ? { ...f, type: 'keyword' as const } : f)));
+    await client.indices.create({ index: changed, body: { settings: { number_of_replicas: 0 }, mappings: conflicting } });
+    await client.indices.create({ index: behind, body: { settings: { number_of_replicas: 0 }, mappings: buildMappings(oldFields) } });
+    const run = installTemplates(client, { indexPrefix: conflictPrefix, replicas: 0 });
+    await expect(run).rejects.toThrow(InstallError);
+    await expect(run).rejects.toThrow(`index ${changed} maps http.response.status_code as keyword, the schema as integer`);
+    // Not half-written: the other index did not get the new fields, and no template was written.
+    const behindMapping = flattenMappingTypes((await mappingOf(behind)).properties);
+    expect(behindMapping.has('aws.elb.node.ip')).toBe(false);
+    const template = await client.transport.request({ method: 'GET', path: `/_index_template/${conflictPrefix}` }, { ignore: [404] });
+    expect(template.statusCode).toBe(404);
+    await client.indices.delete({ index: changed });
+    // With the conflict gone, the index that was behind is brought up to date.
+    const fixed = await installTemplates(client, { indexPrefix: conflictPrefix, replicas: 0 });
+    expect(fixed.mappingUpdates).toEqual([{ index: behind, added: [...NEW_FIELDS, 'user_agent.original.text'] }]);
   });
 });
