@@ -35,6 +35,12 @@ export const EMPTY_CHECKPOINT: Checkpoint = Object.freeze({ lines: 0, bytes: 0, 
 /** Another invocation holds the object's lease, or this one lost it. */
 export class CheckpointConflictError extends Error {
   override readonly name = 'CheckpointConflictError';
+  /** When another invocation holds the lease: its end (epoch ms), so a retry can wait for it. */
+  readonly leaseUntil?: number;
+  constructor(message: string, options?: { leaseUntil?: number }) {
+    super(message);
+    if (options?.leaseUntil !== undefined) this.leaseUntil = options.leaseUntil;
+  }
 }
 
 export interface CheckpointStore {
@@ -67,7 +73,7 @@ function decideClaim(stored: StoredCheckpoint | undefined, owner: string, leaseU
   if (stored?.done) return { checkpoint: toCheckpoint(stored) };
   if (stored?.owner !== undefined && stored.owner !== owner && stored.leaseUntil > now) {
     throw new CheckpointConflictError(
-      `object is being loaded by another invocation (lease until ${new Date(stored.leaseUntil).toISOString()})`);
+      `object is being loaded by another invocation (lease until ${new Date(stored.leaseUntil).toISOString()})`, { leaseUntil: stored.leaseUntil });
   }
   const base = stored ?? { ...EMPTY_CHECKPOINT, leaseUntil: 0 };
   return { checkpoint: toCheckpoint(base), next: { ...toCheckpoint(base), owner, leaseUntil } };
@@ -215,8 +221,8 @@ export class DynamoDbCheckpointStore implements CheckpointStore {
       const current = await this.client.send(new GetItemCommand({ TableName: this.tableName, Key: { id: { S: id } }, ConsistentRead: true }));
       const item = current.Item ?? {};
       if (item['done']?.BOOL) return fromItem(item);
-      throw new CheckpointConflictError(
-        `object is being loaded by another invocation (lease until ${new Date(Number(item['leaseUntil']?.N ?? 0)).toISOString()})`);
+      const leaseUntil = Number(item['leaseUntil']?.N ?? 0);
+      throw new CheckpointConflictError(`object is being loaded by another invocation (lease until ${new Date(leaseUntil).toISOString()})`, { leaseUntil });
     }
   }
 

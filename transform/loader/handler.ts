@@ -19,7 +19,7 @@ import { CheckpointConflictError, DynamoDbCheckpointStore, MemoryCheckpointStore
 import { LogFailureSink, S3FailureSink, type FailureSink } from './failures.ts';
 import { createFirehoseClient } from './firehose-client.ts';
 import { LoadInterruptedError, loadObject, LoadObjectError, ObjectChangedError, type LoadResult, type LoadStats } from './load-object.ts';
-import { DEFAULT_REQUEUE_DELAY, requeueDelayFromEnvironment, requeueDelaySeconds, SqsRequeuer, type MessageRequeuer, type RequeueDelay } from './requeue.ts';
+import { DEFAULT_REQUEUE_DELAY, MAX_VISIBILITY_SECONDS, requeueDelayFromEnvironment, requeueDelaySeconds, SqsRequeuer, type MessageRequeuer, type RequeueDelay } from './requeue.ts';
 import { SendGaveUpError, type RetryOptions } from './send.ts';
 
 export interface LoaderDependencies {
@@ -153,7 +153,10 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
   /** Best effort: if it fails, the message still fails and comes back after the visibility timeout. */
   const requeueSoon = async (message: SQSRecord, error: unknown): Promise<void> => {
     if (!deps.requeue) return;
-    const delaySeconds = requeueDelaySeconds(deps.requeueDelay ?? DEFAULT_REQUEUE_DELAY, deps.random);
+    // Another invocation holds the lease (a duplicate notification): come back after it ends, not before.
+    const leaseSeconds = error instanceof CheckpointConflictError && error.leaseUntil !== undefined
+      ? Math.max(0, Math.ceil((error.leaseUntil - Date.now()) / 1000)) : 0;
+    const delaySeconds = Math.min(MAX_VISIBILITY_SECONDS, leaseSeconds + requeueDelaySeconds(deps.requeueDelay ?? DEFAULT_REQUEUE_DELAY, deps.random));
     const details = {
       messageId: message.messageId, delaySeconds, receiveCount: Number(message.attributes?.ApproximateReceiveCount),
       reason: interruptionReason(error),

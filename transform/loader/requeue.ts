@@ -12,6 +12,8 @@ export interface RequeueDelay {
 }
 
 export const DEFAULT_REQUEUE_DELAY: Readonly<RequeueDelay> = Object.freeze({ minSeconds: 30, jitterSeconds: 60 });
+/** SQS's largest visibility timeout (12 h). */
+export const MAX_VISIBILITY_SECONDS = 43_200;
 /** Upper bound of each setting: a longer delay would approach the queue's visibility timeout. */
 export const MAX_REQUEUE_SETTING_SECONDS = 900;
 

@@ -65,6 +65,8 @@ describe.each(stores)('%s checkpoint store', (_name, create) => {
     await store.claim(object, 'a', clock + 1000);
     await store.commit(object, 'a', progress);
     await expect(store.claim(object, 'b', clock + 1000)).rejects.toBeInstanceOf(CheckpointConflictError);
+    // The error says when the lease ends, so the loader can retry after it.
+    await expect(store.claim(object, 'b', clock + 1000)).rejects.toMatchObject({ leaseUntil: clock + 1000 });
     clock += 1001;
     expect(await store.claim(object, 'b', clock + 1000)).toEqual(progress);
     // The old owner lost the object: its commits are refused.

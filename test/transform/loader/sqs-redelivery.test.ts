@@ -15,7 +15,7 @@ import { MemoryFailureSink } from '../../../transform/loader/failures.ts';
 import { createHandler, type LoaderDependencies } from '../../../transform/loader/handler.ts';
 import { SqsRequeuer } from '../../../transform/loader/requeue.ts';
 import { createLogger, createMetrics, SERVICE_NAMES } from '../../../transform/observability.ts';
-import { ACCESS_LOG_KEY, CREDENTIALS, accessLogKey, expectExactlyOnce, gzipText, logLines, startStandIns, type StandIns } from './harness.ts';
+import { ACCESS_LOG_KEY, BUCKET, CREDENTIALS, accessLogKey, expectExactlyOnce, gzipText, logLines, startStandIns, type StandIns } from './harness.ts';
 
 let server: LocalSqs;
 let sqs: SQSClient;
@@ -227,6 +227,32 @@ describe('loader on a real SQS queue', () => {
       dead = (await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.dlqUrl, WaitTimeSeconds: 0 }))).Messages?.[0];
     }
     expect(JSON.parse(dead.Body!)).toEqual(notifications[0]);
+  });
+
+  it('puts a duplicate notification back until the other invocation\'s lease has ended', async () => {
+    const queue = await createQueues({ visibilityTimeoutSeconds: 300, maxReceiveCount: 5 });
+    const text = logLines(600).join('\n') + '\n';
+    const etag = await env.put(ACCESS_LOG_KEY, gzipText(text));
+    await notify(queue, notifications[0]!);
+    const checkpoints = new MemoryCheckpointStore();
+    // Another invocation (the first delivery of the notification) holds the lease for 3 more seconds.
+    const leaseUntil = Date.now() + 3_000;
+    await checkpoints.claim({ bucket: BUCKET, key: ACCESS_LOG_KEY, etag }, 'first-delivery', leaseUntil);
+    const handler = handlerFor({ checkpoints });
+    const message = await receive(queue.url, 'the duplicate notification');
+    const conflict = await invoke(handler, queue, [message], context(120_000));
+    expect(conflict.failed).toEqual([message.MessageId]);
+    expect(metric(conflict.lines, 'ObjectsInterrupted')).toBe(1);
+    const requeued = conflict.lines.find((l) => l['message'] === 'message requeued');
+    expect(requeued?.['reason']).toBe('CheckpointConflictError');
+    // The lease's remaining time (up to 3 s) plus the usual 2-3 s.
+    expect(requeued!['delaySeconds']).toBeGreaterThanOrEqual(2 + Math.floor((leaseUntil - Date.now()) / 1000));
+    expect(requeued!['delaySeconds']).toBeLessThanOrEqual(6);
+    const again = await receive(queue.url, 'the duplicate after the lease', 20);
+    expect(Date.now()).toBeGreaterThanOrEqual(leaseUntil); // not before the lease ended
+    expect(again.Attributes?.['ApproximateReceiveCount']).toBe('2');
+    expect((await invoke(handler, queue, [again], context(120_000))).failed).toEqual([]);
+    expectExactlyOnce(env.sink.records, ACCESS_LOG_KEY, text);
   });
 
   it('still fails the message when ChangeMessageVisibility fails (the receipt handle is stale), and logs it', async () => {
