@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
@@ -8,6 +8,7 @@ import { LogSource } from './constructs/log-source.ts';
 import { Loader } from './constructs/loader.ts';
 import { acknowledgeFindings } from './nag.ts';
 import { PipelineAlarms } from './constructs/pipeline-alarms.ts';
+import { type DomainLayout, resolveDomainLayout } from './constructs/domain-layout.ts';
 import { type DomainSizing, NewSearchDomain } from './constructs/search-domain.ts';
 import { createSecureBucket } from './constructs/secure-bucket.ts';
 import { TemplatesInstaller } from './constructs/templates-installer.ts';
@@ -49,6 +50,8 @@ export interface AlbatrossStackProps extends StackProps {
    * @default false - read-only on `<indexPrefix>-*` plus kibana_user for their own saved objects
    */
   readonly dashboardsAdmin?: boolean;
+  /** Fine-grained access control audit logs of a new domain, published to CloudWatch Logs. @default true */
+  readonly auditLogs?: boolean;
 
   /** Loader memory (MB); also its CPU share. @default 1024 */
   readonly loaderMemorySize?: number;
@@ -100,6 +103,8 @@ export interface AlbatrossSettings {
   readonly bufferSizeMB: number;
   readonly retryDuration: Duration;
   readonly domainSizing: DomainSizing;
+  /** Zone layout of a new domain; undefined for an existing one. */
+  readonly domainLayout?: DomainLayout;
   readonly logRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -150,6 +155,7 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
   if (sizing.masterNodes !== 0 && sizing.masterNodes !== 3 && sizing.masterNodes !== 5) {
     throw new Error(`domainSizing.masterNodes must be 0, 3 or 5, got ${sizing.masterNodes}`);
   }
+  const domainLayout = props.existingDomainEndpoint === undefined ? resolveDomainLayout(sizing) : undefined;
   return {
     logPrefix,
     logExpirationDays: checkInteger('logExpirationDays', props.logExpirationDays ?? 90, 1, 36500),
@@ -167,6 +173,7 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
     bufferSizeMB: checkInteger('bufferSizeMB', props.bufferSizeMB ?? 5, 1, 100),
     retryDuration,
     domainSizing: sizing,
+    domainLayout,
     logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
   };
@@ -228,8 +235,11 @@ export class AlbatrossStack extends Stack {
           })
         : opensearch.Domain.fromDomainEndpoint(this, 'Domain', `https://${props.existingDomainEndpoint!.replace(/^https?:\/\//, '')}`);
     } else {
+      for (const warning of settings.domainLayout!.warnings) Annotations.of(this).addWarningV2('albatross:domain-layout', warning);
       this.searchDomain = new NewSearchDomain(this, 'Search', {
         sizing: settings.domainSizing,
+        layout: settings.domainLayout!,
+        auditLogs: props.auditLogs,
         masterRole: installerRole,
         signInDomainPrefix: props.signInDomainPrefix ?? `${this.stackName.toLowerCase()}-${this.account}`,
         adminEmail: props.adminEmail ?? props.alarmEmail,
@@ -267,8 +277,8 @@ export class AlbatrossStack extends Stack {
       domainEndpoint: domain.domainEndpoint,
       indexPrefix: settings.indexPrefix,
       retentionDays: settings.retentionDays,
-      // One data node cannot hold a replica: 0 keeps a new single-node domain green.
-      replicas: existingDomain ? undefined : Math.min(1, settings.domainSizing.dataNodes - 1),
+      // From the zone layout (0 on one node keeps it green; 2 under Multi-AZ with Standby); an existing domain keeps its own.
+      replicas: settings.domainLayout?.replicas,
       firehoseRoleArn: this.delivery.role.roleArn,
       dashboardsRoleArn: this.searchDomain?.dashboardsRole.roleArn,
       dashboardsAdmin: props.dashboardsAdmin ?? false,

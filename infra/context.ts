@@ -19,6 +19,9 @@ export const CONTEXT_KEYS = {
   volumeSizeGiB: 'EBS gp3 volume per data node (default 10)',
   masterNodes: 'dedicated master nodes: 0, 3 or 5 (default 0)',
   masterInstanceType: 'dedicated master instance type (default m6g.large.search)',
+  availabilityZones: 'availability zones of a new domain: 1, 2 or 3 (default: 1 for one node, else 3 or 2 as the data node count divides)',
+  multiAzWithStandby: 'true = Multi-AZ with Standby (needs availabilityZones=3, masterNodes=3, non-burstable instances; default false)',
+  auditLogs: 'false = no FGAC audit logs (default true: published to CloudWatch Logs)',
   signInDomainPrefix: 'Cognito hosted-UI prefix (default <stack>-<account>)',
   indexPrefix: 'index prefix (default alb-logs)',
   retentionDays: 'days indices are kept (default 30)',
@@ -108,6 +111,10 @@ export function settingsFromContext(read: ContextReader, env: NodeJS.ProcessEnv 
   if (masterNodes !== undefined) sizing.masterNodes = masterNodes;
   const masterInstanceType = text(read, 'masterInstanceType');
   if (masterInstanceType !== undefined) sizing.masterInstanceType = masterInstanceType;
+  const availabilityZones = integer(read, 'availabilityZones');
+  if (availabilityZones !== undefined) sizing.availabilityZones = availabilityZones;
+  const multiAzWithStandby = flag(read, 'multiAzWithStandby');
+  if (multiAzWithStandby !== undefined) sizing.multiAzWithStandby = multiAzWithStandby;
 
   return {
     stackName: text(read, 'stackName') ?? 'Albatross',
@@ -126,6 +133,7 @@ export function settingsFromContext(read: ContextReader, env: NodeJS.ProcessEnv 
       alarmEmail: text(read, 'alarmEmail'),
       adminEmail: text(read, 'adminEmail'),
       dashboardsAdmin: flag(read, 'dashboardsAdmin'),
+      auditLogs: flag(read, 'auditLogs'),
       loaderMemorySize: integer(read, 'loaderMemorySize'),
       loaderTimeout: seconds(read, 'loaderTimeoutSeconds'),
       loaderBatchSize: integer(read, 'loaderBatchSize'),

@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
 import { Construct } from 'constructs';
+import type { DomainLayout } from './domain-layout.ts';
 
 export interface DomainSizing {
   readonly instanceType: string;
@@ -13,6 +14,10 @@ export interface DomainSizing {
   /** Dedicated master nodes; 0 = none. */
   readonly masterNodes: number;
   readonly masterInstanceType: string;
+  /** 1, 2 or 3; undefined = derived from the data node count (see domain-layout.ts). */
+  readonly availabilityZones?: number;
+  /** Multi-AZ with Standby: three zones, one of them standby; needs three dedicated masters. */
+  readonly multiAzWithStandby?: boolean;
 }
 
 export interface NewSearchDomainProps {
@@ -23,6 +28,10 @@ export interface NewSearchDomainProps {
   readonly signInDomainPrefix: string;
   /** Invited to the user pool by e-mail; none = add users in the Cognito console. */
   readonly adminEmail?: string;
+  /** The checked zone layout (resolveDomainLayout). */
+  readonly layout: DomainLayout;
+  /** Fine-grained access control audit logs to CloudWatch Logs (default true). */
+  readonly auditLogs?: boolean;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -40,7 +49,7 @@ export class NewSearchDomain extends Construct {
   readonly dashboardsRole: iam.Role;
   /** Lets OpenSearch Service configure the user and identity pools. */
   readonly cognitoConfigRole: iam.Role;
-  /** Data nodes spread over two AZs (even node count >= 2). */
+  /** Data nodes spread over two or three AZs. */
   readonly zoneAware: boolean;
 
   constructor(scope: Construct, id: string, props: NewSearchDomainProps) {
@@ -110,7 +119,8 @@ export class NewSearchDomain extends Construct {
 
     const logGroup = (name: string): logs.LogGroup =>
       new logs.LogGroup(this, name, { retention: props.logRetention, removalPolicy: props.removalPolicy });
-    this.zoneAware = sizing.dataNodes >= 2 && sizing.dataNodes % 2 === 0;
+    const { layout } = props;
+    this.zoneAware = layout.availabilityZones > 1;
 
     this.domain = new opensearch.Domain(this, 'Domain', {
       version: opensearch.EngineVersion.OPENSEARCH_2_19,
@@ -119,9 +129,9 @@ export class NewSearchDomain extends Construct {
         dataNodeInstanceType: sizing.instanceType,
         masterNodes: sizing.masterNodes > 0 ? sizing.masterNodes : undefined,
         masterNodeInstanceType: sizing.masterNodes > 0 ? sizing.masterInstanceType : undefined,
-        multiAzWithStandbyEnabled: false,
+        multiAzWithStandbyEnabled: layout.multiAzWithStandby,
       },
-      zoneAwareness: this.zoneAware ? { enabled: true, availabilityZoneCount: 2 } : { enabled: false },
+      zoneAwareness: this.zoneAware ? { enabled: true, availabilityZoneCount: layout.availabilityZones } : { enabled: false },
       ebs: { volumeSize: sizing.volumeSizeGiB, volumeType: ec2.EbsDeviceVolumeType.GP3 },
       enforceHttps: true,
       tlsSecurityPolicy: opensearch.TLSSecurityPolicy.TLS_1_2_PFS,
@@ -140,7 +150,12 @@ export class NewSearchDomain extends Construct {
         slowIndexLogGroup: logGroup('SlowIndexLogs'),
         appLogEnabled: true,
         appLogGroup: logGroup('AppLogs'),
+        // Who read or changed what (Security Hub Opensearch.5); the security plugin's audit settings choose the categories.
+        ...((props.auditLogs ?? true) ? { auditLogEnabled: true, auditLogGroup: logGroup('AuditLogs') } : {}),
       },
+      // Service software updates in the off-peak window rather than whenever AWS schedules them (Opensearch.10).
+      offPeakWindowEnabled: true,
+      enableAutoSoftwareUpdate: true,
       removalPolicy: props.removalPolicy,
     });
     // OpenSearch Service refuses Cognito options for a user pool without a hosted-UI domain.

@@ -354,9 +354,19 @@ describe('OpenSearch domain', () => {
     });
   });
 
-  it('publishes slow search, slow index and application logs', () => {
+  it('publishes audit, slow search, slow index and application logs, each to its own log group', () => {
     const options = findResource(synth.json, 'AWS::OpenSearchService::Domain').resource.Properties.LogPublishingOptions;
-    expect(Object.keys(options).sort()).toEqual(['ES_APPLICATION_LOGS', 'INDEX_SLOW_LOGS', 'SEARCH_SLOW_LOGS']);
+    expect(Object.keys(options).sort()).toEqual(['AUDIT_LOGS', 'ES_APPLICATION_LOGS', 'INDEX_SLOW_LOGS', 'SEARCH_SLOW_LOGS']);
+    const groups = Object.values(options).map((o: any) => JSON.stringify(o.CloudWatchLogsLogGroupArn));
+    expect(new Set(groups).size).toBe(4);
+    for (const option of Object.values(options) as any[]) expect(option.Enabled).toBe(true);
+  });
+
+  it('takes service software updates automatically in an off-peak window', () => {
+    synth.template.hasResourceProperties('AWS::OpenSearchService::Domain', {
+      OffPeakWindowOptions: { Enabled: true },
+      SoftwareUpdateOptions: { AutoSoftwareUpdateEnabled: true },
+    });
   });
 });
 

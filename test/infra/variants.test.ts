@@ -9,6 +9,7 @@ const DOMAIN_ARN = 'arn:aws:es:eu-west-1:111122223333:domain/weblogs';
 
 let existing: Synthesized;
 let large: Synthesized;
+let highlyAvailable: Synthesized;
 
 beforeAll(() => {
   existing = synthesize(
@@ -32,10 +33,15 @@ beforeAll(() => {
     { dataNodes: '2', instanceType: 'r7g.large.search', volumeSizeGiB: '100', masterNodes: '3', removalPolicy: 'destroy', dashboardsAdmin: 'true' },
     { bundle: false },
   );
+  highlyAvailable = synthesize(
+    { dataNodes: '3', instanceType: 'r7g.large.search', masterNodes: '3', availabilityZones: '3', multiAzWithStandby: 'true', auditLogs: 'false' },
+    { bundle: false },
+  );
 }, 120_000);
 afterAll(() => {
   existing?.cleanup();
   large?.cleanup();
+  highlyAvailable?.cleanup();
 });
 
 function nagClean(synth: Synthesized): void {
@@ -140,5 +146,38 @@ describe('larger domain from context', () => {
     expect(domain.DeletionPolicy).toBe('Delete');
     const alarms = Object.values(large.json.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').map((r) => r.Properties);
     expect(alarms.find((a) => a.MetricName === 'FreeStorageSpace').Threshold).toBe(25_600);
+  });
+});
+
+describe('highly available domain from context', () => {
+  it('spreads three data nodes and three masters over three zones with Multi-AZ with Standby, two replicas per index, cdk-nag clean', () => {
+    nagClean(highlyAvailable);
+    highlyAvailable.template.hasResourceProperties('AWS::OpenSearchService::Domain', {
+      ClusterConfig: {
+        InstanceCount: 3,
+        ZoneAwarenessEnabled: true,
+        ZoneAwarenessConfig: { AvailabilityZoneCount: 3 },
+        DedicatedMasterEnabled: true,
+        DedicatedMasterCount: 3,
+        MultiAZWithStandbyEnabled: true,
+      },
+    });
+    expect(findResource(highlyAvailable.json, 'Custom::AlbatrossTemplates').resource.Properties.Replicas).toBe('2');
+  });
+
+  it('auditLogs=false publishes no audit logs (and keeps the other logs)', () => {
+    const options = findResource(highlyAvailable.json, 'AWS::OpenSearchService::Domain').resource.Properties.LogPublishingOptions;
+    expect(Object.keys(options).sort()).toEqual(['ES_APPLICATION_LOGS', 'INDEX_SLOW_LOGS', 'SEARCH_SLOW_LOGS']);
+  });
+
+  it('a layout AWS would refuse, or one that loses quorum, fails at synth with the reason', () => {
+    expect(() => synthesize({ dataNodes: '4', masterNodes: '3', availabilityZones: '3' }, { bundle: false })).toThrow(/4 data nodes cannot be spread evenly over 3/);
+    expect(() => synthesize({ dataNodes: '2' }, { bundle: false })).toThrow(/lose quorum/);
+    expect(() => synthesize({ dataNodes: '3', multiAzWithStandby: 'true' }, { bundle: false })).toThrow(/needs masterNodes=3/);
+  });
+
+  it('masters over two zones synthesize with a warning that names the risk', () => {
+    const warnings = large.stack.node.metadata.filter((m) => m.type === 'aws:cdk:warning').map((m) => String(m.data));
+    expect(warnings.some((w) => /two of them/.test(w))).toBe(true);
   });
 });
