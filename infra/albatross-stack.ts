@@ -270,7 +270,8 @@ export class AlbatrossStack extends Stack {
       serverAccessLogsBucket: accessLogs,
       roleName: fixedRoleName('firehose'),
     });
-    this.searchDomain?.allowHttpAccess(this.delivery.role);
+    // Bulk writes (POST/PUT) and the GETs of Firehose's own checks (_all/_settings, _cluster/health, mappings).
+    this.searchDomain?.allowHttpMethods(['Get', 'Post', 'Put'], this.delivery.role);
 
     this.templates = new TemplatesInstaller(this, 'Templates', {
       role: installerRole,

@@ -20,6 +20,9 @@ export interface DomainSizing {
   readonly multiAzWithStandby?: boolean;
 }
 
+/** The HTTP methods of the `es:ESHttp*` actions. */
+export type DomainHttpMethod = 'Get' | 'Head' | 'Post' | 'Put' | 'Delete' | 'Patch';
+
 export interface NewSearchDomainProps {
   readonly sizing: DomainSizing;
   /** FGAC master user: an IAM role (the template installer's). */
@@ -39,7 +42,7 @@ export interface NewSearchDomainProps {
 /**
  * An OpenSearch 2.19 domain with fine-grained access control (IAM master role), encryption at rest and in
  * transit, HTTPS with TLS 1.2+, slow and application logs, and Dashboards sign-in through a Cognito user pool.
- * Its access policy names IAM roles only, added with `allowHttpAccess()`.
+ * Its access policy names IAM roles only, each with the HTTP methods it uses (`allowHttpMethods()`).
  */
 export class NewSearchDomain extends Construct {
   readonly domain: opensearch.Domain;
@@ -160,14 +163,21 @@ export class NewSearchDomain extends Construct {
     });
     // OpenSearch Service refuses Cognito options for a user pool without a hosted-UI domain.
     this.domain.node.addDependency(signInDomain);
-    this.allowHttpAccess(props.masterRole, this.dashboardsRole);
+    // The installer reads and writes templates, policies and role mappings; it never deletes.
+    this.allowHttpMethods(['Get', 'Head', 'Post', 'Put'], props.masterRole);
+    // Dashboards users delete and patch their own saved objects; FGAC keeps them read-only on the log indices.
+    this.allowHttpMethods(['Get', 'Head', 'Post', 'Put', 'Delete', 'Patch'], this.dashboardsRole);
   }
 
-  /** Adds IAM principals to the domain access policy (es:ESHttp* on the domain's paths). */
-  allowHttpAccess(...principals: iam.IPrincipal[]): void {
+  /**
+   * Adds IAM principals to the domain access policy for these HTTP methods only. Within one account an Allow here
+   * is enough on its own, so each principal gets just the methods it uses: the policy, not only the principal's
+   * identity policy, is what limits it (and FGAC inside the domain limits the paths).
+   */
+  allowHttpMethods(methods: readonly DomainHttpMethod[], ...principals: iam.IPrincipal[]): void {
     this.domain.addAccessPolicies(
       new iam.PolicyStatement({
-        actions: ['es:ESHttp*'],
+        actions: methods.map((method) => `es:ESHttp${method}`),
         principals,
         resources: [`${this.domain.domainArn}/*`],
       }),
