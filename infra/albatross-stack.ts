@@ -50,6 +50,11 @@ export interface AlbatrossStackProps extends StackProps {
    * @default false - read-only on `<indexPrefix>-*` plus kibana_user for their own saved objects
    */
   readonly dashboardsAdmin?: boolean;
+  /**
+   * Let the transform log up to three raw failed lines per batch. Lines carry client addresses, URLs and query
+   * strings, so by default the Lambdas' logs hold reasons and locations only. @default false
+   */
+  readonly logSamples?: boolean;
   /** Fine-grained access control audit logs of a new domain, published to CloudWatch Logs. @default true */
   readonly auditLogs?: boolean;
 
@@ -269,6 +274,7 @@ export class AlbatrossStack extends Stack {
       removalPolicy,
       serverAccessLogsBucket: accessLogs,
       roleName: fixedRoleName('firehose'),
+      logSamples: props.logSamples,
     });
     // Bulk writes (POST/PUT) and the GETs of Firehose's own checks (_all/_settings, _cluster/health, mappings).
     this.searchDomain?.allowHttpMethods(['Get', 'Post', 'Put'], this.delivery.role);

@@ -36,6 +36,7 @@ describe('settingsFromContext', () => {
       loaderMaxConcurrency: '50', loaderSendConcurrency: '8', maxReceiveCount: '6', transformMemorySize: '1024', transformTimeoutSeconds: '120',
       bufferIntervalSeconds: '30', bufferSizeMB: '8', retryDurationSeconds: '900', logRetentionDays: '14', removalPolicy: 'retain',
       freeStorageThresholdMiB: '4096', availabilityZones: '2', multiAzWithStandby: 'false', auditLogs: 'false',
+      logSamples: 'true',
     };
     expect(Object.keys(values).sort()).toEqual(Object.keys(CONTEXT_KEYS).sort());
     const { stackName, region, props } = settingsFromContext(reader(values), {});
@@ -45,7 +46,7 @@ describe('settingsFromContext', () => {
       existingDomainArn: 'arn:aws:es:us-east-1:1:domain/x', signInDomainPrefix: 'logs', indexPrefix: 'web', retentionDays: 7,
       backupExpirationDays: 9, alarmEmail: 'a@example.com', adminEmail: 'b@example.com', dashboardsAdmin: true, loaderMemorySize: 2048, loaderBatchSize: 2,
       loaderMaxConcurrency: 50, loaderSendConcurrency: 8, maxReceiveCount: 6, transformMemorySize: 1024, bufferSizeMB: 8,
-      logRetention: RetentionDays.TWO_WEEKS, removalPolicy: RemovalPolicy.RETAIN, freeStorageThresholdMiB: 4096, auditLogs: false,
+      logRetention: RetentionDays.TWO_WEEKS, removalPolicy: RemovalPolicy.RETAIN, freeStorageThresholdMiB: 4096, auditLogs: false, logSamples: true,
       domainSizing: {
         instanceType: 'm7g.large.search', dataNodes: 4, volumeSizeGiB: 50, masterNodes: 3, masterInstanceType: 'm7g.large.search',
         availabilityZones: 2, multiAzWithStandby: false,

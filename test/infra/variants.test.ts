@@ -34,7 +34,7 @@ beforeAll(() => {
     { bundle: false },
   );
   highlyAvailable = synthesize(
-    { dataNodes: '3', instanceType: 'r7g.large.search', masterNodes: '3', availabilityZones: '3', multiAzWithStandby: 'true', auditLogs: 'false' },
+    { dataNodes: '3', instanceType: 'r7g.large.search', masterNodes: '3', availabilityZones: '3', multiAzWithStandby: 'true', auditLogs: 'false', logSamples: 'true' },
     { bundle: false },
   );
 }, 120_000);
@@ -163,6 +163,11 @@ describe('highly available domain from context', () => {
       },
     });
     expect(findResource(highlyAvailable.json, 'Custom::AlbatrossTemplates').resource.Properties.Replicas).toBe('2');
+  });
+
+  it('logSamples=true lets the transform log raw failed lines; the default stack does not (stack.test.ts)', () => {
+    const transform = findResource(highlyAvailable.json, 'AWS::Lambda::Function', (p) => /Firehose transform/.test(p.Description ?? ''));
+    expect(transform.resource.Properties.Environment.Variables.ALBATROSS_LOG_SAMPLES).toBe('true');
   });
 
   it('auditLogs=false publishes no audit logs (and keeps the other logs)', () => {
