@@ -10,6 +10,7 @@ import { acknowledgeFindings } from './nag.ts';
 import { PipelineAlarms } from './constructs/pipeline-alarms.ts';
 import { type DomainLayout, resolveDomainLayout } from './constructs/domain-layout.ts';
 import { type DomainSizing, NewSearchDomain } from './constructs/search-domain.ts';
+import { CustomerManagedKey } from './constructs/customer-managed-key.ts';
 import { createSecureBucket } from './constructs/secure-bucket.ts';
 import { TemplatesInstaller } from './constructs/templates-installer.ts';
 
@@ -55,6 +56,12 @@ export interface AlbatrossStackProps extends StackProps {
    * strings, so by default the Lambdas' logs hold reasons and locations only. @default false
    */
   readonly logSamples?: boolean;
+  /**
+   * Encrypt buckets (but the two AWS limits to SSE-S3), queues, topic, delivery stream, domain, table, function
+   * environments and log groups with a customer-managed KMS key: 'create' makes one (rotated yearly), or the ARN
+   * of an existing key whose policy allows what docs/deploy.md lists. @default - AWS-managed and AWS-owned keys
+   */
+  readonly customerManagedKey?: 'create' | string;
   /** Fine-grained access control audit logs of a new domain, published to CloudWatch Logs. @default true */
   readonly auditLogs?: boolean;
 
@@ -199,6 +206,8 @@ export class AlbatrossStack extends Stack {
   readonly alarms: PipelineAlarms;
   /** Set when the stack created the domain. */
   readonly searchDomain?: NewSearchDomain;
+  /** Set in customer-managed key mode. */
+  readonly customerManagedKey?: CustomerManagedKey;
 
   constructor(scope: Construct, id: string, props: AlbatrossStackProps = {}) {
     super(scope, id, props);
@@ -211,8 +220,9 @@ export class AlbatrossStack extends Stack {
     }
 
 
-    const accessLogs = createSecureBucket(this, 'AccessLogsBucket', { expirationDays: 90, removalPolicy });
-    this.logSource = new LogSource(this, 'LogSource', {
+    // Not versioned: S3 writes each access log object once, and nothing reads it back but people.
+    const accessLogs = createSecureBucket(this, 'AccessLogsBucket', { expirationDays: 90, removalPolicy, versioned: false });
+    const logSource = (this.logSource = new LogSource(this, 'LogSource', {
       existingBucketName: props.existingLogBucketName,
       prefix: settings.logPrefix,
       logExpirationDays: settings.logExpirationDays,
@@ -220,7 +230,13 @@ export class AlbatrossStack extends Stack {
       maxReceiveCount: settings.maxReceiveCount,
       removalPolicy,
       serverAccessLogsBucket: accessLogs,
-    });
+    }));
+    if (props.customerManagedKey !== undefined) {
+      this.customerManagedKey = new CustomerManagedKey(this, 'Key', {
+        existingKeyArn: props.customerManagedKey === 'create' ? undefined : props.customerManagedKey,
+        s3ManagedOnly: [accessLogs, ...(logSource.bucketCreated ? [logSource.bucket] : [])],
+      });
+    }
 
     // Named only for an existing domain: its owner must allow and map these roles before the deployment.
     const fixedRoleName = (suffix: string): string | undefined =>
@@ -337,6 +353,7 @@ export class AlbatrossStack extends Stack {
     new CfnOutput(this, 'TemplatesInstallerRoleArn', { value: installerRole.roleArn, description: 'FGAC master user (new domain) / needs all_access on an existing domain' });
     new CfnOutput(this, 'FirehoseRoleArn', { value: this.delivery.role.roleArn });
 
+    this.customerManagedKey?.grantToServiceRoles(this);
     acknowledgeFindings(this);
   }
 }

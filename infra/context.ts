@@ -22,6 +22,8 @@ export const CONTEXT_KEYS = {
   availabilityZones: 'availability zones of a new domain: 1, 2 or 3 (default: 1 for one node, else 3 or 2 as the data node count divides)',
   multiAzWithStandby: 'true = Multi-AZ with Standby (needs availabilityZones=3, masterNodes=3, non-burstable instances; default false)',
   auditLogs: 'false = no FGAC audit logs (default true: published to CloudWatch Logs)',
+  kms: "'create' = encrypt data at rest with a customer-managed KMS key the stack creates (default: AWS-managed keys)",
+  kmsKeyArn: 'an existing KMS key to encrypt data at rest with instead (its policy: docs/deploy.md)',
   logSamples: 'true = the transform logs up to 3 raw failed lines per batch (default false: no log content in CloudWatch Logs)',
   signInDomainPrefix: 'Cognito hosted-UI prefix (default <stack>-<account>)',
   indexPrefix: 'index prefix (default alb-logs)',
@@ -99,6 +101,14 @@ function removal(read: ContextReader): RemovalPolicy | undefined {
   throw new Error(`context removalPolicy must be "retain" or "destroy", got "${value}"`);
 }
 
+function customerManagedKey(read: ContextReader): string | undefined {
+  const mode = text(read, 'kms');
+  const arn = text(read, 'kmsKeyArn');
+  if (mode !== undefined && mode !== 'create') throw new Error(`context kms must be "create" (or use kmsKeyArn=<key ARN>), got "${mode}"`);
+  if (mode !== undefined && arn !== undefined) throw new Error('context kms=create and kmsKeyArn are alternatives: set one');
+  return mode ?? arn;
+}
+
 /** Reads the app's settings from CDK context; unknown keys are ignored, bad values throw with the key's name. */
 export function settingsFromContext(read: ContextReader, env: NodeJS.ProcessEnv = process.env): AppSettings {
   const sizing: Partial<{ -readonly [K in keyof DomainSizing]: DomainSizing[K] }> = {};
@@ -136,6 +146,7 @@ export function settingsFromContext(read: ContextReader, env: NodeJS.ProcessEnv 
       dashboardsAdmin: flag(read, 'dashboardsAdmin'),
       auditLogs: flag(read, 'auditLogs'),
       logSamples: flag(read, 'logSamples'),
+      customerManagedKey: customerManagedKey(read),
       loaderMemorySize: integer(read, 'loaderMemorySize'),
       loaderTimeout: seconds(read, 'loaderTimeoutSeconds'),
       loaderBatchSize: integer(read, 'loaderBatchSize'),

@@ -430,6 +430,16 @@ describe('buckets', () => {
     expect(backup.DeletionPolicy).toBe('Retain');
     expect(backup.Properties.LoggingConfiguration.DestinationBucketName).toBeDefined();
   });
+
+  it('the log and backup buckets are versioned and drop old versions after 30 days; the access-log bucket is not versioned', () => {
+    const versioned = logicalIds(synth.json, 'AWS::S3::Bucket').filter((id) => synth.json.Resources[id]!.Properties.VersioningConfiguration?.Status === 'Enabled');
+    expect(versioned.map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['DeliveryBackupBucket', 'LogSourceBucket']);
+    for (const id of versioned) {
+      const rules = synth.json.Resources[id]!.Properties.LifecycleConfiguration.Rules;
+      expect(rules[0].NoncurrentVersionExpiration).toEqual({ NoncurrentDays: 30 });
+      expect(rules[1]).toMatchObject({ ExpiredObjectDeleteMarker: true, Status: 'Enabled' });
+    }
+  });
 });
 
 describe('alarms', () => {
