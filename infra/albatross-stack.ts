@@ -11,6 +11,7 @@ import { PipelineAlarms } from './constructs/pipeline-alarms.ts';
 import { type DomainLayout, resolveDomainLayout } from './constructs/domain-layout.ts';
 import { type DomainSizing, NewSearchDomain } from './constructs/search-domain.ts';
 import { CustomerManagedKey } from './constructs/customer-managed-key.ts';
+import { type ExistingVpc, PrivateNetwork } from './constructs/private-network.ts';
 import { createSecureBucket } from './constructs/secure-bucket.ts';
 import { TemplatesInstaller } from './constructs/templates-installer.ts';
 
@@ -62,6 +63,12 @@ export interface AlbatrossStackProps extends StackProps {
    * of an existing key whose policy allows what docs/deploy.md lists. @default - AWS-managed and AWS-owned keys
    */
   readonly customerManagedKey?: 'create' | string;
+  /**
+   * A private domain: 'create' builds a VPC (isolated private subnets, an S3 gateway endpoint, flow logs), or an
+   * existing VPC by ids and zone names (no lookup). The domain, Firehose's delivery and every function that calls
+   * the domain then run inside it. @default - a public endpoint (SigV4 + FGAC)
+   */
+  readonly vpc?: 'create' | ExistingVpc;
   /** Fine-grained access control audit logs of a new domain, published to CloudWatch Logs. @default true */
   readonly auditLogs?: boolean;
 
@@ -150,6 +157,9 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
   }
   const logPrefix = (props.logPrefix ?? '').replace(/^\/+|\/+$/g, '');
   if (/AWSLogs/.test(logPrefix)) throw new Error(`logPrefix is the ALB's prefix without "AWSLogs", got "${logPrefix}"`);
+  if (props.vpc !== undefined && props.existingDomainEndpoint !== undefined) {
+    throw new Error('vpc settings place a domain the stack creates; an existing domain keeps its own network (docs/deploy.md)');
+  }
   if (props.dashboardsAdmin && props.existingDomainEndpoint !== undefined) {
     throw new Error('dashboardsAdmin applies to the Dashboards sign-in of a domain the stack creates, not to an existing domain');
   }
@@ -161,7 +171,12 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
   checkRange('bufferInterval (seconds)', bufferInterval.toSeconds(), 0, 900);
   const retryDuration = props.retryDuration ?? Duration.seconds(300);
   checkRange('retryDuration (seconds)', retryDuration.toSeconds(), 0, 7200);
-  const sizing: DomainSizing = { ...DEFAULT_DOMAIN_SIZING, ...props.domainSizing };
+  // Zones without a node count: one data node per zone.
+  const sizing: DomainSizing = {
+    ...DEFAULT_DOMAIN_SIZING,
+    ...(props.domainSizing?.availabilityZones !== undefined ? { dataNodes: props.domainSizing.availabilityZones } : {}),
+    ...props.domainSizing,
+  };
   checkInteger('domainSizing.dataNodes', sizing.dataNodes, 1, 80);
   checkInteger('domainSizing.volumeSizeGiB', sizing.volumeSizeGiB, 10, 16384);
   if (sizing.masterNodes !== 0 && sizing.masterNodes !== 3 && sizing.masterNodes !== 5) {
@@ -206,6 +221,8 @@ export class AlbatrossStack extends Stack {
   readonly alarms: PipelineAlarms;
   /** Set when the stack created the domain. */
   readonly searchDomain?: NewSearchDomain;
+  /** Set for a private (VPC) domain. */
+  readonly network?: PrivateNetwork;
   /** Set in customer-managed key mode. */
   readonly customerManagedKey?: CustomerManagedKey;
 
@@ -256,11 +273,17 @@ export class AlbatrossStack extends Stack {
           })
         : opensearch.Domain.fromDomainEndpoint(this, 'Domain', `https://${props.existingDomainEndpoint!.replace(/^https?:\/\//, '')}`);
     } else {
+      if (props.vpc !== undefined) {
+        this.network = new PrivateNetwork(this, 'Network', {
+          vpc: props.vpc, zones: settings.domainLayout!.availabilityZones, logRetention, removalPolicy,
+        });
+      }
       for (const warning of settings.domainLayout!.warnings) Annotations.of(this).addWarningV2('albatross:domain-layout', warning);
       this.searchDomain = new NewSearchDomain(this, 'Search', {
         sizing: settings.domainSizing,
         layout: settings.domainLayout!,
         auditLogs: props.auditLogs,
+        network: this.network,
         masterRole: installerRole,
         signInDomainPrefix: props.signInDomainPrefix ?? `${this.stackName.toLowerCase()}-${this.account}`,
         adminEmail: props.adminEmail ?? props.alarmEmail,
@@ -277,8 +300,12 @@ export class AlbatrossStack extends Stack {
       }),
     );
 
+    const firehoseGroup = this.network?.addClient('FirehoseSecurityGroup', 'Firehose delivery');
     this.delivery = new DeliveryStream(this, 'Delivery', {
       domainArn: domain.domainArn,
+      vpc: this.network && firehoseGroup
+        ? { subnetIds: this.network.domainSubnets.map((subnet) => subnet.subnetId), securityGroupIds: [firehoseGroup.securityGroupId] }
+        : undefined,
       indexPrefix: settings.indexPrefix,
       bufferInterval: settings.bufferInterval,
       bufferSizeMB: settings.bufferSizeMB,
@@ -297,6 +324,7 @@ export class AlbatrossStack extends Stack {
 
     this.templates = new TemplatesInstaller(this, 'Templates', {
       role: installerRole,
+      network: this.network?.functionNetwork('InstallerSecurityGroup', 'the template installer'),
       domainEndpoint: domain.domainEndpoint,
       indexPrefix: settings.indexPrefix,
       retentionDays: settings.retentionDays,

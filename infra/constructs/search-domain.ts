@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
 import { Construct } from 'constructs';
 import type { DomainLayout } from './domain-layout.ts';
+import type { PrivateNetwork } from './private-network.ts';
 
 export interface DomainSizing {
   readonly instanceType: string;
@@ -33,6 +34,8 @@ export interface NewSearchDomainProps {
   readonly adminEmail?: string;
   /** The checked zone layout (resolveDomainLayout). */
   readonly layout: DomainLayout;
+  /** Place the domain in these private subnets. @default - public endpoint */
+  readonly network?: PrivateNetwork;
   /** Fine-grained access control audit logs to CloudWatch Logs (default true). */
   readonly auditLogs?: boolean;
   readonly logRetention: logs.RetentionDays;
@@ -135,6 +138,7 @@ export class NewSearchDomain extends Construct {
         multiAzWithStandbyEnabled: layout.multiAzWithStandby,
       },
       zoneAwareness: this.zoneAware ? { enabled: true, availabilityZoneCount: layout.availabilityZones } : { enabled: false },
+      ...(props.network ? { vpc: props.network.vpc, vpcSubnets: [{ subnets: props.network.domainSubnets }], securityGroups: [props.network.domainSecurityGroup] } : {}),
       ebs: { volumeSize: sizing.volumeSizeGiB, volumeType: ec2.EbsDeviceVolumeType.GP3 },
       enforceHttps: true,
       tlsSecurityPolicy: opensearch.TLSSecurityPolicy.TLS_1_2_PFS,

@@ -186,3 +186,73 @@ describe('highly available domain from context', () => {
     expect(warnings.some((w) => /two of them/.test(w))).toBe(true);
   });
 });
+
+describe('private domain in a new VPC with a customer-managed key (the production layout)', () => {
+  let production: Synthesized;
+  beforeAll(() => {
+    production = synthesize({ vpc: 'create', availabilityZones: '3', masterNodes: '3', kms: 'create' }, { bundle: false });
+  }, 120_000);
+  afterAll(() => production?.cleanup());
+
+  it('passes cdk-nag (no OS1 acknowledgement: the domain is private) and the policy scan', () => {
+    nagClean(production);
+    const suppressed = (production.validationReport.pluginReports[0]!.suppressedViolations ?? []).map((v) => v.ruleName);
+    expect(suppressed).not.toContain('AwsSolutions-OS1');
+    expect(scanTemplate(production.json).violations).toEqual([]);
+  });
+
+  it('puts three data nodes and three masters in private subnets of three zones, audit logs published', () => {
+    const domain = findResource(production.json, 'AWS::OpenSearchService::Domain').resource.Properties;
+    expect(domain.ClusterConfig).toMatchObject({ InstanceCount: 3, ZoneAwarenessConfig: { AvailabilityZoneCount: 3 }, DedicatedMasterCount: 3 });
+    const subnetIds = domain.VPCOptions.SubnetIds.map((s: { Ref: string }) => s.Ref);
+    expect(subnetIds).toHaveLength(3);
+    const zones = subnetIds.map((id: string) => JSON.stringify(production.json.Resources[id]!.Properties.AvailabilityZone));
+    expect(new Set(zones).size).toBe(3);
+    for (const id of subnetIds) expect(production.json.Resources[id]!.Properties.MapPublicIpOnLaunch).toBe(false);
+    expect(logicalIds(production.json, 'AWS::EC2::InternetGateway')).toEqual([]);
+    expect(logicalIds(production.json, 'AWS::EC2::NatGateway')).toEqual([]);
+    expect(Object.keys(domain.LogPublishingOptions)).toContain('AUDIT_LOGS');
+  });
+
+  it('Firehose delivers through the VPC with its own security group, which alone with the installer may reach the domain on 443', () => {
+    const stream = findResource(production.json, 'AWS::KinesisFirehose::DeliveryStream').resource.Properties.AmazonopensearchserviceDestinationConfiguration;
+    const domain = findResource(production.json, 'AWS::OpenSearchService::Domain').resource.Properties;
+    expect(stream.VpcConfiguration.SubnetIds).toEqual(domain.VPCOptions.SubnetIds);
+    const domainGroup = domain.VPCOptions.SecurityGroupIds[0]['Fn::GetAtt'][0];
+    const ingress = Object.values(production.json.Resources).filter((r) => r.Type === 'AWS::EC2::SecurityGroupIngress' && r.Properties.GroupId['Fn::GetAtt'][0] === domainGroup);
+    expect(ingress.map((r) => [r.Properties.FromPort, r.Properties.ToPort])).toEqual([[443, 443], [443, 443]]);
+    const sources = ingress.map((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0]).sort();
+    expect(sources).toEqual([stream.VpcConfiguration.SecurityGroupIds[0]['Fn::GetAtt'][0], expect.stringMatching(/^NetworkInstallerSecurityGroup/)].sort());
+    const role = findResource(production.json, 'AWS::IAM::Policy', (p) => JSON.stringify(p.Roles).includes('DeliveryRole')).resource.Properties;
+    expect(role.PolicyDocument.Statement.find((s: any) => s.Sid === 'VpcDelivery').Action).toContain('ec2:CreateNetworkInterfacePermission');
+  });
+
+  it('runs the installer in the VPC; data at rest is under the stack key', () => {
+    const installer = findResource(production.json, 'AWS::Lambda::Function', (p) => /install OpenSearch index templates/.test(p.Description ?? '')).resource.Properties;
+    expect(installer.VpcConfig.SubnetIds).toHaveLength(3);
+    const stream = findResource(production.json, 'AWS::KinesisFirehose::DeliveryStream').resource.Properties;
+    expect(stream.DeliveryStreamEncryptionConfigurationInput.KeyType).toBe('CUSTOMER_MANAGED_CMK');
+    for (const id of logicalIds(production.json, 'AWS::Logs::LogGroup')) expect(production.json.Resources[id]!.Properties.KmsKeyId, id).toBeDefined();
+  });
+
+  it('an existing VPC is used by ids and zone names, and incomplete settings say what is missing', () => {
+    const existingVpc = synthesize(
+      { vpcId: 'vpc-0abc', privateSubnetIds: 'subnet-a,subnet-b', availabilityZones: 'eu-west-1a,eu-west-1b', masterNodes: '3', region: 'eu-west-1' },
+      { bundle: false },
+    );
+    try {
+      const domain = findResource(existingVpc.json, 'AWS::OpenSearchService::Domain').resource.Properties;
+      expect(domain.VPCOptions.SubnetIds).toEqual(['subnet-a', 'subnet-b']);
+      expect(domain.ClusterConfig).toMatchObject({ InstanceCount: 2, ZoneAwarenessConfig: { AvailabilityZoneCount: 2 } });
+      expect(logicalIds(existingVpc.json, 'AWS::EC2::VPC')).toEqual([]);
+      const [report] = existingVpc.validationReport.pluginReports;
+      expect((report!.violations ?? []).map((v) => v.ruleName)).toEqual([]);
+    } finally {
+      existingVpc.cleanup();
+    }
+    expect(() => synthesize({ vpcId: 'vpc-0abc', availabilityZones: '2' }, { bundle: false })).toThrow(/vpcId needs privateSubnetIds=.* availabilityZones=<zone name>/);
+    expect(() => synthesize({ vpcId: 'vpc-0abc', privateSubnetIds: 'subnet-a', availabilityZones: 'eu-west-1a,eu-west-1b', masterNodes: '3' }, { bundle: false }))
+      .toThrow(/one subnet per zone/);
+    expect(() => synthesize({ vpc: 'create', domainEndpoint: 'search-x-y.eu-west-1.es.amazonaws.com' }, { bundle: false })).toThrow(/existing domain keeps its own network/);
+  });
+});

@@ -1,7 +1,7 @@
 // Customer-managed key mode, on the synthesized template: every resource that stores data is under the stack's
 // key except the two buckets AWS limits to SSE-S3, and every Lambda and Firehose role may use the key.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logicalIds, synthesize, type Synthesized } from '../synth.ts';
+import { synthesize, type Synthesized } from '../synth.ts';
 import { scanTemplate } from '../policy-scan.ts';
 
 const EXISTING_KEY = 'arn:aws:kms:eu-west-1:111122223333:key/0f1e2d3c-4b5a-6978-8899-aabbccddeeff';
