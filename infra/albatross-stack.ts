@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
@@ -8,7 +8,10 @@ import { LogSource } from './constructs/log-source.ts';
 import { Loader } from './constructs/loader.ts';
 import { acknowledgeFindings } from './nag.ts';
 import { PipelineAlarms } from './constructs/pipeline-alarms.ts';
+import { type DomainLayout, resolveDomainLayout } from './constructs/domain-layout.ts';
 import { type DomainSizing, NewSearchDomain } from './constructs/search-domain.ts';
+import { CustomerManagedKey } from './constructs/customer-managed-key.ts';
+import { type ExistingVpc, PrivateNetwork } from './constructs/private-network.ts';
 import { createSecureBucket } from './constructs/secure-bucket.ts';
 import { TemplatesInstaller } from './constructs/templates-installer.ts';
 
@@ -49,6 +52,25 @@ export interface AlbatrossStackProps extends StackProps {
    * @default false - read-only on `<indexPrefix>-*` plus kibana_user for their own saved objects
    */
   readonly dashboardsAdmin?: boolean;
+  /**
+   * Let the transform log up to three raw failed lines per batch. Lines carry client addresses, URLs and query
+   * strings, so by default the Lambdas' logs hold reasons and locations only. @default false
+   */
+  readonly logSamples?: boolean;
+  /**
+   * Encrypt buckets (but the two AWS limits to SSE-S3), queues, topic, delivery stream, domain, table, function
+   * environments and log groups with a customer-managed KMS key: 'create' makes one (rotated yearly), or the ARN
+   * of an existing key whose policy allows what docs/deploy.md lists. @default - AWS-managed and AWS-owned keys
+   */
+  readonly customerManagedKey?: 'create' | string;
+  /**
+   * A private domain: 'create' builds a VPC (isolated private subnets, an S3 gateway endpoint, flow logs), or an
+   * existing VPC by ids and zone names (no lookup). The domain, Firehose's delivery and every function that calls
+   * the domain then run inside it. @default - a public endpoint (SigV4 + FGAC)
+   */
+  readonly vpc?: 'create' | ExistingVpc;
+  /** Fine-grained access control audit logs of a new domain, published to CloudWatch Logs. @default true */
+  readonly auditLogs?: boolean;
 
   /** Loader memory (MB); also its CPU share. @default 1024 */
   readonly loaderMemorySize?: number;
@@ -100,6 +122,8 @@ export interface AlbatrossSettings {
   readonly bufferSizeMB: number;
   readonly retryDuration: Duration;
   readonly domainSizing: DomainSizing;
+  /** Zone layout of a new domain; undefined for an existing one. */
+  readonly domainLayout?: DomainLayout;
   readonly logRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -133,6 +157,9 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
   }
   const logPrefix = (props.logPrefix ?? '').replace(/^\/+|\/+$/g, '');
   if (/AWSLogs/.test(logPrefix)) throw new Error(`logPrefix is the ALB's prefix without "AWSLogs", got "${logPrefix}"`);
+  if (props.vpc !== undefined && props.existingDomainEndpoint !== undefined) {
+    throw new Error('vpc settings place a domain the stack creates; an existing domain keeps its own network (docs/deploy.md)');
+  }
   if (props.dashboardsAdmin && props.existingDomainEndpoint !== undefined) {
     throw new Error('dashboardsAdmin applies to the Dashboards sign-in of a domain the stack creates, not to an existing domain');
   }
@@ -144,12 +171,18 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
   checkRange('bufferInterval (seconds)', bufferInterval.toSeconds(), 0, 900);
   const retryDuration = props.retryDuration ?? Duration.seconds(300);
   checkRange('retryDuration (seconds)', retryDuration.toSeconds(), 0, 7200);
-  const sizing: DomainSizing = { ...DEFAULT_DOMAIN_SIZING, ...props.domainSizing };
+  // Zones without a node count: one data node per zone.
+  const sizing: DomainSizing = {
+    ...DEFAULT_DOMAIN_SIZING,
+    ...(props.domainSizing?.availabilityZones !== undefined ? { dataNodes: props.domainSizing.availabilityZones } : {}),
+    ...props.domainSizing,
+  };
   checkInteger('domainSizing.dataNodes', sizing.dataNodes, 1, 80);
   checkInteger('domainSizing.volumeSizeGiB', sizing.volumeSizeGiB, 10, 16384);
   if (sizing.masterNodes !== 0 && sizing.masterNodes !== 3 && sizing.masterNodes !== 5) {
     throw new Error(`domainSizing.masterNodes must be 0, 3 or 5, got ${sizing.masterNodes}`);
   }
+  const domainLayout = props.existingDomainEndpoint === undefined ? resolveDomainLayout(sizing) : undefined;
   return {
     logPrefix,
     logExpirationDays: checkInteger('logExpirationDays', props.logExpirationDays ?? 90, 1, 36500),
@@ -167,6 +200,7 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
     bufferSizeMB: checkInteger('bufferSizeMB', props.bufferSizeMB ?? 5, 1, 100),
     retryDuration,
     domainSizing: sizing,
+    domainLayout,
     logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
   };
@@ -187,6 +221,10 @@ export class AlbatrossStack extends Stack {
   readonly alarms: PipelineAlarms;
   /** Set when the stack created the domain. */
   readonly searchDomain?: NewSearchDomain;
+  /** Set for a private (VPC) domain. */
+  readonly network?: PrivateNetwork;
+  /** Set in customer-managed key mode. */
+  readonly customerManagedKey?: CustomerManagedKey;
 
   constructor(scope: Construct, id: string, props: AlbatrossStackProps = {}) {
     super(scope, id, props);
@@ -199,8 +237,9 @@ export class AlbatrossStack extends Stack {
     }
 
 
-    const accessLogs = createSecureBucket(this, 'AccessLogsBucket', { expirationDays: 90, removalPolicy });
-    this.logSource = new LogSource(this, 'LogSource', {
+    // Not versioned: S3 writes each access log object once, and nothing reads it back but people.
+    const accessLogs = createSecureBucket(this, 'AccessLogsBucket', { expirationDays: 90, removalPolicy, versioned: false });
+    const logSource = (this.logSource = new LogSource(this, 'LogSource', {
       existingBucketName: props.existingLogBucketName,
       prefix: settings.logPrefix,
       logExpirationDays: settings.logExpirationDays,
@@ -208,7 +247,13 @@ export class AlbatrossStack extends Stack {
       maxReceiveCount: settings.maxReceiveCount,
       removalPolicy,
       serverAccessLogsBucket: accessLogs,
-    });
+    }));
+    if (props.customerManagedKey !== undefined) {
+      this.customerManagedKey = new CustomerManagedKey(this, 'Key', {
+        existingKeyArn: props.customerManagedKey === 'create' ? undefined : props.customerManagedKey,
+        s3ManagedOnly: [accessLogs, ...(logSource.bucketCreated ? [logSource.bucket] : [])],
+      });
+    }
 
     // Named only for an existing domain: its owner must allow and map these roles before the deployment.
     const fixedRoleName = (suffix: string): string | undefined =>
@@ -228,8 +273,17 @@ export class AlbatrossStack extends Stack {
           })
         : opensearch.Domain.fromDomainEndpoint(this, 'Domain', `https://${props.existingDomainEndpoint!.replace(/^https?:\/\//, '')}`);
     } else {
+      if (props.vpc !== undefined) {
+        this.network = new PrivateNetwork(this, 'Network', {
+          vpc: props.vpc, zones: settings.domainLayout!.availabilityZones, logRetention, removalPolicy,
+        });
+      }
+      for (const warning of settings.domainLayout!.warnings) Annotations.of(this).addWarningV2('albatross:domain-layout', warning);
       this.searchDomain = new NewSearchDomain(this, 'Search', {
         sizing: settings.domainSizing,
+        layout: settings.domainLayout!,
+        auditLogs: props.auditLogs,
+        network: this.network,
         masterRole: installerRole,
         signInDomainPrefix: props.signInDomainPrefix ?? `${this.stackName.toLowerCase()}-${this.account}`,
         adminEmail: props.adminEmail ?? props.alarmEmail,
@@ -246,8 +300,12 @@ export class AlbatrossStack extends Stack {
       }),
     );
 
+    const firehoseGroup = this.network?.addClient('FirehoseSecurityGroup', 'Firehose delivery');
     this.delivery = new DeliveryStream(this, 'Delivery', {
       domainArn: domain.domainArn,
+      vpc: this.network && firehoseGroup
+        ? { subnetIds: this.network.domainSubnets.map((subnet) => subnet.subnetId), securityGroupIds: [firehoseGroup.securityGroupId] }
+        : undefined,
       indexPrefix: settings.indexPrefix,
       bufferInterval: settings.bufferInterval,
       bufferSizeMB: settings.bufferSizeMB,
@@ -259,16 +317,19 @@ export class AlbatrossStack extends Stack {
       removalPolicy,
       serverAccessLogsBucket: accessLogs,
       roleName: fixedRoleName('firehose'),
+      logSamples: props.logSamples,
     });
-    this.searchDomain?.allowHttpAccess(this.delivery.role);
+    // Bulk writes (POST/PUT) and the GETs of Firehose's own checks (_all/_settings, _cluster/health, mappings).
+    this.searchDomain?.allowHttpMethods(['Get', 'Post', 'Put'], this.delivery.role);
 
     this.templates = new TemplatesInstaller(this, 'Templates', {
       role: installerRole,
+      network: this.network?.functionNetwork('InstallerSecurityGroup', 'the template installer'),
       domainEndpoint: domain.domainEndpoint,
       indexPrefix: settings.indexPrefix,
       retentionDays: settings.retentionDays,
-      // One data node cannot hold a replica: 0 keeps a new single-node domain green.
-      replicas: existingDomain ? undefined : Math.min(1, settings.domainSizing.dataNodes - 1),
+      // From the zone layout (0 on one node keeps it green; 2 under Multi-AZ with Standby); an existing domain keeps its own.
+      replicas: settings.domainLayout?.replicas,
       firehoseRoleArn: this.delivery.role.roleArn,
       dashboardsRoleArn: this.searchDomain?.dashboardsRole.roleArn,
       dashboardsAdmin: props.dashboardsAdmin ?? false,
@@ -320,6 +381,7 @@ export class AlbatrossStack extends Stack {
     new CfnOutput(this, 'TemplatesInstallerRoleArn', { value: installerRole.roleArn, description: 'FGAC master user (new domain) / needs all_access on an existing domain' });
     new CfnOutput(this, 'FirehoseRoleArn', { value: this.delivery.role.roleArn });
 
+    this.customerManagedKey?.grantToServiceRoles(this);
     acknowledgeFindings(this);
   }
 }

@@ -3,6 +3,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { AlbatrossStackProps } from './albatross-stack.ts';
+import type { ExistingVpc } from './constructs/private-network.ts';
 import type { DomainSizing } from './constructs/search-domain.ts';
 
 /** Context keys the app reads, with what they set; docs/deploy.md lists the same. */
@@ -19,6 +20,15 @@ export const CONTEXT_KEYS = {
   volumeSizeGiB: 'EBS gp3 volume per data node (default 10)',
   masterNodes: 'dedicated master nodes: 0, 3 or 5 (default 0)',
   masterInstanceType: 'dedicated master instance type (default m6g.large.search)',
+  availabilityZones: 'availability zones of a new domain: 1, 2 or 3, or with vpcId the zone names (default: 1 for one node, else 3 or 2 as the data node count divides)',
+  multiAzWithStandby: 'true = Multi-AZ with Standby (needs availabilityZones=3, masterNodes=3, non-burstable instances; default false)',
+  vpc: "'create' = a private domain in a new VPC (isolated subnets, S3 endpoint, flow logs; default: public endpoint)",
+  vpcId: 'an existing VPC for a private domain (with privateSubnetIds and availabilityZones as zone names; no lookup)',
+  privateSubnetIds: 'with vpcId: one private subnet id per availability zone, comma-separated, in the order of availabilityZones',
+  auditLogs: 'false = no FGAC audit logs (default true: published to CloudWatch Logs)',
+  kms: "'create' = encrypt data at rest with a customer-managed KMS key the stack creates (default: AWS-managed keys)",
+  kmsKeyArn: 'an existing KMS key to encrypt data at rest with instead (its policy: docs/deploy.md)',
+  logSamples: 'true = the transform logs up to 3 raw failed lines per batch (default false: no log content in CloudWatch Logs)',
   signInDomainPrefix: 'Cognito hosted-UI prefix (default <stack>-<account>)',
   indexPrefix: 'index prefix (default alb-logs)',
   retentionDays: 'days indices are kept (default 30)',
@@ -95,6 +105,38 @@ function removal(read: ContextReader): RemovalPolicy | undefined {
   throw new Error(`context removalPolicy must be "retain" or "destroy", got "${value}"`);
 }
 
+/** A comma-separated value as a list of trimmed, non-empty items. */
+function list(read: ContextReader, key: ContextKey): string[] | undefined {
+  const value = text(read, key);
+  return value === undefined ? undefined : value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+}
+
+function vpcSetting(read: ContextReader): 'create' | ExistingVpc | undefined {
+  const mode = text(read, 'vpc');
+  const vpcId = text(read, 'vpcId');
+  const subnets = list(read, 'privateSubnetIds');
+  if (mode !== undefined && mode !== 'create') throw new Error(`context vpc must be "create" (or use vpcId=<id> with privateSubnetIds and availabilityZones), got "${mode}"`);
+  if (mode !== undefined && vpcId !== undefined) throw new Error('context vpc=create and vpcId are alternatives: set one');
+  if (mode === 'create') return 'create';
+  if (vpcId === undefined) {
+    if (subnets !== undefined) throw new Error('context privateSubnetIds needs vpcId');
+    return undefined;
+  }
+  const zones = list(read, 'availabilityZones') ?? [];
+  if (subnets === undefined || zones.length === 0 || zones.every((zone) => /^\d+$/.test(zone))) {
+    throw new Error('context vpcId needs privateSubnetIds=<subnet>,<subnet>… and availabilityZones=<zone name>,<zone name>… (one subnet per zone; nothing is looked up)');
+  }
+  return { vpcId, privateSubnetIds: subnets, availabilityZones: zones };
+}
+
+function customerManagedKey(read: ContextReader): string | undefined {
+  const mode = text(read, 'kms');
+  const arn = text(read, 'kmsKeyArn');
+  if (mode !== undefined && mode !== 'create') throw new Error(`context kms must be "create" (or use kmsKeyArn=<key ARN>), got "${mode}"`);
+  if (mode !== undefined && arn !== undefined) throw new Error('context kms=create and kmsKeyArn are alternatives: set one');
+  return mode ?? arn;
+}
+
 /** Reads the app's settings from CDK context; unknown keys are ignored, bad values throw with the key's name. */
 export function settingsFromContext(read: ContextReader, env: NodeJS.ProcessEnv = process.env): AppSettings {
   const sizing: Partial<{ -readonly [K in keyof DomainSizing]: DomainSizing[K] }> = {};
@@ -108,6 +150,13 @@ export function settingsFromContext(read: ContextReader, env: NodeJS.ProcessEnv 
   if (masterNodes !== undefined) sizing.masterNodes = masterNodes;
   const masterInstanceType = text(read, 'masterInstanceType');
   if (masterInstanceType !== undefined) sizing.masterInstanceType = masterInstanceType;
+  const zones = list(read, 'availabilityZones');
+  if (zones !== undefined) {
+    if (zones.length === 1 && /^\d+$/.test(zones[0]!)) sizing.availabilityZones = Number(zones[0]);
+    else sizing.availabilityZones = zones.length;
+  }
+  const multiAzWithStandby = flag(read, 'multiAzWithStandby');
+  if (multiAzWithStandby !== undefined) sizing.multiAzWithStandby = multiAzWithStandby;
 
   return {
     stackName: text(read, 'stackName') ?? 'Albatross',
@@ -126,6 +175,10 @@ export function settingsFromContext(read: ContextReader, env: NodeJS.ProcessEnv 
       alarmEmail: text(read, 'alarmEmail'),
       adminEmail: text(read, 'adminEmail'),
       dashboardsAdmin: flag(read, 'dashboardsAdmin'),
+      auditLogs: flag(read, 'auditLogs'),
+      logSamples: flag(read, 'logSamples'),
+      vpc: vpcSetting(read),
+      customerManagedKey: customerManagedKey(read),
       loaderMemorySize: integer(read, 'loaderMemorySize'),
       loaderTimeout: seconds(read, 'loaderTimeoutSeconds'),
       loaderBatchSize: integer(read, 'loaderBatchSize'),

@@ -59,6 +59,13 @@ export function acknowledgeFindings(stack: AlbatrossStack): void {
   acknowledgeWildcards(loaderRole, [stack.delivery.backupBucket.arnForObjects(`${stack.loader.failurePrefix}*`)],
     'The loader records over-long lines under deterministic keys below errors/loader-failed/ (PutObject only).');
 
+  if (stack.network) {
+    acknowledge(stack.templatesInstallerRole, 'AwsSolutions-IAM5[Resource::*]',
+      'The installer runs in the domain\'s VPC: EC2 network-interface actions (Create/Describe/Delete/Assign/UnassignNetworkInterface) have no resource-level permissions.');
+    acknowledge(deliveryPolicy, 'AwsSolutions-IAM5[Resource::*]',
+      'Firehose delivers into the VPC domain through ENIs it manages: the EC2 Describe*/CreateNetworkInterface* actions the Firehose developer guide lists have no resource-level permissions.');
+  }
+
   const search = stack.searchDomain;
   if (search) {
     acknowledge(search.userPool, 'AwsSolutions-COG8',
@@ -67,8 +74,10 @@ export function acknowledgeFindings(stack: AlbatrossStack): void {
       'The managed policy AWS documents for OpenSearch Service Cognito authentication; only the OpenSearch service can assume this role.');
     acknowledge(search.domain, 'AwsSolutions-IAM5[Resource::*]',
       'CDK custom resource that puts the CloudWatch Logs resource policy for slow/application logs; logs:PutResourcePolicy has no resource-level permissions.');
-    acknowledge(search.domain, 'AwsSolutions-OS1',
-      'Public endpoint on purpose: Firehose delivers without VPC configuration and Dashboards users sign in from a browser via Cognito. Every request must be SigV4-signed by one of the IAM roles named in the access policy, then passes fine-grained access control.');
+    if (stack.network === undefined) {
+      acknowledge(search.domain, 'AwsSolutions-OS1',
+        'Public endpoint by default so Dashboards users sign in from a browser (Cognito) without a VPN or bastion; -c vpc=create or -c vpcId=… makes the domain private. Every request must be SigV4-signed by one of the IAM roles named in the access policy, then passes fine-grained access control.');
+    }
     acknowledge(search.domain, 'AwsSolutions-OS3',
       'Callers are AWS services (Firehose, Lambda) and Cognito-federated browsers without fixed IP addresses; access is limited to named IAM roles instead of IP ranges.');
     if (stack.settings.domainSizing.masterNodes === 0) {

@@ -200,10 +200,11 @@ export function renderIsmPolicy(options: TemplateOptions): IsmPolicy {
 }
 
 /**
- * The OpenSearch security role Firehose is mapped to. Narrower than AWS's example
- * (create_index + manage + crud): Firehose only creates the daily index and bulk-indexes
- * into it, and reads cluster/index stats and mappings for its health checks; it never
- * deletes, updates, searches or changes settings.
+ * The OpenSearch security role Firehose is mapped to: the permissions the Firehose developer guide documents for
+ * an FGAC domain (cluster_composite_ops + cluster_monitor; create_index, manage and crud on the indices), so every
+ * call Firehose makes - bulk, index creation, `GET _all/_settings`, mappings and stats - is allowed. What
+ * Firehose cannot do despite `manage`/`crud` is set by the domain access policy, which gives its IAM role
+ * GET, POST and PUT only: no DELETE of an index or a document.
  */
 export function renderFirehoseRole(options: TemplateOptions): SecurityRole {
   const n = names(options.indexPrefix);
@@ -211,20 +212,14 @@ export function renderFirehoseRole(options: TemplateOptions): SecurityRole {
     name: n.securityRole,
     body: {
       description: `Albatross: Firehose delivery into ${n.indexPattern} (managed by ${MANAGED_BY})`,
-      cluster_permissions: ['cluster_monitor', 'indices:data/write/bulk'],
+      cluster_permissions: ['cluster_composite_ops', 'cluster_monitor'],
       index_permissions: [
         {
           // `<prefix>*`, not `<prefix>-*`: Firehose's own checks address the IndexName itself (the
           // pattern in the Firehose developer guide). It also matches any index whose name merely
           // starts with the prefix, so pick a prefix no other index shares (docs/templates.md).
           index_patterns: [`${options.indexPrefix}*`],
-          allowed_actions: [
-            'create_index',
-            'indices:data/write/bulk*',
-            'indices:data/write/index',
-            'indices:admin/mappings/get',
-            'indices:monitor/stats',
-          ],
+          allowed_actions: ['create_index', 'manage', 'crud'],
         },
       ],
     },

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -20,7 +21,18 @@ export interface BundledFunctionProps {
   readonly removalPolicy: RemovalPolicy;
   /** Execution role; default = a new role. Either way it gets write access to this function's log group only. */
   readonly role?: iam.Role;
+  /** Run in these subnets with these security groups (functions that call a private domain). @default - no VPC */
+  readonly network?: FunctionNetwork;
 }
+
+export interface FunctionNetwork {
+  readonly vpc: ec2.IVpc;
+  readonly subnets: ec2.SubnetSelection;
+  readonly securityGroups: ec2.ISecurityGroup[];
+}
+
+/** EC2 actions a VPC-attached Lambda's role needs for its network interfaces; they have no resource-level scope. */
+const ENI_ACTIONS = ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'];
 
 /**
  * A Lambda function with the project's defaults: TypeScript bundled by the locally installed esbuild
@@ -50,6 +62,10 @@ export class BundledFunction extends Construct {
         resources: [this.logGroup.logGroupArn],
       }),
     );
+    if (props.network) {
+      // What the managed AWSLambdaVPCAccessExecutionRole would add, as a statement on this function's own role.
+      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'VpcNetworkInterfaces', actions: ENI_ACTIONS, resources: ['*'] }));
+    }
     this.function = new NodejsFunction(this, 'Function', {
       entry: `${REPO_ROOT}${props.entry}`,
       handler: 'handler',
@@ -64,6 +80,7 @@ export class BundledFunction extends Construct {
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       environment: props.environment,
+      ...(props.network ? { vpc: props.network.vpc, vpcSubnets: props.network.subnets, securityGroups: props.network.securityGroups } : {}),
       bundling: {
         forceDockerBundling: false,
         format: OutputFormat.ESM,

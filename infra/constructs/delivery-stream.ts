@@ -4,6 +4,7 @@ import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { FIREHOSE_VPC_ACTIONS } from './private-network.ts';
 import { PROCESSOR_BUFFER_SIZE_MB } from '../../transform/firehose-transform/limits.ts';
 import { BundledFunction } from './bundled-function.ts';
 import { createSecureBucket } from './secure-bucket.ts';
@@ -27,6 +28,10 @@ export interface DeliveryStreamProps {
   readonly serverAccessLogsBucket: s3.IBucket;
   /** Fixed role name (existing domains: the owner must allow and map it before deploying). */
   readonly roleName?: string;
+  /** Deliver into a VPC domain through ENIs in these subnets with this security group. @default - public domain */
+  readonly vpc?: { readonly subnetIds: string[]; readonly securityGroupIds: string[] };
+  /** Let the transform log up to three raw failed lines per batch (client addresses, URLs). @default false */
+  readonly logSamples?: boolean;
 }
 
 /**
@@ -67,7 +72,10 @@ export class DeliveryStream extends Construct {
       // A 64 MiB young generation (Node's default is 16): the transform allocates many short-lived
       // strings per record, and `npm run bench transform` measured 13-36 % more records per
       // CPU-second with it (docs/benchmarks.md). Billed per millisecond, so that is cost.
-      environment: { NODE_OPTIONS: '--max-semi-space-size=64' },
+      environment: {
+        NODE_OPTIONS: '--max-semi-space-size=64',
+        ...(props.logSamples === true ? { ALBATROSS_LOG_SAMPLES: 'true' } : {}),
+      },
     });
 
     this.errorLogGroup = new logs.LogGroup(this, 'ErrorLogs', {
@@ -163,12 +171,16 @@ export class DeliveryStream extends Construct {
       }),
     );
 
+    if (props.vpc) {
+      this.role.addToPolicy(new iam.PolicyStatement({ sid: 'VpcDelivery', actions: FIREHOSE_VPC_ACTIONS, resources: ['*'] }));
+    }
     this.stream = new firehose.CfnDeliveryStream(this, 'Stream', {
       deliveryStreamType: 'DirectPut',
       deliveryStreamEncryptionConfigurationInput: { keyType: 'AWS_OWNED_CMK' },
       amazonopensearchserviceDestinationConfiguration: {
         domainArn: props.domainArn,
         roleArn: this.role.roleArn,
+        ...(props.vpc ? { vpcConfiguration: { subnetIds: props.vpc.subnetIds, securityGroupIds: props.vpc.securityGroupIds, roleArn: this.role.roleArn } } : {}),
         indexName: props.indexPrefix,
         // `<prefix>-YYYY-MM-DD` by Firehose arrival time (UTC).
         indexRotationPeriod: 'OneDay',

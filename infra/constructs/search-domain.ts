@@ -5,6 +5,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
 import { Construct } from 'constructs';
+import type { DomainLayout } from './domain-layout.ts';
+import type { PrivateNetwork } from './private-network.ts';
 
 export interface DomainSizing {
   readonly instanceType: string;
@@ -13,7 +15,14 @@ export interface DomainSizing {
   /** Dedicated master nodes; 0 = none. */
   readonly masterNodes: number;
   readonly masterInstanceType: string;
+  /** 1, 2 or 3; undefined = derived from the data node count (see domain-layout.ts). */
+  readonly availabilityZones?: number;
+  /** Multi-AZ with Standby: three zones, one of them standby; needs three dedicated masters. */
+  readonly multiAzWithStandby?: boolean;
 }
+
+/** The HTTP methods of the `es:ESHttp*` actions. */
+export type DomainHttpMethod = 'Get' | 'Head' | 'Post' | 'Put' | 'Delete' | 'Patch';
 
 export interface NewSearchDomainProps {
   readonly sizing: DomainSizing;
@@ -23,6 +32,12 @@ export interface NewSearchDomainProps {
   readonly signInDomainPrefix: string;
   /** Invited to the user pool by e-mail; none = add users in the Cognito console. */
   readonly adminEmail?: string;
+  /** The checked zone layout (resolveDomainLayout). */
+  readonly layout: DomainLayout;
+  /** Place the domain in these private subnets. @default - public endpoint */
+  readonly network?: PrivateNetwork;
+  /** Fine-grained access control audit logs to CloudWatch Logs (default true). */
+  readonly auditLogs?: boolean;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
@@ -30,7 +45,7 @@ export interface NewSearchDomainProps {
 /**
  * An OpenSearch 2.19 domain with fine-grained access control (IAM master role), encryption at rest and in
  * transit, HTTPS with TLS 1.2+, slow and application logs, and Dashboards sign-in through a Cognito user pool.
- * Its access policy names IAM roles only, added with `allowHttpAccess()`.
+ * Its access policy names IAM roles only, each with the HTTP methods it uses (`allowHttpMethods()`).
  */
 export class NewSearchDomain extends Construct {
   readonly domain: opensearch.Domain;
@@ -40,7 +55,7 @@ export class NewSearchDomain extends Construct {
   readonly dashboardsRole: iam.Role;
   /** Lets OpenSearch Service configure the user and identity pools. */
   readonly cognitoConfigRole: iam.Role;
-  /** Data nodes spread over two AZs (even node count >= 2). */
+  /** Data nodes spread over two or three AZs. */
   readonly zoneAware: boolean;
 
   constructor(scope: Construct, id: string, props: NewSearchDomainProps) {
@@ -110,7 +125,8 @@ export class NewSearchDomain extends Construct {
 
     const logGroup = (name: string): logs.LogGroup =>
       new logs.LogGroup(this, name, { retention: props.logRetention, removalPolicy: props.removalPolicy });
-    this.zoneAware = sizing.dataNodes >= 2 && sizing.dataNodes % 2 === 0;
+    const { layout } = props;
+    this.zoneAware = layout.availabilityZones > 1;
 
     this.domain = new opensearch.Domain(this, 'Domain', {
       version: opensearch.EngineVersion.OPENSEARCH_2_19,
@@ -119,9 +135,10 @@ export class NewSearchDomain extends Construct {
         dataNodeInstanceType: sizing.instanceType,
         masterNodes: sizing.masterNodes > 0 ? sizing.masterNodes : undefined,
         masterNodeInstanceType: sizing.masterNodes > 0 ? sizing.masterInstanceType : undefined,
-        multiAzWithStandbyEnabled: false,
+        multiAzWithStandbyEnabled: layout.multiAzWithStandby,
       },
-      zoneAwareness: this.zoneAware ? { enabled: true, availabilityZoneCount: 2 } : { enabled: false },
+      zoneAwareness: this.zoneAware ? { enabled: true, availabilityZoneCount: layout.availabilityZones } : { enabled: false },
+      ...(props.network ? { vpc: props.network.vpc, vpcSubnets: [{ subnets: props.network.domainSubnets }], securityGroups: [props.network.domainSecurityGroup] } : {}),
       ebs: { volumeSize: sizing.volumeSizeGiB, volumeType: ec2.EbsDeviceVolumeType.GP3 },
       enforceHttps: true,
       tlsSecurityPolicy: opensearch.TLSSecurityPolicy.TLS_1_2_PFS,
@@ -140,19 +157,31 @@ export class NewSearchDomain extends Construct {
         slowIndexLogGroup: logGroup('SlowIndexLogs'),
         appLogEnabled: true,
         appLogGroup: logGroup('AppLogs'),
+        // Who read or changed what (Security Hub Opensearch.5); the security plugin's audit settings choose the categories.
+        ...((props.auditLogs ?? true) ? { auditLogEnabled: true, auditLogGroup: logGroup('AuditLogs') } : {}),
       },
+      // Service software updates in the off-peak window rather than whenever AWS schedules them (Opensearch.10).
+      offPeakWindowEnabled: true,
+      enableAutoSoftwareUpdate: true,
       removalPolicy: props.removalPolicy,
     });
     // OpenSearch Service refuses Cognito options for a user pool without a hosted-UI domain.
     this.domain.node.addDependency(signInDomain);
-    this.allowHttpAccess(props.masterRole, this.dashboardsRole);
+    // The installer reads and writes templates, policies and role mappings; it never deletes.
+    this.allowHttpMethods(['Get', 'Head', 'Post', 'Put'], props.masterRole);
+    // Dashboards users delete and patch their own saved objects; FGAC keeps them read-only on the log indices.
+    this.allowHttpMethods(['Get', 'Head', 'Post', 'Put', 'Delete', 'Patch'], this.dashboardsRole);
   }
 
-  /** Adds IAM principals to the domain access policy (es:ESHttp* on the domain's paths). */
-  allowHttpAccess(...principals: iam.IPrincipal[]): void {
+  /**
+   * Adds IAM principals to the domain access policy for these HTTP methods only. Within one account an Allow here
+   * is enough on its own, so each principal gets just the methods it uses: the policy, not only the principal's
+   * identity policy, is what limits it (and FGAC inside the domain limits the paths).
+   */
+  allowHttpMethods(methods: readonly DomainHttpMethod[], ...principals: iam.IPrincipal[]): void {
     this.domain.addAccessPolicies(
       new iam.PolicyStatement({
-        actions: ['es:ESHttp*'],
+        actions: methods.map((method) => `es:ESHttp${method}`),
         principals,
         resources: [`${this.domain.domainArn}/*`],
       }),

@@ -4,6 +4,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import type { FunctionNetwork } from './bundled-function.ts';
 import type { TemplatesResourceProperties } from '../handlers/templates-resource.ts';
 import { BundledFunction } from './bundled-function.ts';
 
@@ -21,6 +22,8 @@ export interface TemplatesInstallerProps {
   readonly dashboardsAdmin?: boolean;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  /** Run the installer in the domain's VPC. @default - no VPC (public domain) */
+  readonly network?: FunctionNetwork;
 }
 
 /**
@@ -43,6 +46,7 @@ export class TemplatesInstaller extends Construct {
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
       role: props.role,
+      network: props.network,
     });
     const frameworkLogs = new logs.LogGroup(this, 'ProviderLogs', {
       retention: props.logRetention,

@@ -35,9 +35,12 @@ describe('settingsFromContext', () => {
       alarmEmail: 'a@example.com', adminEmail: 'b@example.com', dashboardsAdmin: 'true', loaderMemorySize: '2048', loaderTimeoutSeconds: '600', loaderBatchSize: '2',
       loaderMaxConcurrency: '50', loaderSendConcurrency: '8', maxReceiveCount: '6', transformMemorySize: '1024', transformTimeoutSeconds: '120',
       bufferIntervalSeconds: '30', bufferSizeMB: '8', retryDurationSeconds: '900', logRetentionDays: '14', removalPolicy: 'retain',
-      freeStorageThresholdMiB: '4096',
+      freeStorageThresholdMiB: '4096', availabilityZones: '2', multiAzWithStandby: 'false', auditLogs: 'false',
+      logSamples: 'true', kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/0f1e2d3c-4b5a-6978-8899-aabbccddeeff',
     };
-    expect(Object.keys(values).sort()).toEqual(Object.keys(CONTEXT_KEYS).sort());
+    // kms=create and kmsKeyArn are alternatives: kms is read on its own below.
+    expect([...Object.keys(values), 'kms'].sort()).toEqual(Object.keys(CONTEXT_KEYS).sort());
+    expect(settingsFromContext(reader({ kms: 'create' }), {}).props.customerManagedKey).toBe('create');
     const { stackName, region, props } = settingsFromContext(reader(values), {});
     expect({ stackName, region }).toEqual({ stackName: 'S', region: 'us-east-1' });
     expect(props).toMatchObject({
@@ -45,8 +48,12 @@ describe('settingsFromContext', () => {
       existingDomainArn: 'arn:aws:es:us-east-1:1:domain/x', signInDomainPrefix: 'logs', indexPrefix: 'web', retentionDays: 7,
       backupExpirationDays: 9, alarmEmail: 'a@example.com', adminEmail: 'b@example.com', dashboardsAdmin: true, loaderMemorySize: 2048, loaderBatchSize: 2,
       loaderMaxConcurrency: 50, loaderSendConcurrency: 8, maxReceiveCount: 6, transformMemorySize: 1024, bufferSizeMB: 8,
-      logRetention: RetentionDays.TWO_WEEKS, removalPolicy: RemovalPolicy.RETAIN, freeStorageThresholdMiB: 4096,
-      domainSizing: { instanceType: 'm7g.large.search', dataNodes: 4, volumeSizeGiB: 50, masterNodes: 3, masterInstanceType: 'm7g.large.search' },
+      logRetention: RetentionDays.TWO_WEEKS, removalPolicy: RemovalPolicy.RETAIN, freeStorageThresholdMiB: 4096, auditLogs: false, logSamples: true,
+      customerManagedKey: 'arn:aws:kms:us-east-1:111122223333:key/0f1e2d3c-4b5a-6978-8899-aabbccddeeff',
+      domainSizing: {
+        instanceType: 'm7g.large.search', dataNodes: 4, volumeSizeGiB: 50, masterNodes: 3, masterInstanceType: 'm7g.large.search',
+        availabilityZones: 2, multiAzWithStandby: false,
+      },
     });
     expect([props.loaderTimeout, props.transformTimeout, props.bufferInterval, props.retryDuration].map((d) => d?.toSeconds())).toEqual([600, 120, 30, 900]);
   });

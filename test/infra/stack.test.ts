@@ -305,20 +305,26 @@ describe('OpenSearch domain', () => {
     });
   });
 
-  it('its access policy names exactly the Firehose, installer (master) and Dashboards roles, for es:ESHttp* only', () => {
+  it('its access policy names exactly the Firehose, installer (master) and Dashboards roles, each with only the HTTP methods it uses', () => {
     const policy = findResource(synth.json, 'Custom::OpenSearchAccessPolicy');
     const create = policy.resource.Properties.Create['Fn::Join'][1] as any[];
     const text = create.map((part) => (typeof part === 'string' ? part : `<${part['Fn::GetAtt']?.[0] ?? part.Ref}>`)).join('');
     const accessPolicy = JSON.parse(JSON.parse(text).parameters.AccessPolicies);
-    const principals = accessPolicy.Statement.flatMap((s: any) => [s.Principal.AWS].flat()).sort();
-    const roleId = (prefix: string) => findResource(synth.json, 'AWS::IAM::Role', (p) => p.Description?.startsWith(prefix)).id;
-    expect(principals).toEqual(
-      [roleId('Albatross: Firehose delivery'), roleId('Albatross: installs index templates'), roleId('Albatross: OpenSearch Dashboards users')]
-        .map((id) => `<${id}>`).sort());
+    const roleId = (prefix: string) => `<${findResource(synth.json, 'AWS::IAM::Role', (p) => p.Description?.startsWith(prefix)).id}>`;
+    const methodsOf = new Map<string, string[]>();
     for (const statement of accessPolicy.Statement) {
-      expect(statement).toMatchObject({ Effect: 'Allow', Action: 'es:ESHttp*' });
+      expect(statement.Effect).toBe('Allow');
       expect(statement.Resource).toMatch(/\/\*$/);
+      for (const principal of [statement.Principal.AWS].flat()) {
+        methodsOf.set(principal, [...(methodsOf.get(principal) ?? []), ...[statement.Action].flat()].sort());
+      }
     }
+    expect(Object.fromEntries(methodsOf)).toEqual({
+      [roleId('Albatross: Firehose delivery')]: ['es:ESHttpGet', 'es:ESHttpPost', 'es:ESHttpPut'],
+      [roleId('Albatross: installs index templates')]: ['es:ESHttpGet', 'es:ESHttpHead', 'es:ESHttpPost', 'es:ESHttpPut'],
+      [roleId('Albatross: OpenSearch Dashboards users')]:
+        ['es:ESHttpDelete', 'es:ESHttpGet', 'es:ESHttpHead', 'es:ESHttpPatch', 'es:ESHttpPost', 'es:ESHttpPut'],
+    });
   });
 
   it('Dashboards sign in through a Cognito user pool (MFA, no self sign-up) and an identity pool without guests', () => {
@@ -354,9 +360,19 @@ describe('OpenSearch domain', () => {
     });
   });
 
-  it('publishes slow search, slow index and application logs', () => {
+  it('publishes audit, slow search, slow index and application logs, each to its own log group', () => {
     const options = findResource(synth.json, 'AWS::OpenSearchService::Domain').resource.Properties.LogPublishingOptions;
-    expect(Object.keys(options).sort()).toEqual(['ES_APPLICATION_LOGS', 'INDEX_SLOW_LOGS', 'SEARCH_SLOW_LOGS']);
+    expect(Object.keys(options).sort()).toEqual(['AUDIT_LOGS', 'ES_APPLICATION_LOGS', 'INDEX_SLOW_LOGS', 'SEARCH_SLOW_LOGS']);
+    const groups = Object.values(options).map((o: any) => JSON.stringify(o.CloudWatchLogsLogGroupArn));
+    expect(new Set(groups).size).toBe(4);
+    for (const option of Object.values(options) as any[]) expect(option.Enabled).toBe(true);
+  });
+
+  it('takes service software updates automatically in an off-peak window', () => {
+    synth.template.hasResourceProperties('AWS::OpenSearchService::Domain', {
+      OffPeakWindowOptions: { Enabled: true },
+      SoftwareUpdateOptions: { AutoSoftwareUpdateEnabled: true },
+    });
   });
 });
 
@@ -413,6 +429,16 @@ describe('buckets', () => {
     expect(backup.Properties.LifecycleConfiguration.Rules[0].ExpirationInDays).toBe(30);
     expect(backup.DeletionPolicy).toBe('Retain');
     expect(backup.Properties.LoggingConfiguration.DestinationBucketName).toBeDefined();
+  });
+
+  it('the log and backup buckets are versioned and drop old versions after 30 days; the access-log bucket is not versioned', () => {
+    const versioned = logicalIds(synth.json, 'AWS::S3::Bucket').filter((id) => synth.json.Resources[id]!.Properties.VersioningConfiguration?.Status === 'Enabled');
+    expect(versioned.map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['DeliveryBackupBucket', 'LogSourceBucket']);
+    for (const id of versioned) {
+      const rules = synth.json.Resources[id]!.Properties.LifecycleConfiguration.Rules;
+      expect(rules[0].NoncurrentVersionExpiration).toEqual({ NoncurrentDays: 30 });
+      expect(rules[1]).toMatchObject({ ExpiredObjectDeleteMarker: true, Status: 'Enabled' });
+    }
   });
 });
 

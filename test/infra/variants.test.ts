@@ -9,6 +9,7 @@ const DOMAIN_ARN = 'arn:aws:es:eu-west-1:111122223333:domain/weblogs';
 
 let existing: Synthesized;
 let large: Synthesized;
+let highlyAvailable: Synthesized;
 
 beforeAll(() => {
   existing = synthesize(
@@ -32,10 +33,15 @@ beforeAll(() => {
     { dataNodes: '2', instanceType: 'r7g.large.search', volumeSizeGiB: '100', masterNodes: '3', removalPolicy: 'destroy', dashboardsAdmin: 'true' },
     { bundle: false },
   );
+  highlyAvailable = synthesize(
+    { dataNodes: '3', instanceType: 'r7g.large.search', masterNodes: '3', availabilityZones: '3', multiAzWithStandby: 'true', auditLogs: 'false', logSamples: 'true' },
+    { bundle: false },
+  );
 }, 120_000);
 afterAll(() => {
   existing?.cleanup();
   large?.cleanup();
+  highlyAvailable?.cleanup();
 });
 
 function nagClean(synth: Synthesized): void {
@@ -140,5 +146,113 @@ describe('larger domain from context', () => {
     expect(domain.DeletionPolicy).toBe('Delete');
     const alarms = Object.values(large.json.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').map((r) => r.Properties);
     expect(alarms.find((a) => a.MetricName === 'FreeStorageSpace').Threshold).toBe(25_600);
+  });
+});
+
+describe('highly available domain from context', () => {
+  it('spreads three data nodes and three masters over three zones with Multi-AZ with Standby, two replicas per index, cdk-nag clean', () => {
+    nagClean(highlyAvailable);
+    highlyAvailable.template.hasResourceProperties('AWS::OpenSearchService::Domain', {
+      ClusterConfig: {
+        InstanceCount: 3,
+        ZoneAwarenessEnabled: true,
+        ZoneAwarenessConfig: { AvailabilityZoneCount: 3 },
+        DedicatedMasterEnabled: true,
+        DedicatedMasterCount: 3,
+        MultiAZWithStandbyEnabled: true,
+      },
+    });
+    expect(findResource(highlyAvailable.json, 'Custom::AlbatrossTemplates').resource.Properties.Replicas).toBe('2');
+  });
+
+  it('logSamples=true lets the transform log raw failed lines; the default stack does not (stack.test.ts)', () => {
+    const transform = findResource(highlyAvailable.json, 'AWS::Lambda::Function', (p) => /Firehose transform/.test(p.Description ?? ''));
+    expect(transform.resource.Properties.Environment.Variables.ALBATROSS_LOG_SAMPLES).toBe('true');
+  });
+
+  it('auditLogs=false publishes no audit logs (and keeps the other logs)', () => {
+    const options = findResource(highlyAvailable.json, 'AWS::OpenSearchService::Domain').resource.Properties.LogPublishingOptions;
+    expect(Object.keys(options).sort()).toEqual(['ES_APPLICATION_LOGS', 'INDEX_SLOW_LOGS', 'SEARCH_SLOW_LOGS']);
+  });
+
+  it('a layout AWS would refuse, or one that loses quorum, fails at synth with the reason', () => {
+    expect(() => synthesize({ dataNodes: '4', masterNodes: '3', availabilityZones: '3' }, { bundle: false })).toThrow(/4 data nodes cannot be spread evenly over 3/);
+    expect(() => synthesize({ dataNodes: '2' }, { bundle: false })).toThrow(/lose quorum/);
+    expect(() => synthesize({ dataNodes: '3', multiAzWithStandby: 'true' }, { bundle: false })).toThrow(/needs masterNodes=3/);
+  });
+
+  it('masters over two zones synthesize with a warning that names the risk', () => {
+    const warnings = large.stack.node.metadata.filter((m) => m.type === 'aws:cdk:warning').map((m) => String(m.data));
+    expect(warnings.some((w) => /two of them/.test(w))).toBe(true);
+  });
+});
+
+describe('private domain in a new VPC with a customer-managed key (the production layout)', () => {
+  let production: Synthesized;
+  beforeAll(() => {
+    production = synthesize({ vpc: 'create', availabilityZones: '3', masterNodes: '3', kms: 'create' }, { bundle: false });
+  }, 120_000);
+  afterAll(() => production?.cleanup());
+
+  it('passes cdk-nag (no OS1 acknowledgement: the domain is private) and the policy scan', () => {
+    nagClean(production);
+    const suppressed = (production.validationReport.pluginReports[0]!.suppressedViolations ?? []).map((v) => v.ruleName);
+    expect(suppressed).not.toContain('AwsSolutions-OS1');
+    expect(scanTemplate(production.json).violations).toEqual([]);
+  });
+
+  it('puts three data nodes and three masters in private subnets of three zones, audit logs published', () => {
+    const domain = findResource(production.json, 'AWS::OpenSearchService::Domain').resource.Properties;
+    expect(domain.ClusterConfig).toMatchObject({ InstanceCount: 3, ZoneAwarenessConfig: { AvailabilityZoneCount: 3 }, DedicatedMasterCount: 3 });
+    const subnetIds = domain.VPCOptions.SubnetIds.map((s: { Ref: string }) => s.Ref);
+    expect(subnetIds).toHaveLength(3);
+    const zones = subnetIds.map((id: string) => JSON.stringify(production.json.Resources[id]!.Properties.AvailabilityZone));
+    expect(new Set(zones).size).toBe(3);
+    for (const id of subnetIds) expect(production.json.Resources[id]!.Properties.MapPublicIpOnLaunch).toBe(false);
+    expect(logicalIds(production.json, 'AWS::EC2::InternetGateway')).toEqual([]);
+    expect(logicalIds(production.json, 'AWS::EC2::NatGateway')).toEqual([]);
+    expect(Object.keys(domain.LogPublishingOptions)).toContain('AUDIT_LOGS');
+  });
+
+  it('Firehose delivers through the VPC with its own security group, which alone with the installer may reach the domain on 443', () => {
+    const stream = findResource(production.json, 'AWS::KinesisFirehose::DeliveryStream').resource.Properties.AmazonopensearchserviceDestinationConfiguration;
+    const domain = findResource(production.json, 'AWS::OpenSearchService::Domain').resource.Properties;
+    expect(stream.VpcConfiguration.SubnetIds).toEqual(domain.VPCOptions.SubnetIds);
+    const domainGroup = domain.VPCOptions.SecurityGroupIds[0]['Fn::GetAtt'][0];
+    const ingress = Object.values(production.json.Resources).filter((r) => r.Type === 'AWS::EC2::SecurityGroupIngress' && r.Properties.GroupId['Fn::GetAtt'][0] === domainGroup);
+    expect(ingress.map((r) => [r.Properties.FromPort, r.Properties.ToPort])).toEqual([[443, 443], [443, 443]]);
+    const sources = ingress.map((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0]).sort();
+    expect(sources).toEqual([stream.VpcConfiguration.SecurityGroupIds[0]['Fn::GetAtt'][0], expect.stringMatching(/^NetworkInstallerSecurityGroup/)].sort());
+    const role = findResource(production.json, 'AWS::IAM::Policy', (p) => JSON.stringify(p.Roles).includes('DeliveryRole')).resource.Properties;
+    expect(role.PolicyDocument.Statement.find((s: any) => s.Sid === 'VpcDelivery').Action).toContain('ec2:CreateNetworkInterfacePermission');
+  });
+
+  it('runs the installer in the VPC; data at rest is under the stack key', () => {
+    const installer = findResource(production.json, 'AWS::Lambda::Function', (p) => /install OpenSearch index templates/.test(p.Description ?? '')).resource.Properties;
+    expect(installer.VpcConfig.SubnetIds).toHaveLength(3);
+    const stream = findResource(production.json, 'AWS::KinesisFirehose::DeliveryStream').resource.Properties;
+    expect(stream.DeliveryStreamEncryptionConfigurationInput.KeyType).toBe('CUSTOMER_MANAGED_CMK');
+    for (const id of logicalIds(production.json, 'AWS::Logs::LogGroup')) expect(production.json.Resources[id]!.Properties.KmsKeyId, id).toBeDefined();
+  });
+
+  it('an existing VPC is used by ids and zone names, and incomplete settings say what is missing', () => {
+    const existingVpc = synthesize(
+      { vpcId: 'vpc-0abc', privateSubnetIds: 'subnet-a,subnet-b', availabilityZones: 'eu-west-1a,eu-west-1b', masterNodes: '3', region: 'eu-west-1' },
+      { bundle: false },
+    );
+    try {
+      const domain = findResource(existingVpc.json, 'AWS::OpenSearchService::Domain').resource.Properties;
+      expect(domain.VPCOptions.SubnetIds).toEqual(['subnet-a', 'subnet-b']);
+      expect(domain.ClusterConfig).toMatchObject({ InstanceCount: 2, ZoneAwarenessConfig: { AvailabilityZoneCount: 2 } });
+      expect(logicalIds(existingVpc.json, 'AWS::EC2::VPC')).toEqual([]);
+      const [report] = existingVpc.validationReport.pluginReports;
+      expect((report!.violations ?? []).map((v) => v.ruleName)).toEqual([]);
+    } finally {
+      existingVpc.cleanup();
+    }
+    expect(() => synthesize({ vpcId: 'vpc-0abc', availabilityZones: '2' }, { bundle: false })).toThrow(/vpcId needs privateSubnetIds=.* availabilityZones=<zone name>/);
+    expect(() => synthesize({ vpcId: 'vpc-0abc', privateSubnetIds: 'subnet-a', availabilityZones: 'eu-west-1a,eu-west-1b', masterNodes: '3' }, { bundle: false }))
+      .toThrow(/one subnet per zone/);
+    expect(() => synthesize({ vpc: 'create', domainEndpoint: 'search-x-y.eu-west-1.es.amazonaws.com' }, { bundle: false })).toThrow(/existing domain keeps its own network/);
   });
 });

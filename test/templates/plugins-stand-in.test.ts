@@ -119,7 +119,7 @@ describe('installTemplates with the ISM and security APIs present', () => {
     expect(policy.states[0].transitions[0].conditions.min_index_age).toBe('14d');
     expect(policy.ism_template).toEqual([{ index_patterns: [`${prefix}-*`], priority: 200 }]);
     expect(outcome(report, 'security role')).toEqual(['created']);
-    expect(roles.get(`${prefix}-firehose`)).toMatchObject({ cluster_permissions: ['cluster_monitor', 'indices:data/write/bulk'], index_permissions: [{ index_patterns: [`${prefix}*`] }] });
+    expect(roles.get(`${prefix}-firehose`)).toMatchObject({ cluster_permissions: ['cluster_composite_ops', 'cluster_monitor'], index_permissions: [{ index_patterns: [`${prefix}*`], allowed_actions: ['create_index', 'manage', 'crud'] }] });
     expect(outcome(report, 'role mapping')).toEqual(['updated']);
     expect(mappings.get(`${prefix}-firehose`)).toEqual({ backend_roles: ['arn:aws:iam::123456789012:role/other', roleArn], users: ['ops'], hosts: [], and_backend_roles: [] });
   });

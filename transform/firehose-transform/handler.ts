@@ -1,6 +1,7 @@
 // Firehose data-transformation Lambda: a thin shell around processRecords (process.ts) that adds
 // Powertools structured logs and EMF metrics per invocation.
-// Environment: ALBATROSS_EVENT_ORIGINAL=true adds `event.original` (the raw line) to every document.
+// Environment: ALBATROSS_EVENT_ORIGINAL=true adds `event.original` (the raw line) to every document;
+// ALBATROSS_LOG_SAMPLES=true logs up to three raw failed lines per batch (off: logs carry no log content).
 import type { Context, FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
 import { createLogger, createMetrics, MetricUnit, SERVICE_NAMES } from '../observability.ts';
 import { processRecords } from './process.ts';
@@ -16,6 +17,7 @@ export async function handler(event: FirehoseTransformationEvent, context?: Cont
   metrics.captureColdStartMetric();
   const { records, stats, failures } = processRecords(event.records, {
     original: process.env.ALBATROSS_EVENT_ORIGINAL === 'true',
+    samples: process.env.ALBATROSS_LOG_SAMPLES === 'true',
   });
 
   metrics.addMetric('RecordsIn', MetricUnit.Count, stats.recordsIn);

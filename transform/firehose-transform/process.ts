@@ -56,6 +56,11 @@ export interface ProcessOptions {
   original?: boolean;
   /** Upper bound for the serialized response; Ok records are returned unchanged as ProcessingFailed beyond it. */
   maxResponseBytes?: number;
+  /**
+   * Keep up to MAX_SAMPLES raw lines of failed records in the stats (for the logs). Off by default: lines carry
+   * client addresses, URLs and query strings, which belong in the log store, not in CloudWatch Logs.
+   */
+  samples?: boolean;
 }
 
 export interface ProcessResult {
@@ -109,6 +114,7 @@ export function processRecords(
   options: ProcessOptions = {},
 ): ProcessResult {
   const original = options.original === true;
+  const maxSamples = options.samples === true ? MAX_SAMPLES : 0;
   const maxResponseBytes = options.maxResponseBytes ?? RESPONSE_GUARD_BYTES;
   const out: FirehoseTransformationResultRecord[] = new Array(records.length);
   const failures: TransformFailure[] = [];
@@ -129,7 +135,7 @@ export function processRecords(
     stats.processingFailed++;
     count(stats.failureReasons, reason);
     failures.push(source === undefined ? { recordId: record.recordId, reason } : { recordId: record.recordId, reason, source });
-    if (stats.failureSamples.length < MAX_SAMPLES) {
+    if (stats.failureSamples.length < maxSamples) {
       stats.failureSamples.push({ recordId: record.recordId, reason, line: line.slice(0, MAX_SAMPLE_CHARS) });
     }
   };

@@ -65,7 +65,20 @@ describe('transform handler', () => {
     expect(emf.InputBytes).toBe(summary.inputBytes);
   });
 
-  it('counts failure reasons, samples at most a few raw lines and never logs the whole batch', async () => {
+  it('logs no raw line by default: reasons and record ids only', async () => {
+    const bad = Array.from({ length: 5 }, (_, i) => `broken line number ${i} with a unique marker QRS${i}`);
+    const result = await handler(firehoseEvent([...samples.slice(0, 5), ...bad]), context);
+    expect(result.records.filter((r) => r.result === 'ProcessingFailed')).toHaveLength(5);
+    const summary = entries().find((e) => e.message === 'transformed batch with failed records')!;
+    expect(summary.failureSamples).toEqual([]);
+    expect(entries().filter((e) => e.message === 'record failed')).toHaveLength(5);
+    const everything = output.join('');
+    for (let i = 0; i < 5; i++) expect(everything).not.toContain(`QRS${i}`);
+    for (const line of samples.slice(0, 5)) expect(everything).not.toContain(line.split(' ')[1]!);
+  });
+
+  it('with ALBATROSS_LOG_SAMPLES=true counts failure reasons, samples at most a few raw lines and never logs the whole batch', async () => {
+    vi.stubEnv('ALBATROSS_LOG_SAMPLES', 'true');
     const bad = Array.from({ length: 10 }, (_, i) => `broken line number ${i} with a unique marker XYZ${i}`);
     const good = samples.slice(200, 240);
     const event = firehoseEvent([...good, ...bad, '', 'Enable AccessLog for ELB: app/elb-name/abc123456 at 2025-05-30T16:47:00.781Z']);

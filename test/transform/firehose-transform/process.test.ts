@@ -66,7 +66,7 @@ describe('processRecords', () => {
     { data: good.replace(/^http/, 'https'), expect: 'Ok' },
   ];
   const event = firehoseEvent(mixed.map((m) => m.data));
-  const { records, stats, failures } = processRecords(event.records);
+  const { records, stats, failures } = processRecords(event.records, { samples: true });
 
   it('returns every recordId exactly once, in order, with the expected verdicts', () => {
     expectIdsInOrder(event, records);
@@ -128,9 +128,15 @@ describe('processRecords', () => {
     expect(stats.responseBytes).toBeLessThan(serialized + 14 * 20);
   });
 
+  it('keeps no raw line unless samples are asked for', () => {
+    const { stats: s } = processRecords(firehoseEvent(['broken line one', 'broken line two']).records);
+    expect(s.processingFailed).toBe(2);
+    expect(s.failureSamples).toEqual([]);
+  });
+
   it('cuts samples to a bounded length', () => {
     const long = `x ${'y'.repeat(5000)}`;
-    const { stats: s } = processRecords(firehoseEvent([long, long, long, long, long]).records);
+    const { stats: s } = processRecords(firehoseEvent([long, long, long, long, long]).records, { samples: true });
     expect(s.processingFailed).toBe(5);
     expect(s.failureSamples).toHaveLength(MAX_SAMPLES);
     for (const sample of s.failureSamples) expect(sample.line).toBe(long.slice(0, MAX_SAMPLE_CHARS));
