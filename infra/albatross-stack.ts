@@ -8,6 +8,7 @@ import { LogSource } from './constructs/log-source.ts';
 import { Loader } from './constructs/loader.ts';
 import { acknowledgeFindings } from './nag.ts';
 import { PipelineAlarms } from './constructs/pipeline-alarms.ts';
+import { Replayer } from './constructs/replayer.ts';
 import { type DomainSizing, NewSearchDomain } from './constructs/search-domain.ts';
 import { createSecureBucket } from './constructs/secure-bucket.ts';
 import { TemplatesInstaller } from './constructs/templates-installer.ts';
@@ -73,6 +74,9 @@ export interface AlbatrossStackProps extends StackProps {
   readonly bufferSizeMB?: number;
   /** How long Firehose retries a failed bulk request before backing the documents up (0-7200 s). @default 300 seconds */
   readonly retryDuration?: Duration;
+
+  /** Time between runs of the replayer of Firehose's delivery-failure backup (docs/replay.md; 5-1440 whole minutes). @default 15 minutes */
+  readonly replayInterval?: Duration;
 
   /** Retention of every log group the stack creates. @default one month */
   readonly logRetention?: RetentionDays;
@@ -187,6 +191,7 @@ export class AlbatrossStack extends Stack {
   readonly alarms: PipelineAlarms;
   /** Set when the stack created the domain. */
   readonly searchDomain?: NewSearchDomain;
+  readonly replayer: Replayer;
 
   constructor(scope: Construct, id: string, props: AlbatrossStackProps = {}) {
     super(scope, id, props);
@@ -260,7 +265,19 @@ export class AlbatrossStack extends Stack {
       serverAccessLogsBucket: accessLogs,
       roleName: fixedRoleName('firehose'),
     });
+    // Created here so the templates installer can map it in FGAC before the replayer first runs.
+    const replayerRole = new iam.Role(this, 'ReplayerRole', {
+      roleName: fixedRoleName('replayer'),
+      description: 'Albatross: replays documents from the Firehose backup into OpenSearch',
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
     this.searchDomain?.allowHttpAccess(this.delivery.role);
+    // Only what its identity policy allows too: GET (health, blocks) and POST (_bulk).
+    this.searchDomain?.domain.addAccessPolicies(new iam.PolicyStatement({
+      actions: ['es:ESHttpGet', 'es:ESHttpPost'],
+      principals: [replayerRole],
+      resources: [`${domain.domainArn}/*`],
+    }));
 
     this.templates = new TemplatesInstaller(this, 'Templates', {
       role: installerRole,
@@ -270,6 +287,7 @@ export class AlbatrossStack extends Stack {
       // One data node cannot hold a replica: 0 keeps a new single-node domain green.
       replicas: existingDomain ? undefined : Math.min(1, settings.domainSizing.dataNodes - 1),
       firehoseRoleArn: this.delivery.role.roleArn,
+      replayerRoleArn: replayerRole.roleArn,
       dashboardsRoleArn: this.searchDomain?.dashboardsRole.roleArn,
       dashboardsAdmin: props.dashboardsAdmin ?? false,
       logRetention,
@@ -309,6 +327,19 @@ export class AlbatrossStack extends Stack {
       removalPolicy,
     });
 
+    this.replayer = new Replayer(this, 'Replayer', {
+      domain,
+      backupBucket: this.delivery.backupBucket,
+      indexPrefix: settings.indexPrefix,
+      alarmTopic: this.alarms.topic,
+      interval: props.replayInterval,
+      role: replayerRole,
+      logRetention,
+      removalPolicy,
+    });
+    // Its FGAC mapping before its first run.
+    this.replayer.node.addDependency(this.templates.resource);
+
     new CfnOutput(this, 'DomainEndpoint', { value: `https://${domain.domainEndpoint}`, description: 'OpenSearch endpoint (SigV4-signed requests only)' });
     new CfnOutput(this, 'DashboardsUrl', { value: `https://${domain.domainEndpoint}/_dashboards/`, description: props.dashboardsAdmin ? 'OpenSearch Dashboards (Cognito sign-in, users are admins: all_access)' : 'OpenSearch Dashboards (Cognito sign-in, users read <indexPrefix>-* only)' });
     new CfnOutput(this, 'DeliveryStreamName', { value: this.delivery.streamName });
@@ -319,6 +350,7 @@ export class AlbatrossStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
     new CfnOutput(this, 'TemplatesInstallerRoleArn', { value: installerRole.roleArn, description: 'FGAC master user (new domain) / needs all_access on an existing domain' });
     new CfnOutput(this, 'FirehoseRoleArn', { value: this.delivery.role.roleArn });
+    new CfnOutput(this, 'ReplayerRoleArn', { value: replayerRole.roleArn, description: 'Replays the Firehose backup; mapped in FGAC like the Firehose role' });
 
     acknowledgeFindings(this);
   }

@@ -59,6 +59,12 @@ export function acknowledgeFindings(stack: AlbatrossStack): void {
   acknowledgeWildcards(loaderRole, [stack.delivery.backupBucket.arnForObjects(`${stack.loader.failurePrefix}*`)],
     'The loader records over-long lines under deterministic keys below errors/loader-failed/ (PutObject only).');
 
+  const replayerRole = stack.replayer.function.role;
+  acknowledgeWildcards(replayerRole, [`${domainArn}/*`],
+    'The replayer reads cluster health and write blocks (ESHttpGet) and bulk-indexes (ESHttpPost) into daily indices whose names come from the backed-up records; scoped to this one domain.');
+  acknowledgeWildcards(replayerRole, [stack.delivery.backupBucket.arnForObjects('errors/AmazonOpenSearchService-failed/*'), stack.delivery.backupBucket.arnForObjects('errors/replayed/*')],
+    'The replayer reads, rewrites and deletes the objects Firehose wrote under errors/AmazonOpenSearchService-failed/ (keys Firehose generates) and moves them under errors/replayed/; scoped to those two prefixes of the backup bucket.');
+
   const search = stack.searchDomain;
   if (search) {
     acknowledge(search.userPool, 'AwsSolutions-COG8',

@@ -305,20 +305,21 @@ describe('OpenSearch domain', () => {
     });
   });
 
-  it('its access policy names exactly the Firehose, installer (master) and Dashboards roles, for es:ESHttp* only', () => {
+  it('its access policy names exactly the Firehose, installer (master) and Dashboards roles for es:ESHttp*, and the replayer for GET and POST', () => {
     const policy = findResource(synth.json, 'Custom::OpenSearchAccessPolicy');
     const create = policy.resource.Properties.Create['Fn::Join'][1] as any[];
     const text = create.map((part) => (typeof part === 'string' ? part : `<${part['Fn::GetAtt']?.[0] ?? part.Ref}>`)).join('');
     const accessPolicy = JSON.parse(JSON.parse(text).parameters.AccessPolicies);
-    const principals = accessPolicy.Statement.flatMap((s: any) => [s.Principal.AWS].flat()).sort();
     const roleId = (prefix: string) => findResource(synth.json, 'AWS::IAM::Role', (p) => p.Description?.startsWith(prefix)).id;
+    const replayer = accessPolicy.Statement.filter((s: any) => s.Principal.AWS === `<${roleId('Albatross: replays documents')}>`);
+    expect(replayer).toEqual([expect.objectContaining({ Effect: 'Allow', Action: ['es:ESHttpGet', 'es:ESHttpPost'] })]);
+    const others = accessPolicy.Statement.filter((s: any) => !replayer.includes(s));
+    const principals = others.flatMap((s: any) => [s.Principal.AWS].flat()).sort();
     expect(principals).toEqual(
       [roleId('Albatross: Firehose delivery'), roleId('Albatross: installs index templates'), roleId('Albatross: OpenSearch Dashboards users')]
         .map((id) => `<${id}>`).sort());
-    for (const statement of accessPolicy.Statement) {
-      expect(statement).toMatchObject({ Effect: 'Allow', Action: 'es:ESHttp*' });
-      expect(statement.Resource).toMatch(/\/\*$/);
-    }
+    for (const statement of others) expect(statement).toMatchObject({ Effect: 'Allow', Action: 'es:ESHttp*' });
+    for (const statement of accessPolicy.Statement) expect(statement.Resource).toMatch(/\/\*$/);
   });
 
   it('Dashboards sign in through a Cognito user pool (MFA, no self sign-up) and an identity pool without guests', () => {
@@ -371,6 +372,7 @@ describe('templates custom resource', () => {
       RetentionDays: '30',
       Replicas: '0',
       FirehoseRoleArn: arnOf(roleId('Albatross: Firehose delivery')),
+      ReplayerRoleArn: arnOf(roleId('Albatross: replays documents')),
       DashboardsRoleArn: arnOf(roleId('Albatross: OpenSearch Dashboards users')),
       // Read-only Dashboards users by default: no admin role.
       DashboardsAdmin: 'false',
@@ -424,7 +426,7 @@ describe('alarms', () => {
     const topic = findResource(synth.json, 'AWS::SNS::Topic');
     expect(topic.resource.Properties.KmsMasterKeyId).toBeDefined();
     synth.template.hasResourceProperties('AWS::SNS::Subscription', { TopicArn: ref(topic.id), Protocol: 'email', Endpoint: ALARM_EMAIL });
-    expect(alarms()).toHaveLength(10);
+    expect(alarms()).toHaveLength(12);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([ref(topic.id)]);
       expect(alarm.AlarmDescription.length).toBeGreaterThan(20);
@@ -443,7 +445,7 @@ describe('alarms', () => {
       Namespace: 'Albatross', Statistic: 'Sum', Threshold: 0,
       Dimensions: [{ Name: 'service', Value: 'albatross-transform' }],
     });
-    expect(alarms().filter((a) => a.MetricName === 'Errors')).toHaveLength(2);
+    expect(alarms().filter((a) => a.MetricName === 'Errors')).toHaveLength(3);
     expect(alarms().filter((a) => a.MetricName === 'Throttles')).toHaveLength(2);
     expect(metric('ClusterStatus.red')).toMatchObject({ Namespace: 'AWS/ES', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
     // 25 % of the 10 GiB volume, in MiB.
