@@ -86,9 +86,9 @@ describe('existing log bucket and existing domain', () => {
     });
   });
 
-  it('names the Firehose and installer roles so the domain owner can allow and map them before deploying', () => {
+  it('names the Firehose, installer and replayer roles so the domain owner can allow and map them before deploying', () => {
     const names = Object.values(existing.json.Resources).filter((r) => r.Type === 'AWS::IAM::Role').map((r) => r.Properties.RoleName).filter(Boolean).sort();
-    expect(names).toEqual(['WebLogs-firehose', 'WebLogs-templates']);
+    expect(names).toEqual(['WebLogs-firehose', 'WebLogs-replayer', 'WebLogs-templates']);
   });
 
   it('installs templates on the given endpoint with the installer default replicas and no Dashboards role', () => {
