@@ -4,6 +4,7 @@
 // `firehoseErrors` the source is Firehose's `errors/` backup instead (a replay): a processing-failed
 // record's line is parsed with the source its envelope carries, a refused document is indexed again
 // under the index and id Firehose used.
+// One object's reading and indexing is index-object.ts (shared with the replay, replay.ts).
 // Objects are processed with bounded concurrency; an object counts as done (state file) only when
 // all of its documents are acknowledged and its failed lines are written, so an interrupted run
 // resumes without duplicates or gaps.
