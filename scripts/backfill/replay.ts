@@ -181,11 +181,15 @@ export async function replayDeliveryFailures(options: ReplayOptions): Promise<Re
         } else if (options.signal?.aborted) {
           summary.stopped ??= 'the run reached its deadline';
         } else {
+          // Anything else (missing rights, an S3 error while moving): stop the other worker too, then fail the run.
+          summary.stopped ??= error instanceof Error ? error.message : String(error);
           throw error;
         }
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, objects.length)) }, worker));
+  const workers = await Promise.allSettled(Array.from({ length: Math.min(concurrency, Math.max(1, objects.length)) }, worker));
+  const failed = workers.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+  if (failed) throw failed.reason;
   return finish();
 }

@@ -2,7 +2,7 @@
 // stand-in (s3rver) through the real S3 client: documents go back under the index and id Firehose
 // used, a run while writes are blocked does nothing, replayed objects move aside, refused
 // documents stay with their reason, and a second run adds nothing.
-import { readdir, readFile, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -126,6 +126,18 @@ describe('replayDeliveryFailures', () => {
     await refresh(client, `${prefix}-*`);
     expect(await countDocuments(client, `${prefix}-*`)).toBe(5);
     expect(await countDuplicates(client, `${prefix}-*`)).toBe(0);
+  });
+
+  it('fails the run when it cannot move an object aside, and leaves the object where it is', async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'albatross-replay-'));
+    const store = folderBackupStore(folder);
+    const key = `${DELIVERY_FAILED_PREFIX}2026/01/02/07/stuck`;
+    await store.put(key, objectText([refusedRecord(documents[1]!, 'fh-stuck')]));
+    // A file where the errors/replayed/ folder has to be: the move fails for real.
+    await mkdir(path.join(folder, 'errors'), { recursive: true });
+    await writeFile(path.join(folder, 'errors', 'replayed'), 'not a folder');
+    await expect(replayDeliveryFailures({ client, store, indexPrefix: prefix })).rejects.toThrow(/ENOTDIR|EEXIST/);
+    expect(await readdir(path.join(folder, 'errors', 'AmazonOpenSearchService-failed', '2026', '01', '02', '07'))).toEqual(['stuck']);
   });
 
   it('works the same on a local backup folder (the demo)', async () => {
