@@ -9,6 +9,7 @@ import { Loader } from './constructs/loader.ts';
 import { acknowledgeFindings } from './nag.ts';
 import { PipelineAlarms } from './constructs/pipeline-alarms.ts';
 import { type DomainLayout, resolveDomainLayout } from './constructs/domain-layout.ts';
+import { Replayer } from './constructs/replayer.ts';
 import { type DomainSizing, NewSearchDomain } from './constructs/search-domain.ts';
 import { CustomerManagedKey } from './constructs/customer-managed-key.ts';
 import { type ExistingVpc, PrivateNetwork } from './constructs/private-network.ts';
@@ -95,6 +96,9 @@ export interface AlbatrossStackProps extends StackProps {
   readonly bufferSizeMB?: number;
   /** How long Firehose retries a failed bulk request before backing the documents up (0-7200 s). @default 300 seconds */
   readonly retryDuration?: Duration;
+
+  /** Time between runs of the replayer of Firehose's delivery-failure backup (docs/replay.md; 5-1440 whole minutes). @default 15 minutes */
+  readonly replayInterval?: Duration;
 
   /** Retention of every log group the stack creates. @default one month */
   readonly logRetention?: RetentionDays;
@@ -225,6 +229,7 @@ export class AlbatrossStack extends Stack {
   readonly network?: PrivateNetwork;
   /** Set in customer-managed key mode. */
   readonly customerManagedKey?: CustomerManagedKey;
+  readonly replayer: Replayer;
 
   constructor(scope: Construct, id: string, props: AlbatrossStackProps = {}) {
     super(scope, id, props);
@@ -319,8 +324,16 @@ export class AlbatrossStack extends Stack {
       roleName: fixedRoleName('firehose'),
       logSamples: props.logSamples,
     });
+    // Created here so the templates installer can map it in FGAC before the replayer first runs.
+    const replayerRole = new iam.Role(this, 'ReplayerRole', {
+      roleName: fixedRoleName('replayer'),
+      description: 'Albatross: replays documents from the Firehose backup into OpenSearch',
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
     // Bulk writes (POST/PUT) and the GETs of Firehose's own checks (_all/_settings, _cluster/health, mappings).
     this.searchDomain?.allowHttpMethods(['Get', 'Post', 'Put'], this.delivery.role);
+    // Only what its identity policy allows too: GET (health, blocks) and POST (_bulk).
+    this.searchDomain?.allowHttpMethods(['Get', 'Post'], replayerRole);
 
     this.templates = new TemplatesInstaller(this, 'Templates', {
       role: installerRole,
@@ -331,6 +344,7 @@ export class AlbatrossStack extends Stack {
       // From the zone layout (0 on one node keeps it green; 2 under Multi-AZ with Standby); an existing domain keeps its own.
       replicas: settings.domainLayout?.replicas,
       firehoseRoleArn: this.delivery.role.roleArn,
+      replayerRoleArn: replayerRole.roleArn,
       dashboardsRoleArn: this.searchDomain?.dashboardsRole.roleArn,
       dashboardsAdmin: props.dashboardsAdmin ?? false,
       logRetention,
@@ -370,6 +384,20 @@ export class AlbatrossStack extends Stack {
       removalPolicy,
     });
 
+    this.replayer = new Replayer(this, 'Replayer', {
+      domain,
+      backupBucket: this.delivery.backupBucket,
+      indexPrefix: settings.indexPrefix,
+      alarmTopic: this.alarms.topic,
+      interval: props.replayInterval,
+      role: replayerRole,
+      network: this.network?.functionNetwork('ReplayerSecurityGroup', 'the replayer', { awsApis: true }),
+      logRetention,
+      removalPolicy,
+    });
+    // Its FGAC mapping before its first run.
+    this.replayer.node.addDependency(this.templates.resource);
+
     new CfnOutput(this, 'DomainEndpoint', { value: `https://${domain.domainEndpoint}`, description: 'OpenSearch endpoint (SigV4-signed requests only)' });
     new CfnOutput(this, 'DashboardsUrl', { value: `https://${domain.domainEndpoint}/_dashboards/`, description: props.dashboardsAdmin ? 'OpenSearch Dashboards (Cognito sign-in, users are admins: all_access)' : 'OpenSearch Dashboards (Cognito sign-in, users read <indexPrefix>-* only)' });
     new CfnOutput(this, 'DeliveryStreamName', { value: this.delivery.streamName });
@@ -380,6 +408,7 @@ export class AlbatrossStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
     new CfnOutput(this, 'TemplatesInstallerRoleArn', { value: installerRole.roleArn, description: 'FGAC master user (new domain) / needs all_access on an existing domain' });
     new CfnOutput(this, 'FirehoseRoleArn', { value: this.delivery.role.roleArn });
+    new CfnOutput(this, 'ReplayerRoleArn', { value: replayerRole.roleArn, description: 'Replays the Firehose backup; mapped in FGAC like the Firehose role' });
 
     this.customerManagedKey?.grantToServiceRoles(this);
     acknowledgeFindings(this);

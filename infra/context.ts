@@ -47,6 +47,7 @@ export const CONTEXT_KEYS = {
   bufferIntervalSeconds: 'Firehose buffer interval (default 60)',
   bufferSizeMB: 'Firehose buffer size (default 5)',
   retryDurationSeconds: 'Firehose retry duration (default 300)',
+  replayIntervalMinutes: 'minutes between runs of the backup replayer (default 15, 5-1440)',
   logRetentionDays: 'CloudWatch log retention days, a value CloudWatch accepts (default 30)',
   removalPolicy: 'retain (default) or destroy',
   freeStorageThresholdMiB: 'free storage alarm threshold (default 25 % of the volume)',
@@ -78,6 +79,11 @@ function integer(read: ContextReader, key: ContextKey): number | undefined {
 function seconds(read: ContextReader, key: ContextKey): Duration | undefined {
   const value = integer(read, key);
   return value === undefined ? undefined : Duration.seconds(value);
+}
+
+function minutes(read: ContextReader, key: ContextKey): Duration | undefined {
+  const value = integer(read, key);
+  return value === undefined ? undefined : Duration.minutes(value);
 }
 
 function retention(read: ContextReader): RetentionDays | undefined {
@@ -190,6 +196,7 @@ export function settingsFromContext(read: ContextReader, env: NodeJS.ProcessEnv 
       bufferInterval: seconds(read, 'bufferIntervalSeconds'),
       bufferSizeMB: integer(read, 'bufferSizeMB'),
       retryDuration: seconds(read, 'retryDurationSeconds'),
+      replayInterval: minutes(read, 'replayIntervalMinutes'),
       logRetention: retention(read),
       removalPolicy: removal(read),
       freeStorageThresholdMiB: integer(read, 'freeStorageThresholdMiB'),

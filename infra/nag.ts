@@ -62,9 +62,17 @@ export function acknowledgeFindings(stack: AlbatrossStack): void {
   if (stack.network) {
     acknowledge(stack.templatesInstallerRole, 'AwsSolutions-IAM5[Resource::*]',
       'The installer runs in the domain\'s VPC: EC2 network-interface actions (Create/Describe/Delete/Assign/UnassignNetworkInterface) have no resource-level permissions.');
+    acknowledge(stack.replayer.function.role, 'AwsSolutions-IAM5[Resource::*]',
+      'The replayer runs in the domain\'s VPC: EC2 network-interface actions (Create/Describe/Delete/Assign/UnassignNetworkInterface) have no resource-level permissions.');
     acknowledge(deliveryPolicy, 'AwsSolutions-IAM5[Resource::*]',
       'Firehose delivers into the VPC domain through ENIs it manages: the EC2 Describe*/CreateNetworkInterface* actions the Firehose developer guide lists have no resource-level permissions.');
   }
+
+  const replayerRole = stack.replayer.function.role;
+  acknowledgeWildcards(replayerRole, [`${domainArn}/*`],
+    'The replayer reads cluster health and write blocks (ESHttpGet) and bulk-indexes (ESHttpPost) into daily indices whose names come from the backed-up records; scoped to this one domain.');
+  acknowledgeWildcards(replayerRole, [stack.delivery.backupBucket.arnForObjects('errors/AmazonOpenSearchService-failed/*'), stack.delivery.backupBucket.arnForObjects('errors/replayed/*')],
+    'The replayer reads, rewrites and deletes the objects Firehose wrote under errors/AmazonOpenSearchService-failed/ (keys Firehose generates) and moves them under errors/replayed/; scoped to those two prefixes of the backup bucket.');
 
   const search = stack.searchDomain;
   if (search) {

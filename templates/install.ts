@@ -29,6 +29,8 @@ export const SUPPORTED_VERSIONS = { minMajor: 2, maxMajor: 3 } as const;
 export interface InstallOptions extends Partial<TemplateOptions> {
   /** IAM role ARN Firehose delivers with: mapped as a backend role to a least-privilege security role. */
   firehoseRoleArn?: string;
+  /** IAM role of the replayer Lambda (docs/replay.md): mapped to the same security role as Firehose, which is what bulk writing needs. */
+  replayerRoleArn?: string;
   /** IAM role of Dashboards users: mapped to the read-only `<prefix>-dashboards-reader` role and to kibana_user. */
   dashboardsRoleArn?: string;
   /** Also map the Dashboards role to all_access (full admin). Opt-in for operators; off (the default) removes that mapping. */
@@ -494,7 +496,7 @@ export async function installTemplates(client: Client, options: InstallOptions =
   } catch (error) {
     throw new InstallError((error as Error).message);
   }
-  for (const [who, arn] of [['Firehose', options.firehoseRoleArn], ['Dashboards', options.dashboardsRoleArn]] as const) {
+  for (const [who, arn] of [['Firehose', options.firehoseRoleArn], ['Replayer', options.replayerRoleArn], ['Dashboards', options.dashboardsRoleArn]] as const) {
     if (arn !== undefined && !ROLE_ARN.test(arn)) throw new InstallError(`${who} role ARN "${arn}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`);
   }
   if (options.dashboardsAdmin && !options.dashboardsRoleArn) throw new InstallError('dashboardsAdmin needs a Dashboards role ARN to map to all_access');
@@ -531,6 +533,7 @@ export async function installTemplates(client: Client, options: InstallOptions =
   // existing indices stay as the operator left them.
   report.mappingUpdates = await installer.upgradeMappings(prefix, mappings, options.dryRun ? { strictIndices: 0, updates: [] } : await installer.mappingPlan(prefix, mappings));
   if (options.firehoseRoleArn) await installer.securityRole(rendered.firehoseRole, options.firehoseRoleArn, 'Firehose');
+  if (options.replayerRoleArn) await installer.securityRole(rendered.firehoseRole, options.replayerRoleArn, 'replayer');
   if (options.dashboardsRoleArn) {
     const builtIn = options.dashboardsAdmin ? [DASHBOARDS_USER_ROLE, ADMIN_ROLE] : [DASHBOARDS_USER_ROLE];
     await installer.securityRole(rendered.dashboardsReaderRole, options.dashboardsRoleArn, 'Dashboards', builtIn);

@@ -12,6 +12,7 @@ export const METRICS_NAMESPACE = 'Albatross';
 export const SERVICE_NAMES = {
   loader: 'albatross-loader',
   transform: 'albatross-transform',
+  replayer: 'albatross-replayer',
 } as const;
 export type ServiceName = (typeof SERVICE_NAMES)[keyof typeof SERVICE_NAMES];
 

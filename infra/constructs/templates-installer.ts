@@ -17,6 +17,8 @@ export interface TemplatesInstallerProps {
   /** Replicas per shard; absent = the installer's default. */
   readonly replicas?: number;
   readonly firehoseRoleArn: string;
+  /** The replayer's role, mapped to the same FGAC role as Firehose (bulk writing). */
+  readonly replayerRoleArn?: string;
   readonly dashboardsRoleArn?: string;
   /** Also map the Dashboards role to all_access. @default false (read-only Dashboards users) */
   readonly dashboardsAdmin?: boolean;
@@ -62,6 +64,7 @@ export class TemplatesInstaller extends Construct {
       RetentionDays: String(props.retentionDays),
       Replicas: props.replicas === undefined ? '' : String(props.replicas),
       FirehoseRoleArn: props.firehoseRoleArn,
+      ReplayerRoleArn: props.replayerRoleArn ?? '',
       DashboardsRoleArn: props.dashboardsRoleArn ?? '',
       DashboardsAdmin: String(props.dashboardsAdmin ?? false),
       CodeKey: ((this.handler.function.node.defaultChild as lambda.CfnFunction).code as lambda.CfnFunction.CodeProperty)

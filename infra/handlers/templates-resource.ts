@@ -21,6 +21,8 @@ export interface TemplatesResourceProperties {
   Replicas: string;
   /** IAM role of the delivery stream, mapped to the installer's Firehose FGAC role. */
   FirehoseRoleArn: string;
+  /** IAM role of the replayer Lambda, mapped to the same FGAC role as Firehose; '' (or absent, older resources) = none. */
+  ReplayerRoleArn?: string;
   /** IAM role of Dashboards users signed in through Cognito, mapped to the reader role and kibana_user; '' = none. */
   DashboardsRoleArn: string;
   /** 'true' = also map the Dashboards role to all_access (operator opt-in); 'false' = read-only users. */
@@ -60,6 +62,7 @@ export function parseProperties(raw: Record<string, unknown>): TemplatesResource
     RetentionDays: text('RetentionDays'),
     Replicas: text('Replicas', true),
     FirehoseRoleArn: text('FirehoseRoleArn'),
+    ReplayerRoleArn: raw.ReplayerRoleArn === undefined ? '' : text('ReplayerRoleArn', true),
     DashboardsRoleArn: text('DashboardsRoleArn', true),
     DashboardsAdmin: flag(raw, 'DashboardsAdmin'),
     CodeKey: text('CodeKey'),
@@ -73,6 +76,7 @@ export async function configureDomain(client: Client, properties: TemplatesResou
     retentionDays: nonNegativeInteger('RetentionDays', properties.RetentionDays),
     ...(properties.Replicas === '' ? {} : { replicas: nonNegativeInteger('Replicas', properties.Replicas) }),
     firehoseRoleArn: properties.FirehoseRoleArn,
+    ...(properties.ReplayerRoleArn ? { replayerRoleArn: properties.ReplayerRoleArn } : {}),
     ...(properties.DashboardsRoleArn === '' ? {} : { dashboardsRoleArn: properties.DashboardsRoleArn }),
     dashboardsAdmin: properties.DashboardsAdmin === 'true',
     log: (line) => logger.info(line),

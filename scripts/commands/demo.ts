@@ -19,6 +19,7 @@ interface DemoOptions {
   throttleRate: number;
   partialFailureRate: number;
   bulkRejectRate: number;
+  engineOutage?: number;
   workDir?: string;
   port?: number;
   json?: boolean;
@@ -41,6 +42,7 @@ export function register(program: Command): void {
     .option('--throttle-rate <r>', 'fraction of PutRecordBatch calls the local Firehose throttles', fraction, 0)
     .option('--partial-failure-rate <r>', 'fraction of PutRecordBatch calls that partially fail', fraction, 0)
     .option('--bulk-reject-rate <r>', 'fraction of bulk items rejected with 429', fraction, 0)
+    .option('--engine-outage <seconds>', 'the engine refuses every _bulk for this long, starting while documents flow; the backed-up documents are replayed afterwards', positiveCount)
     .option('--work-dir <dir>', 'where the local S3 data and the failure backups go (default: a new temporary folder)')
     .option('--port <n>', 'HTTP port of the embedded engine (default: a free one)', port)
     .option('--json', 'print the result as one JSON object on the last line of stdout')
@@ -76,6 +78,7 @@ export function register(program: Command): void {
           ? new cliProgress.SingleBar({ format: 'objects {value}/{total} | lines sent {sent} | indexed {indexed}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
           : undefined;
         say(`Generating ${n(options.lines)} lines (${options.badLines} malformed) and running the pipeline...`);
+        if (options.engineOutage) say(`Engine outage: writes to ${options.prefix}-* blocked for ${options.engineOutage} s once documents flow; the local Firehose retries for ${Math.max(1, options.engineOutage / 4)} s, then backs up; the replay runs after the outage.`);
         bar?.start(Math.max(1, options.files ?? Math.ceil(options.lines / 25_000)), 0, { sent: 0, indexed: 0 });
         const result = await runPipeline({
           client,
@@ -85,6 +88,7 @@ export function register(program: Command): void {
           throttleRate: options.throttleRate,
           partialFailureRate: options.partialFailureRate,
           bulkRejectRate: options.bulkRejectRate,
+          ...(options.engineOutage ? { engineOutageMs: options.engineOutage * 1000 } : {}),
           onProgress: (p) => bar?.update(p.objectsLoaded, { sent: n(p.linesSent), indexed: n(p.indexed) }),
         });
         bar?.stop();
@@ -97,6 +101,7 @@ export function register(program: Command): void {
           lines: result.lines,
           indexed: result.indexed,
           failed: result.failed,
+          replayed: result.replayed,
           skipped: result.skipped,
           unaccounted: result.unaccounted,
           duplicates: result.duplicates,
@@ -108,7 +113,9 @@ export function register(program: Command): void {
             throttledCalls: result.firehose.throttled,
             partiallyFailedRecords: result.firehose.recordsFailed,
             rejectedBulkItems: result.delivery.injectedRejections,
+            ...(result.outage ? { engineOutageSeconds: result.outage.seconds, retryWindowSeconds: result.outage.retryWindowSeconds } : {}),
           },
+          ...(result.outage ? { replay: result.outage.replay } : {}),
           answers,
         };
         if (options.json) {
@@ -119,13 +126,17 @@ export function register(program: Command): void {
           out();
           out(`objects        ${n(result.objects)} (s3://${result.bucket}/ on the local S3)`);
           out(`lines          ${n(result.lines)}`);
-          out(`indexed        ${n(result.indexed)} documents`);
+          out(`indexed        ${n(result.indexed)} documents${result.outage ? `, ${n(result.replayed)} of them replayed from the backup after the outage` : ''}`);
           out(`failed         ${n(result.failed)} lines, none lost:`);
           out(`                 ${n(f.processingFailed)} rejected by the parser: raw lines (base64 rawData) in ${path.join(f.backupDirectory, 'errors', 'processing-failed')}`);
           if (f.processingFailed > 0) out(`                 (each with its reason: npx albatross parse --firehose-errors ${path.join(f.backupDirectory, 'errors', 'processing-failed')} >/dev/null)`);
-          if (f.deliveryFailed > 0) out(`                 ${n(f.deliveryFailed)} refused by OpenSearch: documents in ${path.join(f.backupDirectory, 'errors', 'AmazonOpenSearchService-failed')}`);
+          if (f.deliveryFailed - result.replayed > 0) out(`                 ${n(f.deliveryFailed - result.replayed)} refused by OpenSearch: documents in ${path.join(f.backupDirectory, 'errors', 'AmazonOpenSearchService-failed')}`);
           if (f.loaderFailed > 0) out(`                 ${n(f.loaderFailed)} too long for Firehose: locations in ${f.loaderFailureDirectory}`);
           out(`skipped        ${n(result.skipped)} (empty and control lines)`);
+          if (result.outage) {
+            const r = result.outage.replay;
+            out(`replayed       ${n(result.replayed)} documents: ${n(f.deliveryFailed)} backed up during the ${result.outage.seconds} s outage (retry window ${result.outage.retryWindowSeconds} s), ${n(r.objectsReplayed)} backup objects moved to ${path.join(f.backupDirectory, 'errors', 'replayed')}${r.skipped ? ` (replay skipped: ${r.skipped})` : ''}${r.stopped ? ` (replay stopped: ${r.stopped})` : ''}`);
+          }
           if (result.unaccounted !== 0) out(`UNACCOUNTED    ${n(result.unaccounted)} lines (${f.objectsFailed} objects dead-lettered)`);
           out(`duplicates     ${n(result.duplicates)} (documents sharing an event.id)`);
           out(`indices        ${result.indices.map((i) => `${i.index} (${n(i.docs)})`).join(', ')}`);

@@ -20,6 +20,7 @@ interface SetupTemplatesOptions extends EndpointCliOptions {
   refreshInterval: string;
   slowRequestSeconds: number;
   firehoseRoleArn?: string;
+  replayerRoleArn?: string;
   dashboardsRoleArn?: string;
   dryRun?: boolean;
 }
@@ -62,6 +63,7 @@ export function register(program: Command): void {
     .option('--refresh-interval <interval>', 'index refresh interval', DEFAULT_TEMPLATE_OPTIONS.refreshInterval)
     .option('--slow-request-seconds <s>', 'threshold of the "slow requests" saved search', positiveNumber, DEFAULT_SLOW_REQUEST_SECONDS)
     .option('--firehose-role-arn <arn>', 'map this IAM role to a least-privilege security role for Firehose on <prefix>*')
+    .option('--replayer-role-arn <arn>', "map the replayer Lambda's IAM role to the same security role as Firehose (docs/replay.md)")
     .option(
       '--dashboards-role-arn <arn>',
       'map this IAM role (of the Dashboards users) to a read-only <prefix>-dashboards-reader security role and to kibana_user (skipped without the security plugin)',
@@ -92,6 +94,7 @@ export function register(program: Command): void {
         refreshInterval: options.refreshInterval,
         slowRequestSeconds: options.slowRequestSeconds,
         ...(options.firehoseRoleArn ? { firehoseRoleArn: options.firehoseRoleArn } : {}),
+        ...(options.replayerRoleArn ? { replayerRoleArn: options.replayerRoleArn } : {}),
         ...(options.dashboardsRoleArn ? { dashboardsRoleArn: options.dashboardsRoleArn } : {}),
         ...(dashboards ? { dashboards } : {}),
         dryRun: options.dryRun ?? false,

@@ -4,6 +4,10 @@
 // stream runs the REAL transform handler and `_bulk`s into the engine. When everything has
 // drained, the run is accounted for from the engine itself: every generated line must be one
 // indexed document or one preserved failure (or a deliberate skip).
+// With an engine outage, the engine refuses every `_bulk` into the run's indices for a while
+// (engine-outage.ts) once documents flow; the local stream's retry window is shorter than the
+// outage, so documents end in the backup folder, and after the outage the replay the replayer
+// Lambda runs (scripts/backfill/replay.ts) brings them back.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,7 +22,10 @@ import { MemoryCheckpointStore } from '../../transform/loader/checkpoint.ts';
 import { DirectoryFailureSink } from '../../transform/loader/failures.ts';
 import { createFirehoseClient } from '../../transform/loader/firehose-client.ts';
 import { createLogger, createMetrics, SERVICE_NAMES } from '../../transform/observability.ts';
+import { folderBackupStore } from '../backfill/backup-store.ts';
+import { replayDeliveryFailures, type ReplaySummary } from '../backfill/replay.ts';
 import { DeliveryStream, type DeliveryStats } from './delivery-stream.ts';
+import { startEngineOutage, type EngineOutage } from './engine-outage.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { startLocalFirehose } from './firehose-server.ts';
 import { generateObjects, type GenerateOptions } from './generator.ts';
@@ -42,6 +49,11 @@ export interface PipelineOptions {
   bufferSizeBytes?: number;
   bufferIntervalMs?: number;
   deliveryConcurrency?: number;
+  /**
+   * The engine refuses every `_bulk` into <prefix>-* for this long, from the first document indexed;
+   * the stream's retry window is then a quarter of it, and the replay runs after the outage.
+   */
+  engineOutageMs?: number;
   onProgress?: (event: PipelineProgress) => void;
 }
 
@@ -83,6 +95,10 @@ export interface PipelineResult {
   generatedBadLines: number;
   firehose: { calls: number; throttled: number; recordsAccepted: number; recordsFailed: number };
   delivery: Omit<DeliveryStats, 'backupFiles'> & { backupFiles: number };
+  /** With engineOutageMs: how long writes were blocked, and what the replay after it did. */
+  outage?: { seconds: number; retryWindowSeconds: number; replay: ReplaySummary };
+  /** Documents the replay brought back from the backup (part of `indexed`, no longer part of `failed`). */
+  replayed: number;
 }
 
 /** SQS redrive: after this many receives a message goes to the dead-letter queue. */
@@ -129,6 +145,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       queue.push({ body: notification, receives: 0 });
     },
   });
+  const outageMs = options.engineOutageMs ?? 0;
+  // Shorter than the outage, so documents reach the backup as they do on AWS when an outage outlasts RetryOptions.
+  const retryDurationMs = outageMs > 0 ? Math.max(1_000, Math.floor(outageMs / 4)) : undefined;
   const delivery = new DeliveryStream({
     client: options.client,
     transform: transformHandler,
@@ -139,6 +158,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     ...(options.bufferSizeBytes ? { bufferSizeBytes: options.bufferSizeBytes } : {}),
     ...(options.bufferIntervalMs !== undefined ? { bufferIntervalMs: options.bufferIntervalMs } : {}),
     ...(options.deliveryConcurrency ? { concurrency: options.deliveryConcurrency } : {}),
+    ...(retryDurationMs !== undefined ? { retryDurationMs } : {}),
   });
   const firehoseServer = await startLocalFirehose({
     sink: delivery,
@@ -168,6 +188,11 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     onObjectLoaded: (result) => void (emptyLines += result.emptyLines),
   });
 
+  let outage: EngineOutage | undefined;
+  let outageStarting: Promise<EngineOutage> | undefined;
+  const startOutage = () => (outageStarting ??= startEngineOutage(options.client, options.indexPrefix, outageMs).then((o) => (outage = o)));
+  // The outage starts while documents flow: as soon as the first one is indexed (its index exists).
+  const outageWatch = outageMs > 0 ? setInterval(() => void (delivery.stats.indexed > 0 && startOutage()), 20) : undefined;
   try {
     const started = performance.now();
     const cpuStarted = process.cpuUsage();
@@ -217,6 +242,16 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     await Promise.all(Array.from({ length: Math.max(1, options.loaderConcurrency ?? 2) }, worker));
     await uploads;
     await delivery.drain();
+    let outageSummary: PipelineResult['outage'];
+    if (outageMs > 0) {
+      clearInterval(outageWatch);
+      const blocked = await startOutage();
+      await blocked.ended;
+      // What the scheduled replayer does once the domain takes writes again.
+      const replay = await replayDeliveryFailures({ client: options.client, store: folderBackupStore(backupDirectory), indexPrefix: options.indexPrefix });
+      outageSummary = { seconds: outageMs / 1000, retryWindowSeconds: retryDurationMs! / 1000, replay };
+    }
+    const replayed = outageSummary?.replay.documentsReplayed ?? 0;
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuStarted);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
@@ -229,7 +264,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const indices = await indexCounts(options.client, pattern, scope);
     const loaderFailed = await countLoaderFailures(loaderFailureDirectory);
     const { backupFiles, ...deliveryCounts } = delivery.stats;
-    const failed = delivery.stats.processingFailed + delivery.stats.deliveryFailed + loaderFailed;
+    const failed = delivery.stats.processingFailed + delivery.stats.deliveryFailed - replayed + loaderFailed;
     const skipped = emptyLines + delivery.stats.dropped;
     return {
       bucket,
@@ -256,8 +291,13 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       generatedBadLines,
       firehose: { ...firehoseServer.stats },
       delivery: { ...deliveryCounts, backupFiles: backupFiles.length },
+      ...(outageSummary ? { outage: outageSummary } : {}),
+      replayed,
     };
   } finally {
+    clearInterval(outageWatch);
+    // A failed run must not leave the indices blocked.
+    await (outage ?? (await outageStarting?.catch(() => undefined)))?.stop();
     s3.destroy();
     firehose.destroy();
     await firehoseServer.stop();

@@ -35,12 +35,14 @@ describe('settingsFromContext', () => {
       alarmEmail: 'a@example.com', adminEmail: 'b@example.com', dashboardsAdmin: 'true', loaderMemorySize: '2048', loaderTimeoutSeconds: '600', loaderBatchSize: '2',
       loaderMaxConcurrency: '50', loaderSendConcurrency: '8', maxReceiveCount: '6', transformMemorySize: '1024', transformTimeoutSeconds: '120',
       bufferIntervalSeconds: '30', bufferSizeMB: '8', retryDurationSeconds: '900', logRetentionDays: '14', removalPolicy: 'retain',
-      freeStorageThresholdMiB: '4096', availabilityZones: '2', multiAzWithStandby: 'false', auditLogs: 'false',
+      freeStorageThresholdMiB: '4096', availabilityZones: 'us-east-1a,us-east-1b', multiAzWithStandby: 'false', auditLogs: 'false',
       logSamples: 'true', kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/0f1e2d3c-4b5a-6978-8899-aabbccddeeff',
+      vpcId: 'vpc-1', privateSubnetIds: 'subnet-a, subnet-b', replayIntervalMinutes: '30',
     };
-    // kms=create and kmsKeyArn are alternatives: kms is read on its own below.
-    expect([...Object.keys(values), 'kms'].sort()).toEqual(Object.keys(CONTEXT_KEYS).sort());
+    // kms=create and kmsKeyArn, vpc=create and vpcId are alternatives: kms and vpc are read on their own below.
+    expect([...Object.keys(values), 'kms', 'vpc'].sort()).toEqual(Object.keys(CONTEXT_KEYS).sort());
     expect(settingsFromContext(reader({ kms: 'create' }), {}).props.customerManagedKey).toBe('create');
+    expect(settingsFromContext(reader({ vpc: 'create' }), {}).props.vpc).toBe('create');
     const { stackName, region, props } = settingsFromContext(reader(values), {});
     expect({ stackName, region }).toEqual({ stackName: 'S', region: 'us-east-1' });
     expect(props).toMatchObject({
@@ -50,12 +52,13 @@ describe('settingsFromContext', () => {
       loaderMaxConcurrency: 50, loaderSendConcurrency: 8, maxReceiveCount: 6, transformMemorySize: 1024, bufferSizeMB: 8,
       logRetention: RetentionDays.TWO_WEEKS, removalPolicy: RemovalPolicy.RETAIN, freeStorageThresholdMiB: 4096, auditLogs: false, logSamples: true,
       customerManagedKey: 'arn:aws:kms:us-east-1:111122223333:key/0f1e2d3c-4b5a-6978-8899-aabbccddeeff',
+      vpc: { vpcId: 'vpc-1', privateSubnetIds: ['subnet-a', 'subnet-b'], availabilityZones: ['us-east-1a', 'us-east-1b'] },
       domainSizing: {
         instanceType: 'm7g.large.search', dataNodes: 4, volumeSizeGiB: 50, masterNodes: 3, masterInstanceType: 'm7g.large.search',
         availabilityZones: 2, multiAzWithStandby: false,
       },
     });
-    expect([props.loaderTimeout, props.transformTimeout, props.bufferInterval, props.retryDuration].map((d) => d?.toSeconds())).toEqual([600, 120, 30, 900]);
+    expect([props.loaderTimeout, props.transformTimeout, props.bufferInterval, props.retryDuration, props.replayInterval].map((d) => d?.toSeconds())).toEqual([600, 120, 30, 900, 1800]);
   });
 
   it('rejects malformed values naming the key', () => {

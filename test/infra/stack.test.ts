@@ -305,7 +305,7 @@ describe('OpenSearch domain', () => {
     });
   });
 
-  it('its access policy names exactly the Firehose, installer (master) and Dashboards roles, each with only the HTTP methods it uses', () => {
+  it('its access policy names exactly the Firehose, installer (master), Dashboards and replayer roles, each with only the HTTP methods it uses', () => {
     const policy = findResource(synth.json, 'Custom::OpenSearchAccessPolicy');
     const create = policy.resource.Properties.Create['Fn::Join'][1] as any[];
     const text = create.map((part) => (typeof part === 'string' ? part : `<${part['Fn::GetAtt']?.[0] ?? part.Ref}>`)).join('');
@@ -324,6 +324,7 @@ describe('OpenSearch domain', () => {
       [roleId('Albatross: installs index templates')]: ['es:ESHttpGet', 'es:ESHttpHead', 'es:ESHttpPost', 'es:ESHttpPut'],
       [roleId('Albatross: OpenSearch Dashboards users')]:
         ['es:ESHttpDelete', 'es:ESHttpGet', 'es:ESHttpHead', 'es:ESHttpPatch', 'es:ESHttpPost', 'es:ESHttpPut'],
+      [roleId('Albatross: replays documents')]: ['es:ESHttpGet', 'es:ESHttpPost'],
     });
   });
 
@@ -387,6 +388,7 @@ describe('templates custom resource', () => {
       RetentionDays: '30',
       Replicas: '0',
       FirehoseRoleArn: arnOf(roleId('Albatross: Firehose delivery')),
+      ReplayerRoleArn: arnOf(roleId('Albatross: replays documents')),
       DashboardsRoleArn: arnOf(roleId('Albatross: OpenSearch Dashboards users')),
       // Read-only Dashboards users by default: no admin role.
       DashboardsAdmin: 'false',
@@ -450,7 +452,7 @@ describe('alarms', () => {
     const topic = findResource(synth.json, 'AWS::SNS::Topic');
     expect(topic.resource.Properties.KmsMasterKeyId).toBeDefined();
     synth.template.hasResourceProperties('AWS::SNS::Subscription', { TopicArn: ref(topic.id), Protocol: 'email', Endpoint: ALARM_EMAIL });
-    expect(alarms()).toHaveLength(10);
+    expect(alarms()).toHaveLength(12);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([ref(topic.id)]);
       expect(alarm.AlarmDescription.length).toBeGreaterThan(20);
@@ -469,7 +471,7 @@ describe('alarms', () => {
       Namespace: 'Albatross', Statistic: 'Sum', Threshold: 0,
       Dimensions: [{ Name: 'service', Value: 'albatross-transform' }],
     });
-    expect(alarms().filter((a) => a.MetricName === 'Errors')).toHaveLength(2);
+    expect(alarms().filter((a) => a.MetricName === 'Errors')).toHaveLength(3);
     expect(alarms().filter((a) => a.MetricName === 'Throttles')).toHaveLength(2);
     expect(metric('ClusterStatus.red')).toMatchObject({ Namespace: 'AWS/ES', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
     // 25 % of the 10 GiB volume, in MiB.

@@ -115,6 +115,22 @@ describe('configureDomain with the security REST API (loopback stand-in in front
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
+  it('maps the replayer role to the Firehose security role (what bulk writing needs), next to the Firehose role', async () => {
+    const REPLAYER_ROLE = 'arn:aws:iam::111122223333:role/Albatross-replayer';
+    const props = properties({ ReplayerRoleArn: REPLAYER_ROLE });
+    const client = createOpenSearchClient({ endpoint });
+    await configureDomain(client, props);
+    const firehoseRole = `${props.IndexPrefix}-firehose`;
+    expect(mappings.get(firehoseRole)?.backend_roles).toEqual([FIREHOSE_ROLE, REPLAYER_ROLE]);
+    expect(roles.get(firehoseRole)?.cluster_permissions).toEqual(['cluster_composite_ops', 'cluster_monitor']);
+    // Mapped nowhere else.
+    for (const [role, mapping] of mappings) if (role !== firehoseRole) expect(mapping.backend_roles, role).not.toContain(REPLAYER_ROLE);
+    // Resources created before the property existed have none: nothing to map.
+    const older: Record<string, unknown> = { ...properties() };
+    delete older.ReplayerRoleArn;
+    expect(parseProperties(older).ReplayerRoleArn).toBe('');
+  });
+
   it('creates the read-only Dashboards reader role and maps the Dashboards role to it and to kibana_user, keeping existing mappings', async () => {
     // What a domain already has: the master user on all_access, another team's users on kibana_user.
     mappings.set('all_access', { backend_roles: [MASTER_ROLE], users: [], hosts: [], and_backend_roles: [] });

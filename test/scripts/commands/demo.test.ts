@@ -16,7 +16,7 @@ const CLI = fileURLToPath(new URL('../../../scripts/albatross.mjs', import.meta.
 const run = promisify(execFile);
 const client = new Client({ node: process.env.OPENSEARCH_URL! });
 const stamp = Date.now();
-const prefixes = [`test-cli-demo-${stamp}`, `test-cli-backfill-${stamp}`] as const;
+const prefixes = [`test-cli-demo-${stamp}`, `test-cli-backfill-${stamp}`, `test-cli-outage-${stamp}`] as const;
 
 async function cli(args: string[]): Promise<{ stdout: string; lastLine: Record<string, any> }> {
   const { stdout } = await run(process.execPath, [CLI, ...args], { env: process.env, maxBuffer: 16 * 2 ** 20 });
@@ -39,6 +39,16 @@ describe('CLI summaries', () => {
     expect(summary.answers.statusClasses.reduce((sum: number, b: { count: number }) => sum + b.count, 0)).toBe(1993);
     expect(summary.answers.topPaths[0].key).toBe('/');
     expect(summary.answers.latencyMs.p99).toBeGreaterThan(summary.answers.latencyMs.p50);
+  }, 240_000);
+
+  it('demo --engine-outage --json: reports the replay, and the run still balances', async () => {
+    const { lastLine: summary } = await cli(['demo', '--lines', '3000', '--files', '3', '--bad-lines', '5', '--engine-outage', '2', '--prefix', prefixes[2], '--json']);
+    expect(summary).toMatchObject({ lines: 3000, indexed: 2995, failed: 5, skipped: 0, duplicates: 0, unaccounted: 0 });
+    expect(summary.faults).toMatchObject({ engineOutageSeconds: 2, retryWindowSeconds: 1 });
+    expect(summary.replay).toMatchObject({ documentsFailed: 0, objectsFailed: [] });
+    expect(summary.replayed).toBe(summary.replay.documentsReplayed);
+    // The outage took at least its own length.
+    expect(summary.seconds).toBeGreaterThanOrEqual(2);
   }, 240_000);
 
   it('backfill --json: the summary of a folder source, and a clear error without templates', async () => {

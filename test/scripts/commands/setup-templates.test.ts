@@ -68,6 +68,17 @@ describe('albatross setup-templates', () => {
     expect(bad.stdout).not.toContain('PUT /_plugins/_security');
   }, 120_000);
 
+  it('--replayer-role-arn plans the mapping of the replayer role to the Firehose security role; a non-role ARN fails with exit 1', async () => {
+    const arn = 'arn:aws:iam::123456789012:role/Albatross-replayer';
+    const result = await cli(['--dry-run', '--endpoint', 'http://127.0.0.1:1', '--prefix', 'dry', '--replayer-role-arn', arn]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('PUT /_plugins/_security/api/roles/dry-firehose\n{');
+    expect(result.stdout).toContain(`PUT /_plugins/_security/api/rolesmapping/dry-firehose\n{\n  "backend_roles": [\n    "${arn}"\n  ]\n}`);
+    const bad = await cli(['--dry-run', '--endpoint', 'http://127.0.0.1:1', '--prefix', 'dry', '--replayer-role-arn', 'arn:aws:iam::123456789012:user/alice']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('setup-templates failed: Replayer role ARN "arn:aws:iam::123456789012:user/alice" is not an IAM role ARN');
+  }, 120_000);
+
   it('fails with a clear message and exit code 1 for an unreachable endpoint or none at all', async () => {
     const dead = await cli(['--endpoint', 'http://127.0.0.1:1']);
     expect(dead.code).toBe(1);

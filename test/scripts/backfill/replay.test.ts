@@ -1,0 +1,153 @@
+// The replay of Firehose's delivery-failure backup against the real engine and the local S3
+// stand-in (s3rver) through the real S3 client: documents go back under the index and id Firehose
+// used, a run while writes are blocked does nothing, replayed objects move aside, refused
+// documents stay with their reason, and a second run adds nothing.
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Client } from '@opensearch-project/opensearch';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { folderBackupStore, s3BackupStore } from '../../../scripts/backfill/backup-store.ts';
+import { DELIVERY_FAILED_PREFIX, replayDeliveryFailures, replayedKey } from '../../../scripts/backfill/replay.ts';
+import { countDocuments, countDuplicates, refresh } from '../../../scripts/local/report.ts';
+import { LOCAL_S3_CREDENTIALS, startLocalS3, type LocalS3 } from '../../../scripts/local/s3-server.ts';
+import { installTemplates } from '../../../templates/install.ts';
+import { parseAlbLineToJson } from '../../../transform/parser/index.ts';
+import { removeIndicesAndTemplates } from '../../opensearch-cleanup.ts';
+import { SAMPLES_DIR } from '../../samples.ts';
+
+const client = new Client({ node: process.env.OPENSEARCH_URL! });
+const prefix = `test-replay-${Date.now()}`;
+const index = `${prefix}-2026-01-02`;      // Firehose's arrival-day index
+const BUCKET = 'albatross-backup';
+const keyA = `${DELIVERY_FAILED_PREFIX}2026/01/02/03/albatross-1-2026-01-02-03-00-00-a`;
+const keyB = `${DELIVERY_FAILED_PREFIX}2026/01/02/03/albatross-1-2026-01-02-03-00-00-b`;
+let server: LocalS3;
+let s3: S3Client;
+let documents: string[];
+
+/** Firehose's AmazonOpenSearchService-failed record for one document. */
+const refusedRecord = (document: string, id: string, indexName = index) =>
+  JSON.stringify({ attemptsMade: 12, arrivalTimestamp: 0, errorCode: '429', errorMessage: 'cluster_block_exception: flood-stage watermark', attemptEndingTimestamp: 0, esDocumentId: id, esIndexName: indexName, esTypeName: '', rawData: Buffer.from(document).toString('base64') });
+const objectText = (records: string[]) => gzipSync(records.join('\n') + '\n');
+
+async function keys(prefix: string): Promise<string[]> {
+  const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
+  return (page.Contents ?? []).map((o) => o.Key!).sort();
+}
+async function records(key: string): Promise<Record<string, any>[]> {
+  const body = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray());
+  return gunzipSync(body).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+}
+const replay = () => replayDeliveryFailures({ client, store: s3BackupStore(s3, BUCKET), indexPrefix: prefix, retryWindowMs: 2_000, now: () => new Date('2026-01-02T04:00:00Z') });
+
+describe('replayDeliveryFailures', () => {
+  beforeAll(async () => {
+    await installTemplates(client, { indexPrefix: prefix, replicas: 0, log: () => undefined });
+    server = await startLocalS3({ buckets: [BUCKET] });
+    s3 = new S3Client({ endpoint: server.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS });
+    const lines = (await readFile(path.join(SAMPLES_DIR, 'aws-docs_2023-04_access-log-examples.log'), 'utf8')).split('\n').filter(Boolean);
+    documents = lines.slice(0, 5).map((line, i) => {
+      const parsed = parseAlbLineToJson(line, { source: { bucket: 'alb-logs', key: 'AWSLogs/x.log.gz', offset: i * 1000 } });
+      if (parsed.kind !== 'document') throw new Error('sample line did not parse');
+      return parsed.json;
+    });
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: keyA, Body: objectText(documents.slice(0, 3).map((d, i) => refusedRecord(d, `fh-a${i}`))) }));
+    await s3.send(new PutObjectCommand({
+      Bucket: BUCKET,
+      Key: keyB,
+      Body: objectText([
+        refusedRecord(documents[3]!, 'fh-b0'),
+        // A field the strict mapping does not know: the engine refuses it for good (400).
+        refusedRecord('{"@timestamp":"2026-01-02T03:00:00Z","not_a_field":1}', 'fh-b1'),
+        refusedRecord(documents[4]!, 'fh-b2'),
+        // Not this stack's indices: never written.
+        refusedRecord(documents[4]!, 'fh-b3', 'other-2026-01-02'),
+      ]),
+    }));
+  });
+
+  afterAll(async () => {
+    s3?.destroy();
+    await server?.stop();
+    await removeIndicesAndTemplates(client, prefix);
+    await client.close();
+  });
+
+  it('does nothing while writes to the indices are blocked', async () => {
+    await client.indices.create({ index });
+    await client.indices.putSettings({ index: `${prefix}-*`, body: { 'index.blocks.read_only_allow_delete': true } });
+    try {
+      const summary = await replay();
+      expect(summary.skipped).toMatch(new RegExp(`writes blocked \\(${index}: disk usage exceeded flood-stage watermark`));
+      expect(summary).toMatchObject({ objects: 0, documentsReplayed: 0 });
+      expect(await keys(DELIVERY_FAILED_PREFIX)).toEqual([keyA, keyB]);
+    } finally {
+      await client.indices.putSettings({ index: `${prefix}-*`, body: { 'index.blocks.read_only_allow_delete': null } });
+    }
+  });
+
+  it('replays under the original index and id, moves replayed objects aside and keeps refused documents with their reason', async () => {
+    const original = await records(keyA);
+    const summary = await replay();
+    expect(summary).toMatchObject({ objects: 2, objectsReplayed: 1, objectsPartial: 1, objectsFailed: [], documentsReplayed: 5, documentsFailed: 2 });
+    expect(summary.skipped).toBeUndefined();
+    await refresh(client, `${prefix}-*`);
+    for (const [i, id] of ['fh-a0', 'fh-a1', 'fh-a2', 'fh-b0', 'fh-b2'].entries()) {
+      expect((await client.get({ index, id })).body._source).toEqual(JSON.parse(documents[i]!));
+    }
+    // A: all replayed, moved as it was. B: the two replayed records aside, the two refused ones kept.
+    expect(await keys(DELIVERY_FAILED_PREFIX)).toEqual([keyB]);
+    expect(await records(replayedKey(keyA))).toEqual(original);
+    const partial = replayedKey(keyB, '.partial-20260102T040000000Z');
+    expect(await keys('errors/replayed/')).toEqual([replayedKey(keyA), partial]);
+    expect((await records(partial)).map((r) => r.esDocumentId)).toEqual(['fh-b0', 'fh-b2']);
+    const kept = await records(keyB);
+    expect(kept.map((r) => r.esDocumentId)).toEqual(['fh-b1', 'fh-b3']);
+    expect(kept[0]).toMatchObject({ errorMessage: 'cluster_block_exception: flood-stage watermark', replayAttempts: 1, replayErrorMessage: expect.stringContaining('not indexed: 400 strict_dynamic_mapping_exception') });
+    expect(kept[1]).toMatchObject({ replayAttempts: 1, replayErrorMessage: `document for index other-2026-01-02, outside --prefix ${prefix}` });
+  });
+
+  it('a second run adds nothing and replays nothing twice', async () => {
+    const summary = await replay();
+    expect(summary).toMatchObject({ objects: 1, objectsReplayed: 0, objectsPartial: 1, documentsReplayed: 0, documentsFailed: 2 });
+    expect((await records(keyB)).map((r) => r.replayAttempts)).toEqual([2, 2]);
+    await refresh(client, `${prefix}-*`);
+    expect(await countDocuments(client, `${prefix}-*`)).toBe(5);
+  });
+
+  it('replaying the same records again (a crash before the move) overwrites, never duplicates', async () => {
+    const again = `${DELIVERY_FAILED_PREFIX}2026/01/02/05/again`;
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: again, Body: objectText(documents.slice(0, 3).map((d, i) => refusedRecord(d, `fh-a${i}`))) }));
+    const summary = await replay();
+    expect(summary).toMatchObject({ objectsReplayed: 1, documentsReplayed: 3 });
+    await refresh(client, `${prefix}-*`);
+    expect(await countDocuments(client, `${prefix}-*`)).toBe(5);
+    expect(await countDuplicates(client, `${prefix}-*`)).toBe(0);
+  });
+
+  it('fails the run when it cannot move an object aside, and leaves the object where it is', async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'albatross-replay-'));
+    const store = folderBackupStore(folder);
+    const key = `${DELIVERY_FAILED_PREFIX}2026/01/02/07/stuck`;
+    await store.put(key, objectText([refusedRecord(documents[1]!, 'fh-stuck')]));
+    // A file where the errors/replayed/ folder has to be: the move fails for real.
+    await mkdir(path.join(folder, 'errors'), { recursive: true });
+    await writeFile(path.join(folder, 'errors', 'replayed'), 'not a folder');
+    await expect(replayDeliveryFailures({ client, store, indexPrefix: prefix })).rejects.toThrow(/ENOTDIR|EEXIST/);
+    expect(await readdir(path.join(folder, 'errors', 'AmazonOpenSearchService-failed', '2026', '01', '02', '07'))).toEqual(['stuck']);
+  });
+
+  it('works the same on a local backup folder (the demo)', async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'albatross-replay-'));
+    const store = folderBackupStore(folder);
+    await store.put(`${DELIVERY_FAILED_PREFIX}2026/01/02/06/local`, objectText([refusedRecord(documents[0]!, 'fh-local')]));
+    const summary = await replayDeliveryFailures({ client, store, indexPrefix: prefix });
+    expect(summary).toMatchObject({ objects: 1, objectsReplayed: 1, documentsReplayed: 1 });
+    expect(await readdir(path.join(folder, 'errors', 'replayed', 'AmazonOpenSearchService-failed', '2026', '01', '02', '06'))).toEqual(['local']);
+    expect(await readdir(path.join(folder, 'errors', 'AmazonOpenSearchService-failed', '2026', '01', '02', '06'))).toEqual([]);
+    expect((await client.get({ index, id: 'fh-local' })).body._source).toEqual(JSON.parse(documents[0]!));
+  });
+});
