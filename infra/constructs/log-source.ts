@@ -46,7 +46,8 @@ export class LogSource extends Construct {
       enforceSSL: true,
       // Lambda's rule for SQS sources: at least six times the function timeout.
       visibilityTimeout: Duration.seconds(props.loaderTimeout.toSeconds() * 6),
-      retentionPeriod: Duration.days(4),
+      // The SQS maximum: a backlog (stream quota, domain outage) must outlive any weekend before messages expire.
+      retentionPeriod: Duration.days(14),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     });
 

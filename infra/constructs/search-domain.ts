@@ -141,6 +141,8 @@ export class NewSearchDomain extends Construct {
         appLogEnabled: true,
         appLogGroup: logGroup('AppLogs'),
       },
+      // A change of engine version upgrades the domain in place instead of replacing it (CloudFormation UpdatePolicy).
+      enableVersionUpgrade: true,
       removalPolicy: props.removalPolicy,
     });
     // OpenSearch Service refuses Cognito options for a user pool without a hosted-UI domain.

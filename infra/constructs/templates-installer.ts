@@ -15,6 +15,8 @@ export interface TemplatesInstallerProps {
   readonly retentionDays: number;
   /** Replicas per shard; absent = the installer's default. */
   readonly replicas?: number;
+  /** Primary shards per daily index; absent = the installer's default. */
+  readonly shards?: number;
   readonly firehoseRoleArn: string;
   readonly dashboardsRoleArn?: string;
   /** Also map the Dashboards role to all_access. @default false (read-only Dashboards users) */
@@ -57,6 +59,7 @@ export class TemplatesInstaller extends Construct {
       IndexPrefix: props.indexPrefix,
       RetentionDays: String(props.retentionDays),
       Replicas: props.replicas === undefined ? '' : String(props.replicas),
+      Shards: props.shards === undefined ? '' : String(props.shards),
       FirehoseRoleArn: props.firehoseRoleArn,
       DashboardsRoleArn: props.dashboardsRoleArn ?? '',
       DashboardsAdmin: String(props.dashboardsAdmin ?? false),

@@ -23,6 +23,7 @@ function properties(overrides: Partial<TemplatesResourceProperties> = {}): Templ
     IndexPrefix: `cr-test-${randomUUID().slice(0, 8)}`,
     RetentionDays: '7',
     Replicas: '0',
+    Shards: '',
     FirehoseRoleArn: FIREHOSE_ROLE,
     DashboardsRoleArn: '',
     DashboardsAdmin: 'false',
