@@ -8,6 +8,8 @@ import { handler as transformHandler } from '../../transform/firehose-transform/
 import { PROCESSING_FAILED_METRIC } from '../../infra/constructs/pipeline-alarms.ts';
 import { findResource, logicalIds, synthesize, type Synthesized } from './synth.ts';
 import { scanTemplate } from './policy-scan.ts';
+import { evaluate, resolveIntrinsics, type Request, type Statement } from './policy-eval.ts';
+import type { CfnElement } from 'aws-cdk-lib';
 
 const ALARM_EMAIL = 'ops@example.com';
 let synth: Synthesized;
@@ -104,6 +106,23 @@ describe('S3 notifications -> SQS -> loader', () => {
     // A backlog outlives two weeks before SQS expires it; the DLQ keeps as long.
     expect(queue.resource.Properties.MessageRetentionPeriod).toBe(14 * 86_400);
     expect(dlq.resource.Properties.MessageRetentionPeriod).toBe(14 * 86_400);
+  });
+
+  it('the queue admits S3 notifications from the log bucket of this account only (policy evaluated as AWS would)', () => {
+    const queue = findResource(synth.json, 'AWS::SQS::Queue', (p) => p.RedrivePolicy !== undefined);
+    const bucketId = synth.stack.getLogicalId(synth.stack.logSource.bucket.node.defaultChild as CfnElement);
+    const policy = Object.values(synth.json.Resources).find((r) => r.Type === 'AWS::SQS::QueuePolicy' && r.Properties.Queues.some((q: any) => q.Ref === queue.id))!;
+    const queueArn = 'arn:aws:sqs:eu-west-1:111122223333:Albatross-LogSourceQueue';
+    const values = { 'AWS::AccountId': '111122223333', 'AWS::Region': 'eu-west-1', 'AWS::Partition': 'aws', [`${queue.id}.Arn`]: queueArn, [`${bucketId}.Arn`]: 'arn:aws:s3:::albatross-logs' };
+    const statements = resolveIntrinsics(policy.Properties.PolicyDocument.Statement, values) as Statement[];
+    const send = (account: string, bucket = 'arn:aws:s3:::albatross-logs'): Request => ({
+      principal: { service: 's3.amazonaws.com' }, action: 'sqs:SendMessage', resource: queueArn,
+      context: { 'aws:SourceArn': bucket, 'aws:SourceAccount': account, 'aws:SecureTransport': true },
+    });
+    expect(evaluate(statements, send('111122223333'))).toBe('Allow');
+    // The same bucket name owned by another account (deleted and re-created there): denied.
+    expect(evaluate(statements, send('999988887777'))).toBe('ExplicitDeny');
+    expect(evaluate(statements, send('111122223333', 'arn:aws:s3:::other-bucket'))).toBe('ImplicitDeny');
   });
 
   it('visibility timeout is at least 6x the loader timeout', () => {
