@@ -7,6 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { findResource, synthesize, type Synthesized } from './synth.ts';
 import { evaluate, resolveIntrinsics, type Request, type Statement } from './policy-eval.ts';
+import type { Context, SQSEvent } from 'aws-lambda';
+import { createLogger, createMetrics, SERVICE_NAMES } from '../../transform/observability.ts';
+import { MemoryCheckpointStore } from '../../transform/loader/checkpoint.ts';
+import { MemoryFailureSink } from '../../transform/loader/failures.ts';
+import { createHandler } from '../../transform/loader/handler.ts';
+import { LOADER_ALARM_METRICS } from '../../infra/constructs/pipeline-alarms.ts';
+import type { S3EventNotification } from '../../scripts/local/s3-server.ts';
+import { STREAM, accessLogKey, gzipText, logLines, startStandIns } from '../transform/loader/harness.ts';
 
 const ACCOUNT = '111122223333';
 const REGION = 'eu-west-1';
@@ -187,6 +195,57 @@ describe('alarm set (H-1, H-5, L-14)', () => {
       expect(row!.split('|').filter((cell) => cell.trim().length > 0).length, name).toBeGreaterThanOrEqual(3);
     }
   });
+});
+
+describe("the loader alarms watch the metrics the real loader handler emits", () => {
+  it('ObjectsFailed, FailedLines and Throttles: same namespace, metric names and dimensions as the alarms', async () => {
+    const notifications: S3EventNotification[] = [];
+    // Local S3 and Firehose stand-ins on loopback; Firehose throttles half the calls (seeded), so the loader retries.
+    const env = await startStandIns({ faults: { throttleRate: 0.5, seed: 7 }, onObjectCreated: (n) => notifications.push(n) });
+    const printed: string[] = [];
+    const write = process.stdout.write;
+    const writeError = process.stderr.write;
+    try {
+      // An object with a line over Firehose's 1,000 KiB record limit (recorded, not sent), and a truncated one.
+      await env.put(accessLogKey('long-line'), gzipText([...logLines(1200), `${logLines(1)[0]} ${'x'.repeat(1_100_000)}`].join('\n') + '\n'));
+      const truncated = gzipText(logLines(3000).join('\n') + '\n');
+      await env.put(accessLogKey('truncated'), truncated.subarray(0, truncated.length >> 1));
+      const handler = createHandler({
+        s3: env.s3, firehose: env.firehose, deliveryStream: STREAM,
+        checkpoints: new MemoryCheckpointStore(), failures: new MemoryFailureSink(),
+        logger: createLogger(SERVICE_NAMES.loader), metrics: createMetrics(SERVICE_NAMES.loader),
+        retry: { baseDelayMs: 1, maxDelayMs: 10, maxRetryTimeMs: 30_000 },
+      });
+      const event: SQSEvent = {
+        Records: notifications.map((n, i) => ({
+          messageId: `m${i}`, receiptHandle: `h${i}`, body: JSON.stringify(n), messageAttributes: {}, md5OfBody: '',
+          attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 's3', ApproximateFirstReceiveTimestamp: '0' },
+          eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-2:123456789012:alb-logs', awsRegion: 'us-east-2',
+        })),
+      };
+      // Powertools writes EMF metric lines to stdout, where CloudWatch Logs extracts them.
+      process.stdout.write = ((chunk: string | Uint8Array) => { printed.push(String(chunk)); return true; }) as typeof process.stdout.write;
+      // The error log of the truncated object is expected; keep it out of the test output.
+      process.stderr.write = (() => true) as typeof process.stderr.write;
+      await handler(event, { getRemainingTimeInMillis: () => 300_000 } as unknown as Context);
+    } finally {
+      process.stdout.write = write;
+      process.stderr.write = writeError;
+      await env.stop();
+    }
+    const emf = printed.join('').split('\n').filter((line) => line.includes('"CloudWatchMetrics"')).map((line) => JSON.parse(line));
+    for (const name of Object.values(LOADER_ALARM_METRICS)) {
+      const alarm = alarmsOf(synth).find((a) => a.properties.MetricName === name && a.properties.Namespace === 'Albatross')!.properties;
+      const entries = emf.filter((e) => e._aws.CloudWatchMetrics.some((m: any) => m.Namespace === alarm.Namespace && m.Metrics.some((x: any) => x.Name === name)));
+      expect(entries.length, `${name}: ${printed.join('').slice(0, 2000)}`).toBeGreaterThan(0);
+      const total = entries.reduce((sum, e) => sum + [e[name]].flat().reduce((a: number, b: number) => a + b, 0), 0);
+      expect(total, name).toBeGreaterThan(0);
+      for (const entry of entries) {
+        expect(entry._aws.CloudWatchMetrics[0].Dimensions).toEqual([alarm.Dimensions.map((d: any) => d.Name)]);
+        for (const dimension of alarm.Dimensions) expect(entry[dimension.Name]).toBe(dimension.Value);
+      }
+    }
+  }, 120_000);
 });
 
 describe('synth warnings (L-10)', () => {
