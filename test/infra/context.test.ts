@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -50,6 +52,13 @@ describe('settingsFromContext', () => {
       domainSizing: { instanceType: 'm7g.large.search', dataNodes: 4, volumeSizeGiB: 50, masterNodes: 3, masterInstanceType: 'm7g.large.search' },
     });
     expect([props.loaderTimeout, props.transformTimeout, props.bufferInterval, props.retryDuration].map((d) => d?.toSeconds())).toEqual([600, 120, 30, 900]);
+  });
+
+  it('docs/deploy.md lists every context key in its table', () => {
+    const rows = readFileSync(path.resolve(import.meta.dirname, '../../docs/deploy.md'), 'utf8').split('\n').filter((line) => line.startsWith('| `'));
+    for (const key of Object.keys(CONTEXT_KEYS)) {
+      expect(rows.some((row) => row.split('|')[1]!.includes(`\`${key}\``)), key).toBe(true);
+    }
   });
 
   it('rejects malformed values naming the key', () => {

@@ -470,8 +470,11 @@ describe('alarms', () => {
     expect(alarms().length).toBeGreaterThanOrEqual(25);
     for (const alarm of alarms()) {
       expect(alarm.AlarmActions).toEqual([ref(topic.id)]);
-      expect(alarm.OKActions).toEqual([ref(topic.id)]);
       expect(alarm.AlarmDescription.length).toBeGreaterThan(20);
+    }
+    for (const alarm of synth.stack.alarms.alarms) {
+      const properties = synth.json.Resources[synth.stack.getLogicalId(alarm.node.defaultChild as CfnElement)]!.Properties;
+      expect(properties.OKActions, alarm.node.id).toEqual([ref(topic.id)]);
     }
   });
 });
