@@ -95,7 +95,7 @@ export interface AlbatrossStackProps extends StackProps {
   readonly heartbeatHours?: number;
 }
 
-/** Loader invocations per line/s of peakLinesPerSecond: a planning figure, see docs/deploy.md §3.1. */
+/** Lines per second planned for one loader invocation when deriving its concurrency (docs/deploy.md §3.1). */
 export const LINES_PER_SECOND_PER_LOADER = 250;
 /** The handler stops sending 20 s before its deadline; below a minute little time is left to load anything. */
 export const MIN_LOADER_TIMEOUT_SECONDS = 60;
