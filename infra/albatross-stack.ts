@@ -41,8 +41,10 @@ export interface AlbatrossStackProps extends StackProps {
   readonly indexPrefix?: string;
   /** Days an index is kept before the ISM policy deletes it. @default 30 */
   readonly retentionDays?: number;
-  /** Days failed records stay in the backup bucket. @default 30 */
+  /** Days failed records stay in the backup bucket. @default 90 */
   readonly backupExpirationDays?: number;
+  /** Primary shards per daily index (AWS guidance: 10-50 GB per shard). @default - the installer's default (1) */
+  readonly shards?: number;
 
   /** Alarm notifications go to this address (SNS e-mail subscription, confirm by e-mail). @default - topic without subscription */
   readonly alarmEmail?: string;
@@ -79,11 +81,17 @@ export interface AlbatrossStackProps extends StackProps {
   readonly loaderTimeout?: Duration;
   /** SQS messages (log objects) per loader invocation. @default 1 */
   readonly loaderBatchSize?: number;
-  /** Maximum concurrent loader invocations (2-1000). @default 5 */
+  /**
+   * Expected peak ALB log lines per second across the fleet. Sets the loader's maximum concurrency (one loader per
+   * LINES_PER_SECOND_PER_LOADER, at least 2); the stream's Direct PUT quota must allow it (docs/deploy.md §3.1).
+   * @default 1250 (about the 1 MiB/s default quota of most regions)
+   */
+  readonly peakLinesPerSecond?: number;
+  /** Maximum concurrent loader invocations (2-1000). @default - derived from peakLinesPerSecond */
   readonly loaderMaxConcurrency?: number;
   /** PutRecordBatch calls in flight per loader invocation. @default - the loader's built-in default */
   readonly loaderSendConcurrency?: number;
-  /** Receives before a log object's message moves to the dead-letter queue (>= 5). @default 5 */
+  /** Receives before a log object's message moves to the dead-letter queue (>= 5); a large object may need several. @default 15 */
   readonly maxReceiveCount?: number;
   /** Transform memory (MB). @default 512 */
   readonly transformMemorySize?: number;
@@ -92,9 +100,9 @@ export interface AlbatrossStackProps extends StackProps {
 
   /** Firehose buffering interval towards OpenSearch (0-900 s). @default 60 seconds */
   readonly bufferInterval?: Duration;
-  /** Firehose buffer size towards OpenSearch (1-100 MB; t3 instances accept at most 10 MiB per request). @default 5 */
+  /** Firehose buffer size towards OpenSearch (1-100 MB; at most 9 on t2/t3 instances, which accept 10 MiB per request). @default 5 */
   readonly bufferSizeMB?: number;
-  /** How long Firehose retries a failed bulk request before backing the documents up (0-7200 s). @default 300 seconds */
+  /** How long Firehose retries a failed bulk request before backing the documents up (0-7200 s). @default 7200 seconds */
   readonly retryDuration?: Duration;
 
   /** Time between runs of the replayer of Firehose's delivery-failure backup (docs/replay.md; 5-1440 whole minutes). @default 15 minutes */
@@ -102,10 +110,27 @@ export interface AlbatrossStackProps extends StackProps {
 
   /** Retention of every log group the stack creates. @default one month */
   readonly logRetention?: RetentionDays;
-  /** What happens to the domain, buckets, table, user pool and log groups when the stack is deleted. @default RETAIN */
+  /**
+   * What happens to the domain, buckets, table, user pool, key and log groups when the stack is deleted.
+   * @default RETAIN_ON_UPDATE_OR_DELETE - kept on delete and replacement, removed when the first deployment rolls back
+   */
   readonly removalPolicy?: RemovalPolicy;
   /** FreeStorageSpace alarm threshold (MiB, emptiest node). @default 25 % of a new domain's volume; 1024 for an existing domain */
   readonly freeStorageThresholdMiB?: number;
+  /** Heartbeat alarm: Firehose received no record for this many hours (1-24); 0 = off. @default 6 */
+  readonly heartbeatHours?: number;
+}
+
+/** Lines per second planned for one loader invocation when deriving its concurrency (docs/deploy.md §3.1). */
+export const LINES_PER_SECOND_PER_LOADER = 250;
+/** The handler stops sending 20 s before its deadline; below a minute little time is left to load anything. */
+export const MIN_LOADER_TIMEOUT_SECONDS = 60;
+/** Largest HTTP request body (MiB) of t2/t3 instance types; larger types accept 100 MiB. */
+const SMALL_INSTANCE_REQUEST_LIMIT_MIB = 10;
+
+/** Loader concurrency for an expected peak volume (SQS event sources allow 2-1000). */
+export function loaderConcurrencyFor(peakLinesPerSecond: number): number {
+  return Math.min(1000, Math.max(2, Math.ceil(peakLinesPerSecond / LINES_PER_SECOND_PER_LOADER)));
 }
 
 /** Resolved settings: every default applied and every range checked. */
@@ -115,9 +140,11 @@ export interface AlbatrossSettings {
   readonly indexPrefix: string;
   readonly retentionDays: number;
   readonly backupExpirationDays: number;
+  readonly shards?: number;
   readonly loaderMemorySize: number;
   readonly loaderTimeout: Duration;
   readonly loaderBatchSize: number;
+  readonly peakLinesPerSecond: number;
   readonly loaderMaxConcurrency: number;
   readonly maxReceiveCount: number;
   readonly transformMemorySize: number;
@@ -130,6 +157,7 @@ export interface AlbatrossSettings {
   readonly domainLayout?: DomainLayout;
   readonly logRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+  readonly heartbeatHours: number;
 }
 
 export const DEFAULT_DOMAIN_SIZING: DomainSizing = {
@@ -168,12 +196,12 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
     throw new Error('dashboardsAdmin applies to the Dashboards sign-in of a domain the stack creates, not to an existing domain');
   }
   const loaderTimeout = props.loaderTimeout ?? Duration.minutes(5);
-  checkRange('loaderTimeout (seconds)', loaderTimeout.toSeconds(), 1, 900);
+  checkRange('loaderTimeout (seconds)', loaderTimeout.toSeconds(), MIN_LOADER_TIMEOUT_SECONDS, 900);
   const transformTimeout = props.transformTimeout ?? Duration.minutes(1);
   checkRange('transformTimeout (seconds)', transformTimeout.toSeconds(), 1, 300);
   const bufferInterval = props.bufferInterval ?? Duration.seconds(60);
   checkRange('bufferInterval (seconds)', bufferInterval.toSeconds(), 0, 900);
-  const retryDuration = props.retryDuration ?? Duration.seconds(300);
+  const retryDuration = props.retryDuration ?? Duration.seconds(7200);
   checkRange('retryDuration (seconds)', retryDuration.toSeconds(), 0, 7200);
   // Zones without a node count: one data node per zone.
   const sizing: DomainSizing = {
@@ -187,26 +215,38 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
     throw new Error(`domainSizing.masterNodes must be 0, 3 or 5, got ${sizing.masterNodes}`);
   }
   const domainLayout = props.existingDomainEndpoint === undefined ? resolveDomainLayout(sizing) : undefined;
+  const bufferSizeMB = checkInteger('bufferSizeMB', props.bufferSizeMB ?? 5, 1, 100);
+  // Firehose sends the buffer as one _bulk request (plus action lines); t2/t3 nodes answer 413 above 10 MiB,
+  // and then every document goes to the backup bucket. Only known for a domain the stack creates.
+  if (props.existingDomainEndpoint === undefined && /^t[23]\./.test(sizing.instanceType) && bufferSizeMB >= SMALL_INSTANCE_REQUEST_LIMIT_MIB) {
+    throw new Error(`bufferSizeMB must be at most ${SMALL_INSTANCE_REQUEST_LIMIT_MIB - 1} with instanceType ${sizing.instanceType}: ` +
+      `t2/t3 nodes accept HTTP requests of at most ${SMALL_INSTANCE_REQUEST_LIMIT_MIB} MiB, got ${bufferSizeMB}`);
+  }
+  const peakLinesPerSecond = checkInteger('peakLinesPerSecond', props.peakLinesPerSecond ?? 1250, 1, 10_000_000);
+  const heartbeatHours = checkInteger('heartbeatHours', props.heartbeatHours ?? 6, 0, 24);
   return {
     logPrefix,
     logExpirationDays: checkInteger('logExpirationDays', props.logExpirationDays ?? 90, 1, 36500),
     indexPrefix,
     retentionDays: checkInteger('retentionDays', props.retentionDays ?? 30, 1, 36500),
-    backupExpirationDays: checkInteger('backupExpirationDays', props.backupExpirationDays ?? 30, 1, 36500),
+    backupExpirationDays: checkInteger('backupExpirationDays', props.backupExpirationDays ?? 90, 1, 36500),
+    ...(props.shards === undefined ? {} : { shards: checkInteger('shards', props.shards, 1, 1024) }),
     loaderMemorySize: checkInteger('loaderMemorySize', props.loaderMemorySize ?? 1024, 128, 10240),
     loaderTimeout,
     loaderBatchSize: checkInteger('loaderBatchSize', props.loaderBatchSize ?? 1, 1, 10),
-    loaderMaxConcurrency: checkInteger('loaderMaxConcurrency', props.loaderMaxConcurrency ?? 5, 2, 1000),
-    maxReceiveCount: checkInteger('maxReceiveCount', props.maxReceiveCount ?? 5, 5, 1000),
+    peakLinesPerSecond,
+    loaderMaxConcurrency: checkInteger('loaderMaxConcurrency', props.loaderMaxConcurrency ?? loaderConcurrencyFor(peakLinesPerSecond), 2, 1000),
+    maxReceiveCount: checkInteger('maxReceiveCount', props.maxReceiveCount ?? 15, 5, 1000),
     transformMemorySize: checkInteger('transformMemorySize', props.transformMemorySize ?? 512, 128, 10240),
     transformTimeout,
     bufferInterval,
-    bufferSizeMB: checkInteger('bufferSizeMB', props.bufferSizeMB ?? 5, 1, 100),
+    bufferSizeMB,
     retryDuration,
     domainSizing: sizing,
     domainLayout,
     logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
-    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    heartbeatHours,
   };
 }
 
@@ -343,6 +383,7 @@ export class AlbatrossStack extends Stack {
       retentionDays: settings.retentionDays,
       // From the zone layout (0 on one node keeps it green; 2 under Multi-AZ with Standby); an existing domain keeps its own.
       replicas: settings.domainLayout?.replicas,
+      shards: settings.shards,
       firehoseRoleArn: this.delivery.role.roleArn,
       replayerRoleArn: replayerRole.roleArn,
       dashboardsRoleArn: this.searchDomain?.dashboardsRole.roleArn,
@@ -352,8 +393,10 @@ export class AlbatrossStack extends Stack {
     });
     // The access policy (a custom resource inside the domain construct) must be in place before the installer signs in.
     if (this.searchDomain) this.templates.node.addDependency(this.searchDomain.domain);
-    // Templates and role mappings before data.
+    // Templates, role mappings and additive mapping changes to existing indices before data, and before a new
+    // transform (which may emit new fields) receives records: CloudFormation updates the custom resource first.
     this.delivery.stream.node.addDependency(this.templates.resource);
+    this.delivery.transform.function.node.addDependency(this.templates.resource);
 
     this.loader = new Loader(this, 'Loader', {
       queue: this.logSource.queue,
@@ -371,16 +414,25 @@ export class AlbatrossStack extends Stack {
       removalPolicy,
     });
 
+    if (existingDomain && props.freeStorageThresholdMiB === undefined) {
+      Annotations.of(this).addWarningV2('albatross:freeStorageThreshold',
+        'The FreeStorageLow alarm of an existing domain fires at 1024 MiB free; set -c freeStorageThresholdMiB to 25 % of a data node\'s volume (in MiB).');
+    }
     this.alarms = new PipelineAlarms(this, 'Alarms', {
       alarmEmail: props.alarmEmail,
+      queue: this.logSource.queue,
       deadLetterQueue: this.logSource.deadLetterQueue,
+      maxReceiveCount: settings.maxReceiveCount,
       streamName: this.delivery.streamName,
+      bufferInterval: settings.bufferInterval,
       loader: this.loader.function.function,
       transform: this.delivery.transform.function,
       domain,
+      masterNodes: existingDomain ? 0 : settings.domainSizing.masterNodes,
       freeStorageThresholdMiB:
         props.freeStorageThresholdMiB ??
         (existingDomain ? 1024 : Math.floor(settings.domainSizing.volumeSizeGiB * 1024 * 0.25)),
+      heartbeatHours: settings.heartbeatHours,
       removalPolicy,
     });
 

@@ -32,25 +32,28 @@ export const CONTEXT_KEYS = {
   signInDomainPrefix: 'Cognito hosted-UI prefix (default <stack>-<account>)',
   indexPrefix: 'index prefix (default alb-logs)',
   retentionDays: 'days indices are kept (default 30)',
-  backupExpirationDays: 'days failed records are kept (default 30)',
+  backupExpirationDays: 'days failed records are kept (default 90)',
+  shards: 'primary shards per daily index (default 1)',
   alarmEmail: 'e-mail for alarms (default none)',
   adminEmail: 'e-mail invited to Dashboards (default alarmEmail)',
   dashboardsAdmin: 'true = Dashboards users also get all_access (default false: read-only)',
   loaderMemorySize: 'loader memory MB (default 1024)',
-  loaderTimeoutSeconds: 'loader timeout (default 300)',
+  loaderTimeoutSeconds: 'loader timeout, 60-900 (default 300)',
   loaderBatchSize: 'log objects per loader invocation (default 1)',
-  loaderMaxConcurrency: 'max concurrent loaders (default 5)',
+  peakLinesPerSecond: 'expected peak ALB lines per second; sets the loader concurrency (default 1250)',
+  loaderMaxConcurrency: 'max concurrent loaders (default: peakLinesPerSecond / 250, at least 2)',
   loaderSendConcurrency: 'PutRecordBatch calls in flight per loader (default: loader default)',
-  maxReceiveCount: 'receives before the DLQ (default 5)',
+  maxReceiveCount: 'receives before the DLQ (default 15)',
   transformMemorySize: 'transform memory MB (default 512)',
   transformTimeoutSeconds: 'transform timeout (default 60, max 300)',
   bufferIntervalSeconds: 'Firehose buffer interval (default 60)',
-  bufferSizeMB: 'Firehose buffer size (default 5)',
-  retryDurationSeconds: 'Firehose retry duration (default 300)',
+  bufferSizeMB: 'Firehose buffer size (default 5; at most 9 on t2/t3 instances)',
+  retryDurationSeconds: 'Firehose retry duration (default 7200, the maximum)',
   replayIntervalMinutes: 'minutes between runs of the backup replayer (default 15, 5-1440)',
   logRetentionDays: 'CloudWatch log retention days, a value CloudWatch accepts (default 30)',
-  removalPolicy: 'retain (default) or destroy',
+  removalPolicy: 'retain-except-on-create (default), retain or destroy',
   freeStorageThresholdMiB: 'free storage alarm threshold (default 25 % of the volume)',
+  heartbeatHours: 'alarm when no record arrived for this many hours, 1-24; 0 or off disables (default 6)',
 } as const;
 
 export type ContextKey = keyof typeof CONTEXT_KEYS;
@@ -106,9 +109,14 @@ function flag(read: ContextReader, key: ContextKey): boolean | undefined {
 function removal(read: ContextReader): RemovalPolicy | undefined {
   const value = text(read, 'removalPolicy');
   if (value === undefined) return undefined;
+  if (value === 'retain-except-on-create') return RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE;
   if (value === 'retain') return RemovalPolicy.RETAIN;
   if (value === 'destroy') return RemovalPolicy.DESTROY;
-  throw new Error(`context removalPolicy must be "retain" or "destroy", got "${value}"`);
+  throw new Error(`context removalPolicy must be "retain-except-on-create", "retain" or "destroy", got "${value}"`);
+}
+
+function hours(read: ContextReader): number | undefined {
+  return text(read, 'heartbeatHours') === 'off' ? 0 : integer(read, 'heartbeatHours');
 }
 
 /** A comma-separated value as a list of trimmed, non-empty items. */
@@ -178,6 +186,7 @@ export function settingsFromContext(read: ContextReader, env: NodeJS.ProcessEnv 
       indexPrefix: text(read, 'indexPrefix'),
       retentionDays: integer(read, 'retentionDays'),
       backupExpirationDays: integer(read, 'backupExpirationDays'),
+      shards: integer(read, 'shards'),
       alarmEmail: text(read, 'alarmEmail'),
       adminEmail: text(read, 'adminEmail'),
       dashboardsAdmin: flag(read, 'dashboardsAdmin'),
@@ -188,6 +197,7 @@ export function settingsFromContext(read: ContextReader, env: NodeJS.ProcessEnv 
       loaderMemorySize: integer(read, 'loaderMemorySize'),
       loaderTimeout: seconds(read, 'loaderTimeoutSeconds'),
       loaderBatchSize: integer(read, 'loaderBatchSize'),
+      peakLinesPerSecond: integer(read, 'peakLinesPerSecond'),
       loaderMaxConcurrency: integer(read, 'loaderMaxConcurrency'),
       loaderSendConcurrency: integer(read, 'loaderSendConcurrency'),
       maxReceiveCount: integer(read, 'maxReceiveCount'),
@@ -200,6 +210,7 @@ export function settingsFromContext(read: ContextReader, env: NodeJS.ProcessEnv 
       logRetention: retention(read),
       removalPolicy: removal(read),
       freeStorageThresholdMiB: integer(read, 'freeStorageThresholdMiB'),
+      heartbeatHours: hours(read),
     },
   };
 }

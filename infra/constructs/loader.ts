@@ -57,6 +57,8 @@ export class Loader extends Construct {
       ALBATROSS_CHECKPOINT_TABLE: this.checkpointTable.tableName,
       ALBATROSS_FAILURE_BUCKET: props.failureBucket.bucketName,
       ALBATROSS_FAILURE_PREFIX: DEFAULT_FAILURE_PREFIX,
+      // A send gives up well before the invocation ends (the handler's default is 120 s), so it can still commit.
+      ALBATROSS_MAX_RETRY_SECONDS: String(Math.min(120, Math.floor(props.timeout.toSeconds() / 2))),
     };
     if (props.sendConcurrency !== undefined) environment.ALBATROSS_SEND_CONCURRENCY = String(props.sendConcurrency);
     this.function = new BundledFunction(this, 'Loader', {

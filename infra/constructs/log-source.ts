@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
@@ -46,7 +46,8 @@ export class LogSource extends Construct {
       enforceSSL: true,
       // Lambda's rule for SQS sources: at least six times the function timeout.
       visibilityTimeout: Duration.seconds(props.loaderTimeout.toSeconds() * 6),
-      retentionPeriod: Duration.days(4),
+      // The SQS maximum: a backlog (stream quota, domain outage) must outlive any weekend before messages expire.
+      retentionPeriod: Duration.days(14),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
     });
 
@@ -71,6 +72,18 @@ export class LogSource extends Construct {
       // Excludes the ELBAccessLogTestFile control object and any non-log object.
       suffix: '.log.gz',
     });
+    // CDK's statement for S3 checks the bucket ARN only, and bucket ARNs name no account: a bucket of that name
+    // re-created in another account must not be able to send (confused deputy).
+    this.queue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyS3FromOtherAccounts',
+        effect: iam.Effect.DENY,
+        principals: [new iam.ServicePrincipal('s3.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [this.queue.queueArn],
+        conditions: { StringNotEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
   }
 
   /** ALB access-log delivery: the log-delivery service principal, and the regional ELB account where one exists. */
@@ -86,6 +99,10 @@ export class LogSource extends Construct {
       }),
     );
     // Regions launched before August 2022 deliver from a per-region ELB account instead.
+    if (Token.isUnresolved(stack.region)) {
+      Annotations.of(this).addWarningV2('albatross:regionAgnosticLogBucket',
+        'Synthesized without a region: the new log bucket admits only the ALB log-delivery service principal, and ALBs in regions launched before August 2022 cannot deliver. Pass -c region=<region>.');
+    }
     const elbAccount = Token.isUnresolved(stack.region) ? undefined : RegionInfo.get(stack.region).elbv2Account;
     if (elbAccount) {
       bucket.addToResourcePolicy(

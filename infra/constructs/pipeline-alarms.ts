@@ -1,4 +1,4 @@
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -13,36 +13,114 @@ import { METRICS_NAMESPACE, SERVICE_NAMES } from '../../transform/observability.
 
 /** EMF metric the transform handler emits per invocation: lines it returned as ProcessingFailed. */
 export const PROCESSING_FAILED_METRIC = 'RecordsProcessingFailed';
+/** EMF metrics of the loader handler (transform/loader/handler.ts) that have alarms. */
+export const LOADER_ALARM_METRICS = { objectsFailed: 'ObjectsFailed', failedLines: 'FailedLines', throttles: 'Throttles' } as const;
+/** Main-queue ApproximateAgeOfOldestMessage at or above which the backlog alarm fires. */
+export const QUEUE_AGE_THRESHOLD = Duration.hours(1);
 
 export interface PipelineAlarmsProps {
   readonly alarmEmail?: string;
+  readonly queue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
+  /** Receives before the DLQ (for the alarm text). */
+  readonly maxReceiveCount: number;
   readonly streamName: string;
+  /** Firehose buffering interval: the data-freshness threshold is this plus 15 minutes. */
+  readonly bufferInterval: Duration;
   readonly loader: lambda.IFunction;
   readonly transform: lambda.IFunction;
   readonly domain: opensearch.IDomain;
+  /** Dedicated master nodes of a domain the stack created (0 = none, or an existing domain). */
+  readonly masterNodes: number;
   /** FreeStorageSpace (MiB, on the emptiest node) at or below which the storage alarm fires. */
   readonly freeStorageThresholdMiB: number;
+  /** Heartbeat: alarm when Firehose received no record for this many hours (1-24); 0 = no heartbeat alarm. */
+  readonly heartbeatHours: number;
   readonly removalPolicy: RemovalPolicy;
 }
 
-/** The pipeline's alarms, all notifying one KMS-encrypted SNS topic (optionally subscribed by e-mail). */
+type AlarmOptions = Omit<cloudwatch.AlarmProps, 'evaluationPeriods'> & { evaluationPeriods?: number };
+
+/**
+ * The pipeline's alarms, all notifying one KMS-encrypted SNS topic (optionally subscribed by e-mail). Each alarm's
+ * construct id is its name in docs/deploy.md §7, where a runbook line says what it means and what to do.
+ */
 export class PipelineAlarms extends Construct {
   readonly topic: sns.Topic;
+  readonly key: kms.Key;
   readonly alarms: cloudwatch.Alarm[] = [];
+  /** ARN pattern of every CloudWatch alarm of this account and region: the only callers allowed to publish. */
+  readonly alarmArnPattern: string;
 
   constructor(scope: Construct, id: string, props: PipelineAlarmsProps) {
     super(scope, id);
-    const key = new kms.Key(this, 'TopicKey', {
+    const stack = Stack.of(this);
+    this.alarmArnPattern = stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    // CloudWatch publishes as a service, on behalf of an alarm: only alarms of this account and region may use it
+    // (confused-deputy protection, AWS SNS and KMS documentation).
+    const fromOurAlarms = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: { 'aws:SourceArn': this.alarmArnPattern },
+    };
+    const cloudwatchService = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
+
+    this.key = new kms.Key(this, 'TopicKey', {
       description: 'Albatross: encrypts the alarm topic',
       enableKeyRotation: true,
       removalPolicy: props.removalPolicy,
     });
     // CloudWatch cannot publish to a topic under the AWS-managed aws/sns key, so the topic has its own key.
-    key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
-    this.topic = new sns.Topic(this, 'Topic', { masterKey: key, enforceSSL: true });
-    if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarms',
+        principals: [cloudwatchService],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: fromOurAlarms,
+      }),
+    );
+    this.topic = new sns.Topic(this, 'Topic', { masterKey: this.key, enforceSSL: true });
+    // enforceSSL gives the topic a policy of its own, which replaces SNS's default policy: without this Allow
+    // nobody, CloudWatch included, may publish, and no alarm notification would ever be delivered.
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarms',
+        principals: [cloudwatchService],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: fromOurAlarms,
+      }),
+    );
+    if (props.alarmEmail) {
+      this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    } else {
+      Annotations.of(this).addWarningV2('albatross:noAlarmEmail',
+        'No alarmEmail: the alarm topic has no subscriber and nobody is told when an alarm fires. Deploy with -c alarmEmail=<address>, or subscribe to the AlarmTopicArn output yourself.');
+    }
 
+    this.addQueueAlarms(props);
+    this.addFirehoseAlarms(props);
+    this.addLambdaAlarms(props);
+    this.addDomainAlarms(props);
+  }
+
+  private addQueueAlarms(props: PipelineAlarmsProps): void {
+    this.add('DeadLetterQueueNotEmpty', {
+      alarmDescription: `A log object failed ${props.maxReceiveCount} times in the loader and waits in the dead-letter queue.`,
+      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    this.add('QueueBacklogOld', {
+      alarmDescription: `The oldest log object in the queue has waited ${QUEUE_AGE_THRESHOLD.toHumanString()} or more: the loaders do not keep up (stream quota, concurrency) or keep failing; messages expire after 14 days.`,
+      metric: props.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(5) }),
+      threshold: QUEUE_AGE_THRESHOLD.toSeconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 3,
+    });
+  }
+
+  private addFirehoseAlarms(props: PipelineAlarmsProps): void {
     const firehoseMetric = (metricName: string, statistic: string): cloudwatch.Metric =>
       new cloudwatch.Metric({
         namespace: 'AWS/Firehose',
@@ -51,28 +129,53 @@ export class PipelineAlarms extends Construct {
         statistic,
         period: Duration.minutes(5),
       });
-    const sumOverFiveMinutes = { statistic: 'Sum', period: Duration.minutes(5) };
-
-    this.add('DeadLetterQueueNotEmpty', {
-      alarmDescription: 'Log objects the loader failed on 5 times are waiting in the dead-letter queue.',
-      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) }),
-      threshold: 0,
+    if (props.heartbeatHours > 0) {
+      this.add('NoIncomingRecords', {
+        alarmDescription: `Firehose received no record for ${props.heartbeatHours} h: no ALB log object was loaded (S3 notification removed, ALB logging off, loader stopped).`,
+        metric: new cloudwatch.Metric({
+          namespace: 'AWS/Firehose',
+          metricName: 'IncomingRecords',
+          dimensionsMap: { DeliveryStreamName: props.streamName },
+          statistic: 'Sum',
+          period: Duration.hours(props.heartbeatHours),
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        // Firehose publishes nothing while it receives nothing: silence is the incident here.
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+    }
+    this.add('DeliverySuccessLow', {
+      alarmDescription: 'Under 99 % of bulk requests to OpenSearch succeeded for 15 minutes; documents still failing after the retry duration go to errors/AmazonOpenSearchService-failed/.',
+      metric: firehoseMetric('DeliveryToAmazonOpenSearchService.Success', 'Average'),
+      threshold: 0.99,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+    });
+    const freshness = props.bufferInterval.plus(Duration.minutes(15));
+    this.add('DeliveryDataStale', {
+      alarmDescription: `The oldest record in Firehose is older than ${freshness.toSeconds()} s: OpenSearch does not accept documents (blocked, red, overloaded) and Firehose is retrying.`,
+      metric: firehoseMetric('DeliveryToAmazonOpenSearchService.DataFreshness', 'Maximum'),
+      threshold: freshness.toSeconds(),
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
-    this.add('DeliverySuccessBelow100', {
-      alarmDescription: 'Firehose could not index some documents into OpenSearch; after the retry duration they go to the backup bucket.',
-      metric: firehoseMetric('DeliveryToAmazonOpenSearchService.Success', 'Minimum'),
+    this.add('BackupDeliveryFailing', {
+      alarmDescription: 'Firehose could not write to the backup bucket for 15 minutes: failed documents are not preserved (bucket policy, deleted bucket); Firehose drops them after 24 h of retries.',
+      metric: firehoseMetric('DeliveryToS3.Success', 'Average'),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+    });
+    this.add('StreamThrottled', {
+      alarmDescription: 'Firehose throttled records for 15 minutes: the loaders exceed the stream\'s Direct PUT quota; request a raise or lower peakLinesPerSecond.',
+      metric: firehoseMetric('ThrottledRecords', 'Sum'),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
     });
     this.add('ProcessingFailedRecords', {
       alarmDescription: 'The transform returned ProcessingFailed for some lines; they are in the backup bucket under errors/processing-failed/.',
-      metric: new cloudwatch.Metric({
-        namespace: METRICS_NAMESPACE,
-        metricName: PROCESSING_FAILED_METRIC,
-        dimensionsMap: { service: SERVICE_NAMES.transform },
-        ...sumOverFiveMinutes,
-      }),
+      metric: this.emfMetric(SERVICE_NAMES.transform, PROCESSING_FAILED_METRIC),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
@@ -81,6 +184,29 @@ export class PipelineAlarms extends Construct {
       metric: firehoseMetric('ExecuteProcessing.Success', 'Minimum'),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    });
+  }
+
+  private addLambdaAlarms(props: PipelineAlarmsProps): void {
+    const sumOverFiveMinutes = { statistic: 'Sum', period: Duration.minutes(5) };
+    this.add('LoaderObjectsFailed', {
+      alarmDescription: 'The loader failed on log objects (S3 access, corrupt gzip, Firehose errors); SQS retries them, and after maxReceiveCount they go to the DLQ.',
+      metric: this.emfMetric(SERVICE_NAMES.loader, LOADER_ALARM_METRICS.objectsFailed),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    this.add('LoaderFailedLines', {
+      alarmDescription: 'The loader recorded lines it cannot send (over Firehose\'s 1,000 KiB record limit) under errors/loader-failed/.',
+      metric: this.emfMetric(SERVICE_NAMES.loader, LOADER_ALARM_METRICS.failedLines),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    this.add('LoaderSendThrottled', {
+      alarmDescription: 'PutRecordBatch was throttled in every 5 minutes for 15 minutes: the stream quota is the bottleneck and the backlog grows.',
+      metric: this.emfMetric(SERVICE_NAMES.loader, LOADER_ALARM_METRICS.throttles),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
     });
     for (const [name, fn] of [['Loader', props.loader], ['Transform', props.transform]] as const) {
       this.add(`${name}Errors`, {
@@ -96,28 +222,109 @@ export class PipelineAlarms extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       });
     }
+  }
+
+  /** AWS's recommended CloudWatch alarms for Amazon OpenSearch Service (thresholds, periods and counts as AWS gives them). */
+  private addDomainAlarms(props: PipelineAlarmsProps): void {
+    const domain = props.domain;
+    const maximum = (minutes: number) => ({ statistic: 'Maximum', period: Duration.minutes(minutes) });
+    const atLeast = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
     this.add('ClusterRed', {
       alarmDescription: 'At least one primary shard is unassigned: some indices cannot be written or searched.',
-      metric: props.domain.metricClusterStatusRed({ statistic: 'Maximum', period: Duration.minutes(1) }),
+      metric: domain.metricClusterStatusRed(maximum(1)),
       threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      comparisonOperator: atLeast,
+    });
+    this.add('ClusterYellow', {
+      alarmDescription: 'At least one replica shard is unassigned for 5 minutes: a node failure now could lose data.',
+      metric: domain.metricClusterStatusYellow(maximum(1)),
+      threshold: 1,
+      comparisonOperator: atLeast,
+      evaluationPeriods: 5,
+    });
+    this.add('ClusterIndexWritesBlocked', {
+      alarmDescription: 'The cluster blocks writes (disk flood stage, memory pressure): every bulk request fails and Firehose retries, then backs documents up.',
+      metric: domain.metricClusterIndexWritesBlocked(maximum(5)),
+      threshold: 1,
+      comparisonOperator: atLeast,
     });
     this.add('FreeStorageLow', {
-      alarmDescription: 'A data node is low on disk (25 % of its volume or less free); at the flood-stage watermark (95 % used) OpenSearch blocks writes.',
-      metric: props.domain.metricFreeStorageSpace({ statistic: 'Minimum', period: Duration.minutes(5) }),
+      alarmDescription: 'A data node is low on disk (at or below the free-storage threshold); at 95 % used OpenSearch blocks writes.',
+      metric: domain.metricFreeStorageSpace({ statistic: 'Minimum', period: Duration.minutes(1) }),
       threshold: props.freeStorageThresholdMiB,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
     });
+    this.add('JVMMemoryPressureHigh', {
+      alarmDescription: 'JVM heap use is at 95 % or more for 3 minutes: requests are being rejected by circuit breakers and the node may crash.',
+      metric: domain.metricJVMMemoryPressure(maximum(1)),
+      threshold: 95,
+      comparisonOperator: atLeast,
+      evaluationPeriods: 3,
+    });
+    this.add('CPUUtilizationHigh', {
+      alarmDescription: 'Data node CPU at 80 % or more for 45 minutes: indexing and search slow down.',
+      metric: domain.metricCPUUtilization(maximum(15)),
+      threshold: 80,
+      comparisonOperator: atLeast,
+      evaluationPeriods: 3,
+    });
+    this.add('AutomatedSnapshotFailure', {
+      alarmDescription: 'An automated snapshot failed: the domain has no recent backup.',
+      metric: domain.metricAutomatedSnapshotFailure(maximum(1)),
+      threshold: 1,
+      comparisonOperator: atLeast,
+    });
+    this.add('KMSKeyError', {
+      alarmDescription: 'The encryption-at-rest KMS key is disabled: the domain cannot read or write data.',
+      metric: domain.metricKMSKeyError(maximum(1)),
+      threshold: 1,
+      comparisonOperator: atLeast,
+    });
+    this.add('KMSKeyInaccessible', {
+      alarmDescription: 'The encryption-at-rest KMS key was deleted or its grants revoked: the domain cannot read or write data.',
+      metric: domain.metricKMSKeyInaccessible(maximum(1)),
+      threshold: 1,
+      comparisonOperator: atLeast,
+    });
+    if (props.masterNodes > 0) {
+      this.add('MasterCPUUtilizationHigh', {
+        alarmDescription: 'Dedicated master CPU at 50 % or more for 45 minutes: cluster management may stall.',
+        metric: domain.metricMasterCPUUtilization(maximum(15)),
+        threshold: 50,
+        comparisonOperator: atLeast,
+        evaluationPeriods: 3,
+      });
+      this.add('MasterJVMMemoryPressureHigh', {
+        alarmDescription: 'Dedicated master JVM heap at 95 % or more: the master may fail and the cluster lose its coordinator.',
+        metric: domain.metricMasterJVMMemoryPressure(maximum(15)),
+        threshold: 95,
+        comparisonOperator: atLeast,
+      });
+    }
   }
 
-  private add(id: string, props: Omit<cloudwatch.AlarmProps, 'evaluationPeriods' | 'treatMissingData'>): void {
+  private emfMetric(service: string, metricName: string): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName,
+      // Powertools Metrics adds the service name as the `service` dimension to every metric.
+      dimensionsMap: { service },
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+    });
+  }
+
+  private add(id: string, options: AlarmOptions): void {
+    const evaluationPeriods = options.evaluationPeriods ?? 1;
     const alarm = new cloudwatch.Alarm(this, id, {
-      ...props,
-      evaluationPeriods: 1,
-      // No traffic, no data: an idle pipeline is not an incident.
+      // No traffic, no data: an idle pipeline is not an incident (the heartbeat alarm says otherwise).
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      ...options,
+      evaluationPeriods,
+      datapointsToAlarm: evaluationPeriods,
     });
     alarm.addAlarmAction(new actions.SnsAction(this.topic));
+    alarm.addOkAction(new actions.SnsAction(this.topic));
     this.alarms.push(alarm);
   }
 }

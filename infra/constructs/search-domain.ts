@@ -163,6 +163,8 @@ export class NewSearchDomain extends Construct {
       // Service software updates in the off-peak window rather than whenever AWS schedules them (Opensearch.10).
       offPeakWindowEnabled: true,
       enableAutoSoftwareUpdate: true,
+      // A change of engine version upgrades the domain in place instead of replacing it (CloudFormation UpdatePolicy).
+      enableVersionUpgrade: true,
       removalPolicy: props.removalPolicy,
     });
     // OpenSearch Service refuses Cognito options for a user pool without a hosted-UI domain.

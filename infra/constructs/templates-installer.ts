@@ -16,6 +16,8 @@ export interface TemplatesInstallerProps {
   readonly retentionDays: number;
   /** Replicas per shard; absent = the installer's default. */
   readonly replicas?: number;
+  /** Primary shards per daily index; absent = the installer's default. */
+  readonly shards?: number;
   readonly firehoseRoleArn: string;
   /** The replayer's role, mapped to the same FGAC role as Firehose (bulk writing). */
   readonly replayerRoleArn?: string;
@@ -63,6 +65,7 @@ export class TemplatesInstaller extends Construct {
       IndexPrefix: props.indexPrefix,
       RetentionDays: String(props.retentionDays),
       Replicas: props.replicas === undefined ? '' : String(props.replicas),
+      Shards: props.shards === undefined ? '' : String(props.shards),
       FirehoseRoleArn: props.firehoseRoleArn,
       ReplayerRoleArn: props.replayerRoleArn ?? '',
       DashboardsRoleArn: props.dashboardsRoleArn ?? '',

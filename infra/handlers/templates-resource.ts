@@ -8,6 +8,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Client } from '@opensearch-project/opensearch';
 import { installTemplates, type InstallReport } from '../../templates/install.ts';
 import { createOpenSearchClient } from '../../templates/opensearch-client.ts';
+import { backoffDelayMs } from '../../transform/backoff.ts';
 
 const logger = new Logger({ serviceName: 'albatross-templates-resource' });
 
@@ -19,6 +20,8 @@ export interface TemplatesResourceProperties {
   RetentionDays: string;
   /** Replicas per shard; '' = the installer's default. */
   Replicas: string;
+  /** Primary shards per daily index; '' (or absent, resources from before the property) = the installer's default. */
+  Shards: string;
   /** IAM role of the delivery stream, mapped to the installer's Firehose FGAC role. */
   FirehoseRoleArn: string;
   /** IAM role of the replayer Lambda, mapped to the same FGAC role as Firehose; '' (or absent, older resources) = none. */
@@ -61,6 +64,7 @@ export function parseProperties(raw: Record<string, unknown>): TemplatesResource
     IndexPrefix: text('IndexPrefix'),
     RetentionDays: text('RetentionDays'),
     Replicas: text('Replicas', true),
+    Shards: raw.Shards === undefined ? '' : text('Shards', true),
     FirehoseRoleArn: text('FirehoseRoleArn'),
     ReplayerRoleArn: raw.ReplayerRoleArn === undefined ? '' : text('ReplayerRoleArn', true),
     DashboardsRoleArn: text('DashboardsRoleArn', true),
@@ -75,6 +79,7 @@ export async function configureDomain(client: Client, properties: TemplatesResou
     indexPrefix: properties.IndexPrefix,
     retentionDays: nonNegativeInteger('RetentionDays', properties.RetentionDays),
     ...(properties.Replicas === '' ? {} : { replicas: nonNegativeInteger('Replicas', properties.Replicas) }),
+    ...(properties.Shards === '' ? {} : { shards: nonNegativeInteger('Shards', properties.Shards) }),
     firehoseRoleArn: properties.FirehoseRoleArn,
     ...(properties.ReplayerRoleArn ? { replayerRoleArn: properties.ReplayerRoleArn } : {}),
     ...(properties.DashboardsRoleArn === '' ? {} : { dashboardsRoleArn: properties.DashboardsRoleArn }),
@@ -85,12 +90,48 @@ export async function configureDomain(client: Client, properties: TemplatesResou
   return report;
 }
 
+/**
+ * True for answers a domain gives while it is still applying its access policy, busy or restarting (403, 429, 5xx,
+ * connection failures). The installer reports them as InstallError with the status in parentheses.
+ */
+export function isTransient(error: unknown): boolean {
+  const status = (error as { meta?: { statusCode?: number } }).meta?.statusCode;
+  const message = error instanceof Error ? error.message : '';
+  const code = status ?? Number(/\((\d{3})\)/.exec(message)?.[1] ?? NaN);
+  return code === 403 || code === 429 || code >= 500 || /^Cannot reach OpenSearch/.test(message);
+}
+
+export interface RetryPolicy {
+  /** No new attempt starts after this long; well inside the handler's 5-minute timeout. */
+  budgetMs: number;
+  baseMs: number;
+  maxMs: number;
+}
+
+export const CUSTOM_RESOURCE_RETRY: RetryPolicy = { budgetMs: 180_000, baseMs: 2_000, maxMs: 30_000 };
+
+/** Runs `attempt` again after a jittered exponential delay while it fails transiently and the budget lasts. */
+export async function retryTransient<T>(attempt: () => Promise<T>, policy: RetryPolicy = CUSTOM_RESOURCE_RETRY): Promise<T> {
+  const started = Date.now();
+  for (let retry = 1; ; retry += 1) {
+    try {
+      return await attempt();
+    } catch (error) {
+      const delay = Math.max(policy.baseMs / 2, backoffDelayMs(retry, policy));
+      if (!isTransient(error) || Date.now() - started + delay > policy.budgetMs) throw error;
+      logger.warn('transient OpenSearch error, retrying', { retry, delayMs: Math.round(delay), error: (error as Error).message });
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
 export async function handler(event: CloudFormationCustomResourceEvent): Promise<ProviderResponse> {
   const properties = parseProperties(event.ResourceProperties);
   logger.info('templates custom resource', { requestType: event.RequestType, endpoint: properties.Endpoint });
   // Deleting the stack keeps templates, mappings and indices: they hold or describe user data.
   if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId };
-  const client = createOpenSearchClient({ endpoint: `https://${properties.Endpoint}`, region: process.env.AWS_REGION });
-  await configureDomain(client, properties);
+  // sigv4: a custom domain name does not look like an AWS endpoint, but the domain still wants signed requests.
+  const client = createOpenSearchClient({ endpoint: `https://${properties.Endpoint}`, region: process.env.AWS_REGION, sigv4: true });
+  await retryTransient(() => configureDomain(client, properties));
   return { PhysicalResourceId: `${properties.Endpoint}/${properties.IndexPrefix}` };
 }

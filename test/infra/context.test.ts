@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CONTEXT_KEYS, settingsFromContext } from '../../infra/context.ts';
-import { DEFAULT_DOMAIN_SIZING, resolveSettings } from '../../infra/albatross-stack.ts';
+import { DEFAULT_DOMAIN_SIZING, LINES_PER_SECOND_PER_LOADER, loaderConcurrencyFor, resolveSettings } from '../../infra/albatross-stack.ts';
 
 const reader = (values: Record<string, unknown>) => (key: string) => values[key];
 
@@ -38,6 +40,7 @@ describe('settingsFromContext', () => {
       freeStorageThresholdMiB: '4096', availabilityZones: 'us-east-1a,us-east-1b', multiAzWithStandby: 'false', auditLogs: 'false',
       logSamples: 'true', kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/0f1e2d3c-4b5a-6978-8899-aabbccddeeff',
       vpcId: 'vpc-1', privateSubnetIds: 'subnet-a, subnet-b', replayIntervalMinutes: '30',
+      shards: '3', peakLinesPerSecond: '5000', heartbeatHours: '12',
     };
     // kms=create and kmsKeyArn, vpc=create and vpcId are alternatives: kms and vpc are read on their own below.
     expect([...Object.keys(values), 'kms', 'vpc'].sort()).toEqual(Object.keys(CONTEXT_KEYS).sort());
@@ -51,6 +54,7 @@ describe('settingsFromContext', () => {
       backupExpirationDays: 9, alarmEmail: 'a@example.com', adminEmail: 'b@example.com', dashboardsAdmin: true, loaderMemorySize: 2048, loaderBatchSize: 2,
       loaderMaxConcurrency: 50, loaderSendConcurrency: 8, maxReceiveCount: 6, transformMemorySize: 1024, bufferSizeMB: 8,
       logRetention: RetentionDays.TWO_WEEKS, removalPolicy: RemovalPolicy.RETAIN, freeStorageThresholdMiB: 4096, auditLogs: false, logSamples: true,
+      shards: 3, peakLinesPerSecond: 5000, heartbeatHours: 12,
       customerManagedKey: 'arn:aws:kms:us-east-1:111122223333:key/0f1e2d3c-4b5a-6978-8899-aabbccddeeff',
       vpc: { vpcId: 'vpc-1', privateSubnetIds: ['subnet-a', 'subnet-b'], availabilityZones: ['us-east-1a', 'us-east-1b'] },
       domainSizing: {
@@ -61,12 +65,32 @@ describe('settingsFromContext', () => {
     expect([props.loaderTimeout, props.transformTimeout, props.bufferInterval, props.retryDuration, props.replayInterval].map((d) => d?.toSeconds())).toEqual([600, 120, 30, 900, 1800]);
   });
 
+  it('docs/deploy.md lists every context key in its table', () => {
+    const rows = readFileSync(path.resolve(import.meta.dirname, '../../docs/deploy.md'), 'utf8').split('\n').filter((line) => line.startsWith('| `'));
+    for (const key of Object.keys(CONTEXT_KEYS)) {
+      expect(rows.some((row) => row.split('|')[1]!.includes(`\`${key}\``)), key).toBe(true);
+    }
+  });
+
   it('rejects malformed values naming the key', () => {
     expect(() => settingsFromContext(reader({ retentionDays: 'thirty' }), {})).toThrow(/context retentionDays must be a non-negative integer/);
-    expect(() => settingsFromContext(reader({ removalPolicy: 'snapshot' }), {})).toThrow(/removalPolicy must be "retain" or "destroy"/);
+    expect(() => settingsFromContext(reader({ removalPolicy: 'snapshot' }), {})).toThrow(/removalPolicy must be "retain-except-on-create", "retain" or "destroy"/);
+    expect(() => settingsFromContext(reader({ heartbeatHours: 'never' }), {})).toThrow(/context heartbeatHours must be a non-negative integer/);
     expect(() => settingsFromContext(reader({ logRetentionDays: '31' }), {})).toThrow(/logRetentionDays must be a CloudWatch Logs retention/);
     expect(() => settingsFromContext(reader({ alarmEmail: ['a'] }), {})).toThrow(/context alarmEmail must be a string/);
     expect(() => settingsFromContext(reader({ dashboardsAdmin: 'yes' }), {})).toThrow(/context dashboardsAdmin must be true or false/);
+  });
+
+  it('removalPolicy: retain-except-on-create (the default when absent), retain and destroy', () => {
+    expect(settingsFromContext(reader({ removalPolicy: 'retain-except-on-create' }), {}).props.removalPolicy).toBe(RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE);
+    expect(settingsFromContext(reader({ removalPolicy: 'retain' }), {}).props.removalPolicy).toBe(RemovalPolicy.RETAIN);
+    expect(settingsFromContext(reader({ removalPolicy: 'destroy' }), {}).props.removalPolicy).toBe(RemovalPolicy.DESTROY);
+  });
+
+  it('heartbeatHours: off and 0 both disable the heartbeat alarm', () => {
+    expect(settingsFromContext(reader({ heartbeatHours: 'off' }), {}).props.heartbeatHours).toBe(0);
+    expect(settingsFromContext(reader({ heartbeatHours: 0 }), {}).props.heartbeatHours).toBe(0);
+    expect(settingsFromContext(reader({ heartbeatHours: '3' }), {}).props.heartbeatHours).toBe(3);
   });
 
   it('reads dashboardsAdmin from the command line (string) and cdk.json (boolean); absent = undefined (off)', () => {
@@ -80,13 +104,31 @@ describe('resolveSettings', () => {
   it('has secure, small defaults', () => {
     const s = resolveSettings({});
     expect(s).toMatchObject({
-      logPrefix: '', indexPrefix: 'alb-logs', retentionDays: 30, backupExpirationDays: 30, loaderBatchSize: 1, loaderMaxConcurrency: 5,
-      maxReceiveCount: 5, bufferSizeMB: 5, removalPolicy: RemovalPolicy.RETAIN, logRetention: RetentionDays.ONE_MONTH,
-      domainSizing: DEFAULT_DOMAIN_SIZING,
+      logPrefix: '', indexPrefix: 'alb-logs', retentionDays: 30, backupExpirationDays: 90, loaderBatchSize: 1,
+      peakLinesPerSecond: 1250, loaderMaxConcurrency: 5, maxReceiveCount: 15, bufferSizeMB: 5,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE, logRetention: RetentionDays.ONE_MONTH,
+      domainSizing: DEFAULT_DOMAIN_SIZING, heartbeatHours: 6,
     });
+    expect(s.shards).toBeUndefined();
     expect(s.loaderTimeout.toSeconds()).toBe(300);
     expect(s.transformTimeout.toSeconds()).toBe(60);
-    expect(s.retryDuration.toSeconds()).toBe(300);
+    // Firehose's maximum: a domain outage of up to two hours costs no backup round trip.
+    expect(s.retryDuration.toSeconds()).toBe(7200);
+  });
+
+  it('derives the loader concurrency from the expected peak volume; an explicit loaderMaxConcurrency wins', () => {
+    expect(loaderConcurrencyFor(1)).toBe(2);
+    expect(loaderConcurrencyFor(LINES_PER_SECOND_PER_LOADER * 8)).toBe(8);
+    expect(loaderConcurrencyFor(LINES_PER_SECOND_PER_LOADER * 8 + 1)).toBe(9);
+    expect(loaderConcurrencyFor(10_000_000)).toBe(1000);
+    expect(resolveSettings({ peakLinesPerSecond: 5000 }).loaderMaxConcurrency).toBe(20);
+    expect(resolveSettings({ peakLinesPerSecond: 5000, loaderMaxConcurrency: 7 }).loaderMaxConcurrency).toBe(7);
+  });
+
+  it('accepts bufferSizeMB up to 9 on t3 and up to 100 on larger instance types or an existing domain', () => {
+    expect(resolveSettings({ bufferSizeMB: 9 }).bufferSizeMB).toBe(9);
+    expect(resolveSettings({ bufferSizeMB: 100, domainSizing: { instanceType: 'r7g.large.search' } }).bufferSizeMB).toBe(100);
+    expect(resolveSettings({ bufferSizeMB: 50, existingDomainEndpoint: 'search-x.eu-west-1.es.amazonaws.com' }).bufferSizeMB).toBe(50);
   });
 
   it('strips slashes from the log prefix', () => {
@@ -95,7 +137,13 @@ describe('resolveSettings', () => {
 
   it.each([
     [{ transformTimeout: Duration.minutes(6) }, /transformTimeout \(seconds\) must be between 1 and 300/],
-    [{ loaderTimeout: Duration.minutes(16) }, /loaderTimeout \(seconds\) must be between 1 and 900/],
+    [{ loaderTimeout: Duration.minutes(16) }, /loaderTimeout \(seconds\) must be between 60 and 900/],
+    [{ loaderTimeout: Duration.seconds(20) }, /loaderTimeout \(seconds\) must be between 60 and 900/],
+    [{ bufferSizeMB: 10 }, /bufferSizeMB must be at most 9 with instanceType t3.small.search: t2\/t3 nodes accept HTTP requests of at most 10 MiB/],
+    [{ bufferSizeMB: 20, domainSizing: { instanceType: 't2.medium.search' } }, /bufferSizeMB must be at most 9 with instanceType t2.medium.search/],
+    [{ shards: 0 }, /shards must be between 1 and 1024/],
+    [{ peakLinesPerSecond: 0 }, /peakLinesPerSecond must be between 1/],
+    [{ heartbeatHours: 25 }, /heartbeatHours must be between 0 and 24/],
     [{ maxReceiveCount: 3 }, /maxReceiveCount must be between 5/],
     [{ loaderMaxConcurrency: 1 }, /loaderMaxConcurrency must be between 2 and 1000/],
     [{ bufferSizeMB: 101 }, /bufferSizeMB must be between 1 and 100/],

@@ -59,10 +59,12 @@ function principalIsAnyone(principal: Json): boolean {
   return false;
 }
 
-/** The one acceptable use of Principal "*": deny every request that is not over TLS. */
+/** The one acceptable use of Principal "*": deny every request that is not over TLS (or over TLS older than 1.2). */
 function isSecureTransportDeny(statement: Record<string, Json>): boolean {
   const condition = statement.Condition as Record<string, Record<string, Json>> | undefined;
-  return statement.Effect === 'Deny' && condition?.Bool?.['aws:SecureTransport'] === 'false' && Object.keys(condition).length === 1;
+  if (statement.Effect !== 'Deny' || !condition || Object.keys(condition).length !== 1) return false;
+  if (condition.Bool?.['aws:SecureTransport'] === 'false' && Object.keys(condition.Bool).length === 1) return true;
+  return condition.NumericLessThan?.['s3:TlsVersion'] !== undefined && Object.keys(condition.NumericLessThan).length === 1;
 }
 
 export function scanStatement(statement: Record<string, Json>): string[] {

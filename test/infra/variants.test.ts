@@ -1,6 +1,7 @@
 // Deployments into existing infrastructure and a larger domain. Bundling is skipped here (stack.test.ts
 // covers it); cdk-nag still runs on every synthesis.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { findResource, logicalIds, synthesize, type Synthesized } from './synth.ts';
 import { scanTemplate } from './policy-scan.ts';
 
@@ -26,11 +27,13 @@ beforeAll(() => {
       bufferIntervalSeconds: '120',
       bufferSizeMB: '10',
       retryDurationSeconds: '600',
+      shards: '4',
+      heartbeatHours: 'off',
     },
     { bundle: false },
   );
   large = synthesize(
-    { dataNodes: '2', instanceType: 'r7g.large.search', volumeSizeGiB: '100', masterNodes: '3', removalPolicy: 'destroy', dashboardsAdmin: 'true' },
+    { dataNodes: '2', instanceType: 'r7g.large.search', volumeSizeGiB: '100', masterNodes: '3', removalPolicy: 'destroy', dashboardsAdmin: 'true', peakLinesPerSecond: '5000', bufferSizeMB: '20' },
     { bundle: false },
   );
   highlyAvailable = synthesize(
@@ -99,7 +102,7 @@ describe('existing log bucket and existing domain', () => {
 
   it('installs templates on the given endpoint with the installer default replicas and no Dashboards role', () => {
     const templates = findResource(existing.json, 'Custom::AlbatrossTemplates').resource.Properties;
-    expect(templates).toMatchObject({ Endpoint: ENDPOINT, IndexPrefix: 'weblogs', RetentionDays: '14', Replicas: '', DashboardsRoleArn: '', DashboardsAdmin: 'false' });
+    expect(templates).toMatchObject({ Endpoint: ENDPOINT, IndexPrefix: 'weblogs', RetentionDays: '14', Replicas: '', Shards: '4', DashboardsRoleArn: '', DashboardsAdmin: 'false' });
   });
 
   it('sizes the queue from the loader timeout and bounds loader concurrency', () => {
@@ -113,6 +116,10 @@ describe('existing log bucket and existing domain', () => {
     const red = alarms.find((a) => a.MetricName === 'ClusterStatus.red');
     expect(red.Dimensions).toContainEqual({ Name: 'DomainName', Value: 'weblogs' });
     expect(alarms.find((a) => a.MetricName === 'FreeStorageSpace').Threshold).toBe(1024);
+    // The default threshold cannot know the existing domain's volume: synthesis says so.
+    Annotations.fromStack(existing.stack).hasWarning('/Albatross', Match.stringLikeRegexp('set -c freeStorageThresholdMiB'));
+    // heartbeatHours=off: no heartbeat; no master alarms for a domain the stack did not size.
+    expect(alarms.filter((a) => a.MetricName === 'IncomingRecords' || String(a.MetricName).startsWith('Master'))).toEqual([]);
   });
 });
 
@@ -134,6 +141,14 @@ describe('larger domain from context', () => {
       EBSOptions: { VolumeSize: 100 },
     });
     expect(findResource(large.json, 'Custom::AlbatrossTemplates').resource.Properties.Replicas).toBe('1');
+  });
+
+  it('dedicated masters get the master CPU and JVM alarms; peakLinesPerSecond=5000 gives 20 loaders; bufferSizeMB 20 is fine off t3', () => {
+    const alarms = Object.values(large.json.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm').map((r) => r.Properties);
+    expect(alarms.find((a) => a.MetricName === 'MasterCPUUtilization')).toMatchObject({ Namespace: 'AWS/ES', Threshold: 50, Period: 900, EvaluationPeriods: 3 });
+    expect(alarms.find((a) => a.MetricName === 'MasterJVMMemoryPressure')).toMatchObject({ Namespace: 'AWS/ES', Threshold: 95, Period: 900 });
+    large.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 20 } });
+    large.template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', { AmazonopensearchserviceDestinationConfiguration: { BufferingHints: { SizeInMBs: 20 } } });
   });
 
   it('dashboardsAdmin=true asks the custom resource to map Dashboards users to all_access and says so in the output', () => {

@@ -11,7 +11,9 @@ import { forwardToEngine, readBody } from '../../http-stand-in.ts';
 import {
   configureDomain,
   handler,
+  isTransient,
   parseProperties,
+  retryTransient,
   type TemplatesResourceProperties,
 } from '../../../infra/handlers/templates-resource.ts';
 
@@ -23,6 +25,7 @@ function properties(overrides: Partial<TemplatesResourceProperties> = {}): Templ
     IndexPrefix: `cr-test-${randomUUID().slice(0, 8)}`,
     RetentionDays: '7',
     Replicas: '0',
+    Shards: '',
     FirehoseRoleArn: FIREHOSE_ROLE,
     DashboardsRoleArn: '',
     DashboardsAdmin: 'false',
@@ -62,6 +65,17 @@ describe('configureDomain on the embedded OpenSearch', () => {
     // Idempotent: CloudFormation updates run it again.
     const again = await configureDomain(client, props);
     expect(again.changed).toBe(false);
+  });
+
+  it('creates new daily indices with the shard count of the Shards property (M-11)', async () => {
+    const client = createOpenSearchClient({ endpoint: process.env.OPENSEARCH_URL! });
+    const props = properties({ Shards: '3' });
+    await configureDomain(client, props);
+    const index = `${props.IndexPrefix}-2026-12-03`;
+    await client.indices.create({ index });
+    const settings = (await client.indices.getSettings({ index })).body[index]!.settings as any;
+    expect(settings.index.number_of_shards).toBe('3');
+    await client.indices.delete({ index });
   });
 
   it('rejects a bad retention before touching the domain', async () => {
@@ -218,6 +232,75 @@ describe('configureDomain with the security REST API (loopback stand-in in front
   });
 });
 
+describe('retries while the domain answers 403, 429 or 5xx (L-5), through a loopback endpoint in front of the engine', () => {
+  // Answers the first `failures` requests with `status` (as a new domain does while its access policy is applied
+  // or it is busy), then forwards to the real engine.
+  async function flakyEndpoint(status: number, failures: number): Promise<{ endpoint: string; refused: () => number; close: () => Promise<void> }> {
+    let refused = 0;
+    const server = createServer(async (request, response) => {
+      const raw = await readBody(request);
+      if (refused < failures) {
+        refused += 1;
+        response.writeHead(status, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ error: { type: 'test', reason: `status ${status}` }, status }));
+        return;
+      }
+      return forwardToEngine(process.env.OPENSEARCH_URL!, request, raw, response);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      refused: () => refused,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+  const quick = { budgetMs: 20_000, baseMs: 20, maxMs: 200 };
+
+  it.each([429, 403, 503])('installs after %i answers and reports the templates', async (status) => {
+    const flaky = await flakyEndpoint(status, 3);
+    try {
+      const client = createOpenSearchClient({ endpoint: flaky.endpoint });
+      const props = properties();
+      const report = await retryTransient(() => configureDomain(client, props), quick);
+      expect(flaky.refused()).toBe(3);
+      expect(report.steps.length).toBeGreaterThan(0);
+      const templates = (await createOpenSearchClient({ endpoint: process.env.OPENSEARCH_URL! }).indices.getIndexTemplate()).body.index_templates;
+      expect(templates.some((t) => [t.index_template.index_patterns].flat().includes(`${props.IndexPrefix}-*`))).toBe(true);
+    } finally {
+      await flaky.close();
+    }
+  });
+
+  it('gives up at once on a non-transient answer (400) and after its budget on a persistent 429', async () => {
+    const bad = await flakyEndpoint(400, 100);
+    try {
+      await expect(retryTransient(() => configureDomain(createOpenSearchClient({ endpoint: bad.endpoint }), properties()), quick)).rejects.toThrow(/\(400\)/);
+      expect(bad.refused()).toBe(1);
+    } finally {
+      await bad.close();
+    }
+    const busy = await flakyEndpoint(429, 1_000);
+    try {
+      const started = Date.now();
+      await expect(retryTransient(() => configureDomain(createOpenSearchClient({ endpoint: busy.endpoint }), properties()), { ...quick, budgetMs: 1_000 }))
+        .rejects.toThrow(/\(429\)/);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(busy.refused()).toBeGreaterThan(2);
+    } finally {
+      await busy.close();
+    }
+  });
+
+  it('isTransient: 403, 429, 5xx and unreachable endpoints, not 400/404 or validation errors', () => {
+    expect(isTransient(new Error('OpenSearch GET / failed (503): x'))).toBe(true);
+    expect(isTransient({ meta: { statusCode: 429 } })).toBe(true);
+    expect(isTransient(new Error('Cannot reach OpenSearch (GET /): ECONNREFUSED'))).toBe(true);
+    expect(isTransient(new Error('OpenSearch PUT /x failed (400): mapper_parsing_exception'))).toBe(false);
+    expect(isTransient({ meta: { statusCode: 404 } })).toBe(false);
+    expect(isTransient(new Error('RetentionDays must be a non-negative integer, got "-1"'))).toBe(false);
+  });
+});
+
 describe('handler', () => {
   it('keeps templates and data on Delete and reports the existing physical id, without calling the domain', async () => {
     // The endpoint does not resolve: any request would fail the test.
@@ -228,6 +311,12 @@ describe('handler', () => {
     const props = properties() as Partial<TemplatesResourceProperties>;
     delete props.FirehoseRoleArn;
     await expect(handler(event('Create', props as TemplatesResourceProperties))).rejects.toThrow(/FirehoseRoleArn is missing/);
+  });
+
+  it('parseProperties reads an absent Shards (resources from before the property) as the installer default', () => {
+    const { Shards: _absent, ...older } = properties();
+    expect(parseProperties(older).Shards).toBe('');
+    expect(parseProperties({ ...properties(), Shards: '4' }).Shards).toBe('4');
   });
 
   it('parseProperties accepts empty optional roles but not an empty endpoint', () => {
