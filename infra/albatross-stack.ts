@@ -51,10 +51,10 @@ export interface AlbatrossStackProps extends StackProps {
   /** Invited to Dashboards (Cognito sends a temporary password). @default alarmEmail */
   readonly adminEmail?: string;
   /**
-   * Give every Dashboards user (the Cognito pool's IAM role) the FGAC admin role all_access as well.
-   * @default false - read-only on `<indexPrefix>-*` plus kibana_user for their own saved objects
+   * IAM principals (role or user ARNs) that may assume the break-glass admin role of a new domain, with MFA.
+   * @default - IAM principals of this account whose own policy allows sts:AssumeRole on it, with MFA
    */
-  readonly dashboardsAdmin?: boolean;
+  readonly breakGlassPrincipals?: readonly string[];
   /**
    * Let the transform log up to three raw failed lines per batch. Lines carry client addresses, URLs and query
    * strings, so by default the Lambdas' logs hold reasons and locations only. @default false
@@ -192,8 +192,8 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
   if (props.vpc !== undefined && props.existingDomainEndpoint !== undefined) {
     throw new Error('vpc settings place a domain the stack creates; an existing domain keeps its own network (docs/deploy.md)');
   }
-  if (props.dashboardsAdmin && props.existingDomainEndpoint !== undefined) {
-    throw new Error('dashboardsAdmin applies to the Dashboards sign-in of a domain the stack creates, not to an existing domain');
+  if (props.breakGlassPrincipals !== undefined && props.existingDomainEndpoint !== undefined) {
+    throw new Error('breakGlassPrincipals apply to a domain the stack creates; an existing domain keeps its own administrators');
   }
   const loaderTimeout = props.loaderTimeout ?? Duration.minutes(5);
   checkRange('loaderTimeout (seconds)', loaderTimeout.toSeconds(), MIN_LOADER_TIMEOUT_SECONDS, 900);
@@ -329,6 +329,7 @@ export class AlbatrossStack extends Stack {
         layout: settings.domainLayout!,
         auditLogs: props.auditLogs,
         network: this.network,
+        breakGlassPrincipals: props.breakGlassPrincipals,
         masterRole: installerRole,
         signInDomainPrefix: props.signInDomainPrefix ?? `${this.stackName.toLowerCase()}-${this.account}`,
         adminEmail: props.adminEmail ?? props.alarmEmail,
@@ -387,7 +388,7 @@ export class AlbatrossStack extends Stack {
       firehoseRoleArn: this.delivery.role.roleArn,
       replayerRoleArn: replayerRole.roleArn,
       dashboardsRoleArn: this.searchDomain?.dashboardsRole.roleArn,
-      dashboardsAdmin: props.dashboardsAdmin ?? false,
+      adminRoleArns: this.searchDomain ? [this.searchDomain.dashboardsAdminRole.roleArn, this.searchDomain.breakGlassRole.roleArn] : undefined,
       logRetention,
       removalPolicy,
     });
@@ -451,7 +452,10 @@ export class AlbatrossStack extends Stack {
     this.replayer.node.addDependency(this.templates.resource);
 
     new CfnOutput(this, 'DomainEndpoint', { value: `https://${domain.domainEndpoint}`, description: 'OpenSearch endpoint (SigV4-signed requests only)' });
-    new CfnOutput(this, 'DashboardsUrl', { value: `https://${domain.domainEndpoint}/_dashboards/`, description: props.dashboardsAdmin ? 'OpenSearch Dashboards (Cognito sign-in, users are admins: all_access)' : 'OpenSearch Dashboards (Cognito sign-in, users read <indexPrefix>-* only)' });
+    new CfnOutput(this, 'DashboardsUrl', { value: `https://${domain.domainEndpoint}/_dashboards/`, description: 'OpenSearch Dashboards (Cognito sign-in: users read <indexPrefix>-*, the admins group administers)' });
+    if (this.searchDomain) {
+      new CfnOutput(this, 'BreakGlassRoleArn', { value: this.searchDomain.breakGlassRole.roleArn, description: 'Assume with MFA for full OpenSearch administration (FGAC all_access, security_manager)' });
+    }
     new CfnOutput(this, 'DeliveryStreamName', { value: this.delivery.streamName });
     new CfnOutput(this, 'QueueUrl', { value: this.logSource.queue.queueUrl, description: 'S3 ObjectCreated notifications for ALB log objects' });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.logSource.deadLetterQueue.queueUrl });

@@ -36,7 +36,7 @@ export const CONTEXT_KEYS = {
   shards: 'primary shards per daily index (default 1)',
   alarmEmail: 'e-mail for alarms (default none)',
   adminEmail: 'e-mail invited to Dashboards (default alarmEmail)',
-  dashboardsAdmin: 'true = Dashboards users also get all_access (default false: read-only)',
+  breakGlassPrincipals: 'IAM role or user ARNs, comma-separated, that may assume the break-glass admin role with MFA (default: this account\'s principals allowed to)',
   loaderMemorySize: 'loader memory MB (default 1024)',
   loaderTimeoutSeconds: 'loader timeout, 60-900 (default 300)',
   loaderBatchSize: 'log objects per loader invocation (default 1)',
@@ -119,6 +119,17 @@ function hours(read: ContextReader): number | undefined {
   return text(read, 'heartbeatHours') === 'off' ? 0 : integer(read, 'heartbeatHours');
 }
 
+function breakGlass(read: ContextReader): string[] | undefined {
+  if (read('dashboardsAdmin') !== undefined) {
+    throw new Error('context dashboardsAdmin is gone: it made every Dashboards user an administrator. Add administrators to the Cognito group "admins" instead (docs/deploy.md)');
+  }
+  const principals = list(read, 'breakGlassPrincipals');
+  for (const arn of principals ?? []) {
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/.+$/.test(arn)) throw new Error(`context breakGlassPrincipals must be IAM role or user ARNs, got "${arn}"`);
+  }
+  return principals;
+}
+
 /** A comma-separated value as a list of trimmed, non-empty items. */
 function list(read: ContextReader, key: ContextKey): string[] | undefined {
   const value = text(read, key);
@@ -189,7 +200,7 @@ export function settingsFromContext(read: ContextReader, env: NodeJS.ProcessEnv 
       shards: integer(read, 'shards'),
       alarmEmail: text(read, 'alarmEmail'),
       adminEmail: text(read, 'adminEmail'),
-      dashboardsAdmin: flag(read, 'dashboardsAdmin'),
+      breakGlassPrincipals: breakGlass(read),
       auditLogs: flag(read, 'auditLogs'),
       logSamples: flag(read, 'logSamples'),
       vpc: vpcSetting(read),

@@ -35,6 +35,11 @@ export interface InstallOptions extends Partial<TemplateOptions> {
   dashboardsRoleArn?: string;
   /** Also map the Dashboards role to all_access (full admin). Opt-in for operators; off (the default) removes that mapping. */
   dashboardsAdmin?: boolean;
+  /**
+   * IAM roles of people who administer the domain (the Dashboards admins group's role, a break-glass role): mapped
+   * to all_access, security_manager and kibana_user, merged with existing mappings.
+   */
+  adminRoleArns?: readonly string[];
   /** Import the Dashboards saved objects there. */
   dashboards?: DashboardsTarget;
   slowRequestSeconds?: number;
@@ -164,6 +169,9 @@ export function dailyIndexName(prefix: string, date: Date): string {
 }
 
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+
+/** Built-in roles an administrator's IAM role is mapped to. */
+export const ADMIN_ROLES = [ADMIN_ROLE, 'security_manager', DASHBOARDS_USER_ROLE] as const;
 
 const mappingPath = (role: string): string => `/_plugins/_security/api/rolesmapping/${encodeURIComponent(role)}`;
 
@@ -344,6 +352,22 @@ class Installer {
     this.record(step, 'updated', `removed; kept ${backendRoles.length - 1} other backend roles`);
   }
 
+  /** Maps `roleArn` to built-in roles (merged with their existing backend roles). */
+  async builtInMapping(roleArn: string, who: string, roles: readonly string[]): Promise<void> {
+    if (this.dryRun) {
+      for (const role of roles) await this.write({ method: 'PUT', path: mappingPath(role), body: { backend_roles: [roleArn] } });
+      return this.record(`${who} ${roleArn} mapped to ${roles.join(', ')}`, 'planned', 'mappings are merged with existing ones when run');
+    }
+    for (const role of roles) {
+      try {
+        await this.roleMapping(role, roleArn);
+      } catch (error) {
+        if (isMissingPlugin(error)) return this.record(`${who} mapping`, 'skipped', 'this engine has no security plugin REST API');
+        throw error;
+      }
+    }
+  }
+
   /** Adds `roleArn` as a backend role of `role`, keeping the existing backend roles. */
   private async roleMapping(role: string, roleArn: string): Promise<void> {
     const path = mappingPath(role);
@@ -496,7 +520,10 @@ export async function installTemplates(client: Client, options: InstallOptions =
   } catch (error) {
     throw new InstallError((error as Error).message);
   }
-  for (const [who, arn] of [['Firehose', options.firehoseRoleArn], ['Replayer', options.replayerRoleArn], ['Dashboards', options.dashboardsRoleArn]] as const) {
+  for (const [who, arn] of [
+    ['Firehose', options.firehoseRoleArn], ['Replayer', options.replayerRoleArn], ['Dashboards', options.dashboardsRoleArn],
+    ...(options.adminRoleArns ?? []).map((arn) => ['admin', arn] as const),
+  ] as const) {
     if (arn !== undefined && !ROLE_ARN.test(arn)) throw new InstallError(`${who} role ARN "${arn}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`);
   }
   if (options.dashboardsAdmin && !options.dashboardsRoleArn) throw new InstallError('dashboardsAdmin needs a Dashboards role ARN to map to all_access');
@@ -540,6 +567,8 @@ export async function installTemplates(client: Client, options: InstallOptions =
     // Off means off: undo an earlier opt-in (or the all_access mapping older versions made).
     if (!options.dashboardsAdmin) await installer.roleUnmapping(ADMIN_ROLE, options.dashboardsRoleArn);
   }
+  // People's admin roles (Dashboards admins group, break-glass): full access and security management.
+  for (const arn of options.adminRoleArns ?? []) await installer.builtInMapping(arn, 'admin role', ADMIN_ROLES);
   if (options.dashboards) await installer.dashboards(options.dashboards, savedObjects);
 
   const index = options.verifyIndex ?? dailyIndexName(prefix, new Date());

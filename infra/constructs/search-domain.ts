@@ -1,9 +1,10 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { type CfnResource, Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { DomainLayout } from './domain-layout.ts';
 import type { PrivateNetwork } from './private-network.ts';
@@ -38,9 +39,17 @@ export interface NewSearchDomainProps {
   readonly network?: PrivateNetwork;
   /** Fine-grained access control audit logs to CloudWatch Logs (default true). */
   readonly auditLogs?: boolean;
+  /**
+   * IAM principals (role or user ARNs) that may assume the break-glass admin role, with MFA.
+   * @default - IAM principals of this account whose own policy allows sts:AssumeRole on it, with MFA
+   */
+  readonly breakGlassPrincipals?: readonly string[];
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
+
+/** Cognito user pool groups for Dashboards users; a user in no group is a reader. */
+export const DASHBOARDS_GROUPS = { readers: 'readers', admins: 'admins' } as const;
 
 /**
  * An OpenSearch 2.19 domain with fine-grained access control (IAM master role), encryption at rest and in
@@ -51,8 +60,12 @@ export class NewSearchDomain extends Construct {
   readonly domain: opensearch.Domain;
   readonly userPool: cognito.UserPool;
   readonly identityPool: cognito.CfnIdentityPool;
-  /** Role Dashboards users assume after signing in. */
+  /** Role Dashboards users assume after signing in (readers: read-only on the log indices). */
   readonly dashboardsRole: iam.Role;
+  /** Role of the Dashboards users in the `admins` group (FGAC all_access and security_manager). */
+  readonly dashboardsAdminRole: iam.Role;
+  /** Break-glass admin role for people (FGAC all_access and security_manager), assumable with MFA only. */
+  readonly breakGlassRole: iam.Role;
   /** Lets OpenSearch Service configure the user and identity pools. */
   readonly cognitoConfigRole: iam.Role;
   /** Data nodes spread over two or three AZs. */
@@ -98,20 +111,47 @@ export class NewSearchDomain extends Construct {
       allowUnauthenticatedIdentities: false,
       allowClassicFlow: false,
     });
-    this.dashboardsRole = new iam.Role(this, 'DashboardsRole', {
-      description: 'Albatross: OpenSearch Dashboards users signed in through Cognito',
-      assumedBy: new iam.FederatedPrincipal(
+    const signedInUsers = () =>
+      new iam.FederatedPrincipal(
         'cognito-identity.amazonaws.com',
         {
           StringEquals: { 'cognito-identity.amazonaws.com:aud': this.identityPool.ref },
           'ForAnyValue:StringLike': { 'cognito-identity.amazonaws.com:amr': 'authenticated' },
         },
         'sts:AssumeRoleWithWebIdentity',
-      ),
+      );
+    this.dashboardsRole = new iam.Role(this, 'DashboardsRole', {
+      description: 'Albatross: OpenSearch Dashboards users signed in through Cognito',
+      assumedBy: signedInUsers(),
     });
-    new cognito.CfnIdentityPoolRoleAttachment(this, 'IdentityPoolRoles', {
-      identityPoolId: this.identityPool.ref,
-      roles: { authenticated: this.dashboardsRole.roleArn },
+    this.dashboardsAdminRole = new iam.Role(this, 'DashboardsAdminRole', {
+      description: 'Albatross: OpenSearch Dashboards administrators (Cognito group admins)',
+      assumedBy: signedInUsers(),
+    });
+    // Membership of a group picks the role (the token's cognito:preferred_role); no group = reader.
+    new cognito.CfnUserPoolGroup(this, 'AdminsGroup', {
+      userPoolId: this.userPool.userPoolId,
+      groupName: DASHBOARDS_GROUPS.admins,
+      description: 'Albatross Dashboards administrators: full access, including security settings',
+      roleArn: this.dashboardsAdminRole.roleArn,
+      precedence: 0,
+    });
+    new cognito.CfnUserPoolGroup(this, 'ReadersGroup', {
+      userPoolId: this.userPool.userPoolId,
+      groupName: DASHBOARDS_GROUPS.readers,
+      description: 'Albatross Dashboards readers: search and dashboards on the log indices',
+      roleArn: this.dashboardsRole.roleArn,
+      precedence: 10,
+    });
+
+    const account = Stack.of(this).account;
+    const trusted = props.breakGlassPrincipals?.length
+      ? new iam.CompositePrincipal(...props.breakGlassPrincipals.map((arn) => new iam.ArnPrincipal(arn)))
+      : new iam.AccountPrincipal(account);
+    this.breakGlassRole = new iam.Role(this, 'BreakGlassRole', {
+      description: 'Albatross: break-glass OpenSearch administrator for people (MFA required)',
+      assumedBy: new iam.PrincipalWithConditions(trusted, { Bool: { 'aws:MultiFactorAuthPresent': 'true' } }),
+      maxSessionDuration: Duration.hours(1),
     });
     this.cognitoConfigRole = new iam.Role(this, 'CognitoConfigRole', {
       description: 'Albatross: lets OpenSearch Service configure the Dashboards user and identity pools',
@@ -169,10 +209,11 @@ export class NewSearchDomain extends Construct {
     });
     // OpenSearch Service refuses Cognito options for a user pool without a hosted-UI domain.
     this.domain.node.addDependency(signInDomain);
+    this.wireCognitoAfterDomain(props.removalPolicy);
     // The installer reads and writes templates, policies and role mappings; it never deletes.
     this.allowHttpMethods(['Get', 'Head', 'Post', 'Put'], props.masterRole);
     // Dashboards users delete and patch their own saved objects; FGAC keeps them read-only on the log indices.
-    this.allowHttpMethods(['Get', 'Head', 'Post', 'Put', 'Delete', 'Patch'], this.dashboardsRole);
+    this.allowHttpMethods(['Get', 'Head', 'Post', 'Put', 'Delete', 'Patch'], this.dashboardsRole, this.dashboardsAdminRole, this.breakGlassRole);
   }
 
   /**
@@ -188,6 +229,73 @@ export class NewSearchDomain extends Construct {
         resources: [`${this.domain.domainArn}/*`],
       }),
     );
+  }
+
+  /**
+   * What needs the app client OpenSearch Service creates in the user pool when it enables Cognito auth (its id is
+   * known only then): the identity pool's token-based role mapping (group -> role), and the identity pool's
+   * provider entry, which CloudFormation's own copy of the pool drops on every update of the pool (M-7).
+   */
+  private wireCognitoAfterDomain(removalPolicy: RemovalPolicy): void {
+    const stack = Stack.of(this);
+    const policy = cr.AwsCustomResourcePolicy.fromStatements([
+      new iam.PolicyStatement({ actions: ['cognito-idp:ListUserPoolClients'], resources: [this.userPool.userPoolArn] }),
+      new iam.PolicyStatement({
+        actions: ['cognito-identity:UpdateIdentityPool'],
+        resources: [stack.formatArn({ service: 'cognito-identity', resource: 'identitypool', resourceName: this.identityPool.ref })],
+      }),
+    ]);
+    const listClients: cr.AwsSdkCall = {
+      service: 'CognitoIdentityServiceProvider',
+      action: 'listUserPoolClients',
+      parameters: { UserPoolId: this.userPool.userPoolId, MaxResults: 60 },
+      physicalResourceId: cr.PhysicalResourceId.of(`${this.userPool.node.addr}-clients`),
+    };
+    const clients = new cr.AwsCustomResource(this, 'DashboardsAppClient', {
+      onCreate: listClients,
+      onUpdate: listClients,
+      policy,
+      installLatestAwsSdk: false,
+      removalPolicy,
+    });
+    clients.node.addDependency(this.domain);
+    // The stack creates no app client of its own, so the pool's only client is OpenSearch's.
+    const clientId = clients.getResponseField('UserPoolClients.0.ClientId');
+    const providerName = `cognito-idp.${stack.region}.amazonaws.com/${this.userPool.userPoolId}`;
+
+    const attachment = new cognito.CfnIdentityPoolRoleAttachment(this, 'IdentityPoolRoles', {
+      identityPoolId: this.identityPool.ref,
+      roles: { authenticated: this.dashboardsRole.roleArn },
+      roleMappings: {
+        dashboards: { identityProvider: `${providerName}:${clientId}`, type: 'Token', ambiguousRoleResolution: 'AuthenticatedRole' },
+      },
+    });
+    attachment.node.addDependency(clients);
+
+    // Runs again whenever CloudFormation's rendering of the pool changes, i.e. whenever an update may have reset it.
+    const pool = this.identityPool;
+    const restore: cr.AwsSdkCall = {
+      service: 'CognitoIdentity',
+      action: 'updateIdentityPool',
+      parameters: {
+        IdentityPoolId: pool.ref,
+        IdentityPoolName: pool.attrName,
+        AllowUnauthenticatedIdentities: false,
+        AllowClassicFlow: false,
+        CognitoIdentityProviders: [{ ProviderName: providerName, ClientId: clientId, ServerSideTokenCheck: false }],
+      },
+      physicalResourceId: cr.PhysicalResourceId.of(`${pool.node.addr}-providers`),
+    };
+    const restoreProvider = new cr.AwsCustomResource(this, 'IdentityPoolProvider', {
+      onCreate: restore,
+      onUpdate: restore,
+      policy,
+      installLatestAwsSdk: false,
+      removalPolicy,
+    });
+    const fingerprint = Lazy.string({ produce: () => JSON.stringify(stack.resolve((pool as unknown as { _toCloudFormation(): unknown })._toCloudFormation())) });
+    (restoreProvider.node.findChild('Resource').node.defaultChild as CfnResource).addPropertyOverride('PoolTemplate', fingerprint);
+    restoreProvider.node.addDependency(clients);
   }
 
   /** https URL of OpenSearch Dashboards. */

@@ -22,8 +22,8 @@ export interface TemplatesInstallerProps {
   /** The replayer's role, mapped to the same FGAC role as Firehose (bulk writing). */
   readonly replayerRoleArn?: string;
   readonly dashboardsRoleArn?: string;
-  /** Also map the Dashboards role to all_access. @default false (read-only Dashboards users) */
-  readonly dashboardsAdmin?: boolean;
+  /** People's admin roles (Dashboards admins group, break-glass), mapped to all_access and security_manager. */
+  readonly adminRoleArns?: readonly string[];
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
   /** Run the installer in the domain's VPC. @default - no VPC (public domain) */
@@ -69,7 +69,9 @@ export class TemplatesInstaller extends Construct {
       FirehoseRoleArn: props.firehoseRoleArn,
       ReplayerRoleArn: props.replayerRoleArn ?? '',
       DashboardsRoleArn: props.dashboardsRoleArn ?? '',
-      DashboardsAdmin: String(props.dashboardsAdmin ?? false),
+      // Never 'true' any more: administrators are the admins group's role. An older stack's opt-in is undone.
+      DashboardsAdmin: 'false',
+      AdminRoleArns: (props.adminRoleArns ?? []).join(','),
       CodeKey: ((this.handler.function.node.defaultChild as lambda.CfnFunction).code as lambda.CfnFunction.CodeProperty)
         .s3Key as string,
     };

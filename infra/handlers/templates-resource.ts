@@ -2,7 +2,7 @@
 // (the code behind `npm run setup-templates`) before the delivery stream exists. The installer also maps the
 // Firehose role to its least-privilege FGAC role and the Dashboards sign-in role to the read-only
 // `<prefix>-dashboards-reader` role plus kibana_user (its saved objects), merging with existing mappings.
-// Nothing is mapped to an admin role unless the operator opted in (DashboardsAdmin, docs/deploy.md §6).
+// Admin roles are mapped only for the IAM roles of people (AdminRoleArns: the Dashboards admins group, break-glass).
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Client } from '@opensearch-project/opensearch';
@@ -28,8 +28,10 @@ export interface TemplatesResourceProperties {
   ReplayerRoleArn?: string;
   /** IAM role of Dashboards users signed in through Cognito, mapped to the reader role and kibana_user; '' = none. */
   DashboardsRoleArn: string;
-  /** 'true' = also map the Dashboards role to all_access (operator opt-in); 'false' = read-only users. */
+  /** 'true' = also map the Dashboards role to all_access (older stacks); 'false' = read-only users. */
   DashboardsAdmin: string;
+  /** Comma-separated IAM roles of people who administer the domain; '' (or absent, older resources) = none. */
+  AdminRoleArns?: string;
   /** S3 key of the bundled handler: changes with the templates, so CloudFormation runs the installer again. */
   CodeKey: string;
 }
@@ -69,6 +71,7 @@ export function parseProperties(raw: Record<string, unknown>): TemplatesResource
     ReplayerRoleArn: raw.ReplayerRoleArn === undefined ? '' : text('ReplayerRoleArn', true),
     DashboardsRoleArn: text('DashboardsRoleArn', true),
     DashboardsAdmin: flag(raw, 'DashboardsAdmin'),
+    AdminRoleArns: raw.AdminRoleArns === undefined ? '' : text('AdminRoleArns', true),
     CodeKey: text('CodeKey'),
   };
 }
@@ -84,6 +87,7 @@ export async function configureDomain(client: Client, properties: TemplatesResou
     ...(properties.ReplayerRoleArn ? { replayerRoleArn: properties.ReplayerRoleArn } : {}),
     ...(properties.DashboardsRoleArn === '' ? {} : { dashboardsRoleArn: properties.DashboardsRoleArn }),
     dashboardsAdmin: properties.DashboardsAdmin === 'true',
+    ...(properties.AdminRoleArns ? { adminRoleArns: properties.AdminRoleArns.split(',') } : {}),
     log: (line) => logger.info(line),
   });
   logger.info('templates installed', { steps: report.steps, version: report.version, staleIndices: report.staleIndices, mappingUpdates: report.mappingUpdates });

@@ -157,7 +157,7 @@ describe('alarm set (H-1, H-5, L-14)', () => {
     }
     expect(alarmsOf(synth).find((a) => a.properties.MetricName === 'Throttles' && a.properties.Namespace === 'Albatross')!.properties.EvaluationPeriods).toBe(3);
     expect(byMetric('RecordsProcessingFailed')).toMatchObject({ Namespace: 'Albatross', Dimensions: [{ Name: 'service', Value: 'albatross-transform' }] });
-    expect(alarmsOf(synth).filter((a) => a.properties.Namespace === 'AWS/Lambda').map((a) => a.properties.MetricName).sort()).toEqual(['Errors', 'Errors', 'Throttles', 'Throttles']);
+    expect(alarmsOf(synth).filter((a) => a.properties.Namespace === 'AWS/Lambda').map((a) => a.properties.MetricName).sort()).toEqual(['Errors', 'Errors', 'Errors', 'Throttles', 'Throttles']); // loader, transform, replayer
   });
 
   it("AWS's recommended OpenSearch Service alarms, with AWS's thresholds", () => {

@@ -34,7 +34,7 @@ describe('settingsFromContext', () => {
       stackName: 'S', region: 'us-east-1', logBucketName: 'b', logPrefix: 'p', logExpirationDays: '7', domainEndpoint: 'search-x-y.us-east-1.es.amazonaws.com',
       domainArn: 'arn:aws:es:us-east-1:1:domain/x', instanceType: 'm7g.large.search', dataNodes: '4', volumeSizeGiB: '50', masterNodes: '3',
       masterInstanceType: 'm7g.large.search', signInDomainPrefix: 'logs', indexPrefix: 'web', retentionDays: '7', backupExpirationDays: '9',
-      alarmEmail: 'a@example.com', adminEmail: 'b@example.com', dashboardsAdmin: 'true', loaderMemorySize: '2048', loaderTimeoutSeconds: '600', loaderBatchSize: '2',
+      alarmEmail: 'a@example.com', adminEmail: 'b@example.com', breakGlassPrincipals: 'arn:aws:iam::111122223333:role/ops, arn:aws:iam::111122223333:user/alice', loaderMemorySize: '2048', loaderTimeoutSeconds: '600', loaderBatchSize: '2',
       loaderMaxConcurrency: '50', loaderSendConcurrency: '8', maxReceiveCount: '6', transformMemorySize: '1024', transformTimeoutSeconds: '120',
       bufferIntervalSeconds: '30', bufferSizeMB: '8', retryDurationSeconds: '900', logRetentionDays: '14', removalPolicy: 'retain',
       freeStorageThresholdMiB: '4096', availabilityZones: 'us-east-1a,us-east-1b', multiAzWithStandby: 'false', auditLogs: 'false',
@@ -51,7 +51,7 @@ describe('settingsFromContext', () => {
     expect(props).toMatchObject({
       existingLogBucketName: 'b', logPrefix: 'p', logExpirationDays: 7, existingDomainEndpoint: 'search-x-y.us-east-1.es.amazonaws.com',
       existingDomainArn: 'arn:aws:es:us-east-1:1:domain/x', signInDomainPrefix: 'logs', indexPrefix: 'web', retentionDays: 7,
-      backupExpirationDays: 9, alarmEmail: 'a@example.com', adminEmail: 'b@example.com', dashboardsAdmin: true, loaderMemorySize: 2048, loaderBatchSize: 2,
+      backupExpirationDays: 9, alarmEmail: 'a@example.com', adminEmail: 'b@example.com', breakGlassPrincipals: ['arn:aws:iam::111122223333:role/ops', 'arn:aws:iam::111122223333:user/alice'], loaderMemorySize: 2048, loaderBatchSize: 2,
       loaderMaxConcurrency: 50, loaderSendConcurrency: 8, maxReceiveCount: 6, transformMemorySize: 1024, bufferSizeMB: 8,
       logRetention: RetentionDays.TWO_WEEKS, removalPolicy: RemovalPolicy.RETAIN, freeStorageThresholdMiB: 4096, auditLogs: false, logSamples: true,
       shards: 3, peakLinesPerSecond: 5000, heartbeatHours: 12,
@@ -78,7 +78,8 @@ describe('settingsFromContext', () => {
     expect(() => settingsFromContext(reader({ heartbeatHours: 'never' }), {})).toThrow(/context heartbeatHours must be a non-negative integer/);
     expect(() => settingsFromContext(reader({ logRetentionDays: '31' }), {})).toThrow(/logRetentionDays must be a CloudWatch Logs retention/);
     expect(() => settingsFromContext(reader({ alarmEmail: ['a'] }), {})).toThrow(/context alarmEmail must be a string/);
-    expect(() => settingsFromContext(reader({ dashboardsAdmin: 'yes' }), {})).toThrow(/context dashboardsAdmin must be true or false/);
+    expect(() => settingsFromContext(reader({ dashboardsAdmin: 'true' }), {})).toThrow(/dashboardsAdmin is gone.*Cognito group "admins"/);
+    expect(() => settingsFromContext(reader({ breakGlassPrincipals: 'alice' }), {})).toThrow(/breakGlassPrincipals must be IAM role or user ARNs, got "alice"/);
   });
 
   it('removalPolicy: retain-except-on-create (the default when absent), retain and destroy', () => {
@@ -93,11 +94,6 @@ describe('settingsFromContext', () => {
     expect(settingsFromContext(reader({ heartbeatHours: '3' }), {}).props.heartbeatHours).toBe(3);
   });
 
-  it('reads dashboardsAdmin from the command line (string) and cdk.json (boolean); absent = undefined (off)', () => {
-    expect(settingsFromContext(reader({ dashboardsAdmin: 'false' }), {}).props.dashboardsAdmin).toBe(false);
-    expect(settingsFromContext(reader({ dashboardsAdmin: true }), {}).props.dashboardsAdmin).toBe(true);
-    expect(settingsFromContext(reader({}), {}).props.dashboardsAdmin).toBeUndefined();
-  });
 });
 
 describe('resolveSettings', () => {
@@ -155,7 +151,7 @@ describe('resolveSettings', () => {
     [{ domainSizing: { masterNodes: 2 } }, /masterNodes must be 0, 3 or 5/],
     [{ domainSizing: { volumeSizeGiB: 5 } }, /volumeSizeGiB must be between 10/],
     [{ retentionDays: 1.5 }, /retentionDays must be an integer/],
-    [{ dashboardsAdmin: true, existingDomainEndpoint: 'search-x.eu-west-1.es.amazonaws.com' }, /dashboardsAdmin applies to .* a domain the stack creates/],
+    [{ breakGlassPrincipals: ['arn:aws:iam::111122223333:role/ops'], existingDomainEndpoint: 'search-x.eu-west-1.es.amazonaws.com' }, /breakGlassPrincipals apply to a domain the stack creates/],
   ])('rejects %o', (props, message) => {
     expect(() => resolveSettings(props)).toThrow(message);
   });

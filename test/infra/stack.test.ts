@@ -338,7 +338,7 @@ describe('OpenSearch domain', () => {
     });
   });
 
-  it('its access policy names exactly the Firehose, installer (master), Dashboards and replayer roles, each with only the HTTP methods it uses', () => {
+  it('its access policy names exactly the Firehose, installer (master), Dashboards, admin, break-glass and replayer roles, each with only the HTTP methods it uses', () => {
     const policy = findResource(synth.json, 'Custom::OpenSearchAccessPolicy');
     const create = policy.resource.Properties.Create['Fn::Join'][1] as any[];
     const text = create.map((part) => (typeof part === 'string' ? part : `<${part['Fn::GetAtt']?.[0] ?? part.Ref}>`)).join('');
@@ -358,6 +358,10 @@ describe('OpenSearch domain', () => {
       [roleId('Albatross: OpenSearch Dashboards users')]:
         ['es:ESHttpDelete', 'es:ESHttpGet', 'es:ESHttpHead', 'es:ESHttpPatch', 'es:ESHttpPost', 'es:ESHttpPut'],
       [roleId('Albatross: replays documents')]: ['es:ESHttpGet', 'es:ESHttpPost'],
+      [roleId('Albatross: OpenSearch Dashboards administrators')]:
+        ['es:ESHttpDelete', 'es:ESHttpGet', 'es:ESHttpHead', 'es:ESHttpPatch', 'es:ESHttpPost', 'es:ESHttpPut'],
+      [roleId('Albatross: break-glass')]:
+        ['es:ESHttpDelete', 'es:ESHttpGet', 'es:ESHttpHead', 'es:ESHttpPatch', 'es:ESHttpPost', 'es:ESHttpPut'],
     });
   });
 
@@ -394,6 +398,48 @@ describe('OpenSearch domain', () => {
     });
   });
 
+  it('two Cognito groups pick two roles: readers (the default) and admins; making one person admin makes no one else admin', () => {
+    const userPool = findResource(synth.json, 'AWS::Cognito::UserPool');
+    const role = (prefix: string) => findResource(synth.json, 'AWS::IAM::Role', (p) => p.Description?.startsWith(prefix)).id;
+    const groups = Object.values(synth.json.Resources).filter((r) => r.Type === 'AWS::Cognito::UserPoolGroup').map((r) => r.Properties);
+    expect(groups).toEqual(expect.arrayContaining([
+      expect.objectContaining({ GroupName: 'admins', RoleArn: arnOf(role('Albatross: OpenSearch Dashboards administrators')), UserPoolId: ref(userPool.id) }),
+      expect.objectContaining({ GroupName: 'readers', RoleArn: arnOf(role('Albatross: OpenSearch Dashboards users')), UserPoolId: ref(userPool.id) }),
+    ]));
+    expect(groups).toHaveLength(2);
+    // The identity pool maps by the token's preferred role (the group); no group = the reader role.
+    const attachment = findResource(synth.json, 'AWS::Cognito::IdentityPoolRoleAttachment');
+    const mapping = attachment.resource.Properties.RoleMappings.dashboards;
+    expect(mapping).toMatchObject({ Type: 'Token', AmbiguousRoleResolution: 'AuthenticatedRole' });
+    const appClient = findResource(synth.json, 'Custom::AWS', (p) => JSON.stringify(p.Create ?? '').includes('listUserPoolClients'));
+    expect(JSON.stringify(mapping.IdentityProvider)).toContain(appClient.id);
+    expect(attachment.resource.DependsOn).toContain(appClient.id);
+    expect(appClient.resource.DependsOn).toEqual(expect.arrayContaining([findResource(synth.json, 'AWS::OpenSearchService::Domain').id]));
+    // Both admin roles trust the same signed-in identities as the reader role.
+    for (const prefix of ['Albatross: OpenSearch Dashboards administrators', 'Albatross: OpenSearch Dashboards users']) {
+      expect(synth.json.Resources[role(prefix)]!.Properties.AssumeRolePolicyDocument.Statement[0].Condition.StringEquals)
+        .toEqual({ 'cognito-identity.amazonaws.com:aud': ref(findResource(synth.json, 'AWS::Cognito::IdentityPool').id) });
+    }
+  });
+
+  it('puts the provider OpenSearch added back into the identity pool after every change CloudFormation makes to the pool (M-7)', () => {
+    const identityPool = findResource(synth.json, 'AWS::Cognito::IdentityPool');
+    const restore = findResource(synth.json, 'Custom::AWS', (p) => JSON.stringify(p.Create ?? '').includes('updateIdentityPool'));
+    expect(JSON.parse(restore.resource.Properties.PoolTemplate).Resources[identityPool.id]).toEqual({ Type: 'AWS::Cognito::IdentityPool', Properties: identityPool.resource.Properties });
+    const create = JSON.stringify(restore.resource.Properties.Create);
+    for (const piece of ['CognitoIdentityProviders', 'AllowUnauthenticatedIdentities\\":false', identityPool.id]) expect(create).toContain(piece);
+  });
+
+  it('a break-glass admin role for people: assumable with MFA only, for one hour, no permissions of its own', () => {
+    const role = findResource(synth.json, 'AWS::IAM::Role', (p) => /break-glass/.test(p.Description ?? ''));
+    expect(role.resource.Properties.MaxSessionDuration).toBe(3600);
+    expect(role.resource.Properties.AssumeRolePolicyDocument.Statement).toEqual([expect.objectContaining({
+      Action: 'sts:AssumeRole', Effect: 'Allow', Condition: { Bool: { 'aws:MultiFactorAuthPresent': 'true' } },
+    })]);
+    expect(roleStatements(role.id)).toEqual([]);
+    expect(synth.json.Outputs!.BreakGlassRoleArn.Value).toEqual(arnOf(role.id));
+  });
+
   it('publishes audit, slow search, slow index and application logs, each to its own log group', () => {
     const options = findResource(synth.json, 'AWS::OpenSearchService::Domain').resource.Properties.LogPublishingOptions;
     expect(Object.keys(options).sort()).toEqual(['AUDIT_LOGS', 'ES_APPLICATION_LOGS', 'INDEX_SLOW_LOGS', 'SEARCH_SLOW_LOGS']);
@@ -423,8 +469,9 @@ describe('templates custom resource', () => {
       FirehoseRoleArn: arnOf(roleId('Albatross: Firehose delivery')),
       ReplayerRoleArn: arnOf(roleId('Albatross: replays documents')),
       DashboardsRoleArn: arnOf(roleId('Albatross: OpenSearch Dashboards users')),
-      // Read-only Dashboards users by default: no admin role.
+      // Dashboards users are readers; administrators are the admins group's role and the break-glass role.
       DashboardsAdmin: 'false',
+      AdminRoleArns: { 'Fn::Join': ['', [arnOf(roleId('Albatross: OpenSearch Dashboards administrators')), ',', arnOf(roleId('Albatross: break-glass'))]] },
     });
     expect(templates.resource.Properties.CodeKey).toMatch(/^[0-9a-f]{64}\.zip$/);
   });
@@ -542,7 +589,7 @@ describe('outputs', () => {
       expect(outputs[name], name).toBeDefined();
     }
     expect(JSON.stringify(outputs.DashboardsUrl.Value)).toContain('/_dashboards/');
-    expect(outputs.DashboardsUrl.Description).toMatch(/read <indexPrefix>-\* only/);
+    expect(outputs.DashboardsUrl.Description).toMatch(/users read <indexPrefix>-\*, the admins group administers/);
   });
 });
 

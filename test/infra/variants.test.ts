@@ -33,7 +33,7 @@ beforeAll(() => {
     { bundle: false },
   );
   large = synthesize(
-    { dataNodes: '2', instanceType: 'r7g.large.search', volumeSizeGiB: '100', masterNodes: '3', removalPolicy: 'destroy', dashboardsAdmin: 'true', peakLinesPerSecond: '5000', bufferSizeMB: '20' },
+    { dataNodes: '2', instanceType: 'r7g.large.search', volumeSizeGiB: '100', masterNodes: '3', removalPolicy: 'destroy', breakGlassPrincipals: 'arn:aws:iam::111122223333:role/ops', peakLinesPerSecond: '5000', bufferSizeMB: '20' },
     { bundle: false },
   );
   highlyAvailable = synthesize(
@@ -151,9 +151,13 @@ describe('larger domain from context', () => {
     large.template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', { AmazonopensearchserviceDestinationConfiguration: { BufferingHints: { SizeInMBs: 20 } } });
   });
 
-  it('dashboardsAdmin=true asks the custom resource to map Dashboards users to all_access and says so in the output', () => {
-    expect(findResource(large.json, 'Custom::AlbatrossTemplates').resource.Properties).toMatchObject({ DashboardsAdmin: 'true', DashboardsRoleArn: expect.anything() });
-    expect(large.json.Outputs!.DashboardsUrl.Description).toMatch(/all_access/);
+  it('breakGlassPrincipals are the only principals the break-glass role trusts, with MFA', () => {
+    const role = findResource(large.json, 'AWS::IAM::Role', (p) => /break-glass/.test(p.Description ?? '')).resource.Properties;
+    expect(role.AssumeRolePolicyDocument.Statement).toEqual([{
+      Action: 'sts:AssumeRole', Effect: 'Allow',
+      Principal: { AWS: 'arn:aws:iam::111122223333:role/ops' },
+      Condition: { Bool: { 'aws:MultiFactorAuthPresent': 'true' } },
+    }]);
   });
 
   it('removalPolicy=destroy applies to the domain and buckets; free storage alarm at 25 % of the volume', () => {
