@@ -30,8 +30,11 @@ const importMetaUrlOfSource = {
   },
 };
 
+const BUNDLED_PACKAGES = ['commander'];
+
 export async function buildCli() {
   const { build } = await import('esbuild');
+  const manifest = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8'));
   const staging = `${BUNDLE_DIR}.tmp-${process.pid}`;
   await rm(staging, { recursive: true, force: true });
   const result = await build({
@@ -43,9 +46,13 @@ export async function buildCli() {
     format: 'esm',
     platform: 'node',
     target: 'node20',
-    packages: 'external',
+    // packages are loaded from node_modules at run time, except commander, which every command
+    // needs: bundled, it loads without Node's CommonJS loader and export scan
+    external: Object.keys({ ...manifest.dependencies, ...manifest.devDependencies }).filter((name) => !BUNDLED_PACKAGES.includes(name)),
     keepNames: true,
     sourcemap: 'linked',
+    // the CommonJS package bundled (commander) requires Node's built-in modules
+    banner: { js: "import { createRequire as __albatrossCreateRequire } from 'node:module'; const require = __albatrossCreateRequire(import.meta.url);" },
     metafile: true,
     logLevel: 'warning',
     plugins: [importMetaUrlOfSource],
