@@ -1,7 +1,7 @@
 // `albatross parse`: the real CLI in a child process, plus parseStream in-process
 // for the cases that need a huge or corrupt input.
 import { spawnSync } from 'node:child_process';
-import { createReadStream, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, mkdirSync, openSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
@@ -67,6 +67,23 @@ describe('albatross parse', () => {
     expect(jsonLines(fromStdin.stdout)).toEqual(jsonLines(fromGzipStdin.stdout));
     expect(jsonLines(fromStdin.stdout)[0].log).toBeUndefined();
     expect(jsonLines(run([gz]).stdout).map((doc) => doc.event.id)).toEqual(jsonLines(fromGzip.stdout).map((doc) => doc.event.id));
+  });
+
+  it('reads stdin redirected from a file (read in chunks, not as a stream) like a pipe, plain or gzip', () => {
+    const plain = `${good.join('\n')}\n`;
+    for (const content of [Buffer.from(plain), gzipSync(plain)]) {
+      const file = join(dir, 'redirected');
+      writeFileSync(file, content);
+      const fd = openSync(file, 'r');
+      try {
+        const redirected = spawnSync(process.execPath, [CLI, 'parse'], { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8' });
+        expect(redirected.status).toBe(0);
+        expect(redirected.stdout).toBe(run([], plain).stdout);
+        expect(jsonLines(redirected.stdout)).toHaveLength(good.length);
+      } finally {
+        closeSync(fd);
+      }
+    }
   });
 
   it('adds event.original with --original', () => {
