@@ -177,7 +177,8 @@ export async function parseStream(
     errors.addLine(JSON.stringify({ ...file, line: lineNumber, error, raw: line, ...(source && { source }) }));
   };
   try {
-    for await (const batch of splitLines(gunzipIfCompressed(input))) {
+    // (256 KiB of output per gunzip step rather than 16: fewer round trips to the thread pool)
+    for await (const batch of splitLines(gunzipIfCompressed(input, READ_CHUNK_BYTES))) {
       if (documents.closed) break;
       for (const line of batch) {
         lineNumber++;
