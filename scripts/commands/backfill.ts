@@ -2,7 +2,6 @@
 // with the same layout) straight into OpenSearch, resumably. Core: scripts/backfill/run.ts.
 import path from 'node:path';
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { addEndpointOptions, clientFromOptions, type EndpointCliOptions } from './endpoint-options.ts';
 import { logSource, positiveCount, utcDay } from './option-values.ts';
 
@@ -45,7 +44,8 @@ export function register(program: Command): void {
     const { openSource } = await import('../backfill/sources.ts');
     const { runBackfill } = await import('../backfill/run.ts');
     const { answersFromData, formatAnswers, fromPaths, fromSource, refresh, countDuplicates } = await import('../local/report.ts');
-    const { client, authDescription } = clientFromOptions(options);
+    const { default: cliProgress } = await import('cli-progress');
+    const { client, authDescription } = await clientFromOptions(options);
     const logSource = openSource(source);
     const stateFile = options.state ?? defaultName(source, 'state.json');
     const failuresFile = options.failures ?? defaultName(source, 'failures.ndjson');

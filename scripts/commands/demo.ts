@@ -6,7 +6,6 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import cliProgress from 'cli-progress';
 import { count, fraction, port, positiveCount } from './option-values.ts';
 
 interface DemoOptions {
@@ -62,6 +61,7 @@ export function register(program: Command): void {
       const { getOpenSearch, startOpenSearch } = await import('../opensearch-local/engine.ts');
       const { createOpenSearchClient } = await import('../../templates/opensearch-client.ts');
       const { installTemplates } = await import('../../templates/install.ts');
+      const { default: cliProgress } = await import('cli-progress');
 
       const external = Boolean(process.env.OPENSEARCH_URL?.trim());
       say(external ? `Using OpenSearch at ${process.env.OPENSEARCH_URL}` : 'Starting the embedded OpenSearch (the first run builds its launcher)...');

@@ -3,12 +3,7 @@
 // from the command line, so they do not end up in shell history or `ps`.
 import { Option, type Command } from 'commander';
 import type { Client } from '@opensearch-project/opensearch';
-import {
-  createOpenSearchClient,
-  describeAuth,
-  resolveAuth,
-  type OpenSearchConnectionOptions,
-} from '../../templates/opensearch-client.ts';
+import type { OpenSearchConnectionOptions } from '../../templates/opensearch-client.ts';
 
 export interface EndpointCliOptions {
   endpoint?: string;
@@ -50,7 +45,9 @@ export function connectionFromOptions(
   };
 }
 
-export function clientFromOptions(options: EndpointCliOptions): { client: Client; connection: OpenSearchConnectionOptions; authDescription: string } {
+/** Imports the OpenSearch client (and the AWS credential chain) only now: `--help` does not need them. */
+export async function clientFromOptions(options: EndpointCliOptions): Promise<{ client: Client; connection: OpenSearchConnectionOptions; authDescription: string }> {
+  const { createOpenSearchClient, describeAuth, resolveAuth } = await import('../../templates/opensearch-client.ts');
   const connection = connectionFromOptions(options);
   const authDescription = describeAuth(resolveAuth(connection));
   return { client: createOpenSearchClient(connection), connection, authDescription };

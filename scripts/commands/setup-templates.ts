@@ -79,7 +79,7 @@ export function register(program: Command): void {
         // Exporting alone needs no cluster.
         if (!options.endpoint && !options.dashboardsUrl) return;
       }
-      const { client, connection, authDescription } = clientFromOptions(options);
+      const { client, connection, authDescription } = await clientFromOptions(options);
       out(`${options.dryRun ? 'Dry run against' : 'OpenSearch at'} ${new URL(connection.endpoint).origin} (${authDescription})`);
       const dashboards = options.dashboardsUrl
         ? dashboardsTarget(options.dashboardsUrl, connection.endpoint, connection)

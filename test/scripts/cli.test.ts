@@ -1,18 +1,19 @@
 // The `albatross` entry point as a user runs it (a child process): argument errors and failures a
 // command does not explain itself end in one readable line and exit code 1, never a stack trace.
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readSampleLines } from '../samples.ts';
 
 const exec = promisify(execFile);
 let work: string;
 
-async function albatross(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function albatross(args: string[], env: Record<string, string | undefined> = {}, bin = 'scripts/albatross.mjs'): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await exec('node', ['scripts/albatross.mjs', ...args], { env: { ...process.env, ...env }, timeout: 60_000 });
+    const { stdout, stderr } = await exec('node', [bin, ...args], { env: { ...process.env, ...env }, timeout: 60_000 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -38,6 +39,36 @@ describe('albatross', () => {
     const debug = await albatross(['generate', '--out', file, '--lines', '5'], { ALBATROSS_DEBUG: '1' });
     expect(debug.code).toBe(1);
     expect(debug.stderr).toMatch(/^\s+at .*generator\.ts/m);
+  }, 60_000);
+
+  it('runs the bundle built from today\'s sources (test/global-setup.ts builds it), with every command in its help', async () => {
+    const help = await albatross(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stderr).toBe(''); // no "running the sources through tsx" hint
+    for (const command of ['opensearch', 'parse', 'setup-templates', 'generate', 'demo', 'backfill', 'bench']) {
+      expect(help.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    }
+  });
+
+  it('without a bundle (npm ci --ignore-scripts), runs the sources through tsx after a one-line hint, with the same output', async () => {
+    // a checkout without dist/: the sources the CLI needs, and the same node_modules
+    const checkout = path.join(work, 'checkout');
+    const skip = new Set(['target', 'node_modules', 'dist']);
+    for (const folder of ['scripts', 'transform', 'templates']) {
+      await cp(folder, path.join(checkout, folder), { recursive: true, filter: (source) => !skip.has(path.basename(source)) });
+    }
+    await cp('package.json', path.join(checkout, 'package.json'));
+    await symlink(path.resolve('node_modules'), path.join(checkout, 'node_modules'));
+    const input = path.join(work, 'lines.log');
+    await writeFile(input, `${readSampleLines('aws-docs_2023-04_access-log-examples.log').join('\n')}\n`);
+
+    const fromSources = await albatross(['parse', input], {}, path.join(checkout, 'scripts', 'albatross.mjs'));
+    const fromBundle = await albatross(['parse', input]);
+    expect(fromSources.stderr.split('\n')[0]).toBe('albatross: the CLI bundle (dist/cli) is missing; running the sources through tsx (slower start). `npm run build` rebuilds it.');
+    expect(fromSources.code).toBe(0);
+    expect(fromSources.stdout).toMatch(/^\{"@timestamp":/);
+    expect(fromSources.stdout).toBe(fromBundle.stdout);
+    expect(fromBundle.stderr).toMatch(/^albatross parse: 7 lines, 7 documents/);
   }, 60_000);
 
   it('backfill refuses a source it cannot read before it starts', async () => {

@@ -1,17 +1,17 @@
 // `albatross parse`: the real CLI in a child process, plus parseStream in-process
 // for the cases that need a huge or corrupt input.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, mkdirSync, openSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { MAX_LINE_BYTES, parseStream } from '../../../scripts/commands/parse.ts';
+import { emptyStats, MAX_LINE_BYTES, parseStream, summaryLine } from '../../../scripts/commands/parse.ts';
 import { encodeRecord } from '../../../transform/envelope.ts';
 import { parseAlbLineToJson } from '../../../transform/parser/index.ts';
-import { sampleLines } from '../../transform/parser/sample-lines.ts';
+import { SAMPLES_DIR, sampleLines } from '../../transform/parser/sample-lines.ts';
 
 const CLI = fileURLToPath(new URL('../../../scripts/albatross.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'albatross-parse-'));
@@ -69,9 +69,46 @@ describe('albatross parse', () => {
     expect(jsonLines(run([gz]).stdout).map((doc) => doc.event.id)).toEqual(jsonLines(fromGzip.stdout).map((doc) => doc.event.id));
   });
 
+  it('reads stdin redirected from a file (read in chunks, not as a stream) like a pipe, plain or gzip', () => {
+    const plain = `${good.join('\n')}\n`;
+    for (const content of [Buffer.from(plain), gzipSync(plain)]) {
+      const file = join(dir, 'redirected');
+      writeFileSync(file, content);
+      const fd = openSync(file, 'r');
+      try {
+        const redirected = spawnSync(process.execPath, [CLI, 'parse'], { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8' });
+        expect(redirected.status).toBe(0);
+        expect(redirected.stdout).toBe(run([], plain).stdout);
+        expect(jsonLines(redirected.stdout)).toHaveLength(good.length);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  });
+
   it('adds event.original with --original', () => {
     const { stdout } = run(['--original'], good.join('\n'));
     expect(jsonLines(stdout).map((doc) => doc.event.original)).toEqual(good);
+  });
+
+  it('writes, for every sample file, exactly what parseStream gives in-process (the bundled CLI runs the same code)', async () => {
+    // every log file in the samples folder, access logs and others (connection, health-check, NLB, control lines, keys)
+    const files = readdirSync(SAMPLES_DIR).filter((name) => /\.(log|txt)$/.test(name)).sort().map((name) => join(SAMPLES_DIR, name));
+    const cli = run(files);
+    const out = new PassThrough();
+    const err = new PassThrough();
+    let expectedOut = '';
+    let expectedErr = '';
+    out.on('data', (chunk) => (expectedOut += chunk));
+    err.on('data', (chunk) => (expectedErr += chunk));
+    const stats = emptyStats();
+    for (const file of files) await parseStream(createReadStream(file), out, err, { path: file }, stats);
+    expect(stats.documents).toBeGreaterThan(600);
+    expect(stats.failed).toBeGreaterThan(0);
+    expect(cli.stdout).toBe(expectedOut);
+    // stderr: the same error lines, then the summary (its time aside)
+    expect(cli.stderr.replace(/ in [\d.]+ s\n$/, '')).toBe(`${expectedErr}${summaryLine(stats, 0).replace(/ in [\d.]+ s$/, '')}`);
+    expect(cli.status).toBe(1);
   });
 
   it('exits 1 with a clear error for a missing file', () => {
