@@ -9,7 +9,9 @@ import { SCHEMA_FIELDS } from '../transform/schema/fields.ts';
 import { buildMappings, flattenMappingTypes } from '../transform/schema/mapping.ts';
 import {
   ADMIN_ROLE,
+  countMappedFields,
   DASHBOARDS_USER_ROLE,
+  TOTAL_FIELDS_HEADROOM,
   DEFAULT_TEMPLATE_OPTIONS,
   TEMPLATE_VERSION,
   names,
@@ -399,6 +401,38 @@ class Installer {
       .map((t) => `${t.name} (${t.index_template.index_patterns.join(', ')}, priority ${t.index_template.priority ?? 0})`);
   }
 
+  /**
+   * Adds the schema fields existing daily indices lack (an upgrade that brings new fields, e.g. the
+   * enrichment): with a strict mapping, documents carrying them would otherwise be rejected by every
+   * index created before the upgrade, today's included. Additive only: fields an index already has
+   * keep their type (staleIndices reports conflicts). Records a step only when an index changed.
+   */
+  async existingIndexMappings(prefix: string, totalFieldsLimit: number): Promise<void> {
+    const pattern = names(prefix).indexPattern;
+    if (this.dryRun) {
+      this.log(`(then, for each existing ${pattern} index lacking schema fields: PUT /<index>/_settings with total_fields.limit ${totalFieldsLimit} if lower, PUT /<index>/_mapping with the missing fields)`);
+      return;
+    }
+    const response = await this.send({ method: 'GET', path: `/${pattern}/_mapping` }, [404]);
+    if (response.statusCode === 404) return;
+    const limits = await this.send({ method: 'GET', path: `/${pattern}/_settings/index.mapping.total_fields.limit` }, [404]);
+    const updated: string[] = [];
+    let added = 0;
+    for (const [index, value] of Object.entries(response.body as Record<string, { mappings?: { properties?: Record<string, unknown> } }>).sort()) {
+      const existing = flattenMappingTypes(value.mappings?.properties ?? {});
+      const missing = SCHEMA_FIELDS.filter((field) => !existing.has(field.path));
+      if (missing.length === 0) continue;
+      const current = Number((limits.body as Record<string, any>)?.[index]?.settings?.index?.mapping?.total_fields?.limit ?? 1000);
+      if (current < totalFieldsLimit) {
+        await this.send({ method: 'PUT', path: `/${index}/_settings`, body: { index: { mapping: { total_fields: { limit: totalFieldsLimit } } } } });
+      }
+      await this.send({ method: 'PUT', path: `/${index}/_mapping`, body: { properties: buildMappings(missing).properties } });
+      updated.push(index);
+      added = Math.max(added, missing.length);
+    }
+    if (updated.length > 0) this.record(`mapping of existing ${pattern} indices`, 'updated', `added up to ${added} new schema fields to ${updated.length} indices (${updated.slice(0, 3).join(', ')}${updated.length > 3 ? ', …' : ''})`);
+  }
+
   /** Existing daily indices created before the template (or by another one) keep their own types. */
   async staleIndices(prefix: string, expected: Map<string, string>): Promise<string[]> {
     const probe = ['@timestamp', 'source.ip', 'http.response.status_code'];
@@ -459,6 +493,7 @@ export async function installTemplates(client: Client, options: InstallOptions =
   await installer.componentTemplate(rendered.settings);
   await installer.componentTemplate(rendered.mappings);
   await installer.indexTemplate(rendered.indexTemplate);
+  await installer.existingIndexMappings(prefix, countMappedFields(buildMappings(SCHEMA_FIELDS)) + TOTAL_FIELDS_HEADROOM);
   await installer.ismPolicy(rendered, prefix);
   if (options.firehoseRoleArn) await installer.securityRole(rendered.firehoseRole, options.firehoseRoleArn, 'Firehose');
   if (options.dashboardsRoleArn) {

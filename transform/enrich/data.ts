@@ -111,3 +111,18 @@ export function sharedEnricher(setting?: string, env: NodeJS.ProcessEnv = proces
   if (shared?.key !== key) shared = { key, enricher: enricherFromEnvironment(env, { parts }) };
   return shared.enricher;
 }
+
+/**
+ * An own database named by a setting: a file path is returned as it is (read on first lookup), an
+ * `s3://bucket/key` URI is downloaded now (the Lambda's role may read that one object). Undefined
+ * for an empty setting.
+ */
+export async function readDatabaseSource(setting: string | undefined): Promise<string | Buffer | undefined> {
+  if (setting === undefined || setting === '') return undefined;
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(setting);
+  if (match === null) return setting;
+  const { S3Client, GetObjectCommand } = await import('@aws-sdk/client-s3');
+  const response = await new S3Client({}).send(new GetObjectCommand({ Bucket: match[1]!, Key: match[2]! }));
+  if (response.Body === undefined) throw new Error(`${setting}: empty object`);
+  return Buffer.from(await response.Body.transformToByteArray());
+}

@@ -8,6 +8,7 @@
 // `failures` (per record: recordId, reason, source) and `stats.failureReasons`; the Lambda shell logs
 // them. The parser is deterministic, so `albatross parse` on a preserved raw line gives the same reason.
 import type { FirehoseTransformationEventRecord, FirehoseTransformationResultRecord } from 'aws-lambda';
+import type { Enricher } from '../enrich/index.ts';
 import { decodeRecord } from '../envelope.ts';
 import { parseAlbLineToJson, type LineSource } from '../parser/index.ts';
 import { RESPONSE_GUARD_BYTES } from './limits.ts';
@@ -56,6 +57,8 @@ export interface ProcessOptions {
   original?: boolean;
   /** Upper bound for the serialized response; Ok records are returned unchanged as ProcessingFailed beyond it. */
   maxResponseBytes?: number;
+  /** Adds source.geo, source.as and user_agent fields (transform/enrich); none when absent. */
+  enrich?: Enricher | undefined;
 }
 
 export interface ProcessResult {
@@ -109,6 +112,7 @@ export function processRecords(
   options: ProcessOptions = {},
 ): ProcessResult {
   const original = options.original === true;
+  const enrich = options.enrich;
   const maxResponseBytes = options.maxResponseBytes ?? RESPONSE_GUARD_BYTES;
   const out: FirehoseTransformationResultRecord[] = new Array(records.length);
   const failures: TransformFailure[] = [];
@@ -147,7 +151,7 @@ export function processRecords(
     try {
       // The parser writes the document's JSON text itself (same text as JSON.stringify of
       // parseAlbLine's document, without the generic object walk).
-      const parsed = parseAlbLineToJson(line, source === undefined ? { original } : { source, original });
+      const parsed = parseAlbLineToJson(line, source === undefined ? { original, enrich } : { source, original, enrich });
       if (parsed.kind === 'document') {
         out[i] = { recordId: record.recordId, result: 'Ok', data: encodeBase64(parsed.json) };
         stats.ok++;
