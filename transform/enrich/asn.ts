@@ -42,29 +42,16 @@ export function addressDecimal(ip: string): string | undefined {
 
 /**
  * One ip-location-db `-num` CSV file (`start,end,asn,organization`, inclusive ranges of addresses
- * as decimal numbers, sorted by start) searched in place: the file's bytes plus the offset of
- * each line, so opening it costs one read and one newline scan, not a parse of every row.
+ * as decimal numbers, sorted by start) searched in place by binary search over byte positions:
+ * opening it costs one file read, no parse and no index of its 400,000 lines.
  */
 class NumericRangeFile {
-  private readonly lines: Uint32Array;
-  readonly size: number;
-
-  constructor(private readonly bytes: Buffer) {
-    let count = 0;
-    for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) count++;
-    const lines = new Uint32Array(count + 1);
-    let n = 0;
-    if (bytes.length > 0 && bytes[0] !== 10) lines[n++] = 0;
-    for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) {
-      if (i + 1 < bytes.length && bytes[i + 1] !== 10) lines[n++] = i + 1;
-    }
-    this.lines = lines.subarray(0, n);
-    this.size = n;
-  }
+  constructor(private readonly bytes: Buffer) {}
 
   /** Compares the decimal `key` with the number at byte `at` (ending at a comma): <0, 0, >0. */
   private compare(key: string, at: number): number {
     const end = this.bytes.indexOf(44, at);
+    if (end === -1) return -1;
     const length = end - at;
     if (length !== key.length) return key.length - length;
     for (let i = 0; i < length; i++) {
@@ -74,26 +61,42 @@ class NumericRangeFile {
     return 0;
   }
 
-  get(key: string): AsFields | undefined {
-    let low = 0;
-    let high = this.size - 1;
-    while (low <= high) {
-      const mid = (low + high) >>> 1;
-      if (this.compare(key, this.lines[mid]!) >= 0) low = mid + 1;
-      else high = mid - 1;
+  /** Start of the line after the one holding byte `at`, or -1. */
+  private nextLine(at: number): number {
+    const newline = this.bytes.indexOf(10, at);
+    return newline === -1 || newline + 1 >= this.bytes.length ? -1 : newline + 1;
+  }
+
+  /** Start of the last line whose range starts at or below `key`, or -1. */
+  private lineFor(key: string): number {
+    if (this.bytes.length === 0 || this.compare(key, 0) < 0) return -1;
+    let low = 0;                    // a line start whose range starts <= key
+    let high = this.bytes.length;   // a line start whose range starts > key, or the end
+    for (;;) {
+      const next = this.nextLine((low + high) >>> 1);
+      if (next === -1 || next >= high) break;
+      if (this.compare(key, next) >= 0) low = next;
+      else high = next;
     }
-    if (high < 0) return undefined;
-    const start = this.lines[high]!;
+    // no line start between the middle and `high`: the few lines left are scanned from `low`
+    for (let next = this.nextLine(low); next !== -1 && next < high && this.compare(key, next) >= 0; next = this.nextLine(low)) low = next;
+    return low;
+  }
+
+  get(key: string): AsFields | undefined {
+    const start = this.lineFor(key);
+    if (start === -1) return undefined;
     const endField = this.bytes.indexOf(44, start) + 1;
     if (this.compare(key, endField) > 0) return undefined;
     const asnField = this.bytes.indexOf(44, endField) + 1;
-    const orgField = this.bytes.indexOf(44, asnField) + 1;
     let lineEnd = this.bytes.indexOf(10, asnField);
     if (lineEnd === -1) lineEnd = this.bytes.length;
     if (this.bytes[lineEnd - 1] === 13) lineEnd--;
-    const number = Number(this.bytes.toString('latin1', asnField, orgField > 0 && orgField <= lineEnd ? orgField - 1 : lineEnd));
+    const comma = this.bytes.indexOf(44, asnField);
+    const orgField = comma !== -1 && comma < lineEnd ? comma + 1 : -1;
+    const number = Number(this.bytes.toString('latin1', asnField, orgField === -1 ? lineEnd : orgField - 1));
     if (!Number.isInteger(number) || number <= 0) return undefined;
-    let name = orgField > 0 && orgField <= lineEnd ? this.bytes.toString('utf8', orgField, lineEnd) : '';
+    let name = orgField === -1 ? '' : this.bytes.toString('utf8', orgField, lineEnd);
     if (name.startsWith('"') && name.endsWith('"') && name.length >= 2) name = name.slice(1, -1).replaceAll('""', '"');
     return name === '' ? { number } : { number, organization_name: name };
   }
