@@ -13,6 +13,7 @@ import { Replayer } from './constructs/replayer.ts';
 import { type DomainSizing, NewSearchDomain } from './constructs/search-domain.ts';
 import { CustomerManagedKey } from './constructs/customer-managed-key.ts';
 import { type ExistingVpc, PrivateNetwork } from './constructs/private-network.ts';
+import { formatEnrichSetting, parseEnrichSetting } from '../transform/enrich/settings.ts';
 import { createSecureBucket } from './constructs/secure-bucket.ts';
 import { TemplatesInstaller } from './constructs/templates-installer.ts';
 
@@ -97,6 +98,12 @@ export interface AlbatrossStackProps extends StackProps {
   readonly transformMemorySize?: number;
   /** Transform timeout (Firehose allows at most 5 minutes). @default 1 minute */
   readonly transformTimeout?: Duration;
+  /** Enrichment in the transform: `geo,as,ua` (any subset), `all` or `none`. @default all */
+  readonly enrichment?: string;
+  /** Own MaxMind-format city database (e.g. GeoIP2-City.mmdb) as `s3://bucket/key`, instead of the bundled DB-IP Lite data. */
+  readonly geoipCityDb?: string;
+  /** Own MaxMind-format ASN database (e.g. GeoLite2-ASN.mmdb) as `s3://bucket/key`, instead of the bundled ASN table. */
+  readonly geoipAsnDb?: string;
 
   /** Firehose buffering interval towards OpenSearch (0-900 s). @default 60 seconds */
   readonly bufferInterval?: Duration;
@@ -149,6 +156,9 @@ export interface AlbatrossSettings {
   readonly maxReceiveCount: number;
   readonly transformMemorySize: number;
   readonly transformTimeout: Duration;
+  readonly enrichment: string;
+  readonly geoipCityDb?: string;
+  readonly geoipAsnDb?: string;
   readonly bufferInterval: Duration;
   readonly bufferSizeMB: number;
   readonly retryDuration: Duration;
@@ -203,6 +213,10 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
   checkRange('bufferInterval (seconds)', bufferInterval.toSeconds(), 0, 900);
   const retryDuration = props.retryDuration ?? Duration.seconds(7200);
   checkRange('retryDuration (seconds)', retryDuration.toSeconds(), 0, 7200);
+  const enrichment = formatEnrichSetting(parseEnrichSetting(props.enrichment));
+  for (const [name, uri] of [['geoipCityDb', props.geoipCityDb], ['geoipAsnDb', props.geoipAsnDb]] as const) {
+    if (uri !== undefined && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+/.test(uri)) throw new Error(`${name} must be an s3://bucket/key URI of an .mmdb file, got "${uri}"`);
+  }
   // Zones without a node count: one data node per zone.
   const sizing: DomainSizing = {
     ...DEFAULT_DOMAIN_SIZING,
@@ -239,6 +253,9 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
     maxReceiveCount: checkInteger('maxReceiveCount', props.maxReceiveCount ?? 15, 5, 1000),
     transformMemorySize: checkInteger('transformMemorySize', props.transformMemorySize ?? 512, 128, 10240),
     transformTimeout,
+    enrichment,
+    ...(props.geoipCityDb !== undefined && { geoipCityDb: props.geoipCityDb }),
+    ...(props.geoipAsnDb !== undefined && { geoipAsnDb: props.geoipAsnDb }),
     bufferInterval,
     bufferSizeMB,
     retryDuration,
@@ -359,6 +376,9 @@ export class AlbatrossStack extends Stack {
       backupExpirationDays: settings.backupExpirationDays,
       transformMemorySize: settings.transformMemorySize,
       transformTimeout: settings.transformTimeout,
+      enrichment: settings.enrichment,
+      ...(settings.geoipCityDb !== undefined && { geoipCityDb: settings.geoipCityDb }),
+      ...(settings.geoipAsnDb !== undefined && { geoipAsnDb: settings.geoipAsnDb }),
       logRetention,
       removalPolicy,
       serverAccessLogsBucket: accessLogs,
@@ -397,6 +417,7 @@ export class AlbatrossStack extends Stack {
     // Templates, role mappings and additive mapping changes to existing indices before data, and before a new
     // transform (which may emit new fields) receives records: CloudFormation updates the custom resource first.
     this.delivery.stream.node.addDependency(this.templates.resource);
+    // On upgrade, new schema fields reach existing indices before transform code that writes them serves.
     this.delivery.transform.function.node.addDependency(this.templates.resource);
 
     this.loader = new Loader(this, 'Loader', {

@@ -2,6 +2,8 @@
 // loader's envelope), adversarial lines, and the response-expansion measurement that
 // transform/firehose-transform/limits.ts relies on. Shared by the transform tests and the
 // transform benchmark, so both look at the same records.
+import { sharedEnricher } from '../transform/enrich/data.ts';
+import type { Enricher } from '../transform/enrich/index.ts';
 import type { FirehoseTransformationEvent } from 'aws-lambda';
 import { decodeRecord, encodeRecord } from '../transform/envelope.ts';
 import { processRecords } from '../transform/firehose-transform/process.ts';
@@ -88,7 +90,11 @@ export function adversarialLines(): string[] {
   // The worst line a random search found (one-character values per field, shortest valid time,
   // 20-36 fields, mutated 3,000 times per length, keeping the highest ratio): 21 fields, ~76 bytes.
   const searched = 'a 2024-01-01T00:00:00Z a a:1 - 0 1 0 2 2 1 0 "- - -" "a" c d e "f" "g" "h" 1';
-  return [minimal, shortIps, everyField, controlBytes, longUrlLine, manyTrailing, ipv6, searched];
+  // The same with what enrichment grows most: a public client (geo + AS fields) and a tool's user
+  // agent (name, version, device), IPv4 and IPv6.
+  const enrichedV4 = 'a 2024-01-01T00:00:00Z a 81.2.69.193:1 - 0 1 0 2 2 1 0 "- - -" "a/1" c d e "f" "g" "h" 1';
+  const enrichedV6 = 'a 2024-01-01T00:00:00Z a 2a01:e0a::1:1 - 0 1 0 2 2 1 0 "- - -" "a/1" c d e "f" "g" "h" 1';
+  return [minimal, shortIps, everyField, controlBytes, longUrlLine, manyTrailing, ipv6, searched, enrichedV4, enrichedV6];
 }
 
 export interface ExpansionMeasurement {
@@ -104,9 +110,11 @@ export interface ExpansionMeasurement {
  * Measures response expansion of Ok records: each result record as the Lambda runtime serializes it
  * (with a 56-digit record id and the separating comma), divided by the record's raw data bytes.
  */
-export function measureExpansion(data: ReadonlyArray<Buffer | string>, options: { original?: boolean } = {}): ExpansionMeasurement {
+export function measureExpansion(data: ReadonlyArray<Buffer | string>, options: { original?: boolean; enrich?: Enricher | undefined } = {}): ExpansionMeasurement {
   const event = firehoseEvent(data);
-  const { records } = processRecords(event.records, { ...options, maxResponseBytes: Number.POSITIVE_INFINITY });
+  // with enrichment, as the transform runs by default, unless the caller says otherwise
+  const enrich = 'enrich' in options ? options.enrich : sharedEnricher('all');
+  const { records } = processRecords(event.records, { original: options.original, enrich, maxResponseBytes: Number.POSITIVE_INFINITY });
   let worst = 0;
   let worstLine = '';
   let inputBytes = 0;

@@ -103,12 +103,29 @@ function xyParams(type: 'line' | 'area' | 'histogram', metrics: { id: string; la
 }
 
 const TABLE_PARAMS = { perPage: 10, showPartialRows: false, showMetricsAtAllLevels: false, showTotal: false, totalFunc: 'sum', percentageCol: '' };
+/** Coordinate map (tile_map) of geohash cells, circles scaled by requests. */
+const MAP_PARAMS = {
+  mapType: 'Scaled Circle Markers', isDesaturated: true, addTooltip: true, heatClusterSize: 1.5, legendPosition: 'bottomright',
+  mapZoom: 2, mapCenter: [20, 0], colorSchema: 'Yellow to Red', wms: { enabled: false, options: { format: 'image/png', transparent: true } },
+};
+
+/**
+ * Autonomous systems of large cloud and hosting providers (not exhaustive): traffic from them is
+ * usually machines (scrapers, monitors, other services), not people. Numbers, not names: names vary
+ * between data sources.
+ */
+export const HOSTING_AS_NUMBERS: Readonly<Record<number, string>> = {
+  16509: 'Amazon', 14618: 'Amazon', 15169: 'Google', 396982: 'Google Cloud', 8075: 'Microsoft', 14061: 'DigitalOcean',
+  16276: 'OVH', 24940: 'Hetzner', 63949: 'Akamai (Linode)', 20473: 'Vultr', 45102: 'Alibaba Cloud', 31898: 'Oracle Cloud',
+  132203: 'Tencent Cloud', 51167: 'Contabo', 12876: 'Scaleway', 13335: 'Cloudflare',
+};
+
 const PIE_PARAMS = { type: 'pie', addTooltip: true, addLegend: true, legendPosition: 'right', isDonut: true, labels: { show: false, values: true, last_level: true, truncate: 100 } };
 
 interface VisSpec {
   slug: string;
   title: string;
-  type: 'line' | 'area' | 'histogram' | 'table' | 'pie';
+  type: 'line' | 'area' | 'histogram' | 'table' | 'pie' | 'tile_map';
   params: Record<string, unknown>;
   aggs: Agg[];
   description: string;
@@ -197,6 +214,57 @@ function visualizationSpecs(): VisSpec[] {
       ],
     },
     {
+      slug: 'client-locations',
+      title: 'Client locations',
+      description: 'Where clients are (source.geo.location, city level; private addresses have none).',
+      type: 'tile_map',
+      params: MAP_PARAMS,
+      aggs: [
+        count(),
+        { id: '2', enabled: true, type: 'geohash_grid', schema: 'segment', params: { field: 'source.geo.location', autoPrecision: true, precision: 2, useGeocentroid: true, isFilteredByCollar: true, mapZoom: 2, mapCenter: [20, 0] } },
+      ],
+    },
+    {
+      slug: 'top-countries',
+      title: 'Top countries',
+      description: 'Countries of the client addresses (source.geo.country_name).',
+      type: 'table',
+      params: TABLE_PARAMS,
+      aggs: [count(), terms('2', 'source.geo.country_name', 25, 'bucket', 'Country')],
+    },
+    {
+      slug: 'top-networks',
+      title: 'Top networks (AS organisations)',
+      description: 'Networks the clients are in: a cloud provider on top often means scraping or other machine traffic.',
+      type: 'table',
+      params: TABLE_PARAMS,
+      aggs: [count(), terms('2', 'source.as.organization.name', 25, 'bucket', 'Network'), terms('3', 'source.as.number', 1, 'bucket', 'AS number')],
+    },
+    {
+      slug: 'browsers',
+      title: 'Browsers and clients',
+      description: 'Browsers, crawlers and tools (user_agent.name).',
+      type: 'pie',
+      params: PIE_PARAMS,
+      aggs: [count(), terms('2', 'user_agent.name', 15, 'segment', 'Client')],
+    },
+    {
+      slug: 'operating-systems',
+      title: 'Operating systems',
+      description: 'Operating systems of the clients (user_agent.os.name).',
+      type: 'pie',
+      params: PIE_PARAMS,
+      aggs: [count(), terms('2', 'user_agent.os.name', 15, 'segment', 'Operating system')],
+    },
+    {
+      slug: 'device-types',
+      title: 'Device types',
+      description: 'Device models and kinds: Desktop, Mobile, Tablet, and Spider for crawlers, scripts and health checkers (user_agent.device.name).',
+      type: 'pie',
+      params: PIE_PARAMS,
+      aggs: [count(), terms('2', 'user_agent.device.name', 15, 'segment', 'Device')],
+    },
+    {
       slug: 'error-reasons',
       title: 'Error reasons',
       description: 'ALB error reason codes (aws.elb.error.reason).',
@@ -246,6 +314,13 @@ function searchSpecs(options: DashboardsOptions): SearchSpec[] {
       description: `Requests whose total time (event.duration) exceeded ${options.slowRequestSeconds} s.`,
       query: `event.duration >= ${Math.round(options.slowRequestSeconds * NANOS_PER_SECOND)}`,
       columns: ['event.duration', 'aws.elb.backend_processing_time.sec', 'http.request.method', 'url.original', 'http.response.status_code', 'source.ip'],
+    },
+    {
+      slug: 'hosting-networks',
+      title: 'Traffic from cloud and hosting networks',
+      description: `Requests from the autonomous systems of large cloud and hosting providers (${[...new Set(Object.values(HOSTING_AS_NUMBERS))].join(', ')}): usually machines, not people.`,
+      query: `source.as.number:(${Object.keys(HOSTING_AS_NUMBERS).join(' or ')})`,
+      columns: ['source.as.organization.name', 'source.ip', 'source.geo.country_iso_code', 'user_agent.name', 'http.request.method', 'url.original', 'http.response.status_code'],
     },
     {
       slug: 'rejected-ambiguous',
@@ -333,7 +408,7 @@ export function renderSavedObjects(options: DashboardsOptions): SavedObject[] {
     return {
       version: '2.0.0',
       panelIndex,
-      gridData: { x: isSearch ? 0 : (i % 2) * 24, y: isSearch ? 75 + (i - visualizations.length) * 15 : Math.floor(i / 2) * 15, w: isSearch ? 48 : 24, h: 15, i: panelIndex },
+      gridData: { x: isSearch ? 0 : (i % 2) * 24, y: isSearch ? Math.ceil(visualizations.length / 2) * 15 + (i - visualizations.length) * 15 : Math.floor(i / 2) * 15, w: isSearch ? 48 : 24, h: 15, i: panelIndex },
       embeddableConfig: {},
       panelRefName: `panel_${i}`,
     };
@@ -343,7 +418,7 @@ export function renderSavedObjects(options: DashboardsOptions): SavedObject[] {
     type: 'dashboard',
     attributes: {
       title: `[ALB] Access logs overview (${names(options.indexPrefix).indexPattern})`,
-      description: 'Albatross: ALB access logs — traffic, status, latency, clients, errors, TLS.',
+      description: 'Albatross: ALB access logs — traffic, status, latency, clients (where from, which networks, what they run), errors, TLS.',
       hits: 0,
       panelsJSON: JSON.stringify(panels),
       optionsJSON: JSON.stringify({ hidePanelTitles: false, useMargins: true }),

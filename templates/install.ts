@@ -9,7 +9,9 @@ import { SCHEMA_FIELDS } from '../transform/schema/fields.ts';
 import { buildMappings, flattenMappingTypes, type IndexMappings } from '../transform/schema/mapping.ts';
 import {
   ADMIN_ROLE,
+  countMappedFields,
   DASHBOARDS_USER_ROLE,
+  TOTAL_FIELDS_HEADROOM,
   DEFAULT_TEMPLATE_OPTIONS,
   TEMPLATE_VERSION,
   names,
@@ -482,6 +484,14 @@ class Installer {
       return [];
     }
     const targets = plan.updates.map((u) => encodeURIComponent(u.index)).join(',');
+    // An index made with a lower field limit than today's template would refuse the new fields.
+    const limit = countMappedFields(mappings) + TOTAL_FIELDS_HEADROOM;
+    const limits = await this.send({ method: 'GET', path: `/${targets}/_settings/index.mapping.total_fields.limit` });
+    const low = plan.updates.map((u) => u.index)
+      .filter((index) => Number((limits.body as Record<string, any>)?.[index]?.settings?.index?.mapping?.total_fields?.limit ?? 1000) < limit);
+    if (low.length > 0) {
+      await this.send({ method: 'PUT', path: `/${low.map(encodeURIComponent).join(',')}/_settings`, body: { index: { mapping: { total_fields: { limit } } } } });
+    }
     await this.send({ method: 'PUT', path: `/${targets}/_mapping`, body: { properties: mappings.properties } });
     const fields = [...new Set(plan.updates.flatMap((u) => u.added))];
     this.record(step, 'updated', `added ${fields.join(', ')} to ${plan.updates.map((u) => u.index).join(', ')}`);

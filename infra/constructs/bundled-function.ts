@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -23,6 +24,17 @@ export interface BundledFunctionProps {
   readonly role?: iam.Role;
   /** Run in these subnets with these security groups (functions that call a private domain). @default - no VPC */
   readonly network?: FunctionNetwork;
+  /** Files copied into the bundle beside the code: absolute source path -> path inside the bundle (e.g. data files). */
+  readonly files?: Readonly<Record<string, string>>;
+}
+
+/** Shell commands that copy `files` into the bundle's output folder (run by esbuild bundling, never Docker). */
+function copyCommands(files: Readonly<Record<string, string>>, outputDir: string): string[] {
+  const quote = (text: string) => `'${text.replace(/'/g, "'\\''")}'`;
+  return Object.entries(files).flatMap(([from, to]) => {
+    const target = path.posix.join(outputDir, to);
+    return [`mkdir -p ${quote(path.posix.dirname(target))}`, `cp ${quote(from)} ${quote(target)}`];
+  });
 }
 
 export interface FunctionNetwork {
@@ -91,6 +103,13 @@ export class BundledFunction extends Construct {
         bundleAwsSDK: true,
         // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
         banner: "import { createRequire as __albatrossCreateRequire } from 'node:module'; const require = __albatrossCreateRequire(import.meta.url);",
+        ...(props.files !== undefined && Object.keys(props.files).length > 0 && {
+          commandHooks: {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            afterBundling: (_inputDir: string, outputDir: string) => copyCommands(props.files!, outputDir),
+          },
+        }),
       },
     });
     this.function.node.addDependency(this.logGroup);

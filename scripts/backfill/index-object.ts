@@ -6,6 +6,7 @@
 // and bulk-index the documents with bounded concurrency. Every line ends as indexed, failed (with
 // its offset and reason), skipped or out of range; nothing is written anywhere else.
 import type { Client } from '@opensearch-project/opensearch';
+import type { Enricher } from '../../transform/enrich/index.ts';
 import { parseAlbLineToJson, type LineSource } from '../../transform/parser/index.ts';
 import { sourceInfo } from '../../transform/parser/source-info.ts';
 import { splitLines } from '../../transform/loader/lines.ts';
@@ -34,6 +35,8 @@ export interface IndexObjectOptions {
    * OpenSearch refused under the index and id Firehose used.
    */
   firehoseErrors?: boolean;
+  /** Adds source.geo, source.as and user_agent fields, as the transform does. */
+  enrich?: Enricher | undefined;
   signal?: AbortSignal;
 }
 
@@ -210,7 +213,7 @@ export async function indexObject(options: IndexObjectOptions, bulkSlots: Semaph
           }
           ({ line: text, source } = unwrapped);
         }
-        const parsed = parseAlbLineToJson(text, source === undefined ? {} : { source });
+        const parsed = parseAlbLineToJson(text, source === undefined ? { enrich: options.enrich } : { source, enrich: options.enrich });
         if (parsed.kind === 'skipped') {
           result.skipped++;
         } else if (parsed.kind === 'failed') {

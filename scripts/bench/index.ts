@@ -23,6 +23,7 @@ export interface Bench { name: string; run(): Promise<BenchResult> }
 const BENCHES: Record<string, () => Promise<Bench>> = {
   parser: async () => (await import('./parser.ts')).bench,
   transform: async () => (await import('./transform.ts')).bench,
+  enrichment: async () => (await import('./enrichment.ts')).bench,
   loader: async () => (await import('./loader.ts')).bench,
   pipeline: async () => (await import('./pipeline.ts')).bench,
   cli: async () => (await import('./cli.ts')).bench,

@@ -3,7 +3,8 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { addEndpointOptions, clientFromOptions, type EndpointCliOptions } from './endpoint-options.ts';
-import { logSource, positiveCount, utcDay } from './option-values.ts';
+import { sharedEnricher } from '../../transform/enrich/data.ts';
+import { ENRICH_OPTION_HELP, enrichSetting, logSource, positiveCount, utcDay } from './option-values.ts';
 
 interface BackfillCliOptions extends EndpointCliOptions {
   from?: string;
@@ -15,6 +16,7 @@ interface BackfillCliOptions extends EndpointCliOptions {
   json?: boolean;
   progress: boolean;
   firehoseErrors?: boolean;
+  enrich?: string;
 }
 
 /** A file name derived from the source, so two backfills do not share a state file by accident. */
@@ -37,6 +39,7 @@ export function register(program: Command): void {
     .option('--failures <file>', 'failed lines with their reason, NDJSON (default: .albatross/backfill-<source>.failures.ndjson)')
     .option('--firehose-errors', 'SOURCE holds Firehose error records (errors/ of the backup bucket): index the lines that parse now with their original event.id, and refused documents under the index and id Firehose used')
     .option('--concurrency <n>', 'objects processed at once', positiveCount, 4)
+    .option('--enrich <parts>', ENRICH_OPTION_HELP, enrichSetting)
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the summary as one JSON object on the last line of stdout');
   addEndpointOptions(command).action(async (source: string, options: BackfillCliOptions) => {
@@ -80,6 +83,7 @@ export function register(program: Command): void {
         failuresFile,
         concurrency: options.concurrency,
         ...(options.firehoseErrors ? { firehoseErrors: true } : {}),
+        enrich: sharedEnricher(options.enrich),
         signal: controller.signal,
         ...(options.from ? { from: options.from } : {}),
         ...(options.to ? { to: options.to } : {}),

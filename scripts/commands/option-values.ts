@@ -4,6 +4,19 @@
 import { statSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { parseS3Url } from '../backfill/s3-url.ts';
+import { formatEnrichSetting, parseEnrichSetting } from '../../transform/enrich/settings.ts';
+
+/** Enrichment parts: geo,as,ua (any subset), all or none; returned in canonical form. */
+export function enrichSetting(value: string): string {
+  try {
+    return formatEnrichSetting(parseEnrichSetting(value === '' ? 'none' : value));
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+}
+
+/** Help text of every command's --enrich option. */
+export const ENRICH_OPTION_HELP = 'enrichment: geo,as,ua (any subset), all or none (default: ALBATROSS_ENRICH, else all)';
 
 /** A whole number >= `min`. */
 export function wholeNumber(min: number): (value: string) => number {

@@ -15,7 +15,10 @@ import type { Writable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isAscii as isAsciiBytes } from 'node:buffer';
 import { unwrapErrorRecord } from '../../transform/firehose-error-record.ts';
+import { sharedEnricher } from '../../transform/enrich/data.ts';
+import type { Enricher } from '../../transform/enrich/index.ts';
 import { parseAlbLineToJson, type LineSource } from '../../transform/parser/index.ts';
+import { ENRICH_OPTION_HELP, enrichSetting } from './option-values.ts';
 import { gunzipIfCompressed } from '../decompress.ts';
 
 export const MAX_LINE_BYTES = 1024 * 1024;
@@ -78,6 +81,8 @@ export interface ParseStreamOptions {
    * its envelope carries, so a document gets the event.id the transform would have given it.
    */
   firehoseErrors?: boolean;
+  /** Adds source.geo, source.as and user_agent fields, as the transform does. */
+  enrich?: Enricher | undefined;
 }
 
 /** Whether bytes [start, end) are all ASCII (then latin1 decoding equals UTF-8 decoding). */
@@ -171,6 +176,7 @@ export async function parseStream(
   const key = options.path === undefined ? undefined : resolve(options.path);
   const file = options.path === undefined ? {} : { file: options.path };
   const original = options.original === true;
+  const enrich = options.enrich;
   let lineNumber = 0;
   const fail = (line: string, error: string, source?: LineSource): void => {
     stats.failed++;
@@ -205,7 +211,7 @@ export async function parseStream(
           }
           ({ line: text, source } = unwrapped);
         }
-        const result = parseAlbLineToJson(text, source === undefined ? { original } : { source, original });
+        const result = parseAlbLineToJson(text, source === undefined ? { original, enrich } : { source, original, enrich });
         if (result.kind === 'document') {
           stats.documents++;
           if (result.tagged) stats.tagged++;
@@ -288,7 +294,8 @@ export function register(program: Command): void {
     .argument('[files...]', 'log files (plain or gzip) or folders (every file under them); stdin when none or "-"')
     .option('--original', 'add the raw line as event.original')
     .option('--firehose-errors', 'the input is Firehose error records (errors/processing-failed/ in the backup bucket): parse the line inside each, with its original source and event.id')
-    .action(async (files: string[], options: { original?: boolean; firehoseErrors?: boolean }) => {
+    .option('--enrich <parts>', ENRICH_OPTION_HELP, enrichSetting)
+    .action(async (files: string[], options: { original?: boolean; firehoseErrors?: boolean; enrich?: string }) => {
       const started = process.hrtime.bigint();
       const stats = emptyStats();
       let stdoutClosed = false;
@@ -297,6 +304,7 @@ export function register(program: Command): void {
         if (error.code === 'EPIPE') stdoutClosed = true;
         else throw error;
       });
+      const enrich = sharedEnricher(options.enrich);
       const inputs = files.length === 0 ? ['-'] : await expandFolders(files);
       for (const file of inputs) {
         if (stdoutClosed) break;
@@ -305,6 +313,7 @@ export function register(program: Command): void {
           ...(file !== '-' && { path: file }),
           ...(options.original && { original: true }),
           ...(options.firehoseErrors && { firehoseErrors: true }),
+          enrich,
         }, stats);
       }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -122,6 +122,37 @@ const TLS: readonly (readonly [string, string])[] = [
   ['TLS_AES_256_GCM_SHA384', 'TLSv1.3'],
 ];
 
+/**
+ * Where clients come from: public /16 (IPv4) and /32 (IPv6) networks of access and cloud providers
+ * in several countries (so enrichment finds countries, cities and networks: see
+ * transform/enrich/examples.md), plus internal clients on private addresses, which get no location.
+ */
+const CLIENT_NETWORKS = Weighted.of<string>([
+  ['73.162', 20],   // US, Comcast
+  ['24.114', 5],    // CA, Rogers
+  ['86.128', 10],   // GB, BT
+  ['87.150', 8],    // DE, Deutsche Telekom
+  ['91.64', 5],     // DE, Vodafone
+  ['145.53', 4],    // NL, KPN
+  ['126.0', 8],     // JP, SoftBank
+  ['49.36', 8],     // IN, Reliance Jio
+  ['1.128', 5],     // AU, Telstra
+  ['203.116', 3],   // SG, StarHub
+  ['187.190', 3],   // MX, Totalplay
+  ['36.112', 3],    // CN
+  ['3.80', 5],      // US, Amazon (cloud: scrapers, monitors)
+  ['35.190', 3],    // US, Google Cloud
+  ['116.202', 2],   // DE, Hetzner
+  ['62.210', 2],    // FR, Scaleway
+  ['10.20', 6],     // internal clients (private: no location)
+  ['2a01:e0a', 4],  // FR, Free
+  ['2003:e0', 4],   // DE, Deutsche Telekom
+  ['2600:1700', 4], // US, AT&T
+  ['2400:4050', 2], // JP, NTT
+  ['2804:14c', 2],  // BR, Claro
+  ['2406:da18', 1], // SG, Amazon
+]);
+
 interface Pools {
   clients: Weighted<string>;
   targets: string[];
@@ -133,11 +164,12 @@ interface Pools {
 function buildPools(random: Random): Pools {
   const clients: string[] = [];
   for (let i = 0; i < 3000; i++) {
-    if (random() < 0.15) {
+    const network = CLIENT_NETWORKS.pick(random);
+    if (network.includes(':')) {
       // Unbracketed IPv6, as ALB writes it; the port follows the last colon.
-      clients.push(`2001:db8:${hex(random, 4)}:${hex(random, 2)}::${hex(random, 3)}`);
+      clients.push(`${network}:${hex(random, 4)}:${hex(random, 2)}::${hex(random, 3)}`);
     } else {
-      clients.push(`${1 + Math.floor(random() * 222)}.${Math.floor(random() * 256)}.${Math.floor(random() * 256)}.${1 + Math.floor(random() * 254)}`);
+      clients.push(`${network}.${Math.floor(random() * 256)}.${1 + Math.floor(random() * 254)}`);
     }
   }
   const targets: string[] = [];

@@ -12,6 +12,11 @@ export interface DataAnswers {
   latencyMs: { p50: number | null; p99: number | null };  // event.duration
   topPaths: Bucket[];
   topClients: Bucket[];
+  /** source.geo.country_name (enrichment; empty when it was off). */
+  topCountries: Bucket[];
+  /** source.as.organization.name and user_agent.name (enrichment; empty when it was off). */
+  topNetworks: Bucket[];
+  topUserAgents: Bucket[];
 }
 
 /** Documents whose log.file.path starts with `pathPrefix` (e.g. `s3://bucket/`). */
@@ -110,6 +115,9 @@ export async function answersFromData(client: Client, index: string, query: Quer
       latency: { percentiles: { field: 'event.duration', percents: [50, 99] } },
       paths: { terms: { field: 'url.path', size: top } },
       clients: { terms: { field: 'source.ip', size: top } },
+      countries: { terms: { field: 'source.geo.country_name', size: top } },
+      networks: { terms: { field: 'source.as.organization.name', size: top } },
+      userAgents: { terms: { field: 'user_agent.name', size: top } },
     },
   });
   const aggs = body.aggregations ?? {};
@@ -126,6 +134,9 @@ export async function answersFromData(client: Client, index: string, query: Quer
     latencyMs: { p50: percentile('50.0'), p99: percentile('99.0') },
     topPaths: buckets(aggs.paths),
     topClients: buckets(aggs.clients),
+    topCountries: buckets(aggs.countries),
+    topNetworks: buckets(aggs.networks),
+    topUserAgents: buckets(aggs.userAgents),
   };
 }
 
@@ -146,5 +157,9 @@ export function formatAnswers(answers: DataAnswers): string[] {
     ...list(answers.topPaths),
     'top clients:',
     ...list(answers.topClients),
+    // enrichment breakdowns, when the documents carry them
+    ...(answers.topCountries.length > 0 ? ['top countries:', ...list(answers.topCountries)] : []),
+    ...(answers.topNetworks.length > 0 ? ['top networks:', ...list(answers.topNetworks)] : []),
+    ...(answers.topUserAgents.length > 0 ? ['top browsers and clients:', ...list(answers.topUserAgents)] : []),
   ];
 }

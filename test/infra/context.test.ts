@@ -41,6 +41,7 @@ describe('settingsFromContext', () => {
       logSamples: 'true', kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/0f1e2d3c-4b5a-6978-8899-aabbccddeeff',
       vpcId: 'vpc-1', privateSubnetIds: 'subnet-a, subnet-b', replayIntervalMinutes: '30',
       shards: '3', peakLinesPerSecond: '5000', heartbeatHours: '12',
+      enrichment: 'geo,ua', geoipCityDb: 's3://geo/City.mmdb', geoipAsnDb: 's3://geo/ASN.mmdb',
     };
     // kms=create and kmsKeyArn, vpc=create and vpcId are alternatives: kms and vpc are read on their own below.
     expect([...Object.keys(values), 'kms', 'vpc'].sort()).toEqual(Object.keys(CONTEXT_KEYS).sort());
@@ -54,6 +55,7 @@ describe('settingsFromContext', () => {
       backupExpirationDays: 9, alarmEmail: 'a@example.com', adminEmail: 'b@example.com', breakGlassPrincipals: ['arn:aws:iam::111122223333:role/ops', 'arn:aws:iam::111122223333:user/alice'], loaderMemorySize: 2048, loaderBatchSize: 2,
       loaderMaxConcurrency: 50, loaderSendConcurrency: 8, maxReceiveCount: 6, transformMemorySize: 1024, bufferSizeMB: 8,
       logRetention: RetentionDays.TWO_WEEKS, removalPolicy: RemovalPolicy.RETAIN, freeStorageThresholdMiB: 4096, auditLogs: false, logSamples: true,
+      enrichment: 'geo,ua', geoipCityDb: 's3://geo/City.mmdb', geoipAsnDb: 's3://geo/ASN.mmdb',
       shards: 3, peakLinesPerSecond: 5000, heartbeatHours: 12,
       customerManagedKey: 'arn:aws:kms:us-east-1:111122223333:key/0f1e2d3c-4b5a-6978-8899-aabbccddeeff',
       vpc: { vpcId: 'vpc-1', privateSubnetIds: ['subnet-a', 'subnet-b'], availabilityZones: ['us-east-1a', 'us-east-1b'] },

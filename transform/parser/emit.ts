@@ -5,7 +5,7 @@
 // paths.
 import { SCHEMA_FIELDS, type AlbDocument, type SchemaPath } from '../schema/fields.ts';
 
-export type SlotValue = string | number | string[] | undefined;
+export type SlotValue = string | number | string[] | { lat: number; lon: number } | undefined;
 export type FieldRecord = SlotValue[];
 
 /** Slot index of each schema path. */

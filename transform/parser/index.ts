@@ -1,5 +1,6 @@
 // parseAlbLine: one ALB access-log line -> one typed document (or a reason).
 // Pure: no AWS, no I/O. Never throws. See docs/parser.md for the rules.
+import type { Enricher } from '../enrich/index.ts';
 import type { AlbDocument } from '../schema/fields.ts';
 import { SLOT, SLOT_COUNT, toDocument, type FieldRecord, type SlotValue } from './emit.ts';
 import { toJson } from './json-writer.ts';
@@ -162,7 +163,50 @@ function parse(rawLine: string, options: ParseOptions | undefined): Outcome {
   const targetGroup = readRequestFields();
   if (count > MIN_FIELDS) readNewerFields(count, end);
   readSource(options, targetGroup);
+  enrichmentClean = true;
+  if (options?.enrich !== undefined) enrich(options.enrich);
   return RECORD;
+}
+
+/** Whether the enrichment's strings need no JSON escaping (set by enrich, read by the JSON path). */
+let enrichmentClean = true;
+
+/** source.geo, source.as and user_agent fields from the parsed client address and User-Agent header. */
+function enrich(enricher: Enricher): void {
+  const r = record;
+  const ip = r[S['source.ip']];
+  if (ip !== undefined) {
+    const found = enricher.ip(ip as string);
+    if (found !== undefined) {
+      const geo = found.geo;
+      if (geo !== undefined) {
+        r[S['source.geo.continent_name']] = geo.continent_name;
+        r[S['source.geo.country_iso_code']] = geo.country_iso_code;
+        r[S['source.geo.country_name']] = geo.country_name;
+        r[S['source.geo.region_name']] = geo.region_name;
+        r[S['source.geo.city_name']] = geo.city_name;
+        r[S['source.geo.location']] = geo.location;
+      }
+      if (found.as !== undefined) {
+        r[S['source.as.number']] = found.as.number;
+        r[S['source.as.organization.name']] = found.as.organization_name;
+      }
+      if (!found.clean) enrichmentClean = false;
+    }
+  }
+  const userAgent = r[S['user_agent.original']];
+  if (userAgent !== undefined) {
+    const found = enricher.userAgent(userAgent as string);
+    if (found !== undefined) {
+      const fields = found.fields;
+      r[S['user_agent.name']] = fields.name;
+      r[S['user_agent.version']] = fields.version;
+      r[S['user_agent.os.name']] = fields.os?.name;
+      r[S['user_agent.os.version']] = fields.os?.version;
+      r[S['user_agent.device.name']] = fields.device?.name;
+      if (!found.clean) enrichmentClean = false;
+    }
+  }
 }
 
 // The field readers, by section of the line. Each reads its tokens in place
@@ -392,7 +436,7 @@ export function parseAlbLineToJson(rawLine: string, options?: ParseOptions): Jso
     if (outcome.kind !== 'record') return outcome;
     // event.original holds the delimiting quotes, so it always takes the escaping path;
     // `line` is the trimmed line just parsed
-    const clean = recordSourceClean && !options?.original && !tokens.quoteInBareToken && !NEEDS_ESCAPE.test(line);
+    const clean = recordSourceClean && enrichmentClean && !options?.original && !tokens.quoteInBareToken && !NEEDS_ESCAPE.test(line);
     return { kind: 'document', json: toJson(record, clean), tagged: record[SLOT.tags] !== undefined };
   } catch (error) {
     return internalError(error);

@@ -110,6 +110,8 @@ function jsonCode(gen: Generator, nodes: TreeNode[], chain: { flag: string; json
     if ('array' in field && field.array) {
       write = `if (v.length === 0) { out = out + ${prefix(gen, chain, `${node.jsonKey}[`)}; st = ${TAIL_BRACKET}; }\n` +
         `  else { out = out + ${prefix(gen, chain, `${node.jsonKey}["`)} + arrayItems(v, clean); st = ${TAIL_QUOTE_BRACKET}; }`;
+    } else if (field.type === 'geo_point') {
+      write = `out = out + ${prefix(gen, chain, node.jsonKey)} + '{"lat":' + v.lat + ',"lon":' + v.lon + '}'; st = ${TAIL_NONE};`;
     } else if (jsTypeOf(field.type) === 'number') {
       write = `out = out + ${prefix(gen, chain, node.jsonKey)} + v; st = ${TAIL_NONE};`;
     } else {

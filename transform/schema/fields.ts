@@ -3,7 +3,7 @@
 // (schema/mapping.ts) and the field reference (docs/fields.md) all derive from
 // this one list, so they cannot drift apart.
 
-export type FieldType = 'date_nanos' | 'keyword' | 'ip' | 'integer' | 'long' | 'float' | 'boolean';
+export type FieldType = 'date_nanos' | 'keyword' | 'ip' | 'integer' | 'long' | 'float' | 'boolean' | 'geo_point';
 
 export interface SchemaField {
   path: string;          // dotted document path, e.g. 'http.response.status_code'
@@ -38,6 +38,15 @@ export const SCHEMA_FIELDS = [
   { path: 'source.address', type: 'keyword', albField: 'client:port', description: 'Client address text as logged (kept even when it is not a valid IP).' },
   { path: 'source.ip', type: 'ip', albField: 'client:port', description: 'Client IP (IPv4 or unbracketed IPv6, split at the last colon).' },
   { path: 'source.port', type: 'integer', albField: 'client:port', description: 'Client port.' },
+  // Enrichment of source.ip (transform/enrich; none for private, reserved and other non-public addresses)
+  { path: 'source.geo.continent_name', type: 'keyword', albField: 'client:port', description: 'Continent of the client address (enrichment `geo`).' },
+  { path: 'source.geo.country_iso_code', type: 'keyword', albField: 'client:port', description: 'ISO 3166-1 alpha-2 country code of the client address (enrichment `geo`).' },
+  { path: 'source.geo.country_name', type: 'keyword', albField: 'client:port', description: 'Country name of the client address (enrichment `geo`).' },
+  { path: 'source.geo.region_name', type: 'keyword', albField: 'client:port', description: 'Region (state, province) of the client address (enrichment `geo`).' },
+  { path: 'source.geo.city_name', type: 'keyword', albField: 'client:port', description: 'City of the client address (enrichment `geo`).' },
+  { path: 'source.geo.location', type: 'geo_point', albField: 'client:port', description: 'Latitude and longitude of the client address, `{lat, lon}` (enrichment `geo`; city-level accuracy).' },
+  { path: 'source.as.number', type: 'long', albField: 'client:port', description: 'Autonomous system number of the client address\'s network (enrichment `as`).' },
+  { path: 'source.as.organization.name', type: 'keyword', text: true, albField: 'client:port', description: 'Organisation of that autonomous system, e.g. `Amazon.com, Inc.` (enrichment `as`).' },
   { path: 'aws.elb.backend.ip', type: 'ip', albField: 'target:port', description: 'Target IP; left out for Lambda targets, redirects, fixed responses and requests that never reached a target.' },
   { path: 'aws.elb.backend.port', type: 'integer', albField: 'target:port', description: 'Target port.' },
   { path: 'aws.elb.request_processing_time.sec', type: 'float', albField: 'request_processing_time', description: 'Seconds from receiving the request to sending it to the target; left out when `-1` (not measured).' },
@@ -56,6 +65,11 @@ export const SCHEMA_FIELDS = [
   { path: 'url.path', type: 'keyword', albField: 'request', description: 'Path of the URL.' },
   { path: 'url.query', type: 'keyword', albField: 'request', description: 'Query string of the URL, without the `?`.' },
   { path: 'user_agent.original', type: 'keyword', text: true, albField: 'user_agent', description: 'User-Agent header (escapes decoded; truncated by ALB at 8 KB).' },
+  { path: 'user_agent.name', type: 'keyword', albField: 'user_agent', description: 'Browser, crawler or tool name, e.g. `Chrome`, `Googlebot`, `ELB-HealthChecker`, `curl` (enrichment `ua`).' },
+  { path: 'user_agent.version', type: 'keyword', albField: 'user_agent', description: 'Its version (enrichment `ua`).' },
+  { path: 'user_agent.os.name', type: 'keyword', albField: 'user_agent', description: 'Operating system, e.g. `Windows`, `iOS`, `Android` (enrichment `ua`).' },
+  { path: 'user_agent.os.version', type: 'keyword', albField: 'user_agent', description: 'Operating system version (enrichment `ua`).' },
+  { path: 'user_agent.device.name', type: 'keyword', albField: 'user_agent', description: 'Device model when known (`iPhone`), else `Desktop`, `Mobile`, `Tablet`, or `Spider` for crawlers, scripts and health checkers (enrichment `ua`).' },
   { path: 'tls.cipher', type: 'keyword', albField: 'ssl_cipher', description: 'TLS cipher (OpenSSL or IANA name) for HTTPS listeners.' },
   { path: 'tls.version', type: 'keyword', albField: 'ssl_protocol', description: 'TLS version number, e.g. `1.2` (the raw text when not `TLSv<n>`/`SSLv<n>`).' },
   { path: 'tls.version_protocol', type: 'keyword', albField: 'ssl_protocol', description: 'Protocol of tls.version: `tls` or `ssl`.' },
@@ -89,6 +103,7 @@ interface JsTypeOf {
   long: number;
   float: number;
   boolean: boolean;
+  geo_point: { lat: number; lon: number };
 }
 
 type FieldValue<F> = F extends { type: infer T extends FieldType; array: true }
@@ -113,8 +128,10 @@ export type AlbDocument = UnionToIntersection<DocumentUnion>;
 export type SchemaPath = SchemaFieldList[number]['path'];
 
 /** Expected JS type of a schema field's (element) value, for runtime checks. */
-export function jsTypeOf(type: FieldType): 'string' | 'number' | 'boolean' {
+export function jsTypeOf(type: FieldType): 'string' | 'number' | 'boolean' | 'object' {
   switch (type) {
+    case 'geo_point':
+      return 'object';
     case 'integer':
     case 'long':
     case 'float':

@@ -117,4 +117,4 @@ export function flattenMappingTypes(properties: Record<string, unknown>, prefix 
 }
 
 /** Types whose fields can be aggregated on (doc values); `text` cannot. */
-export const AGGREGATABLE_TYPES: ReadonlySet<string> = new Set(['date_nanos', 'date', 'keyword', 'ip', 'integer', 'long', 'float', 'boolean']);
+export const AGGREGATABLE_TYPES: ReadonlySet<string> = new Set(['date_nanos', 'date', 'keyword', 'ip', 'integer', 'long', 'float', 'boolean', 'geo_point']);

@@ -1,5 +1,6 @@
 // Backfill against the real engine: complete runs, a run really interrupted halfway and resumed,
 // date selection by event time, and an S3 source through the local S3 stand-in.
+import { sharedEnricher } from '../../../transform/enrich/data.ts';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -88,9 +89,14 @@ describe('backfill', () => {
   });
 
   it('indexes every good line once into daily indices by event time, failures to the file with reasons', async () => {
-    const summary = await backfill(full);
+    // with enrichment, as the CLI does by default (the other runs here leave it out)
+    const summary = await backfill(full, { enrich: sharedEnricher('all') });
     expect(summary).toMatchObject({ objects: 8, objectsProcessed: 8, lines: 3000, indexed: 2994, failed: 6, skipped: 0, interrupted: false });
     expect(await total(full)).toBe(2994);
+    const located = await client.count({ index: `${full}-*`, body: { query: { exists: { field: 'source.geo.location' } } } });
+    const named = await client.count({ index: `${full}-*`, body: { query: { exists: { field: 'user_agent.name' } } } });
+    expect(located.body.count / 2994).toBeGreaterThan(0.85);
+    expect(named.body.count / 2994).toBeGreaterThan(0.5);
     const indices = await indexCounts(client, `${full}-*`);
     expect(Object.fromEntries(indices.map((i) => [i.index.slice(full.length + 1), i.docs]))).toEqual(Object.fromEntries(eventDays));
     const failures = (await readFile(path.join(work, `${full}.failures.ndjson`), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));

@@ -38,6 +38,10 @@ describe('CLI summaries', () => {
     expect(summary.seconds).toBeGreaterThan(0);
     expect(summary.answers.statusClasses.reduce((sum: number, b: { count: number }) => sum + b.count, 0)).toBe(1993);
     expect(summary.answers.topPaths[0].key).toBe('/');
+    // enrichment is on by default: the generated clients come from several countries
+    expect(summary.answers.topCountries.map((b: { key: string }) => b.key)).toContain('United States');
+    expect(summary.answers.topCountries.length).toBe(5);
+    expect(summary.answers.topUserAgents.length).toBeGreaterThan(0);
     expect(summary.answers.latencyMs.p99).toBeGreaterThan(summary.answers.latencyMs.p50);
   }, 240_000);
 

@@ -10,6 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { emptyStats, MAX_LINE_BYTES, parseStream, summaryLine } from '../../../scripts/commands/parse.ts';
 import { encodeRecord } from '../../../transform/envelope.ts';
+import { sharedEnricher } from '../../../transform/enrich/data.ts';
 import { parseAlbLineToJson } from '../../../transform/parser/index.ts';
 import { SAMPLES_DIR, sampleLines } from '../../transform/parser/sample-lines.ts';
 
@@ -195,7 +196,8 @@ describe('--firehose-errors', () => {
     const result = run(['--firehose-errors', join(dir, 'backup')]);
     expect(result.status).toBe(1);
     const documents = jsonLines(result.stdout);
-    const expected = parseAlbLineToJson(good[0]!, { source });
+    // enrichment is on by default, as in the transform
+    const expected = parseAlbLineToJson(good[0]!, { source, enrich: sharedEnricher('all') });
     expect(expected.kind).toBe('document');
     expect(documents[0]).toEqual(JSON.parse((expected as { json: string }).json));
     expect(documents[1].event.id).toBe(JSON.parse((parseAlbLineToJson(good[1]!) as { json: string }).json).event.id);
@@ -204,5 +206,28 @@ describe('--firehose-errors', () => {
       { file, line: 5, error: 'a document OpenSearch refused (mapper_parsing_exception), not a log line: replay it with `albatross backfill --firehose-errors`', raw: '{"@timestamp":"2026-01-01T00:00:00Z"}' },
     ]);
     expect(result.stderr).toContain('albatross parse: 5 lines, 2 documents (0 with malformed values tagged), 1 skipped, 2 failed');
+  });
+});
+
+describe('--enrich', () => {
+  const line = 'https 2026-11-26T10:00:00.123456Z app/my-alb/0123456789abcdef 81.2.69.193:50718 10.0.0.5:80 0.001 0.002 0.000 200 200 512 1024 ' +
+    '"GET https://example.com:443/a HTTP/1.1" "curl/8.5.0" - - arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/tg/0123456789abcdef ' +
+    '"Root=1-6566e3a0-0123456789abcdef01234567" "-" "-" 0\n';
+
+  it('enriches by default and takes a subset or none', () => {
+    const byDefault = jsonLines(run([], line).stdout)[0];
+    expect(byDefault.source.geo.country_iso_code).toBe('GB');
+    expect(byDefault.source.as.number).toBe(20712);
+    expect(byDefault.user_agent.name).toBe('curl');
+    const uaOnly = jsonLines(run(['--enrich', 'ua'], line).stdout)[0];
+    expect([uaOnly.source.geo, uaOnly.source.as, uaOnly.user_agent.name]).toEqual([undefined, undefined, 'curl']);
+    const none = jsonLines(run(['--enrich', 'none'], line).stdout)[0];
+    expect([none.source.geo, none.user_agent]).toEqual([undefined, { original: 'curl/8.5.0' }]);
+  });
+
+  it('rejects an unknown part with the accepted values', () => {
+    const result = run(['--enrich', 'geo,city'], line);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('comma-separated subset of geo, as, ua');
   });
 });

@@ -1,6 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { generateObjects, type GeneratedObject } from '../../../scripts/local/generator.ts';
+import { sharedEnricher } from '../../../transform/enrich/data.ts';
 import { parseAlbLine } from '../../../transform/parser/index.ts';
 import { parseAlbObjectKey } from '../../../transform/source/s3-key.ts';
 
@@ -116,5 +117,20 @@ describe('generator', () => {
     const median = durations[Math.floor(durations.length / 2)]!;
     const p99 = durations[Math.floor(durations.length * 0.99)]!;
     expect(p99 / median).toBeGreaterThan(10);
+  });
+
+  it('gives clients plausible public addresses from several countries and networks, and some internal ones', () => {
+    const enrich = sharedEnricher('geo,as');
+    const good = all.filter(({ object, i }) => !object.badLineNumbers.includes(i)).map(({ line }) => line);
+    const docs = good.map((line) => (parseAlbLine(line, { enrich }) as { document: any }).document);
+    const located = docs.filter((d) => d.source.geo?.country_iso_code !== undefined);
+    expect(located.length / docs.length).toBeGreaterThan(0.85);
+    expect(located.every((d) => typeof d.source.geo.location.lat === 'number')).toBe(true);
+    const countries = new Set(located.map((d) => d.source.geo.country_iso_code));
+    for (const country of ['US', 'GB', 'DE', 'JP', 'IN', 'FR']) expect(countries, country).toContain(country);
+    expect(countries.size).toBeGreaterThanOrEqual(10);
+    expect(new Set(docs.map((d) => d.source.as?.organization?.name).filter(Boolean))).toContain('Amazon.com, Inc.');
+    // internal clients: private addresses without location
+    expect(docs.some((d) => d.source.ip.startsWith('10.') && d.source.geo === undefined)).toBe(true);
   });
 });

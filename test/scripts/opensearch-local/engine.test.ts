@@ -56,6 +56,7 @@ describe('startOpenSearch', () => {
     const plugins: Array<{ component: string }> = await json(`${engine.url}/_cat/plugins?format=json`);
     expect(plugins.map((plugin) => plugin.component).sort()).toEqual([
       'org.opensearch.analysis.common.CommonAnalysisPlugin',
+      'org.opensearch.geo.GeoModulePlugin',
       'org.opensearch.index.mapper.MapperExtrasPlugin',
       'org.opensearch.index.reindex.ReindexPlugin',
       'org.opensearch.painless.PainlessPlugin',

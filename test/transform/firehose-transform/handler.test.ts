@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Context } from 'aws-lambda';
 import { handler, MAX_LOGGED_FAILURES } from '../../../transform/firehose-transform/handler.ts';
 import { processRecords } from '../../../transform/firehose-transform/process.ts';
+import { sharedEnricher } from '../../../transform/enrich/data.ts';
 import { METRICS_NAMESPACE, SERVICE_NAMES } from '../../../transform/observability.ts';
 import { accessLogSampleLines, envelopedLines, firehoseEvent } from '../../../scripts/transform-fixtures.ts';
 
@@ -45,7 +46,9 @@ describe('transform handler', () => {
   it('answers like processRecords and logs and counts a clean batch', async () => {
     const event = firehoseEvent(envelopedLines(samples.slice(0, 30)));
     const result = await handler(event, context);
-    expect(result).toEqual({ records: processRecords(event.records).records });
+    // enrichment is on by default (ALBATROSS_ENRICH unset)
+    expect(result).toEqual({ records: processRecords(event.records, { enrich: sharedEnricher('all') }).records });
+    expect(result).not.toEqual({ records: processRecords(event.records).records });
 
     const logs = entries();
     const summary = logs.find((e) => e.message === 'transformed batch')!;
@@ -58,11 +61,32 @@ describe('transform handler', () => {
       ok: 30,
       processingFailed: 0,
       dropped: 0,
+      enrichment: { ipLookups: expect.any(Number), ipCacheHits: expect.any(Number), userAgentLookups: expect.any(Number), userAgentCacheHits: expect.any(Number), errors: 0 },
     });
     const emf = logs.find((e) => e._aws?.CloudWatchMetrics?.[0]?.Metrics?.some((m: { Name: string }) => m.Name === 'RecordsIn'))!;
     expect(emf._aws.CloudWatchMetrics[0].Namespace).toBe(METRICS_NAMESPACE);
     expect(emf).toMatchObject({ service: SERVICE_NAMES.transform, RecordsIn: 30, RecordsOk: 30, RecordsProcessingFailed: 0, RecordsDropped: 0 });
     expect(emf.InputBytes).toBe(summary.inputBytes);
+  });
+
+  it('follows ALBATROSS_ENRICH: none writes no enrichment fields, a bad value fails the invocation with the reason', async () => {
+    const event = firehoseEvent(envelopedLines(samples.slice(0, 30)));
+    for (const [setting, expected] of [['none', 'plain'], ['ua', 'ua'], ['geo,city', 'error']] as const) {
+      vi.resetModules();
+      vi.stubEnv('ALBATROSS_ENRICH', setting);
+      try {
+        const fresh = (await import('../../../transform/firehose-transform/handler.ts')).handler;
+        if (expected === 'error') {
+          await expect(fresh(event, context)).rejects.toThrow(/enrichment "geo,city" is not valid/);
+          continue;
+        }
+        const result = await fresh(event, context);
+        const options = expected === 'plain' ? {} : { enrich: sharedEnricher('ua') };
+        expect(result).toEqual({ records: processRecords(event.records, options).records });
+      } finally {
+        vi.unstubAllEnvs();
+      }
+    }
   });
 
   it('logs no raw line by default: reasons and record ids only', async () => {

@@ -8,6 +8,7 @@ import {
   RESPONSE_GUARD_BYTES,
 } from '../../../transform/firehose-transform/limits.ts';
 import { processRecords } from '../../../transform/firehose-transform/process.ts';
+import { sharedEnricher } from '../../../transform/enrich/data.ts';
 import {
   accessLogSampleLines,
   adversarialLines,
@@ -60,7 +61,7 @@ describe('transform size limits', () => {
     const worstLine = measureExpansion(adversarial, { original: true }).worstLine;
     const count = Math.floor((PROCESSOR_BUFFER_SIZE_MB * MB) / Buffer.byteLength(worstLine));
     const event = firehoseEvent(Array.from({ length: count }, () => worstLine));
-    const { records, stats } = processRecords(event.records, { original: true });
+    const { records, stats } = processRecords(event.records, { original: true, enrich: sharedEnricher('all') });
     expect(stats.ok).toBe(count);
     const responseBytes = JSON.stringify({ records }).length;
     expect(responseBytes).toBeLessThanOrEqual(PROCESSOR_BUFFER_SIZE_MB * MB * MEASURED_WORST_CASE_EXPANSION);

@@ -12,6 +12,10 @@ const text = fc.oneof(fc.constantFrom('', 'a', '-', 'GET', '"', '\\', '\u0000', 
 const slotValue = (index: number): fc.Arbitrary<SlotValue> => {
   const field = SCHEMA_FIELDS[index]!;
   if ('array' in field && field.array) return fc.array(text, { maxLength: 3 });
+  if (field.type === 'geo_point') {
+    const degrees = (limit: number) => fc.double({ noNaN: true, noDefaultInfinity: true, min: -limit, max: limit });
+    return fc.record({ lat: degrees(90), lon: degrees(180) });
+  }
   if (jsTypeOf(field.type) === 'number') return fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true, min: 0 }));
   return text;
 };

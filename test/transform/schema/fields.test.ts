@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FIELD_DOCS_PATH, renderFieldDocs } from '../../../scripts/generate-field-docs.ts';
+import { sharedEnricher } from '../../../transform/enrich/data.ts';
 import { parseAlbLine } from '../../../transform/parser/index.ts';
 import { SCHEMA_FIELDS, type SchemaField } from '../../../transform/schema/fields.ts';
 import { byPath, leaves, schemaProblems } from './schema-check.ts';
@@ -44,7 +45,8 @@ describe('parser output matches the schema', () => {
     const problems: string[] = [];
     const lines = [...allAccessLogLines(), { line: LINE_36_FIELDS_IPV6, file: 'synthetic', index: 0 }];
     for (const { line, file, index } of lines) {
-      for (const options of [undefined, { source: { bucket: 'b', key: file, offset: index }, original: true }]) {
+      // the second pass enriches (bundled data): the sample lines include public IPv4 and IPv6 clients
+      for (const options of [undefined, { source: { bucket: 'b', key: file, offset: index }, original: true, enrich: sharedEnricher('all') }]) {
         const result = parseAlbLine(line, options);
         if (result.kind !== 'document') {
           problems.push(`${file}:${index + 1} did not parse`);

@@ -6,6 +6,7 @@ export const byPath = new Map<string, (typeof SCHEMA_FIELDS)[number]>(SCHEMA_FIE
 
 /** Every leaf of a document as [dotted path, value]. */
 export function leaves(value: unknown, prefix = ''): [string, unknown][] {
+  if (byPath.get(prefix)?.type === 'geo_point') return [[prefix, value]];   // {lat, lon} is one value
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     return Object.entries(value).flatMap(([key, child]) => leaves(child, prefix === '' ? key : `${prefix}.${key}`));
   }
@@ -29,6 +30,11 @@ export function schemaProblems(document: object): string[] {
       else if ((item === '-' || item === '') && path !== 'aws.elb.extra_fields') problems.push(`${path}: "${item}" written as a value`);
       else if ((field.type === 'integer' || field.type === 'long') && !Number.isSafeInteger(item)) problems.push(`${path}: ${item} is not an integer`);
       else if (field.type === 'float' && !Number.isFinite(item)) problems.push(`${path}: ${item} is not finite`);
+      else if (field.type === 'geo_point') {
+        const point = item as { lat?: unknown; lon?: unknown };
+        const inRange = (v: unknown, limit: number) => typeof v === 'number' && Math.abs(v) <= limit;
+        if (Object.keys(point).sort().join() !== 'lat,lon' || !inRange(point.lat, 90) || !inRange(point.lon, 180)) problems.push(`${path}: ${JSON.stringify(item)} is not a {lat, lon} point`);
+      }
     }
   }
   for (const tag of (document as { tags?: string[] }).tags ?? []) {

@@ -48,7 +48,8 @@ public final class OpenSearchLocal {
         "org.opensearch.analysis.common.CommonAnalysisPlugin",
         "org.opensearch.painless.PainlessPlugin",
         "org.opensearch.index.reindex.ReindexPlugin",
-        "org.opensearch.index.mapper.MapperExtrasPlugin");
+        "org.opensearch.index.mapper.MapperExtrasPlugin",
+        "org.opensearch.geo.GeoModulePlugin");
 
     /** Node's plugin-taking constructor is protected; the test framework's MockNode cannot be used outside JUnit. */
     private static final class LocalNode extends Node {
