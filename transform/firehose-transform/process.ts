@@ -10,6 +10,7 @@
 import type { FirehoseTransformationEventRecord, FirehoseTransformationResultRecord } from 'aws-lambda';
 import { decodeRecord } from '../envelope.ts';
 import { parseAlbLineToJson, type LineSource } from '../parser/index.ts';
+import { LOG_TYPE_SPECS, type LogType } from '../log-types.ts';
 import { RESPONSE_GUARD_BYTES } from './limits.ts';
 
 /** At most this many raw lines are kept as samples per batch (logs must never carry the whole batch). */
@@ -56,6 +57,12 @@ export interface ProcessOptions {
   original?: boolean;
   /** Upper bound for the serialized response; Ok records are returned unchanged as ProcessingFailed beyond it. */
   maxResponseBytes?: number;
+  /**
+   * The log type of this delivery stream (its indices hold one type): bare lines are parsed as this
+   * type, and an enveloped record naming another type fails instead of landing in the wrong index.
+   * Default access.
+   */
+  logType?: LogType;
 }
 
 export interface ProcessResult {
@@ -110,6 +117,9 @@ export function processRecords(
 ): ProcessResult {
   const original = options.original === true;
   const maxResponseBytes = options.maxResponseBytes ?? RESPONSE_GUARD_BYTES;
+  const streamType = options.logType ?? 'access';
+  // access logs keep their direct call (the hot path); the other types go through the registry
+  const parseToJson = streamType === 'access' ? parseAlbLineToJson : LOG_TYPE_SPECS[streamType].parseToJson;
   const out: FirehoseTransformationResultRecord[] = new Array(records.length);
   const failures: TransformFailure[] = [];
   const stats: TransformStats = {
@@ -144,10 +154,16 @@ export function processRecords(
       continue;
     }
     const { line, source } = decoded;
+    // an envelope without a type is an access-log record; a bare line is the stream's type
+    const recordType = source === undefined ? streamType : decoded.type ?? 'access';
+    if (recordType !== streamType) {
+      fail(i, record, `${LOG_TYPE_SPECS[recordType].label} record on the ${LOG_TYPE_SPECS[streamType].label} delivery stream: the loader routed it to the wrong stream`, line, source);
+      continue;
+    }
     try {
       // The parser writes the document's JSON text itself (same text as JSON.stringify of
       // parseAlbLine's document, without the generic object walk).
-      const parsed = parseAlbLineToJson(line, source === undefined ? { original } : { source, original });
+      const parsed = parseToJson(line, source === undefined ? { original } : { source, original });
       if (parsed.kind === 'document') {
         out[i] = { recordId: record.recordId, result: 'Ok', data: encodeBase64(parsed.json) };
         stats.ok++;
