@@ -11,7 +11,7 @@ import type { LineSource } from './parser/index.ts';
 import type { LogType } from './log-types.ts';
 
 export type UnwrappedErrorRecord =
-  | { kind: 'line'; line: string; source?: LineSource; type: LogType }   // type: from the envelope (absent there = access)
+  | { kind: 'line'; line: string; source?: LineSource; type?: LogType }   // source and type from the envelope (no type there = access); neither for a bare line
   | { kind: 'document'; document: string; index: string; id: string; reason: string }
   | { kind: 'invalid'; error: string; raw: string };
 
@@ -44,6 +44,5 @@ export function unwrapErrorRecord(text: string): UnwrappedErrorRecord {
     }
     return { kind: 'document', document: decoded.line, index, id, reason: typeof errorMessage === 'string' ? errorMessage : '' };
   }
-  const type = decoded.type ?? 'access';
-  return decoded.source === undefined ? { kind: 'line', line: decoded.line, type } : { kind: 'line', line: decoded.line, source: decoded.source, type };
+  return decoded.source === undefined ? { kind: 'line', line: decoded.line } : { kind: 'line', line: decoded.line, source: decoded.source, type: decoded.type ?? 'access' };
 }

@@ -12,7 +12,7 @@ const record = (data: Buffer | string, extra: object = {}) =>
 describe('unwrapErrorRecord', () => {
   it('returns the line inside a record with the source its envelope carries', () => {
     expect(unwrapErrorRecord(record(encodeRecord(source, good[0]!)))).toEqual({ kind: 'line', line: good[0], source, type: 'access' });
-    expect(unwrapErrorRecord(record(good[1]!))).toEqual({ kind: 'line', line: good[1], type: 'access' }); // a bare line from another producer
+    expect(unwrapErrorRecord(record(good[1]!))).toEqual({ kind: 'line', line: good[1] }); // a bare line from another producer
   });
 
   it('returns the log type the envelope names, so a replay picks the right parser', () => {
