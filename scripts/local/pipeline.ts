@@ -1,18 +1,20 @@
 // The whole production path on one machine: generated ALB objects in a local S3 (s3rver), S3-style
 // ObjectCreated notifications delivered as SQS events to the REAL loader handler, which streams
-// each object into the local Firehose endpoint through the real AWS SDK client; the local delivery
-// stream runs the REAL transform handler and `_bulk`s into the engine. When everything has
+// each object into the local Firehose endpoint through the real AWS SDK client; one local delivery
+// stream per log type (access, connection, health, as in the stack) runs the REAL transform
+// handler and `_bulk`s into that type's daily indices. When everything has
 // drained, the run is accounted for from the engine itself: every generated line must be one
 // indexed document or one preserved failure (or a deliberate skip).
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@opensearch-project/opensearch';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { handler as transformHandler } from '../../transform/firehose-transform/handler.ts';
+import { createTransformHandler } from '../../transform/firehose-transform/handler.ts';
+import { LOG_TYPE_SPECS, LOG_TYPES, logTypeOfKey, type LogType } from '../../transform/log-types.ts';
 import { createHandler as createLoaderHandler } from '../../transform/loader/handler.ts';
 import { MemoryCheckpointStore } from '../../transform/loader/checkpoint.ts';
 import { DirectoryFailureSink } from '../../transform/loader/failures.ts';
@@ -21,13 +23,16 @@ import { createLogger, createMetrics, SERVICE_NAMES } from '../../transform/obse
 import { DeliveryStream, type DeliveryStats } from './delivery-stream.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { startLocalFirehose } from './firehose-server.ts';
-import { generateObjects, type GenerateOptions } from './generator.ts';
+import { countByType, generateObjects, type GenerateOptions } from './generator.ts';
 import { countDocuments, countDuplicates, fromSource, indexCounts, refresh, type IndexCount } from './report.ts';
 import { LOCAL_S3_CREDENTIALS, startLocalS3, type S3EventNotification } from './s3-server.ts';
 
 export interface PipelineOptions {
   client: Client;
+  /** Access-log index prefix. */
   indexPrefix: string;
+  /** Connection- and health-check-log index prefixes; default alb-connection, alb-health. */
+  indexPrefixes?: Partial<Record<Exclude<LogType, 'access'>, string>>;
   generate: GenerateOptions;
   /** Working folder for the S3 data and the backup folders; default a new temporary folder. */
   workDirectory?: string;
@@ -81,9 +86,30 @@ export interface PipelineResult {
     loaderFailureDirectory: string;
   };
   generatedBadLines: number;
+  /** The same accounting per log type (its own indices, stream and failures). */
+  byType: Record<LogType, TypeAccount>;
   firehose: { calls: number; throttled: number; recordsAccepted: number; recordsFailed: number };
   delivery: Omit<DeliveryStats, 'backupFiles'> & { backupFiles: number };
 }
+
+export interface TypeAccount {
+  indexPrefix: string;
+  objects: number;
+  lines: number;
+  indexed: number;
+  failed: number;
+  skipped: number;
+  unaccounted: number;
+  duplicates: number;
+  indices: IndexCount[];
+}
+
+/** The local delivery stream of each log type (the loader's stream names). */
+export const LOCAL_STREAMS: Readonly<Record<LogType, string>> = {
+  access: 'albatross-local',
+  connection: 'albatross-local-connection',
+  health: 'albatross-local-health',
+};
 
 /** SQS redrive: after this many receives a message goes to the dead-letter queue. */
 const MAX_RECEIVE_COUNT = 5;
@@ -129,19 +155,28 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       queue.push({ body: notification, receives: 0 });
     },
   });
-  const delivery = new DeliveryStream({
+  const prefixes: Record<LogType, string> = {
+    access: options.indexPrefix,
+    connection: options.indexPrefixes?.connection ?? LOG_TYPE_SPECS.connection.defaultIndexPrefix,
+    health: options.indexPrefixes?.health ?? LOG_TYPE_SPECS.health.defaultIndexPrefix,
+  };
+  // One delivery stream per log type, each with its own transform and index family (as in the stack).
+  const streams = new Map(LOG_TYPES.map((type) => [type, new DeliveryStream({
     client: options.client,
-    transform: transformHandler,
-    indexPrefix: options.indexPrefix,
+    transform: createTransformHandler(type),
+    logType: type,
+    indexPrefix: prefixes[type],
     backupDirectory,
     seed: options.generate.seed,
     ...(options.bulkRejectRate ? { bulkRejectRate: options.bulkRejectRate } : {}),
     ...(options.bufferSizeBytes ? { bufferSizeBytes: options.bufferSizeBytes } : {}),
     ...(options.bufferIntervalMs !== undefined ? { bufferIntervalMs: options.bufferIntervalMs } : {}),
     ...(options.deliveryConcurrency ? { concurrency: options.deliveryConcurrency } : {}),
-  });
+  })] as const));
+  const byStreamName = new Map(LOG_TYPES.map((type) => [LOCAL_STREAMS[type], streams.get(type)!]));
   const firehoseServer = await startLocalFirehose({
-    sink: delivery,
+    streams: [...byStreamName.keys()],
+    sink: { accept: (streamName, records) => byStreamName.get(streamName)!.accept(streamName, records) },
     faults: { throttleRate: options.throttleRate ?? 0, partialFailureRate: options.partialFailureRate ?? 0, seed: options.generate.seed },
   }).catch(async (error: unknown) => {
     await s3Server.stop();
@@ -155,17 +190,21 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   // The loader never sends empty lines; its result for each object says how many it skipped
   // (an object is reported once: a redelivered one is already-loaded).
   let emptyLines = 0;
+  const emptyLinesByType: Record<LogType, number> = { access: 0, connection: 0, health: 0 };
   const loader = createLoaderHandler({
     s3,
     firehose,
-    deliveryStream: 'albatross-local',
+    deliveryStreams: LOCAL_STREAMS,
     checkpoints: new MemoryCheckpointStore(),
     failures: new DirectoryFailureSink(loaderFailureDirectory),
     logger,
     metrics: createMetrics(SERVICE_NAMES.loader),
     concurrency: 4,
     retry: { maxRetryTimeMs: 120_000 },
-    onObjectLoaded: (result) => void (emptyLines += result.emptyLines),
+    onObjectLoaded: (result) => {
+      emptyLines += result.emptyLines;
+      emptyLinesByType[logTypeOfKey(result.object.key) ?? 'access'] += result.emptyLines;
+    },
   });
 
   try {
@@ -209,28 +248,52 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
           }
         } else if ((message.body as { Records?: unknown }).Records) {
           objectsLoaded++;
-          options.onProgress?.({ objectsLoaded, objects: objects.length, linesSent: delivery.stats.recordsReceived, indexed: delivery.stats.indexed });
+          const sent = [...streams.values()].reduce((sum, stream) => sum + stream.stats.recordsReceived, 0);
+          const indexedSoFar = [...streams.values()].reduce((sum, stream) => sum + stream.stats.indexed, 0);
+          options.onProgress?.({ objectsLoaded, objects: objects.length, linesSent: sent, indexed: indexedSoFar });
         }
         processing--;
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, options.loaderConcurrency ?? 2) }, worker));
     await uploads;
-    await delivery.drain();
+    await Promise.all([...streams.values()].map((stream) => stream.drain()));
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuStarted);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 
-    const pattern = `${options.indexPrefix}-*`;
-    await refresh(options.client, pattern);
+    // Accounted for from the engine, type by type: each family's indices, stream and failures.
     const scope = fromSource(`s3://${bucket}/`);
-    const indexed = await countDocuments(options.client, pattern, scope);
-    const duplicates = await countDuplicates(options.client, pattern, scope);
-    const indices = await indexCounts(options.client, pattern, scope);
-    const loaderFailed = await countLoaderFailures(loaderFailureDirectory);
-    const { backupFiles, ...deliveryCounts } = delivery.stats;
-    const failed = delivery.stats.processingFailed + delivery.stats.deliveryFailed + loaderFailed;
-    const skipped = emptyLines + delivery.stats.dropped;
+    const loaderFailedByType = await countLoaderFailures(loaderFailureDirectory);
+    const generated = countByType(objects);
+    const byType = {} as Record<LogType, TypeAccount>;
+    for (const type of LOG_TYPES) {
+      const pattern = `${prefixes[type]}-*`;
+      await refresh(options.client, pattern);
+      const stats = streams.get(type)!.stats;
+      const typeIndexed = await countDocuments(options.client, pattern, scope);
+      const typeFailed = stats.processingFailed + stats.deliveryFailed + loaderFailedByType[type];
+      const typeSkipped = emptyLinesByType[type] + stats.dropped;
+      byType[type] = {
+        indexPrefix: prefixes[type],
+        objects: generated[type].objects,
+        lines: generated[type].lines,
+        indexed: typeIndexed,
+        failed: typeFailed,
+        skipped: typeSkipped,
+        unaccounted: generated[type].lines - typeIndexed - typeFailed - typeSkipped,
+        duplicates: await countDuplicates(options.client, pattern, scope),
+        indices: await indexCounts(options.client, pattern, scope),
+      };
+    }
+    const sum = (pick: (account: TypeAccount) => number) => LOG_TYPES.reduce((total, type) => total + pick(byType[type]), 0);
+    const indexed = sum((t) => t.indexed);
+    const duplicates = sum((t) => t.duplicates);
+    const indices = LOG_TYPES.flatMap((type) => byType[type].indices);
+    const loaderFailed = LOG_TYPES.reduce((total, type) => total + loaderFailedByType[type], 0);
+    const deliveryCounts = sumStats([...streams.values()].map((stream) => stream.stats));
+    const failed = sum((t) => t.failed);
+    const skipped = sum((t) => t.skipped);
     return {
       bucket,
       objects: objects.length,
@@ -246,16 +309,17 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       seconds,
       cpuSeconds,
       failures: {
-        processingFailed: delivery.stats.processingFailed,
-        deliveryFailed: delivery.stats.deliveryFailed,
+        processingFailed: deliveryCounts.processingFailed,
+        deliveryFailed: deliveryCounts.deliveryFailed,
         loaderFailed,
         objectsFailed,
         backupDirectory,
         loaderFailureDirectory,
       },
       generatedBadLines,
+      byType,
       firehose: { ...firehoseServer.stats },
-      delivery: { ...deliveryCounts, backupFiles: backupFiles.length },
+      delivery: deliveryCounts,
     };
   } finally {
     s3.destroy();
@@ -267,12 +331,33 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   }
 }
 
-async function countLoaderFailures(directory: string): Promise<number> {
+/** The loader's failure records per log type (of the object each line came from). */
+async function countLoaderFailures(directory: string): Promise<Record<LogType, number>> {
+  const counts: Record<LogType, number> = { access: 0, connection: 0, health: 0 };
+  let entries;
   try {
-    const entries = await readdir(directory, { recursive: true, withFileTypes: true });
-    return entries.filter((e) => e.isFile() && e.name.endsWith('.json')).length;
+    entries = await readdir(directory, { recursive: true, withFileTypes: true });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return counts;
     throw error;
   }
+  for (const entry of entries.filter((e) => e.isFile() && e.name.endsWith('.json'))) {
+    const record = JSON.parse(await readFile(path.join(entry.parentPath, entry.name), 'utf8')) as { source?: { key?: string } };
+    counts[logTypeOfKey(record.source?.key ?? '') ?? 'access']++;
+  }
+  return counts;
+}
+
+/** The delivery streams' counters added up (backup files as a count). */
+function sumStats(all: DeliveryStats[]): PipelineResult['delivery'] {
+  const total: PipelineResult['delivery'] = {
+    recordsReceived: 0, invocations: 0, invocationRetries: 0, ok: 0, dropped: 0, processingFailed: 0, indexed: 0,
+    deliveryFailed: 0, bulkRequests: 0, bulkRetries: 0, itemRetries: 0, injectedRejections: 0, backupFiles: 0,
+  };
+  for (const stats of all) {
+    for (const key of Object.keys(total) as (keyof typeof total)[]) {
+      total[key] += key === 'backupFiles' ? stats.backupFiles.length : stats[key];
+    }
+  }
+  return total;
 }
