@@ -1,6 +1,7 @@
-// The backfill itself: list the source, pick the access-log objects whose delivery-date folder can
-// hold events of the requested days, parse every line directly (no Firehose in between) and
-// bulk-index the documents with _id = event.id into <prefix>-YYYY-MM-DD by EVENT time. With
+// The backfill itself: list the source, pick the access-, connection- and health-check-log objects
+// (by key) whose delivery-date folder can hold events of the requested days, parse every line
+// directly with its type's parser (no Firehose in between) and bulk-index the documents with
+// _id = event.id into that type's <prefix>-YYYY-MM-DD by EVENT time. With
 // `firehoseErrors` the source is Firehose's `errors/` backup instead (a replay): a processing-failed
 // record's line is parsed with the source its envelope carries, a refused document is indexed again
 // under the index and id Firehose used.
@@ -11,7 +12,8 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client } from '@opensearch-project/opensearch';
-import { parseAlbLineToJson, type LineSource } from '../../transform/parser/index.ts';
+import type { LineSource } from '../../transform/parser/index.ts';
+import { LOG_TYPE_SPECS, LOG_TYPES, logTypeOfKey, type LogType } from '../../transform/log-types.ts';
 import { sourceInfo } from '../../transform/parser/source-info.ts';
 import { parseAlbObjectKey } from '../../transform/source/s3-key.ts';
 import { splitLines } from '../../transform/loader/lines.ts';
@@ -27,7 +29,12 @@ import type { LogSource, SourceObject } from './sources.ts';
 export interface BackfillOptions {
   client: Client;
   source: LogSource;
+  /** Access-log index prefix. */
   indexPrefix: string;
+  /** Connection- and health-check-log index prefixes; default alb-connection, alb-health. */
+  indexPrefixes?: Partial<Record<Exclude<LogType, 'access'>, string>>;
+  /** The log types to load; objects of the others are skipped. Default all three. */
+  logTypes?: readonly LogType[];
   stateFile: string;
   failuresFile: string;
   /** Inclusive UTC days `YYYY-MM-DD`; absent = unbounded. */
@@ -61,10 +68,10 @@ export interface BackfillProgress {
 
 export interface BackfillSummary extends ObjectCounts {
   source: string;
-  objects: number;            // selected access-log objects
+  objects: number;            // selected log objects
   objectsResumed: number;     // already done in an earlier run
   objectsProcessed: number;   // done in this run
-  objectsSkipped: { key: string; reason: string }[];  // not access logs, or outside the dates
+  objectsSkipped: { key: string; reason: string }[];  // not ALB logs of a selected type, or outside the dates
   objectsFailed: { key: string; reason: string }[];   // could not be read; not in the state file, retried next run
   duplicatesOverwritten: number;  // documents that replaced one with the same _id (re-runs)
   bytes: number;              // uncompressed bytes read in this run
@@ -141,8 +148,23 @@ class FailureLog {
   }
 }
 
-async function processObject(options: BackfillOptions, bulkSlots: Semaphore, object: SourceObject, onLines: (lines: number, bytes: number) => void): Promise<{ result: ObjectResult; failures: object[] }> {
-  const { client, source, indexPrefix, signal } = options;
+/** Index prefix of each log type after the defaults. */
+export function backfillPrefixes(options: Pick<BackfillOptions, 'indexPrefix' | 'indexPrefixes'>): Record<LogType, string> {
+  return {
+    access: options.indexPrefix,
+    connection: options.indexPrefixes?.connection ?? LOG_TYPE_SPECS.connection.defaultIndexPrefix,
+    health: options.indexPrefixes?.health ?? LOG_TYPE_SPECS.health.defaultIndexPrefix,
+  };
+}
+
+/** Checks each log type's templates once, when its first document is about to be written. */
+type TemplateCheck = (type: LogType) => Promise<void> | undefined;
+
+async function processObject(options: BackfillOptions, bulkSlots: Semaphore, object: SourceObject, checkTemplatesOf: TemplateCheck, onLines: (lines: number, bytes: number) => void): Promise<{ result: ObjectResult; failures: object[] }> {
+  const { client, source, signal } = options;
+  const prefixes = backfillPrefixes(options);
+  // the object's type from its key; Firehose error records name theirs in each envelope
+  const objectType: LogType = logTypeOfKey(object.key) ?? 'access';
   const bulkBytes = options.bulkBytes ?? 5 * 2 ** 20;
   const lineSource: Omit<LineSource, 'offset'> = source.bucket ? { bucket: source.bucket, key: object.key } : { key: source.lineKey(object) };
   const where = source.bucket ? `s3://${source.bucket}/${object.key}` : source.lineKey(object);
@@ -212,7 +234,11 @@ async function processObject(options: BackfillOptions, bulkSlots: Semaphore, obj
       result.failed++;
       failures.push({ source: where, offset, reason, line: refused.document });
     };
-    if (!refused.index.startsWith(`${indexPrefix}-`)) return fail(`document for index ${refused.index}, outside --prefix ${indexPrefix}`);
+    const refusedType = LOG_TYPES.find((type) => refused.index.startsWith(`${prefixes[type]}-`));
+    if (refusedType === undefined) {
+      return fail(`document for index ${refused.index}, outside --prefix ${prefixes.access}, --connection-prefix ${prefixes.connection} and --health-prefix ${prefixes.health}`);
+    }
+    await checkTemplatesOf(refusedType);
     let fields: { '@timestamp'?: unknown; log?: { file?: { path?: unknown } } } = {};
     try {
       fields = JSON.parse(refused.document) as typeof fields;
@@ -255,6 +281,7 @@ async function processObject(options: BackfillOptions, bulkSlots: Semaphore, obj
         result.lines++;
         let text = line.bytes.toString('utf8');
         let source: LineSource | undefined = { ...lineSource, offset: line.offset };
+        let type = objectType;
         if (options.firehoseErrors) {
           if (text.trim() === '') {
             result.skipped++;
@@ -271,8 +298,9 @@ async function processObject(options: BackfillOptions, bulkSlots: Semaphore, obj
             continue;
           }
           ({ line: text, source } = unwrapped);
+          type = unwrapped.type ?? 'access';
         }
-        const parsed = parseAlbLineToJson(text, source === undefined ? {} : { source });
+        const parsed = LOG_TYPE_SPECS[type].parseToJson(text, source === undefined ? {} : { source });
         if (parsed.kind === 'skipped') {
           result.skipped++;
         } else if (parsed.kind === 'failed') {
@@ -293,7 +321,9 @@ async function processObject(options: BackfillOptions, bulkSlots: Semaphore, obj
             continue;
           }
           if (options.firehoseErrors && source !== undefined) result.originPaths.add(sourceInfo(source).path);
-          if (addDocument(`${indexPrefix}-${day}`, id, parsed.json, line.offset, text)) await flush();
+          const checking = checkTemplatesOf(type);
+          if (checking !== undefined) await checking;
+          if (addDocument(`${prefixes[type]}-${day}`, id, parsed.json, line.offset, text)) await flush();
         }
       }
       const groupBytes = group[group.length - 1]!.end - group[0]!.offset;
@@ -332,7 +362,20 @@ export async function checkTemplates(client: Client, indexPrefix: string): Promi
 /** Runs (or resumes) a backfill. Resolves with `interrupted: true` when `signal` aborts it. */
 export async function runBackfill(options: BackfillOptions): Promise<BackfillSummary> {
   const started = performance.now();
-  await checkTemplates(options.client, options.indexPrefix);
+  const prefixes = backfillPrefixes(options);
+  const logTypes = options.logTypes ?? LOG_TYPES;
+  // Each type's templates are checked before its first document (a rejected check stops the run).
+  const checks = new Map<LogType, Promise<void>>();
+  const checked = new Set<LogType>();
+  const checkTemplatesOf: TemplateCheck = (type) => {
+    if (checked.has(type)) return undefined;
+    let check = checks.get(type);
+    if (check === undefined) {
+      check = checkTemplates(options.client, prefixes[type]).then(() => void checked.add(type));
+      checks.set(type, check);
+    }
+    return check;
+  };
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const bulkSlots = new Semaphore(Math.max(1, options.bulkConcurrency ?? concurrency));
   const state = await BackfillState.load(options.stateFile, options.source.description);
@@ -363,12 +406,17 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillSum
   const selected: SourceObject[] = [];
   for await (const object of options.source.list()) {
     const key = parseAlbObjectKey(object.key);
+    const type = logTypeOfKey(object.key);
     if (options.firehoseErrors) selected.push(object); // error records: every object, whatever its name or date folder
-    else if (key.kind !== 'access-log') summary.objectsSkipped.push({ key: object.key, reason: key.reason ?? key.kind });
+    else if (type === undefined) summary.objectsSkipped.push({ key: object.key, reason: key.reason ?? key.kind });
+    else if (!logTypes.includes(type)) summary.objectsSkipped.push({ key: object.key, reason: `${LOG_TYPE_SPECS[type].label} (not among the log types selected)` });
     else if (!selectByDeliveryDate(key.date, options.from, options.to)) summary.objectsSkipped.push({ key: object.key, reason: 'delivery date outside --from/--to' });
     else selected.push(object);
   }
   summary.objects = selected.length;
+  // Up front, before any object is read: the templates of every type selected (error records: access, as before).
+  const typesSelected = options.firehoseErrors ? ['access' as const] : LOG_TYPES.filter((type) => selected.some((o) => logTypeOfKey(o.key) === type));
+  for (const type of typesSelected.length > 0 ? typesSelected : ['access' as const]) await checkTemplatesOf(type);
   const progress: BackfillProgress = {
     objectsTotal: selected.length,
     objectsDone: 0,
@@ -397,7 +445,7 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillSum
       const object = todo[next++]!;
       let outcome: Awaited<ReturnType<typeof processObject>>;
       try {
-        outcome = await processObject(objectOptions, bulkSlots, object, (lines, bytes) => {
+        outcome = await processObject(objectOptions, bulkSlots, object, checkTemplatesOf, (lines, bytes) => {
           progress.lines += lines;
           progress.uncompressedBytes += bytes;
           options.onProgress?.({ ...progress });

@@ -170,19 +170,19 @@ export function tlsVersion(text: string): [string, string | undefined] {
 /** event.id, event.original, log.*, cloud.* and tags: the same rules as access logs (docs/parser.md). */
 export function addSource(doc: Doc, event: Doc, reader: LineReader, options: ParseOptions | undefined): void {
   const source = options?.source;
+  // event.id before event.original: readers that scan the JSON for the id (backfill) meet it first
+  const info = source === undefined ? undefined : sourceInfo(source);
+  event['id'] = info === undefined ? lineEventId(reader.line) : info.idPrefix + source!.offset;
   if (options?.original) event['original'] = reader.line;
-  if (source === undefined) {
-    event['id'] = lineEventId(reader.line);
+  if (info === undefined) {
     doc['cloud'] = { provider: 'aws' };
     return;
   }
-  const info = sourceInfo(source);
-  event['id'] = info.idPrefix + source.offset;
   const cloud: Doc = { provider: 'aws' };
   if (info.objectKey.accountId !== undefined) cloud['account'] = { id: info.objectKey.accountId };
   if (info.objectKey.region !== undefined) cloud['region'] = info.objectKey.region;
   doc['cloud'] = cloud;
-  doc['log'] = info.path === '' ? { offset: source.offset } : { file: { path: info.path }, offset: source.offset };
+  doc['log'] = info.path === '' ? { offset: source!.offset } : { file: { path: info.path }, offset: source!.offset };
 }
 
 /** Runs a parser body; a bug costs one line (a failure with its reason), never a throw. */
