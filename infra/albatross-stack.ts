@@ -11,6 +11,10 @@ import { PipelineAlarms } from './constructs/pipeline-alarms.ts';
 import { type DomainSizing, NewSearchDomain } from './constructs/search-domain.ts';
 import { createSecureBucket } from './constructs/secure-bucket.ts';
 import { TemplatesInstaller } from './constructs/templates-installer.ts';
+import { DELIVERY_STREAM_ENV } from '../transform/loader/handler.ts';
+import { LOG_TYPE_SPECS, LOG_TYPES, isLogType, type LogType } from '../transform/log-types.ts';
+import { transformServiceName } from '../transform/observability.ts';
+import { prefixConflicts } from '../templates/install.ts';
 
 /**
  * Everything a user can set. Every property is optional; the defaults are secure and sized for a small
@@ -35,6 +39,12 @@ export interface AlbatrossStackProps extends StackProps {
 
   /** Daily indices are `<indexPrefix>-YYYY-MM-DD`. @default 'alb-logs' */
   readonly indexPrefix?: string;
+  /** ALB log types to deliver, each through its own delivery stream into its own index family. @default all three */
+  readonly logTypes?: readonly LogType[];
+  /** Connection-log daily indices are `<connectionIndexPrefix>-YYYY-MM-DD`. @default 'alb-connection' */
+  readonly connectionIndexPrefix?: string;
+  /** Health-check-log daily indices are `<healthIndexPrefix>-YYYY-MM-DD`. @default 'alb-health' */
+  readonly healthIndexPrefix?: string;
   /** Days an index is kept before the ISM policy deletes it. @default 30 */
   readonly retentionDays?: number;
   /** Days failed records stay in the backup bucket. @default 30 */
@@ -87,6 +97,9 @@ export interface AlbatrossSettings {
   readonly logPrefix: string;
   readonly logExpirationDays: number;
   readonly indexPrefix: string;
+  readonly logTypes: readonly LogType[];
+  /** Index prefix of each log type (the access one is indexPrefix). */
+  readonly indexPrefixes: Readonly<Record<LogType, string>>;
   readonly retentionDays: number;
   readonly backupExpirationDays: number;
   readonly loaderMemorySize: number;
@@ -127,10 +140,25 @@ function checkInteger(name: string, value: number, min: number, max: number): nu
 /** Applies the defaults and rejects values AWS would reject at deploy time (or that would break the pipeline). */
 export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
   const indexPrefix = props.indexPrefix ?? 'alb-logs';
-  // Lower-case, no pattern characters; Firehose appends -YYYY-MM-DD within its 80-character IndexName limit.
-  if (!/^[a-z0-9][a-z0-9_-]{0,68}$/.test(indexPrefix)) {
-    throw new Error(`indexPrefix must be 1-69 characters of a-z, 0-9, '-' or '_', starting with a letter or digit, got "${indexPrefix}"`);
+  const indexPrefixes: Record<LogType, string> = {
+    access: indexPrefix,
+    connection: props.connectionIndexPrefix ?? LOG_TYPE_SPECS.connection.defaultIndexPrefix,
+    health: props.healthIndexPrefix ?? LOG_TYPE_SPECS.health.defaultIndexPrefix,
+  };
+  const prefixNames: Record<LogType, string> = { access: 'indexPrefix', connection: 'connectionIndexPrefix', health: 'healthIndexPrefix' };
+  for (const type of LOG_TYPES) {
+    // Lower-case, no pattern characters; Firehose appends -YYYY-MM-DD within its 80-character IndexName limit.
+    if (!/^[a-z0-9][a-z0-9_-]{0,68}$/.test(indexPrefixes[type])) {
+      throw new Error(`${prefixNames[type]} must be 1-69 characters of a-z, 0-9, '-' or '_', starting with a letter or digit, got "${indexPrefixes[type]}"`);
+    }
   }
+  const logTypes = [...new Set(props.logTypes ?? LOG_TYPES)];
+  const unknownTypes = logTypes.filter((type) => !isLogType(type));
+  if (logTypes.length === 0 || unknownTypes.length > 0) {
+    throw new Error(`logTypes must name one or more of ${LOG_TYPES.join(', ')}, got "${(props.logTypes ?? []).join(',')}"`);
+  }
+  const conflicts = prefixConflicts(Object.fromEntries(logTypes.map((type) => [type, indexPrefixes[type]])));
+  if (conflicts.length > 0) throw new Error(`index prefixes overlap: ${conflicts.join('; ')}`);
   const logPrefix = (props.logPrefix ?? '').replace(/^\/+|\/+$/g, '');
   if (/AWSLogs/.test(logPrefix)) throw new Error(`logPrefix is the ALB's prefix without "AWSLogs", got "${logPrefix}"`);
   if (props.dashboardsAdmin && props.existingDomainEndpoint !== undefined) {
@@ -154,6 +182,8 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
     logPrefix,
     logExpirationDays: checkInteger('logExpirationDays', props.logExpirationDays ?? 90, 1, 36500),
     indexPrefix,
+    logTypes: LOG_TYPES.filter((type) => logTypes.includes(type)),
+    indexPrefixes,
     retentionDays: checkInteger('retentionDays', props.retentionDays ?? 30, 1, 36500),
     backupExpirationDays: checkInteger('backupExpirationDays', props.backupExpirationDays ?? 30, 1, 36500),
     loaderMemorySize: checkInteger('loaderMemorySize', props.loaderMemorySize ?? 1024, 128, 10240),
@@ -179,7 +209,10 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
 export class AlbatrossStack extends Stack {
   readonly settings: AlbatrossSettings;
   readonly logSource: LogSource;
+  /** The first log type's delivery stream (the access-log stream unless access logs are left out). */
   readonly delivery: DeliveryStream;
+  /** The delivery stream of each log type delivered. */
+  readonly deliveries: Partial<Record<LogType, DeliveryStream>> = {};
   readonly loader: Loader;
   readonly templates: TemplatesInstaller;
   /** Runs the template installer; FGAC master user of a new domain. */
@@ -246,26 +279,35 @@ export class AlbatrossStack extends Stack {
       }),
     );
 
-    this.delivery = new DeliveryStream(this, 'Delivery', {
-      domainArn: domain.domainArn,
-      indexPrefix: settings.indexPrefix,
-      bufferInterval: settings.bufferInterval,
-      bufferSizeMB: settings.bufferSizeMB,
-      retryDuration: settings.retryDuration,
-      backupExpirationDays: settings.backupExpirationDays,
-      transformMemorySize: settings.transformMemorySize,
-      transformTimeout: settings.transformTimeout,
-      logRetention,
-      removalPolicy,
-      serverAccessLogsBucket: accessLogs,
-      roleName: fixedRoleName('firehose'),
-    });
-    this.searchDomain?.allowHttpAccess(this.delivery.role);
+    // One delivery stream per log type: Firehose writes one index family per stream. The access-log
+    // stream keeps the construct id (and role name) it always had; the others are named after their type.
+    const typeName = (type: LogType): string => type[0]!.toUpperCase() + type.slice(1);
+    for (const type of settings.logTypes) {
+      this.deliveries[type] = new DeliveryStream(this, type === 'access' ? 'Delivery' : `${typeName(type)}Delivery`, {
+        logType: type,
+        domainArn: domain.domainArn,
+        indexPrefix: settings.indexPrefixes[type],
+        bufferInterval: settings.bufferInterval,
+        bufferSizeMB: settings.bufferSizeMB,
+        retryDuration: settings.retryDuration,
+        backupExpirationDays: settings.backupExpirationDays,
+        transformMemorySize: settings.transformMemorySize,
+        transformTimeout: settings.transformTimeout,
+        logRetention,
+        removalPolicy,
+        serverAccessLogsBucket: accessLogs,
+        roleName: fixedRoleName(type === 'access' ? 'firehose' : `firehose-${type}`),
+      });
+      this.searchDomain?.allowHttpAccess(this.deliveries[type].role);
+    }
+    const [firstType, ...otherTypes] = settings.logTypes as [LogType, ...LogType[]];
+    this.delivery = this.deliveries[firstType]!;
 
     this.templates = new TemplatesInstaller(this, 'Templates', {
+      logType: firstType,
       role: installerRole,
       domainEndpoint: domain.domainEndpoint,
-      indexPrefix: settings.indexPrefix,
+      indexPrefix: settings.indexPrefixes[firstType],
       retentionDays: settings.retentionDays,
       // One data node cannot hold a replica: 0 keeps a new single-node domain green.
       replicas: existingDomain ? undefined : Math.min(1, settings.domainSizing.dataNodes - 1),
@@ -277,8 +319,16 @@ export class AlbatrossStack extends Stack {
     });
     // The access policy (a custom resource inside the domain construct) must be in place before the installer signs in.
     if (this.searchDomain) this.templates.node.addDependency(this.searchDomain.domain);
+    for (const type of otherTypes) {
+      this.templates.addFamily(`${typeName(type)}Templates`, {
+        logType: type, indexPrefix: settings.indexPrefixes[type], firehoseRoleArn: this.deliveries[type]!.role.roleArn,
+      });
+    }
     // Templates and role mappings before data.
-    this.delivery.stream.node.addDependency(this.templates.resource);
+    for (const delivery of Object.values(this.deliveries)) {
+      delivery.stream.node.addDependency(this.templates.resource);
+      for (const family of this.templates.families) delivery.stream.node.addDependency(family);
+    }
 
     this.loader = new Loader(this, 'Loader', {
       queue: this.logSource.queue,
@@ -286,6 +336,10 @@ export class AlbatrossStack extends Stack {
       logKeyPrefix: this.logSource.logKeyPrefix,
       streamName: this.delivery.streamName,
       streamArn: this.delivery.streamArn,
+      streamEnvironment: DELIVERY_STREAM_ENV[firstType],
+      additionalStreams: otherTypes.map((type) => ({
+        environment: DELIVERY_STREAM_ENV[type], streamName: this.deliveries[type]!.streamName, streamArn: this.deliveries[type]!.streamArn,
+      })),
       failureBucket: this.delivery.backupBucket,
       memorySize: settings.loaderMemorySize,
       timeout: settings.loaderTimeout,
@@ -302,12 +356,23 @@ export class AlbatrossStack extends Stack {
       streamName: this.delivery.streamName,
       loader: this.loader.function.function,
       transform: this.delivery.transform.function,
+      transformServiceName: transformServiceName(firstType),
       domain,
       freeStorageThresholdMiB:
         props.freeStorageThresholdMiB ??
         (existingDomain ? 1024 : Math.floor(settings.domainSizing.volumeSizeGiB * 1024 * 0.25)),
       removalPolicy,
     });
+
+    for (const type of otherTypes) {
+      this.alarms.addStreamAlarms(typeName(type), {
+        streamName: this.deliveries[type]!.streamName,
+        transform: this.deliveries[type]!.transform.function,
+        transformServiceName: transformServiceName(type),
+      });
+      new CfnOutput(this, `${typeName(type)}DeliveryStreamName`, { value: this.deliveries[type]!.streamName });
+      new CfnOutput(this, `${typeName(type)}BackupBucketName`, { value: this.deliveries[type]!.backupBucket.bucketName });
+    }
 
     new CfnOutput(this, 'DomainEndpoint', { value: `https://${domain.domainEndpoint}`, description: 'OpenSearch endpoint (SigV4-signed requests only)' });
     new CfnOutput(this, 'DashboardsUrl', { value: `https://${domain.domainEndpoint}/_dashboards/`, description: props.dashboardsAdmin ? 'OpenSearch Dashboards (Cognito sign-in, users are admins: all_access)' : 'OpenSearch Dashboards (Cognito sign-in, users read <indexPrefix>-* only)' });

@@ -4,6 +4,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { AlbatrossStackProps } from './albatross-stack.ts';
 import type { DomainSizing } from './constructs/search-domain.ts';
+import { isLogType, LOG_TYPES, type LogType } from '../transform/log-types.ts';
 
 /** Context keys the app reads, with what they set; docs/deploy.md lists the same. */
 export const CONTEXT_KEYS = {
@@ -21,6 +22,9 @@ export const CONTEXT_KEYS = {
   masterInstanceType: 'dedicated master instance type (default m6g.large.search)',
   signInDomainPrefix: 'Cognito hosted-UI prefix (default <stack>-<account>)',
   indexPrefix: 'index prefix (default alb-logs)',
+  logTypes: 'ALB log types to deliver, comma-separated: access, connection, health (default all three, one delivery stream each)',
+  connectionIndexPrefix: 'connection-log index prefix (default alb-connection)',
+  healthIndexPrefix: 'health-check-log index prefix (default alb-health)',
   retentionDays: 'days indices are kept (default 30)',
   backupExpirationDays: 'days failed records are kept (default 30)',
   alarmEmail: 'e-mail for alarms (default none)',
@@ -87,6 +91,15 @@ function flag(read: ContextReader, key: ContextKey): boolean | undefined {
   throw new Error(`context ${key} must be true or false, got ${JSON.stringify(value)}`);
 }
 
+function logTypeList(read: ContextReader): LogType[] | undefined {
+  const value = text(read, 'logTypes');
+  if (value === undefined) return undefined;
+  const types = value.split(',').map((type) => type.trim()).filter((type) => type !== '');
+  const unknown = types.filter((type) => !isLogType(type));
+  if (types.length === 0 || unknown.length > 0) throw new Error(`context logTypes must be a comma-separated list of ${LOG_TYPES.join(', ')}, got "${value}"`);
+  return types as LogType[];
+}
+
 function removal(read: ContextReader): RemovalPolicy | undefined {
   const value = text(read, 'removalPolicy');
   if (value === undefined) return undefined;
@@ -121,6 +134,9 @@ export function settingsFromContext(read: ContextReader, env: NodeJS.ProcessEnv 
       domainSizing: sizing,
       signInDomainPrefix: text(read, 'signInDomainPrefix'),
       indexPrefix: text(read, 'indexPrefix'),
+      logTypes: logTypeList(read),
+      connectionIndexPrefix: text(read, 'connectionIndexPrefix'),
+      healthIndexPrefix: text(read, 'healthIndexPrefix'),
       retentionDays: integer(read, 'retentionDays'),
       backupExpirationDays: integer(read, 'backupExpirationDays'),
       alarmEmail: text(read, 'alarmEmail'),

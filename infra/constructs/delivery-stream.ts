@@ -6,6 +6,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { PROCESSOR_BUFFER_SIZE_MB } from '../../transform/firehose-transform/limits.ts';
 import { BundledFunction } from './bundled-function.ts';
+import type { LogType } from '../../transform/log-types.ts';
 import { createSecureBucket } from './secure-bucket.ts';
 
 /** Firehose's error-output prefix; `!{firehose:error-output-type}` separates processing-failed from delivery failures. */
@@ -14,6 +15,8 @@ export const ERROR_OUTPUT_PREFIX = 'errors/!{firehose:error-output-type}/!{times
 export const BACKUP_PREFIX = 'failed/';
 
 export interface DeliveryStreamProps {
+  /** The log type the stream carries (its transform parses that type). @default access */
+  readonly logType?: LogType;
   readonly domainArn: string;
   readonly indexPrefix: string;
   readonly bufferInterval: Duration;
@@ -67,7 +70,11 @@ export class DeliveryStream extends Construct {
       // A 64 MiB young generation (Node's default is 16): the transform allocates many short-lived
       // strings per record, and `npm run bench transform` measured 13-36 % more records per
       // CPU-second with it (docs/benchmarks.md). Billed per millisecond, so that is cost.
-      environment: { NODE_OPTIONS: '--max-semi-space-size=64' },
+      environment: {
+        NODE_OPTIONS: '--max-semi-space-size=64',
+        // access, the default, stays unset: the access stream's function is what it was before other types
+        ...(props.logType === undefined || props.logType === 'access' ? {} : { ALBATROSS_LOG_TYPE: props.logType }),
+      },
     });
 
     this.errorLogGroup = new logs.LogGroup(this, 'ErrorLogs', {

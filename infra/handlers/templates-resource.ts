@@ -7,6 +7,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Client } from '@opensearch-project/opensearch';
 import { installTemplates, type InstallReport } from '../../templates/install.ts';
+import { isLogType, type LogType } from '../../transform/log-types.ts';
 import { createOpenSearchClient } from '../../templates/opensearch-client.ts';
 
 const logger = new Logger({ serviceName: 'albatross-templates-resource' });
@@ -27,6 +28,8 @@ export interface TemplatesResourceProperties {
   DashboardsAdmin: string;
   /** S3 key of the bundled handler: changes with the templates, so CloudFormation runs the installer again. */
   CodeKey: string;
+  /** Index family: access (absent, as before), connection or health. */
+  LogType?: LogType;
 }
 
 export interface ProviderResponse {
@@ -63,12 +66,20 @@ export function parseProperties(raw: Record<string, unknown>): TemplatesResource
     DashboardsRoleArn: text('DashboardsRoleArn', true),
     DashboardsAdmin: flag(raw, 'DashboardsAdmin'),
     CodeKey: text('CodeKey'),
+    ...logTypeProperty(raw['LogType']),
   };
+}
+
+function logTypeProperty(value: unknown): { LogType?: LogType } {
+  if (value === undefined || value === '' || value === 'access') return {};
+  if (typeof value !== 'string' || !isLogType(value)) throw new Error(`custom resource property LogType must be access, connection or health, got ${JSON.stringify(value)}`);
+  return { LogType: value };
 }
 
 /** Everything the custom resource does on Create and Update. */
 export async function configureDomain(client: Client, properties: TemplatesResourceProperties): Promise<InstallReport> {
   const report = await installTemplates(client, {
+    ...(properties.LogType === undefined ? {} : { logType: properties.LogType }),
     indexPrefix: properties.IndexPrefix,
     retentionDays: nonNegativeInteger('RetentionDays', properties.RetentionDays),
     ...(properties.Replicas === '' ? {} : { replicas: nonNegativeInteger('Replicas', properties.Replicas) }),

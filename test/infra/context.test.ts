@@ -35,7 +35,7 @@ describe('settingsFromContext', () => {
       alarmEmail: 'a@example.com', adminEmail: 'b@example.com', dashboardsAdmin: 'true', loaderMemorySize: '2048', loaderTimeoutSeconds: '600', loaderBatchSize: '2',
       loaderMaxConcurrency: '50', loaderSendConcurrency: '8', maxReceiveCount: '6', transformMemorySize: '1024', transformTimeoutSeconds: '120',
       bufferIntervalSeconds: '30', bufferSizeMB: '8', retryDurationSeconds: '900', logRetentionDays: '14', removalPolicy: 'retain',
-      freeStorageThresholdMiB: '4096',
+      freeStorageThresholdMiB: '4096', logTypes: 'access, health', connectionIndexPrefix: 'conn', healthIndexPrefix: 'hc',
     };
     expect(Object.keys(values).sort()).toEqual(Object.keys(CONTEXT_KEYS).sort());
     const { stackName, region, props } = settingsFromContext(reader(values), {});
@@ -46,6 +46,7 @@ describe('settingsFromContext', () => {
       backupExpirationDays: 9, alarmEmail: 'a@example.com', adminEmail: 'b@example.com', dashboardsAdmin: true, loaderMemorySize: 2048, loaderBatchSize: 2,
       loaderMaxConcurrency: 50, loaderSendConcurrency: 8, maxReceiveCount: 6, transformMemorySize: 1024, bufferSizeMB: 8,
       logRetention: RetentionDays.TWO_WEEKS, removalPolicy: RemovalPolicy.RETAIN, freeStorageThresholdMiB: 4096,
+      logTypes: ['access', 'health'], connectionIndexPrefix: 'conn', healthIndexPrefix: 'hc',
       domainSizing: { instanceType: 'm7g.large.search', dataNodes: 4, volumeSizeGiB: 50, masterNodes: 3, masterInstanceType: 'm7g.large.search' },
     });
     expect([props.loaderTimeout, props.transformTimeout, props.bufferInterval, props.retryDuration].map((d) => d?.toSeconds())).toEqual([600, 120, 30, 900]);
@@ -53,6 +54,7 @@ describe('settingsFromContext', () => {
 
   it('rejects malformed values naming the key', () => {
     expect(() => settingsFromContext(reader({ retentionDays: 'thirty' }), {})).toThrow(/context retentionDays must be a non-negative integer/);
+    expect(() => settingsFromContext(reader({ logTypes: 'access,nlb' }), {})).toThrow(/context logTypes must be a comma-separated list of access, connection, health, got "access,nlb"/);
     expect(() => settingsFromContext(reader({ removalPolicy: 'snapshot' }), {})).toThrow(/removalPolicy must be "retain" or "destroy"/);
     expect(() => settingsFromContext(reader({ logRetentionDays: '31' }), {})).toThrow(/logRetentionDays must be a CloudWatch Logs retention/);
     expect(() => settingsFromContext(reader({ alarmEmail: ['a'] }), {})).toThrow(/context alarmEmail must be a string/);

@@ -25,11 +25,12 @@ beforeAll(() => {
       bufferIntervalSeconds: '120',
       bufferSizeMB: '10',
       retryDurationSeconds: '600',
+      logTypes: 'access',
     },
     { bundle: false },
   );
   large = synthesize(
-    { dataNodes: '2', instanceType: 'r7g.large.search', volumeSizeGiB: '100', masterNodes: '3', removalPolicy: 'destroy', dashboardsAdmin: 'true' },
+    { dataNodes: '2', instanceType: 'r7g.large.search', volumeSizeGiB: '100', masterNodes: '3', removalPolicy: 'destroy', dashboardsAdmin: 'true', logTypes: 'access' },
     { bundle: false },
   );
 }, 120_000);
