@@ -12,7 +12,7 @@ import { type DomainSizing, NewSearchDomain } from './constructs/search-domain.t
 import { createSecureBucket } from './constructs/secure-bucket.ts';
 import { TemplatesInstaller } from './constructs/templates-installer.ts';
 import { DELIVERY_STREAM_ENV } from '../transform/loader/handler.ts';
-import { LOG_TYPE_SPECS, LOG_TYPES, isLogType, type LogType } from '../transform/log-types.ts';
+import { LOG_TYPE_NAMES, LOG_TYPES, isLogType, type LogType } from '../transform/log-type-names.ts';
 import { transformServiceName } from '../transform/observability.ts';
 import { prefixConflicts } from '../templates/install.ts';
 
@@ -142,8 +142,8 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
   const indexPrefix = props.indexPrefix ?? 'alb-logs';
   const indexPrefixes: Record<LogType, string> = {
     access: indexPrefix,
-    connection: props.connectionIndexPrefix ?? LOG_TYPE_SPECS.connection.defaultIndexPrefix,
-    health: props.healthIndexPrefix ?? LOG_TYPE_SPECS.health.defaultIndexPrefix,
+    connection: props.connectionIndexPrefix ?? LOG_TYPE_NAMES.connection.defaultIndexPrefix,
+    health: props.healthIndexPrefix ?? LOG_TYPE_NAMES.health.defaultIndexPrefix,
   };
   const prefixNames: Record<LogType, string> = { access: 'indexPrefix', connection: 'connectionIndexPrefix', health: 'healthIndexPrefix' };
   for (const type of LOG_TYPES) {

@@ -4,7 +4,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { AlbatrossStackProps } from './albatross-stack.ts';
 import type { DomainSizing } from './constructs/search-domain.ts';
-import { isLogType, LOG_TYPES, type LogType } from '../transform/log-types.ts';
+import { isLogType, LOG_TYPES, type LogType } from '../transform/log-type-names.ts';
 
 /** Context keys the app reads, with what they set; docs/deploy.md lists the same. */
 export const CONTEXT_KEYS = {

@@ -93,6 +93,8 @@ export class TemplatesInstaller extends Construct {
       serviceToken: this.provider.serviceToken,
       properties: { ...properties },
     });
+    // One installation at a time: they share role mappings (kibana_user, all_access) that each reads and rewrites.
+    resource.node.addDependency(this.families.at(-1) ?? this.resource);
     this.families.push(resource);
     return resource;
   }

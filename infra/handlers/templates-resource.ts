@@ -7,7 +7,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Client } from '@opensearch-project/opensearch';
 import { installTemplates, type InstallReport } from '../../templates/install.ts';
-import { isLogType, type LogType } from '../../transform/log-types.ts';
+import { isLogType, type LogType } from '../../transform/log-type-names.ts';
 import { createOpenSearchClient } from '../../templates/opensearch-client.ts';
 
 const logger = new Logger({ serviceName: 'albatross-templates-resource' });

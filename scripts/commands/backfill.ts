@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { addEndpointOptions, clientFromOptions, type EndpointCliOptions } from './endpoint-options.ts';
 import { logSource, logTypeList, positiveCount, utcDay } from './option-values.ts';
-import { LOG_TYPES, type LogType } from '../../transform/log-types.ts';
+import { LOG_TYPES, type LogType } from '../../transform/log-type-names.ts';
 
 interface BackfillCliOptions extends EndpointCliOptions {
   from?: string;

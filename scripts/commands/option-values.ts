@@ -4,7 +4,7 @@
 import { statSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { parseS3Url } from '../backfill/s3-url.ts';
-import { isLogType, LOG_TYPES, type LogType } from '../../transform/log-types.ts';
+import { isLogType, LOG_TYPES, type LogType } from '../../transform/log-type-names.ts';
 
 /** A whole number >= `min`. */
 export function wholeNumber(min: number): (value: string) => number {

@@ -9,7 +9,7 @@ import { DEFAULT_SLOW_REQUEST_SECONDS, toNdjson } from '../../templates/dashboar
 import { dashboardsTarget } from '../../templates/dashboards-import.ts';
 import { renderLogTypeSavedObjects } from '../../templates/log-type-dashboards.ts';
 import { installAllTemplates, InstallError, prefixConflicts, resolvePrefixes, type InstallReport } from '../../templates/install.ts';
-import { LOG_TYPE_SPECS, LOG_TYPES, type LogType } from '../../transform/log-types.ts';
+import { LOG_TYPE_NAMES, LOG_TYPES, type LogType } from '../../transform/log-type-names.ts';
 import { addEndpointOptions, clientFromOptions, type EndpointCliOptions } from './endpoint-options.ts';
 
 interface SetupTemplatesOptions extends EndpointCliOptions {
@@ -59,8 +59,8 @@ export function register(program: Command): void {
     .option('--dashboards-url <url>', 'import the Dashboards saved objects there (Amazon OpenSearch Service: https://<domain-endpoint>/_dashboards)')
     .option('--export-dashboards <file>', 'write the Dashboards saved objects as NDJSON to this file (for a manual import)')
     .option('--prefix <prefix>', 'access-log index name prefix: Firehose writes <prefix>-YYYY-MM-DD', DEFAULT_TEMPLATE_OPTIONS.indexPrefix)
-    .option('--connection-prefix <prefix>', 'connection-log index name prefix', LOG_TYPE_SPECS.connection.defaultIndexPrefix)
-    .option('--health-prefix <prefix>', 'health-check-log index name prefix', LOG_TYPE_SPECS.health.defaultIndexPrefix)
+    .option('--connection-prefix <prefix>', 'connection-log index name prefix', LOG_TYPE_NAMES.connection.defaultIndexPrefix)
+    .option('--health-prefix <prefix>', 'health-check-log index name prefix', LOG_TYPE_NAMES.health.defaultIndexPrefix)
     .option('--log-types <list>', 'index families to install: comma-separated access, connection, health', logTypeList, [...LOG_TYPES])
     .option('--retention-days <n>', 'delete indices older than this (ISM)', positiveCount, DEFAULT_TEMPLATE_OPTIONS.retentionDays)
     .option('--shards <n>', 'primary shards per daily index', positiveCount, DEFAULT_TEMPLATE_OPTIONS.shards)
@@ -111,7 +111,7 @@ export function register(program: Command): void {
       }).finally(() => client.close());
       for (const type of options.logTypes) {
         out('');
-        out(`${LOG_TYPE_SPECS[type].label}s (${prefixes[type]}-*):`);
+        out(`${LOG_TYPE_NAMES[type].label}s (${prefixes[type]}-*):`);
         printReport(reports[type]!, out);
       }
       printSummary(Object.values(reports), out);

@@ -4,7 +4,7 @@
 // ALBATROSS_LOG_TYPE (access, connection or health; default access) is the log type of the stream.
 import type { Context, FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
 import { createLogger, createMetrics, MetricUnit, transformServiceName } from '../observability.ts';
-import { isLogType, type LogType } from '../log-types.ts';
+import { isLogType, type LogType } from '../log-type-names.ts';
 import { processRecords } from './process.ts';
 
 /** Failed records logged one by one (id, reason, source; never the raw line) per invocation; all are counted. */

@@ -13,7 +13,7 @@ import type { FirehoseClient } from '@aws-sdk/client-firehose';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createLogger, createMetrics, MetricUnit, SERVICE_NAMES, type Logger, type Metrics } from '../observability.ts';
-import { LOG_TYPE_SPECS, LOG_TYPES, logTypeOfKey, type LogType } from '../log-types.ts';
+import { LOG_TYPE_NAMES, LOG_TYPES, logTypeOfKey, type LogType } from '../log-type-names.ts';
 import { parseAlbObjectKey } from '../source/s3-key.ts';
 import { DynamoDbCheckpointStore, MemoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { LogFailureSink, S3FailureSink, type FailureSink } from './failures.ts';
@@ -88,8 +88,8 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
       return skip(bucket, key, route.reason ?? route.kind);
     }
     const deliveryStream = streams[type];
-    if (deliveryStream === undefined) return skip(bucket, key, `${LOG_TYPE_SPECS[type].label}: no delivery stream for this log type`);
-    if (!parseAlbObjectKey(key).gzip) return skip(bucket, key, `${LOG_TYPE_SPECS[type].label} without .gz suffix`);
+    if (deliveryStream === undefined) return skip(bucket, key, `${LOG_TYPE_NAMES[type].label}: no delivery stream for this log type`);
+    if (!parseAlbObjectKey(key).gzip) return skip(bucket, key, `${LOG_TYPE_NAMES[type].label} without .gz suffix`);
 
     const remaining = context?.getRemainingTimeInMillis();
     const signal = remaining === undefined ? undefined : AbortSignal.timeout(Math.max(0, remaining - (deps.deadlineMarginMs ?? 20_000)));
