@@ -16,6 +16,10 @@ import { type ExistingVpc, PrivateNetwork } from './constructs/private-network.t
 import { formatEnrichSetting, parseEnrichSetting } from '../transform/enrich/settings.ts';
 import { createSecureBucket } from './constructs/secure-bucket.ts';
 import { TemplatesInstaller } from './constructs/templates-installer.ts';
+import { DELIVERY_STREAM_ENV } from '../transform/loader/handler.ts';
+import { LOG_TYPE_NAMES, LOG_TYPES, isLogType, type LogType } from '../transform/log-type-names.ts';
+import { transformServiceName } from '../transform/observability.ts';
+import { prefixConflicts } from '../templates/install.ts';
 
 /**
  * Everything a user can set. Every property is optional; the defaults are secure and sized for a small
@@ -40,6 +44,12 @@ export interface AlbatrossStackProps extends StackProps {
 
   /** Daily indices are `<indexPrefix>-YYYY-MM-DD`. @default 'alb-logs' */
   readonly indexPrefix?: string;
+  /** ALB log types to deliver, each through its own delivery stream into its own index family. @default all three */
+  readonly logTypes?: readonly LogType[];
+  /** Connection-log daily indices are `<connectionIndexPrefix>-YYYY-MM-DD`. @default 'alb-connection' */
+  readonly connectionIndexPrefix?: string;
+  /** Health-check-log daily indices are `<healthIndexPrefix>-YYYY-MM-DD`. @default 'alb-health' */
+  readonly healthIndexPrefix?: string;
   /** Days an index is kept before the ISM policy deletes it. @default 30 */
   readonly retentionDays?: number;
   /** Days failed records stay in the backup bucket. @default 90 */
@@ -145,6 +155,9 @@ export interface AlbatrossSettings {
   readonly logPrefix: string;
   readonly logExpirationDays: number;
   readonly indexPrefix: string;
+  readonly logTypes: readonly LogType[];
+  /** Index prefix of each log type (the access one is indexPrefix). */
+  readonly indexPrefixes: Readonly<Record<LogType, string>>;
   readonly retentionDays: number;
   readonly backupExpirationDays: number;
   readonly shards?: number;
@@ -193,10 +206,25 @@ function checkInteger(name: string, value: number, min: number, max: number): nu
 /** Applies the defaults and rejects values AWS would reject at deploy time (or that would break the pipeline). */
 export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
   const indexPrefix = props.indexPrefix ?? 'alb-logs';
-  // Lower-case, no pattern characters; Firehose appends -YYYY-MM-DD within its 80-character IndexName limit.
-  if (!/^[a-z0-9][a-z0-9_-]{0,68}$/.test(indexPrefix)) {
-    throw new Error(`indexPrefix must be 1-69 characters of a-z, 0-9, '-' or '_', starting with a letter or digit, got "${indexPrefix}"`);
+  const indexPrefixes: Record<LogType, string> = {
+    access: indexPrefix,
+    connection: props.connectionIndexPrefix ?? LOG_TYPE_NAMES.connection.defaultIndexPrefix,
+    health: props.healthIndexPrefix ?? LOG_TYPE_NAMES.health.defaultIndexPrefix,
+  };
+  const prefixNames: Record<LogType, string> = { access: 'indexPrefix', connection: 'connectionIndexPrefix', health: 'healthIndexPrefix' };
+  for (const type of LOG_TYPES) {
+    // Lower-case, no pattern characters; Firehose appends -YYYY-MM-DD within its 80-character IndexName limit.
+    if (!/^[a-z0-9][a-z0-9_-]{0,68}$/.test(indexPrefixes[type])) {
+      throw new Error(`${prefixNames[type]} must be 1-69 characters of a-z, 0-9, '-' or '_', starting with a letter or digit, got "${indexPrefixes[type]}"`);
+    }
   }
+  const logTypes = [...new Set(props.logTypes ?? LOG_TYPES)];
+  const unknownTypes = logTypes.filter((type) => !isLogType(type));
+  if (logTypes.length === 0 || unknownTypes.length > 0) {
+    throw new Error(`logTypes must name one or more of ${LOG_TYPES.join(', ')}, got "${(props.logTypes ?? []).join(',')}"`);
+  }
+  const conflicts = prefixConflicts(Object.fromEntries(logTypes.map((type) => [type, indexPrefixes[type]])));
+  if (conflicts.length > 0) throw new Error(`index prefixes overlap: ${conflicts.join('; ')}`);
   const logPrefix = (props.logPrefix ?? '').replace(/^\/+|\/+$/g, '');
   if (/AWSLogs/.test(logPrefix)) throw new Error(`logPrefix is the ALB's prefix without "AWSLogs", got "${logPrefix}"`);
   if (props.vpc !== undefined && props.existingDomainEndpoint !== undefined) {
@@ -242,6 +270,8 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
     logPrefix,
     logExpirationDays: checkInteger('logExpirationDays', props.logExpirationDays ?? 90, 1, 36500),
     indexPrefix,
+    logTypes: LOG_TYPES.filter((type) => logTypes.includes(type)),
+    indexPrefixes,
     retentionDays: checkInteger('retentionDays', props.retentionDays ?? 30, 1, 36500),
     backupExpirationDays: checkInteger('backupExpirationDays', props.backupExpirationDays ?? 90, 1, 36500),
     ...(props.shards === undefined ? {} : { shards: checkInteger('shards', props.shards, 1, 1024) }),
@@ -274,7 +304,10 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
 export class AlbatrossStack extends Stack {
   readonly settings: AlbatrossSettings;
   readonly logSource: LogSource;
+  /** The first log type's delivery stream (the access-log stream unless access logs are left out). */
   readonly delivery: DeliveryStream;
+  /** The delivery stream of each log type delivered. */
+  readonly deliveries: Partial<Record<LogType, DeliveryStream>> = {};
   readonly loader: Loader;
   readonly templates: TemplatesInstaller;
   /** Runs the template installer; FGAC master user of a new domain. */
@@ -364,43 +397,54 @@ export class AlbatrossStack extends Stack {
     );
 
     const firehoseGroup = this.network?.addClient('FirehoseSecurityGroup', 'Firehose delivery');
-    this.delivery = new DeliveryStream(this, 'Delivery', {
-      domainArn: domain.domainArn,
-      vpc: this.network && firehoseGroup
-        ? { subnetIds: this.network.domainSubnets.map((subnet) => subnet.subnetId), securityGroupIds: [firehoseGroup.securityGroupId] }
-        : undefined,
-      indexPrefix: settings.indexPrefix,
-      bufferInterval: settings.bufferInterval,
-      bufferSizeMB: settings.bufferSizeMB,
-      retryDuration: settings.retryDuration,
-      backupExpirationDays: settings.backupExpirationDays,
-      transformMemorySize: settings.transformMemorySize,
-      transformTimeout: settings.transformTimeout,
-      enrichment: settings.enrichment,
-      ...(settings.geoipCityDb !== undefined && { geoipCityDb: settings.geoipCityDb }),
-      ...(settings.geoipAsnDb !== undefined && { geoipAsnDb: settings.geoipAsnDb }),
-      logRetention,
-      removalPolicy,
-      serverAccessLogsBucket: accessLogs,
-      roleName: fixedRoleName('firehose'),
-      logSamples: props.logSamples,
-    });
+    // One delivery stream per log type: Firehose writes one index family per stream. The access-log
+    // stream keeps the construct id (and role name) it always had; the others are named after their type.
+    const typeName = (type: LogType): string => type[0]!.toUpperCase() + type.slice(1);
+    for (const type of settings.logTypes) {
+      this.deliveries[type] = new DeliveryStream(this, type === 'access' ? 'Delivery' : `${typeName(type)}Delivery`, {
+        logType: type,
+        domainArn: domain.domainArn,
+        vpc: this.network && firehoseGroup
+          ? { subnetIds: this.network.domainSubnets.map((subnet) => subnet.subnetId), securityGroupIds: [firehoseGroup.securityGroupId] }
+          : undefined,
+        indexPrefix: settings.indexPrefixes[type],
+        bufferInterval: settings.bufferInterval,
+        bufferSizeMB: settings.bufferSizeMB,
+        retryDuration: settings.retryDuration,
+        backupExpirationDays: settings.backupExpirationDays,
+        transformMemorySize: settings.transformMemorySize,
+        transformTimeout: settings.transformTimeout,
+        // Enrichment applies to access logs (client address, user agent); the other types carry neither.
+        enrichment: type === 'access' ? settings.enrichment : 'none',
+        ...(type === 'access' && settings.geoipCityDb !== undefined && { geoipCityDb: settings.geoipCityDb }),
+        ...(type === 'access' && settings.geoipAsnDb !== undefined && { geoipAsnDb: settings.geoipAsnDb }),
+        logRetention,
+        removalPolicy,
+        serverAccessLogsBucket: accessLogs,
+        roleName: fixedRoleName(type === 'access' ? 'firehose' : `firehose-${type}`),
+        logSamples: props.logSamples,
+      });
+      // Bulk writes (POST/PUT) and the GETs of Firehose's own checks (_all/_settings, _cluster/health, mappings).
+      this.searchDomain?.allowHttpMethods(['Get', 'Post', 'Put'], this.deliveries[type].role);
+    }
+    const [firstType, ...otherTypes] = settings.logTypes as [LogType, ...LogType[]];
+    this.delivery = this.deliveries[firstType]!;
     // Created here so the templates installer can map it in FGAC before the replayer first runs.
     const replayerRole = new iam.Role(this, 'ReplayerRole', {
       roleName: fixedRoleName('replayer'),
       description: 'Albatross: replays documents from the Firehose backup into OpenSearch',
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     });
-    // Bulk writes (POST/PUT) and the GETs of Firehose's own checks (_all/_settings, _cluster/health, mappings).
-    this.searchDomain?.allowHttpMethods(['Get', 'Post', 'Put'], this.delivery.role);
     // Only what its identity policy allows too: GET (health, blocks) and POST (_bulk).
     this.searchDomain?.allowHttpMethods(['Get', 'Post'], replayerRole);
 
+
     this.templates = new TemplatesInstaller(this, 'Templates', {
+      logType: firstType,
       role: installerRole,
       network: this.network?.functionNetwork('InstallerSecurityGroup', 'the template installer'),
       domainEndpoint: domain.domainEndpoint,
-      indexPrefix: settings.indexPrefix,
+      indexPrefix: settings.indexPrefixes[firstType],
       retentionDays: settings.retentionDays,
       // From the zone layout (0 on one node keeps it green; 2 under Multi-AZ with Standby); an existing domain keeps its own.
       replicas: settings.domainLayout?.replicas,
@@ -414,11 +458,19 @@ export class AlbatrossStack extends Stack {
     });
     // The access policy (a custom resource inside the domain construct) must be in place before the installer signs in.
     if (this.searchDomain) this.templates.node.addDependency(this.searchDomain.domain);
+    for (const type of otherTypes) {
+      this.templates.addFamily(`${typeName(type)}Templates`, {
+        logType: type, indexPrefix: settings.indexPrefixes[type], firehoseRoleArn: this.deliveries[type]!.role.roleArn,
+      });
+    }
     // Templates, role mappings and additive mapping changes to existing indices before data, and before a new
-    // transform (which may emit new fields) receives records: CloudFormation updates the custom resource first.
-    this.delivery.stream.node.addDependency(this.templates.resource);
-    // On upgrade, new schema fields reach existing indices before transform code that writes them serves.
-    this.delivery.transform.function.node.addDependency(this.templates.resource);
+    // transform (which may emit new fields) receives records: CloudFormation updates the custom resources first.
+    for (const delivery of Object.values(this.deliveries)) {
+      for (const dependent of [delivery.stream, delivery.transform.function]) {
+        dependent.node.addDependency(this.templates.resource);
+        for (const family of this.templates.families) dependent.node.addDependency(family);
+      }
+    }
 
     this.loader = new Loader(this, 'Loader', {
       queue: this.logSource.queue,
@@ -426,6 +478,10 @@ export class AlbatrossStack extends Stack {
       logKeyPrefix: this.logSource.logKeyPrefix,
       streamName: this.delivery.streamName,
       streamArn: this.delivery.streamArn,
+      streamEnvironment: DELIVERY_STREAM_ENV[firstType],
+      additionalStreams: otherTypes.map((type) => ({
+        environment: DELIVERY_STREAM_ENV[type], streamName: this.deliveries[type]!.streamName, streamArn: this.deliveries[type]!.streamArn,
+      })),
       failureBucket: this.delivery.backupBucket,
       memorySize: settings.loaderMemorySize,
       timeout: settings.loaderTimeout,
@@ -449,6 +505,7 @@ export class AlbatrossStack extends Stack {
       bufferInterval: settings.bufferInterval,
       loader: this.loader.function.function,
       transform: this.delivery.transform.function,
+      transformServiceName: transformServiceName(firstType),
       domain,
       masterNodes: existingDomain ? 0 : settings.domainSizing.masterNodes,
       freeStorageThresholdMiB:
@@ -471,6 +528,15 @@ export class AlbatrossStack extends Stack {
     });
     // Its FGAC mapping before its first run.
     this.replayer.node.addDependency(this.templates.resource);
+    for (const type of otherTypes) {
+      this.alarms.addStreamAlarms(typeName(type), {
+        streamName: this.deliveries[type]!.streamName,
+        transform: this.deliveries[type]!.transform.function,
+        transformServiceName: transformServiceName(type),
+      });
+      new CfnOutput(this, `${typeName(type)}DeliveryStreamName`, { value: this.deliveries[type]!.streamName });
+      new CfnOutput(this, `${typeName(type)}BackupBucketName`, { value: this.deliveries[type]!.backupBucket.bucketName });
+    }
 
     new CfnOutput(this, 'DomainEndpoint', { value: `https://${domain.domainEndpoint}`, description: 'OpenSearch endpoint (SigV4-signed requests only)' });
     new CfnOutput(this, 'DashboardsUrl', { value: `https://${domain.domainEndpoint}/_dashboards/`, description: 'OpenSearch Dashboards (Cognito sign-in: users read <indexPrefix>-*, the admins group administers)' });

@@ -5,6 +5,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { AlbatrossStackProps } from './albatross-stack.ts';
 import type { ExistingVpc } from './constructs/private-network.ts';
 import type { DomainSizing } from './constructs/search-domain.ts';
+import { isLogType, LOG_TYPES, type LogType } from '../transform/log-type-names.ts';
 
 /** Context keys the app reads, with what they set; docs/deploy.md lists the same. */
 export const CONTEXT_KEYS = {
@@ -31,6 +32,9 @@ export const CONTEXT_KEYS = {
   logSamples: 'true = the transform logs up to 3 raw failed lines per batch (default false: no log content in CloudWatch Logs)',
   signInDomainPrefix: 'Cognito hosted-UI prefix (default <stack>-<account>)',
   indexPrefix: 'index prefix (default alb-logs)',
+  logTypes: 'ALB log types to deliver, comma-separated: access, connection, health (default all three, one delivery stream each)',
+  connectionIndexPrefix: 'connection-log index prefix (default alb-connection)',
+  healthIndexPrefix: 'health-check-log index prefix (default alb-health)',
   retentionDays: 'days indices are kept (default 30)',
   backupExpirationDays: 'days failed records are kept (default 90)',
   shards: 'primary shards per daily index (default 1)',
@@ -107,6 +111,15 @@ function flag(read: ContextReader, key: ContextKey): boolean | undefined {
   if (value === true || value === 'true') return true;
   if (value === false || value === 'false') return false;
   throw new Error(`context ${key} must be true or false, got ${JSON.stringify(value)}`);
+}
+
+function logTypeList(read: ContextReader): LogType[] | undefined {
+  const value = text(read, 'logTypes');
+  if (value === undefined) return undefined;
+  const types = value.split(',').map((type) => type.trim()).filter((type) => type !== '');
+  const unknown = types.filter((type) => !isLogType(type));
+  if (types.length === 0 || unknown.length > 0) throw new Error(`context logTypes must be a comma-separated list of ${LOG_TYPES.join(', ')}, got "${value}"`);
+  return types as LogType[];
 }
 
 function removal(read: ContextReader): RemovalPolicy | undefined {
@@ -198,6 +211,9 @@ export function settingsFromContext(read: ContextReader, env: NodeJS.ProcessEnv 
       domainSizing: sizing,
       signInDomainPrefix: text(read, 'signInDomainPrefix'),
       indexPrefix: text(read, 'indexPrefix'),
+      logTypes: logTypeList(read),
+      connectionIndexPrefix: text(read, 'connectionIndexPrefix'),
+      healthIndexPrefix: text(read, 'healthIndexPrefix'),
       retentionDays: integer(read, 'retentionDays'),
       backupExpirationDays: integer(read, 'backupExpirationDays'),
       shards: integer(read, 'shards'),

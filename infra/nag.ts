@@ -41,14 +41,16 @@ export function acknowledgeFindings(stack: AlbatrossStack): void {
   acknowledge(stack.templates.provider, `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(stack.templates.handler.function.node.defaultChild as CfnElement)}.Arn>:*]`,
     'The CDK Provider framework may invoke any version of the one installer function it fronts.');
 
-  const deliveryPolicy = stack.delivery.role;
   const domainArn = stack.delivery.domainArn;
-  acknowledgeWildcards(deliveryPolicy, [`${domainArn}/*`],
-    'Firehose bulk-indexes into daily indices <prefix>-YYYY-MM-DD whose names are not known in advance; scoped to this one domain (AWS Firehose developer guide policy).');
-  acknowledgeWildcards(deliveryPolicy, stack.delivery.readPaths.filter((path) => path.includes('*')),
-    'Read-only paths (ESHttpGet) Firehose needs for index mappings and node/index stats, exactly as listed in the Firehose developer guide.');
-  acknowledgeWildcards(deliveryPolicy, [stack.delivery.backupBucket.arnForObjects('*')],
-    'Firehose writes failed documents under keys it generates (errors/<error-output-type>/yyyy/MM/dd/...); scoped to the dedicated backup bucket.');
+  // One delivery stream per log type, each with the same policy shape.
+  for (const delivery of Object.values(stack.deliveries)) {
+    acknowledgeWildcards(delivery.role, [`${domainArn}/*`],
+      'Firehose bulk-indexes into daily indices <prefix>-YYYY-MM-DD whose names are not known in advance; scoped to this one domain (AWS Firehose developer guide policy).');
+    acknowledgeWildcards(delivery.role, delivery.readPaths.filter((path) => path.includes('*')),
+      'Read-only paths (ESHttpGet) Firehose needs for index mappings and node/index stats, exactly as listed in the Firehose developer guide.');
+    acknowledgeWildcards(delivery.role, [delivery.backupBucket.arnForObjects('*')],
+      'Firehose writes failed documents under keys it generates (errors/<error-output-type>/yyyy/MM/dd/...); scoped to the dedicated backup bucket.');
+  }
 
   acknowledgeWildcards(stack.templatesInstallerRole, [`${domainArn}/*`],
     'The installer writes _component_template, _index_template, _plugins/_ism and _plugins/_security paths of this one domain; the path set changes with the templates.');
@@ -64,8 +66,10 @@ export function acknowledgeFindings(stack: AlbatrossStack): void {
       'The installer runs in the domain\'s VPC: EC2 network-interface actions (Create/Describe/Delete/Assign/UnassignNetworkInterface) have no resource-level permissions.');
     acknowledge(stack.replayer.function.role, 'AwsSolutions-IAM5[Resource::*]',
       'The replayer runs in the domain\'s VPC: EC2 network-interface actions (Create/Describe/Delete/Assign/UnassignNetworkInterface) have no resource-level permissions.');
-    acknowledge(deliveryPolicy, 'AwsSolutions-IAM5[Resource::*]',
-      'Firehose delivers into the VPC domain through ENIs it manages: the EC2 Describe*/CreateNetworkInterface* actions the Firehose developer guide lists have no resource-level permissions.');
+    for (const delivery of Object.values(stack.deliveries)) {
+      acknowledge(delivery.role, 'AwsSolutions-IAM5[Resource::*]',
+        'Firehose delivers into the VPC domain through ENIs it manages: the EC2 Describe*/CreateNetworkInterface* actions the Firehose developer guide lists have no resource-level permissions.');
+    }
   }
 
   const replayerRole = stack.replayer.function.role;

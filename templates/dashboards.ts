@@ -37,7 +37,7 @@ const MIGRATION_VERSION: Record<SavedObject['type'], Record<string, string>> = {
 const INDEX_REF_NAME = 'kibanaSavedObjectMeta.searchSourceJSON.index';
 const NANOS_PER_SECOND = 1_000_000_000;
 
-interface Agg {
+export interface Agg {
   id: string;
   enabled: true;
   type: string;
@@ -45,16 +45,16 @@ interface Agg {
   params: Record<string, unknown>;
 }
 
-const count = (id = '1'): Agg => ({ id, enabled: true, type: 'count', schema: 'metric', params: {} });
-const metric = (id: string, type: 'sum' | 'median', field: string, customLabel: string): Agg => ({ id, enabled: true, type, schema: 'metric', params: { field, customLabel } });
-const dateHistogram = (id: string): Agg => ({
+export const count = (id = '1'): Agg => ({ id, enabled: true, type: 'count', schema: 'metric', params: {} });
+export const metric = (id: string, type: 'sum' | 'median', field: string, customLabel: string): Agg => ({ id, enabled: true, type, schema: 'metric', params: { field, customLabel } });
+export const dateHistogram = (id: string): Agg => ({
   id,
   enabled: true,
   type: 'date_histogram',
   schema: 'segment',
   params: { field: '@timestamp', useNormalizedOpenSearchInterval: true, interval: 'auto', drop_partials: false, min_doc_count: 1, extended_bounds: {} },
 });
-const terms = (id: string, field: string, size: number, schema: Agg['schema'], label: string): Agg => ({
+export const terms = (id: string, field: string, size: number, schema: Agg['schema'], label: string): Agg => ({
   id,
   enabled: true,
   type: 'terms',
@@ -63,7 +63,7 @@ const terms = (id: string, field: string, size: number, schema: Agg['schema'], l
 });
 
 // Parameters of the vislib XY charts (line, area, histogram), one series per metric agg.
-function xyParams(type: 'line' | 'area' | 'histogram', metrics: { id: string; label: string }[], valueTitle: string, stacked: boolean): Record<string, unknown> {
+export function xyParams(type: 'line' | 'area' | 'histogram', metrics: { id: string; label: string }[], valueTitle: string, stacked: boolean): Record<string, unknown> {
   return {
     type,
     grid: { categoryLines: false },
@@ -102,7 +102,8 @@ function xyParams(type: 'line' | 'area' | 'histogram', metrics: { id: string; la
   };
 }
 
-const TABLE_PARAMS = { perPage: 10, showPartialRows: false, showMetricsAtAllLevels: false, showTotal: false, totalFunc: 'sum', percentageCol: '' };
+export const TABLE_PARAMS = { perPage: 10, showPartialRows: false, showMetricsAtAllLevels: false, showTotal: false, totalFunc: 'sum', percentageCol: '' };
+export const PIE_PARAMS = { type: 'pie', addTooltip: true, addLegend: true, legendPosition: 'right', isDonut: true, labels: { show: false, values: true, last_level: true, truncate: 100 } };
 /** Coordinate map (tile_map) of geohash cells, circles scaled by requests. */
 const MAP_PARAMS = {
   mapType: 'Scaled Circle Markers', isDesaturated: true, addTooltip: true, heatClusterSize: 1.5, legendPosition: 'bottomright',
@@ -120,15 +121,15 @@ export const HOSTING_AS_NUMBERS: Readonly<Record<number, string>> = {
   132203: 'Tencent Cloud', 51167: 'Contabo', 12876: 'Scaleway', 13335: 'Cloudflare',
 };
 
-const PIE_PARAMS = { type: 'pie', addTooltip: true, addLegend: true, legendPosition: 'right', isDonut: true, labels: { show: false, values: true, last_level: true, truncate: 100 } };
-
-interface VisSpec {
+export interface VisSpec {
   slug: string;
   title: string;
   type: 'line' | 'area' | 'histogram' | 'table' | 'pie' | 'tile_map';
   params: Record<string, unknown>;
   aggs: Agg[];
   description: string;
+  /** KQL every document of the visualization must match (e.g. failures only); default all. */
+  query?: string;
 }
 
 function visualizationSpecs(): VisSpec[] {
@@ -291,7 +292,7 @@ function visualizationSpecs(): VisSpec[] {
   ];
 }
 
-interface SearchSpec {
+export interface SearchSpec {
   slug: string;
   title: string;
   description: string;
@@ -357,6 +358,32 @@ function searchSourceJSON(query: string, withIndex: boolean): string {
 }
 
 export function renderSavedObjects(options: DashboardsOptions): SavedObject[] {
+  return buildSavedObjects({
+    indexPrefix: options.indexPrefix,
+    fieldFormats: FIELD_FORMATS,
+    searches: searchSpecs(options),
+    visualizations: visualizationSpecs(),
+    dashboardTitle: `[ALB] Access logs overview (${names(options.indexPrefix).indexPattern})`,
+    dashboardDescription: 'Albatross: ALB access logs — traffic, status, latency, clients, errors, TLS.',
+  });
+}
+
+/** What one index family's saved objects are made of (access logs above; log-type-dashboards.ts for the others). */
+export interface SavedObjectsSpec {
+  indexPrefix: string;
+  fieldFormats: Record<string, unknown>;
+  searches: SearchSpec[];
+  visualizations: VisSpec[];
+  dashboardTitle: string;
+  dashboardDescription: string;
+  /** Prefix of every visualization and search title; default `[ALB]`. */
+  titlePrefix?: string;
+}
+
+/** An index pattern, the saved searches, the visualizations and one dashboard holding them all. */
+export function buildSavedObjects(spec: SavedObjectsSpec): SavedObject[] {
+  const options = spec;
+  const titlePrefix = spec.titlePrefix ?? '[ALB]';
   const ids = dashboardIds(options.indexPrefix);
   const indexRef: SavedObjectReference = { name: INDEX_REF_NAME, type: 'index-pattern', id: ids.indexPattern };
   const indexPattern: SavedObject = {
@@ -365,16 +392,16 @@ export function renderSavedObjects(options: DashboardsOptions): SavedObject[] {
     attributes: {
       title: names(options.indexPrefix).indexPattern,
       timeFieldName: '@timestamp',
-      fieldFormatMap: JSON.stringify(FIELD_FORMATS),
+      fieldFormatMap: JSON.stringify(spec.fieldFormats),
     },
     references: [],
     migrationVersion: MIGRATION_VERSION['index-pattern'],
   };
-  const searches: SavedObject[] = searchSpecs(options).map((s) => ({
+  const searches: SavedObject[] = spec.searches.map((s) => ({
     id: ids.search(s.slug),
     type: 'search',
     attributes: {
-      title: `[ALB] ${s.title}`,
+      title: `${titlePrefix} ${s.title}`,
       description: s.description,
       hits: 0,
       columns: s.columns,
@@ -385,16 +412,16 @@ export function renderSavedObjects(options: DashboardsOptions): SavedObject[] {
     references: [indexRef],
     migrationVersion: MIGRATION_VERSION.search,
   }));
-  const visualizations: SavedObject[] = visualizationSpecs().map((v) => ({
+  const visualizations: SavedObject[] = spec.visualizations.map((v) => ({
     id: ids.visualization(v.slug),
     type: 'visualization',
     attributes: {
-      title: `[ALB] ${v.title}`,
+      title: `${titlePrefix} ${v.title}`,
       description: v.description,
-      visState: JSON.stringify({ title: `[ALB] ${v.title}`, type: v.type, params: v.params, aggs: v.aggs }),
+      visState: JSON.stringify({ title: `${titlePrefix} ${v.title}`, type: v.type, params: v.params, aggs: v.aggs }),
       uiStateJSON: '{}',
       version: 1,
-      kibanaSavedObjectMeta: { searchSourceJSON: searchSourceJSON('', true) },
+      kibanaSavedObjectMeta: { searchSourceJSON: searchSourceJSON(v.query ?? '', true) },
     },
     references: [indexRef],
     migrationVersion: MIGRATION_VERSION.visualization,
@@ -417,8 +444,8 @@ export function renderSavedObjects(options: DashboardsOptions): SavedObject[] {
     id: ids.dashboard,
     type: 'dashboard',
     attributes: {
-      title: `[ALB] Access logs overview (${names(options.indexPrefix).indexPattern})`,
-      description: 'Albatross: ALB access logs — traffic, status, latency, clients (where from, which networks, what they run), errors, TLS.',
+      title: spec.dashboardTitle,
+      description: spec.dashboardDescription,
       hits: 0,
       panelsJSON: JSON.stringify(panels),
       optionsJSON: JSON.stringify({ hidePanelTitles: false, useMargins: true }),

@@ -5,7 +5,7 @@
 // custom resource, so it never prints or exits: it logs through `options.log`,
 // returns a report and throws InstallError with a message meant for humans.
 import type { Client } from '@opensearch-project/opensearch';
-import { SCHEMA_FIELDS } from '../transform/schema/fields.ts';
+import { LOG_TYPE_SPECS, LOG_TYPES, type LogType } from '../transform/log-types.ts';
 import { buildMappings, flattenMappingTypes, type IndexMappings } from '../transform/schema/mapping.ts';
 import {
   ADMIN_ROLE,
@@ -22,13 +22,16 @@ import {
   type SecurityRole,
   type TemplateOptions,
 } from './render.ts';
-import { DEFAULT_SLOW_REQUEST_SECONDS, checkSavedObjects, renderSavedObjects, toNdjson, type SavedObject } from './dashboards.ts';
+import { DEFAULT_SLOW_REQUEST_SECONDS, checkSavedObjects, toNdjson, type SavedObject } from './dashboards.ts';
+import { renderLogTypeSavedObjects } from './log-type-dashboards.ts';
 import { importSavedObjects, savedObjectsUpToDate, type DashboardsTarget } from './dashboards-import.ts';
 
 /** OpenSearch versions the templates are written and tested for (composable templates, date_nanos, _plugins APIs). */
 export const SUPPORTED_VERSIONS = { minMajor: 2, maxMajor: 3 } as const;
 
 export interface InstallOptions extends Partial<TemplateOptions> {
+  /** Which log type's index family to install (its schema, dashboards and default prefix); default access. */
+  logType?: LogType;
   /** IAM role ARN Firehose delivers with: mapped as a backend role to a least-privilege security role. */
   firehoseRoleArn?: string;
   /** IAM role of the replayer Lambda (docs/replay.md): mapped to the same security role as Firehose, which is what bulk writing needs. */
@@ -97,6 +100,12 @@ export class InstallError extends Error {
 
 /** Fields the verification report lists (all schema fields are checked). */
 export const KEY_FIELDS = ['@timestamp', 'source.ip', 'http.response.status_code', 'http.response.bytes', 'event.duration', 'url.original', 'url.original.text', 'user_agent.original', 'aws.elb.backend_processing_time.sec'];
+/** The same per log type; the first three also probe existing indices for stale mappings. */
+export const KEY_FIELDS_BY_TYPE: Readonly<Record<LogType, readonly string[]>> = {
+  access: KEY_FIELDS,
+  connection: ['@timestamp', 'source.ip', 'destination.port', 'event.duration', 'tls.client.x509.not_after', 'aws.elb.conn_trace_id', 'aws.elb.node.ip'],
+  health: ['@timestamp', 'destination.ip', 'http.response.status_code', 'event.duration', 'aws.elb.target_group.id', 'aws.elb.error.reason'],
+};
 
 interface Request {
   method: 'GET' | 'PUT' | 'POST';
@@ -397,7 +406,7 @@ class Installer {
     }
   }
 
-  async verify(index: string, expected: Map<string, string>): Promise<Verification> {
+  async verify(index: string, expected: Map<string, string>, keyFields: readonly string[] = KEY_FIELDS): Promise<Verification> {
     const response = await this.send({ method: 'POST', path: `/_index_template/_simulate_index/${encodeURIComponent(index)}` });
     const properties = response.body.template?.mappings?.properties ?? {};
     const actual = flattenMappingTypes(properties);
@@ -407,7 +416,7 @@ class Installer {
       index,
       fieldsChecked: checks.length,
       mismatches: checks.filter((c) => c.actual !== c.expected),
-      keyFields: checks.filter((c) => KEY_FIELDS.includes(c.path)),
+      keyFields: checks.filter((c) => keyFields.includes(c.path)),
       overlapping,
     };
     if (response.body.template?.mappings?.dynamic !== 'strict') {
@@ -499,8 +508,8 @@ class Installer {
   }
 
   /** Existing daily indices created before the template (or by another one) keep their own types. */
-  async staleIndices(prefix: string, expected: Map<string, string>): Promise<string[]> {
-    const probe = ['@timestamp', 'source.ip', 'http.response.status_code'];
+  async staleIndices(prefix: string, expected: Map<string, string>, keyFields: readonly string[] = KEY_FIELDS): Promise<string[]> {
+    const probe = keyFields.slice(0, 3);
     const response = await this.send({ method: 'GET', path: `/${names(prefix).indexPattern}/_mapping/field/${probe.join(',')}` }, [404]);
     if (response.statusCode === 404) return [];
     const stale: string[] = [];
@@ -516,8 +525,11 @@ class Installer {
 }
 
 export async function installTemplates(client: Client, options: InstallOptions = {}): Promise<InstallReport> {
+  const logType = options.logType ?? 'access';
+  const spec = LOG_TYPE_SPECS[logType];
+  const keyFields = KEY_FIELDS_BY_TYPE[logType];
   const templateOptions: TemplateOptions = {
-    indexPrefix: options.indexPrefix ?? DEFAULT_TEMPLATE_OPTIONS.indexPrefix,
+    indexPrefix: options.indexPrefix ?? spec.defaultIndexPrefix,
     shards: options.shards ?? DEFAULT_TEMPLATE_OPTIONS.shards,
     replicas: options.replicas ?? DEFAULT_TEMPLATE_OPTIONS.replicas,
     refreshInterval: options.refreshInterval ?? DEFAULT_TEMPLATE_OPTIONS.refreshInterval,
@@ -526,7 +538,7 @@ export async function installTemplates(client: Client, options: InstallOptions =
   };
   let rendered: RenderedTemplates;
   try {
-    rendered = renderTemplates(templateOptions);
+    rendered = renderTemplates(templateOptions, spec.fields);
   } catch (error) {
     throw new InstallError((error as Error).message);
   }
@@ -538,9 +550,9 @@ export async function installTemplates(client: Client, options: InstallOptions =
   }
   if (options.dashboardsAdmin && !options.dashboardsRoleArn) throw new InstallError('dashboardsAdmin needs a Dashboards role ARN to map to all_access');
   const prefix = templateOptions.indexPrefix;
-  const expected = flattenMappingTypes(buildMappings(SCHEMA_FIELDS).properties);
+  const expected = flattenMappingTypes(buildMappings(spec.fields).properties);
   const savedObjects = options.dashboards
-    ? renderSavedObjects({ indexPrefix: prefix, slowRequestSeconds: options.slowRequestSeconds ?? DEFAULT_SLOW_REQUEST_SECONDS })
+    ? renderLogTypeSavedObjects(logType, { indexPrefix: prefix, slowRequestSeconds: options.slowRequestSeconds ?? DEFAULT_SLOW_REQUEST_SECONDS })
     : [];
   const problems = checkSavedObjects(savedObjects, expected);
   if (problems.length > 0) throw new InstallError(`Dashboards saved objects are inconsistent with the mapping: ${problems.join('; ')}`);
@@ -551,7 +563,7 @@ export async function installTemplates(client: Client, options: InstallOptions =
   if (!options.dryRun) {
     const root = await installer.send({ method: 'GET', path: '/' });
     report.version = parseVersion(root.body);
-    installer.log(`OpenSearch ${report.version}; installing templates version ${TEMPLATE_VERSION} for ${names(prefix).indexPattern}`);
+    installer.log(`OpenSearch ${report.version}; installing templates version ${TEMPLATE_VERSION} for ${names(prefix).indexPattern} (${spec.label}s)`);
     const dataNodes = await installer.dataNodes();
     if (dataNodes !== undefined && templateOptions.replicas >= dataNodes) {
       const warning = `${templateOptions.replicas} replicas need ${templateOptions.replicas + 1} data nodes but the cluster has ${dataNodes}: new indices will stay yellow (use --replicas ${dataNodes - 1})`;
@@ -585,8 +597,8 @@ export async function installTemplates(client: Client, options: InstallOptions =
   if (options.dryRun) {
     installer.log(`POST /_index_template/_simulate_index/${index}`);
   } else {
-    report.verification = await installer.verify(index, expected);
-    report.staleIndices = await installer.staleIndices(prefix, expected);
+    report.verification = await installer.verify(index, expected, keyFields);
+    report.staleIndices = await installer.staleIndices(prefix, expected, keyFields);
     if (report.verification.mismatches.length > 0) {
       const list = report.verification.mismatches.map((m) => `${m.path}: ${m.actual ?? 'missing'} instead of ${m.expected}`).join('; ');
       const competing = await installer.competingTemplates(index, rendered.indexTemplate);
@@ -596,4 +608,47 @@ export async function installTemplates(client: Client, options: InstallOptions =
   }
   report.changed = installer.steps.some((s) => s.outcome === 'created' || s.outcome === 'updated');
   return report;
+}
+
+export interface InstallAllOptions extends Omit<InstallOptions, 'logType' | 'indexPrefix' | 'verifyIndex'> {
+  /** The index families to install; default all three. */
+  logTypes?: readonly LogType[];
+  /** Index prefix per log type; default each type's own (alb-logs, alb-connection, alb-health). */
+  indexPrefixes?: Partial<Record<LogType, string>>;
+}
+
+/** Index prefix of each log type after the defaults. */
+export function resolvePrefixes(indexPrefixes: Partial<Record<LogType, string>> = {}): Record<LogType, string> {
+  return Object.fromEntries(LOG_TYPES.map((type) => [type, indexPrefixes[type] ?? LOG_TYPE_SPECS[type].defaultIndexPrefix])) as Record<LogType, string>;
+}
+
+/**
+ * Two families whose daily indices one index pattern would both match (`alb-*` and `alb-connection-*`)
+ * would get each other's mapping: refused with the pair named.
+ */
+export function prefixConflicts(prefixes: Partial<Record<LogType, string>>): string[] {
+  const entries = Object.entries(prefixes) as [LogType, string][];
+  const problems: string[] = [];
+  for (const [a, prefixA] of entries) {
+    for (const [b, prefixB] of entries) {
+      if (a !== b && `${prefixB}-`.startsWith(`${prefixA}-`)) problems.push(`the ${a} prefix "${prefixA}" also matches the ${b} indices ${prefixB}-*`);
+      else if (a < b && prefixA !== prefixB && (prefixB.startsWith(prefixA) || prefixA.startsWith(prefixB))) {
+        problems.push(`the ${a} prefix "${prefixA}" and the ${b} prefix "${prefixB}" start alike, so their Firehose roles (<prefix>*) overlap`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** installTemplates for each log type in turn (the same options; each with its own prefix, schema and dashboards). */
+export async function installAllTemplates(client: Client, options: InstallAllOptions = {}): Promise<Partial<Record<LogType, InstallReport>>> {
+  const logTypes = options.logTypes ?? LOG_TYPES;
+  const all = resolvePrefixes(options.indexPrefixes);
+  const prefixes = Object.fromEntries(logTypes.map((type) => [type, all[type]])) as Partial<Record<LogType, string>>;
+  const conflicts = prefixConflicts(prefixes);
+  if (conflicts.length > 0) throw new InstallError(`Index prefixes overlap: ${conflicts.join('; ')}. Choose prefixes none of which starts another.`);
+  const { logTypes: _types, indexPrefixes: _prefixes, ...shared } = options;
+  const reports: Partial<Record<LogType, InstallReport>> = {};
+  for (const logType of logTypes) reports[logType] = await installTemplates(client, { ...shared, logType, indexPrefix: all[logType] });
+  return reports;
 }

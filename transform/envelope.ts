@@ -1,7 +1,9 @@
 // Loader -> transform record envelope (docs/architecture.md, "Loader -> transform record envelope").
 //
 // A Firehose record's data is either a bare ALB line (any producer) or
-//   \x1E <encodeURIComponent(bucket)> SP <encodeURIComponent(key)> SP <byte offset, decimal> LF <raw line>
+//   \x1E <encodeURIComponent(bucket)> SP <encodeURIComponent(key)> SP [<log type> SP] <byte offset, decimal> LF <raw line>
+// The log type (`connection`, `health`) says which parser the transform uses; it is left out for
+// access logs, so access-log records are byte for byte what they were before other types existed.
 // The header tells the transform where the line came from (for log.file.path, log.offset and a
 // deterministic event.id) and costs about 100-250 bytes (an AWS key with its %2Fs). \x1E (ASCII
 // record separator) never starts an ALB line, so a record that starts with it is an envelope and
@@ -12,6 +14,7 @@
 // ProcessingFailed (original data kept, reason counted and logged). A broken header means a
 // producer bug, which must show up rather than silently lose the line's source.
 import type { LineSource } from './parser/index.ts';
+import type { LogType } from './log-types.ts';
 
 /** First byte of an enveloped record (ASCII RS). */
 export const ENVELOPE_MARKER = 0x1e;
@@ -19,7 +22,10 @@ const LF = 0x0a;
 const CR = 0x0d;
 
 /** The object a line comes from; `bucket` is absent for local files (then `key` is the file path). */
-export type ObjectSource = Omit<LineSource, 'offset'>;
+export type ObjectSource = Omit<LineSource, 'offset'> & {
+  /** The log type of the object's lines; absent = access. */
+  type?: LogType;
+};
 
 export interface DecodedRecord {
   /** Present when the record carried a valid envelope header. */
@@ -28,6 +34,8 @@ export interface DecodedRecord {
   line: string;
   /** Set when the record starts with the envelope marker but the header is malformed; `line` is then the whole record text. */
   error?: string;
+  /** The log type the envelope names; absent for access logs, bare lines and malformed headers. */
+  type?: Exclude<LogType, 'access'>;
 }
 
 /**
@@ -37,7 +45,7 @@ export interface DecodedRecord {
 export function envelopePrefix(source: ObjectSource): Buffer {
   if (source.key.length === 0) throw new RangeError('envelope: the object key must not be empty');
   return Buffer.from(
-    `\x1e${encodeURIComponent(source.bucket ?? '')} ${encodeURIComponent(source.key)} `,
+    `\x1e${encodeURIComponent(source.bucket ?? '')} ${encodeURIComponent(source.key)} ${source.type === undefined || source.type === 'access' ? '' : `${source.type} `}`,
     'latin1', // encodeURIComponent output is ASCII
   );
 }
@@ -91,26 +99,27 @@ export function createRecordEncoder(source: ObjectSource): (offset: number, line
   };
 }
 
-/** Encodes one line with its source. For many lines of one object use createRecordEncoder. */
-export function encodeRecord(source: LineSource, line: Buffer | string): Buffer {
+/** Encodes one line with its source (and log type). For many lines of one object use createRecordEncoder. */
+export function encodeRecord(source: LineSource & { type?: LogType }, line: Buffer | string): Buffer {
   return createRecordEncoder(source)(source.offset, line);
 }
 
 // encodeURIComponent leaves only these characters unescaped; anything else in a header is not ours.
-const HEADER = /^([A-Za-z0-9\-_.!~*'()%]*) ([A-Za-z0-9\-_.!~*'()%]+) (\d{1,16})$/;
+const HEADER = /^([A-Za-z0-9\-_.!~*'()%]*) ([A-Za-z0-9\-_.!~*'()%]+) (?:(connection|health) )?(\d{1,16})$/;
 
 // Records of one batch mostly come from the same object: remember the last decoded bucket/key,
 // and its header bytes up to the offset, so the next record of that object costs one memcmp.
 let lastObjectFields = '';
 let lastObject: { bucket?: string; key: string } = { key: '' };
+let lastType: DecodedRecord['type'];
 let lastPrefixBytes = Buffer.alloc(0);
 
-function decodeHeader(header: string): { source: LineSource } | { error: string } {
+function decodeHeader(header: string): { source: LineSource; type: DecodedRecord['type'] } | { error: string } {
   const match = HEADER.exec(header);
   if (match === null) {
     return { error: 'malformed envelope header: expected "<bucket> <key> <offset>" URI-encoded' };
   }
-  const [, bucketField, keyField, offsetField] = match as unknown as [string, string, string, string];
+  const [, bucketField, keyField, typeField, offsetField] = match as unknown as [string, string, string, DecodedRecord['type'], string];
   const offset = Number(offsetField);
   if (!Number.isSafeInteger(offset)) return { error: 'malformed envelope header: offset beyond a safe integer' };
   const objectFields = header.slice(0, header.length - offsetField.length);
@@ -119,12 +128,13 @@ function decodeHeader(header: string): { source: LineSource } | { error: string 
       const bucket = decodeURIComponent(bucketField);
       lastObject = bucket.length > 0 ? { bucket, key: decodeURIComponent(keyField) } : { key: decodeURIComponent(keyField) };
       lastObjectFields = objectFields;
+      lastType = typeField;
       lastPrefixBytes = Buffer.from(`\x1e${objectFields}`, 'latin1'); // ASCII: checked by HEADER
     } catch {
       return { error: 'malformed envelope header: invalid URI encoding in bucket or key' };
     }
   }
-  return { source: sourceAt(offset) };
+  return { source: sourceAt(offset), type: lastType };
 }
 
 // Built field by field: an object spread here cost more than the rest of the decoding.
@@ -165,14 +175,16 @@ function decodeBytes(data: Buffer): DecodedRecord {
   if (data[0] !== ENVELOPE_MARKER) return { line: data.toString('utf8', 0, lineEnd(data)) };
   const fast = offsetAfterLastPrefix(data);
   if (fast !== undefined) {
-    return { source: sourceAt(fast.offset), line: data.toString('utf8', fast.lf + 1, Math.max(fast.lf + 1, lineEnd(data))) };
+    const line = data.toString('utf8', fast.lf + 1, Math.max(fast.lf + 1, lineEnd(data)));
+    return lastType === undefined ? { source: sourceAt(fast.offset), line } : { source: sourceAt(fast.offset), line, type: lastType };
   }
   const lf = data.indexOf(LF);
   if (lf < 0) return { line: data.toString('utf8'), error: 'malformed envelope header: no line feed after the header' };
   // The header must be ASCII; latin1 maps each byte to one character, so a stray byte fails the pattern.
   const decoded = decodeHeader(data.toString('latin1', 1, lf));
   if ('error' in decoded) return { line: data.toString('utf8'), error: decoded.error };
-  return { source: decoded.source, line: data.toString('utf8', lf + 1, Math.max(lf + 1, lineEnd(data))) };
+  const line = data.toString('utf8', lf + 1, Math.max(lf + 1, lineEnd(data)));
+  return decoded.type === undefined ? { source: decoded.source, line } : { source: decoded.source, line, type: decoded.type };
 }
 
 function decodeText(data: string): DecodedRecord {
@@ -181,7 +193,8 @@ function decodeText(data: string): DecodedRecord {
   if (lf < 0) return { line: data, error: 'malformed envelope header: no line feed after the header' };
   const decoded = decodeHeader(data.slice(1, lf));
   if ('error' in decoded) return { line: data, error: decoded.error };
-  return { source: decoded.source, line: withoutLineEnd(data.slice(lf + 1)) };
+  const line = withoutLineEnd(data.slice(lf + 1));
+  return decoded.type === undefined ? { source: decoded.source, line } : { source: decoded.source, line, type: decoded.type };
 }
 
 /**

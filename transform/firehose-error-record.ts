@@ -8,9 +8,10 @@
 // transform would have given it, a document under the index and id Firehose used.
 import { decodeRecord } from './envelope.ts';
 import type { LineSource } from './parser/index.ts';
+import type { LogType } from './log-types.ts';
 
 export type UnwrappedErrorRecord =
-  | { kind: 'line'; line: string; source?: LineSource }
+  | { kind: 'line'; line: string; source?: LineSource; type?: LogType }   // source and type from the envelope (no type there = access); neither for a bare line
   | { kind: 'document'; document: string; index: string; id: string; reason: string }
   | { kind: 'invalid'; error: string; raw: string };
 
@@ -43,5 +44,5 @@ export function unwrapErrorRecord(text: string): UnwrappedErrorRecord {
     }
     return { kind: 'document', document: decoded.line, index, id, reason: typeof errorMessage === 'string' ? errorMessage : '' };
   }
-  return decoded.source === undefined ? { kind: 'line', line: decoded.line } : { kind: 'line', line: decoded.line, source: decoded.source };
+  return decoded.source === undefined ? { kind: 'line', line: decoded.line } : { kind: 'line', line: decoded.line, source: decoded.source, type: decoded.type ?? 'access' };
 }

@@ -14,7 +14,15 @@ export const SERVICE_NAMES = {
   transform: 'albatross-transform',
   replayer: 'albatross-replayer',
 } as const;
-export type ServiceName = (typeof SERVICE_NAMES)[keyof typeof SERVICE_NAMES];
+export type ServiceName = (typeof SERVICE_NAMES)[keyof typeof SERVICE_NAMES] | `${typeof SERVICE_NAMES.transform}-${string}`;
+
+/**
+ * The transform's service name for a stream of one log type: access keeps `albatross-transform`
+ * (the name its alarm reads), the others add their type, so each stream's metrics stand apart.
+ */
+export function transformServiceName(logType: string): ServiceName {
+  return logType === 'access' ? SERVICE_NAMES.transform : `${SERVICE_NAMES.transform}-${logType}`;
+}
 
 export function createLogger(serviceName: ServiceName): Logger {
   return new Logger({ serviceName });

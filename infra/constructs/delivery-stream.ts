@@ -10,6 +10,7 @@ import { BUNDLED_DATA_FILES, BUNDLED_DATA_FOLDER, type BundledDataFile } from '.
 import { parseEnrichSetting } from '../../transform/enrich/settings.ts';
 import { PROCESSOR_BUFFER_SIZE_MB } from '../../transform/firehose-transform/limits.ts';
 import { BundledFunction } from './bundled-function.ts';
+import type { LogType } from '../../transform/log-types.ts';
 import { createSecureBucket } from './secure-bucket.ts';
 
 /** Firehose's error-output prefix; `!{firehose:error-output-type}` separates processing-failed from delivery failures. */
@@ -18,6 +19,8 @@ export const ERROR_OUTPUT_PREFIX = 'errors/!{firehose:error-output-type}/!{times
 export const BACKUP_PREFIX = 'failed/';
 
 export interface DeliveryStreamProps {
+  /** The log type the stream carries (its transform parses that type). @default access */
+  readonly logType?: LogType;
   readonly domainArn: string;
   readonly indexPrefix: string;
   readonly bufferInterval: Duration;
@@ -100,6 +103,8 @@ export class DeliveryStream extends Construct {
       // CPU-second with it (docs/benchmarks.md). Billed per millisecond, so that is cost.
       environment: {
         NODE_OPTIONS: '--max-semi-space-size=64',
+        // access, the default, stays unset: the access stream's function is what it was before other types
+        ...(props.logType === undefined || props.logType === 'access' ? {} : { ALBATROSS_LOG_TYPE: props.logType }),
         ...(props.logSamples === true ? { ALBATROSS_LOG_SAMPLES: 'true' } : {}),
         ALBATROSS_ENRICH: props.enrichment,
         ...(props.geoipCityDb !== undefined && { ALBATROSS_GEOIP_CITY_DB: props.geoipCityDb }),

@@ -14,8 +14,13 @@ export interface LoaderProps {
   readonly logBucket: s3.IBucket;
   /** Key prefix the loader may read, e.g. `AWSLogs/`. */
   readonly logKeyPrefix: string;
+  /** The delivery stream of `streamEnvironment` (by default the access-log stream). */
   readonly streamName: string;
   readonly streamArn: string;
+  /** Environment variable naming `streamName`. @default ALBATROSS_DELIVERY_STREAM */
+  readonly streamEnvironment?: string;
+  /** The other log types' delivery streams, each under its own environment variable. */
+  readonly additionalStreams?: readonly { environment: string; streamName: string; streamArn: string }[];
   /** Where the loader records lines it cannot send (over Firehose's record limit). */
   readonly failureBucket: s3.IBucket;
   readonly memorySize: number;
@@ -53,7 +58,8 @@ export class Loader extends Construct {
     });
 
     const environment: Record<string, string> = {
-      ALBATROSS_DELIVERY_STREAM: props.streamName,
+      [props.streamEnvironment ?? 'ALBATROSS_DELIVERY_STREAM']: props.streamName,
+      ...Object.fromEntries((props.additionalStreams ?? []).map((stream) => [stream.environment, stream.streamName])),
       ALBATROSS_CHECKPOINT_TABLE: this.checkpointTable.tableName,
       ALBATROSS_FAILURE_BUCKET: props.failureBucket.bucketName,
       ALBATROSS_FAILURE_PREFIX: DEFAULT_FAILURE_PREFIX,
@@ -82,7 +88,7 @@ export class Loader extends Construct {
       new iam.PolicyStatement({
         sid: 'Deliver',
         actions: ['firehose:PutRecordBatch'],
-        resources: [props.streamArn],
+        resources: [props.streamArn, ...(props.additionalStreams ?? []).map((stream) => stream.streamArn)],
       }),
     );
     role.addToPolicy(

@@ -29,6 +29,8 @@ export interface PipelineAlarmsProps {
   readonly bufferInterval: Duration;
   readonly loader: lambda.IFunction;
   readonly transform: lambda.IFunction;
+  /** Metrics service of `transform` (transformServiceName). @default albatross-transform (the access-log stream) */
+  readonly transformServiceName?: string;
   readonly domain: opensearch.IDomain;
   /** Dedicated master nodes of a domain the stack created (0 = none, or an existing domain). */
   readonly masterNodes: number;
@@ -175,7 +177,7 @@ export class PipelineAlarms extends Construct {
     });
     this.add('ProcessingFailedRecords', {
       alarmDescription: 'The transform returned ProcessingFailed for some lines; they are in the backup bucket under errors/processing-failed/.',
-      metric: this.emfMetric(SERVICE_NAMES.transform, PROCESSING_FAILED_METRIC),
+      metric: this.emfMetric(props.transformServiceName ?? SERVICE_NAMES.transform, PROCESSING_FAILED_METRIC),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
@@ -311,6 +313,48 @@ export class PipelineAlarms extends Construct {
       dimensionsMap: { service },
       statistic: 'Sum',
       period: Duration.minutes(5),
+    });
+  }
+
+  /**
+   * The per-stream alarms above (delivery success, processing failures, transform invocation, errors and
+   * throttles) for another delivery stream, on the same topic: one set per log type's stream.
+   */
+  addStreamAlarms(prefix: string, stream: { streamName: string; transform: lambda.IFunction; transformServiceName: string }): void {
+    const firehoseMetric = (metricName: string): cloudwatch.Metric =>
+      new cloudwatch.Metric({ namespace: 'AWS/Firehose', metricName, dimensionsMap: { DeliveryStreamName: stream.streamName }, statistic: 'Average', period: Duration.minutes(5) });
+    const sumOverFiveMinutes = { statistic: 'Sum', period: Duration.minutes(5) };
+    this.add(`${prefix}DeliverySuccessBelow100`, {
+      alarmDescription: `${prefix}: Firehose could not index some documents into OpenSearch; after the retry duration they go to the backup bucket.`,
+      metric: firehoseMetric('DeliveryToAmazonOpenSearchService.Success'),
+      // As the access stream's: a transient partial failure that a retry fixes is not an incident (L-14).
+      threshold: 0.99,
+      evaluationPeriods: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    });
+    this.add(`${prefix}ProcessingFailedRecords`, {
+      alarmDescription: `${prefix}: the transform returned ProcessingFailed for some lines; they are in the backup bucket under errors/processing-failed/.`,
+      metric: new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: PROCESSING_FAILED_METRIC, dimensionsMap: { service: stream.transformServiceName }, ...sumOverFiveMinutes }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    this.add(`${prefix}TransformInvocationFailures`, {
+      alarmDescription: `${prefix}: Firehose could not invoke the transform (errors, timeouts, throttles); the whole batch goes to errors/processing-failed/.`,
+      metric: firehoseMetric('ExecuteProcessing.Success'),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    });
+    this.add(`${prefix}TransformErrors`, {
+      alarmDescription: `${prefix}: the transform Lambda function failed (error or timeout).`,
+      metric: stream.transform.metricErrors(sumOverFiveMinutes),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    this.add(`${prefix}TransformThrottles`, {
+      alarmDescription: `${prefix}: the transform Lambda function was throttled (account concurrency exhausted).`,
+      metric: stream.transform.metricThrottles(sumOverFiveMinutes),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
   }
 

@@ -7,8 +7,11 @@ import { Construct } from 'constructs';
 import type { FunctionNetwork } from './bundled-function.ts';
 import type { TemplatesResourceProperties } from '../handlers/templates-resource.ts';
 import { BundledFunction } from './bundled-function.ts';
+import type { LogType } from '../../transform/log-types.ts';
 
 export interface TemplatesInstallerProps {
+  /** The index family this resource installs; more with addFamily(). @default access */
+  readonly logType?: LogType;
   /** Role the installer runs as; for a new domain it is the FGAC master user. */
   readonly role: iam.Role;
   readonly domainEndpoint: string;
@@ -39,6 +42,9 @@ export class TemplatesInstaller extends Construct {
   readonly handler: BundledFunction;
   readonly resource: CustomResource;
   readonly provider: Provider;
+  /** One custom resource per further index family (connection, health), on the same provider. */
+  readonly families: CustomResource[] = [];
+  private readonly baseProperties: TemplatesResourceProperties;
 
   constructor(scope: Construct, id: string, props: TemplatesInstallerProps) {
     super(scope, id);
@@ -74,11 +80,34 @@ export class TemplatesInstaller extends Construct {
       AdminRoleArns: (props.adminRoleArns ?? []).join(','),
       CodeKey: ((this.handler.function.node.defaultChild as lambda.CfnFunction).code as lambda.CfnFunction.CodeProperty)
         .s3Key as string,
+      // access stays without the property: its resource is the one stacks created before other types existed
+      ...(props.logType === undefined || props.logType === 'access' ? {} : { LogType: props.logType }),
     };
+    this.baseProperties = properties;
     this.resource = new CustomResource(this, 'Resource', {
       resourceType: 'Custom::AlbatrossTemplates',
       serviceToken: this.provider.serviceToken,
       properties: { ...properties },
     });
+  }
+
+  /** Installs another index family (its templates, retention, Firehose and Dashboards roles) with the same settings. */
+  addFamily(id: string, family: { logType: LogType; indexPrefix: string; firehoseRoleArn: string }): CustomResource {
+    const properties: TemplatesResourceProperties = {
+      ...this.baseProperties,
+      IndexPrefix: family.indexPrefix,
+      FirehoseRoleArn: family.firehoseRoleArn,
+      ...(family.logType === 'access' ? {} : { LogType: family.logType }),
+    };
+    if (family.logType === 'access') delete properties.LogType;
+    const resource = new CustomResource(this, id, {
+      resourceType: 'Custom::AlbatrossTemplates',
+      serviceToken: this.provider.serviceToken,
+      properties: { ...properties },
+    });
+    // One installation at a time: they share role mappings (kibana_user, all_access) that each reads and rewrites.
+    resource.node.addDependency(this.families.at(-1) ?? this.resource);
+    this.families.push(resource);
+    return resource;
   }
 }

@@ -7,6 +7,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Client } from '@opensearch-project/opensearch';
 import { installTemplates, type InstallReport } from '../../templates/install.ts';
+import { isLogType, type LogType } from '../../transform/log-type-names.ts';
 import { createOpenSearchClient } from '../../templates/opensearch-client.ts';
 import { backoffDelayMs } from '../../transform/backoff.ts';
 
@@ -34,6 +35,8 @@ export interface TemplatesResourceProperties {
   AdminRoleArns?: string;
   /** S3 key of the bundled handler: changes with the templates, so CloudFormation runs the installer again. */
   CodeKey: string;
+  /** Index family: access (absent, as before), connection or health. */
+  LogType?: LogType;
 }
 
 export interface ProviderResponse {
@@ -73,12 +76,20 @@ export function parseProperties(raw: Record<string, unknown>): TemplatesResource
     DashboardsAdmin: flag(raw, 'DashboardsAdmin'),
     AdminRoleArns: raw.AdminRoleArns === undefined ? '' : text('AdminRoleArns', true),
     CodeKey: text('CodeKey'),
+    ...logTypeProperty(raw['LogType']),
   };
+}
+
+function logTypeProperty(value: unknown): { LogType?: LogType } {
+  if (value === undefined || value === '' || value === 'access') return {};
+  if (typeof value !== 'string' || !isLogType(value)) throw new Error(`custom resource property LogType must be access, connection or health, got ${JSON.stringify(value)}`);
+  return { LogType: value };
 }
 
 /** Everything the custom resource does on Create and Update. */
 export async function configureDomain(client: Client, properties: TemplatesResourceProperties): Promise<InstallReport> {
   const report = await installTemplates(client, {
+    ...(properties.LogType === undefined ? {} : { logType: properties.LogType }),
     indexPrefix: properties.IndexPrefix,
     retentionDays: nonNegativeInteger('RetentionDays', properties.RetentionDays),
     ...(properties.Replicas === '' ? {} : { replicas: nonNegativeInteger('Replicas', properties.Replicas) }),

@@ -7,7 +7,8 @@
 // its offset and reason), skipped or out of range; nothing is written anywhere else.
 import type { Client } from '@opensearch-project/opensearch';
 import type { Enricher } from '../../transform/enrich/index.ts';
-import { parseAlbLineToJson, type LineSource } from '../../transform/parser/index.ts';
+import type { LineSource } from '../../transform/parser/index.ts';
+import { LOG_TYPE_SPECS, LOG_TYPES, logTypeOfKey, type LogType } from '../../transform/log-types.ts';
 import { sourceInfo } from '../../transform/parser/source-info.ts';
 import { splitLines } from '../../transform/loader/lines.ts';
 import { GUNZIP_CHUNK_BYTES } from '../../transform/loader/load-object.ts';
@@ -21,7 +22,12 @@ import type { LogSource, SourceObject } from './sources.ts';
 export interface IndexObjectOptions {
   client: Client;
   source: LogSource;
+  /** Access-log index prefix. */
   indexPrefix: string;
+  /** Connection- and health-check-log index prefixes; default alb-connection, alb-health. */
+  indexPrefixes?: Partial<Record<Exclude<LogType, 'access'>, string>>;
+  /** Called before a type's first document is written (the backfill checks that type's templates once). */
+  checkTemplatesOf?: TemplateCheck;
   /** Inclusive UTC days `YYYY-MM-DD`; absent = unbounded. */
   from?: string;
   to?: string;
@@ -82,8 +88,24 @@ export interface ObjectResult extends ObjectCounts {
 }
 
 /** Indexes one object; throws ObjectReadError when it cannot be read to its end, BulkGaveUpError when the engine stays unavailable. */
+/** Checks a log type's templates before its first document; undefined once checked. */
+export type TemplateCheck = (type: LogType) => Promise<void> | undefined;
+
+/** Index prefix of each log type after the defaults. */
+export function typePrefixes(options: Pick<IndexObjectOptions, 'indexPrefix' | 'indexPrefixes'>): Record<LogType, string> {
+  return {
+    access: options.indexPrefix,
+    connection: options.indexPrefixes?.connection ?? LOG_TYPE_SPECS.connection.defaultIndexPrefix,
+    health: options.indexPrefixes?.health ?? LOG_TYPE_SPECS.health.defaultIndexPrefix,
+  };
+}
+
 export async function indexObject(options: IndexObjectOptions, bulkSlots: Semaphore, object: SourceObject, onLines: (lines: number, bytes: number) => void = () => undefined): Promise<{ result: ObjectResult; failures: LineFailureRecord[] }> {
-  const { client, source, indexPrefix, signal } = options;
+  const { client, source, signal } = options;
+  const prefixes = typePrefixes(options);
+  const checkTemplatesOf: TemplateCheck = options.checkTemplatesOf ?? (() => undefined);
+  // the object's type from its key; Firehose error records name theirs in each envelope
+  const objectType: LogType = logTypeOfKey(object.key) ?? 'access';
   const bulkBytes = options.bulkBytes ?? 5 * 2 ** 20;
   const lineSource: Omit<LineSource, 'offset'> = source.bucket ? { bucket: source.bucket, key: object.key } : { key: source.lineKey(object) };
   const where = source.bucket ? `s3://${source.bucket}/${object.key}` : source.lineKey(object);
@@ -153,7 +175,11 @@ export async function indexObject(options: IndexObjectOptions, bulkSlots: Semaph
       result.failed++;
       failures.push({ source: where, offset, reason, line: refused.document });
     };
-    if (!refused.index.startsWith(`${indexPrefix}-`)) return fail(`document for index ${refused.index}, outside --prefix ${indexPrefix}`);
+    const refusedType = LOG_TYPES.find((type) => refused.index.startsWith(`${prefixes[type]}-`));
+    if (refusedType === undefined) {
+      return fail(`document for index ${refused.index}, outside --prefix ${prefixes.access}, --connection-prefix ${prefixes.connection} and --health-prefix ${prefixes.health}`);
+    }
+    await checkTemplatesOf(refusedType);
     let fields: { '@timestamp'?: unknown; log?: { file?: { path?: unknown } } } = {};
     try {
       fields = JSON.parse(refused.document) as typeof fields;
@@ -195,6 +221,7 @@ export async function indexObject(options: IndexObjectOptions, bulkSlots: Semaph
         }
         result.lines++;
         let text = line.bytes.toString('utf8');
+        let type = objectType;
         let source: LineSource | undefined = { ...lineSource, offset: line.offset };
         if (options.firehoseErrors) {
           if (text.trim() === '') {
@@ -212,8 +239,11 @@ export async function indexObject(options: IndexObjectOptions, bulkSlots: Semaph
             continue;
           }
           ({ line: text, source } = unwrapped);
+          type = unwrapped.type ?? 'access';
         }
-        const parsed = parseAlbLineToJson(text, source === undefined ? { enrich: options.enrich } : { source, enrich: options.enrich });
+        // Enrichment applies to access logs (client address, user agent).
+        const parseOptions = type === 'access' ? { enrich: options.enrich } : {};
+        const parsed = LOG_TYPE_SPECS[type].parseToJson(text, source === undefined ? parseOptions : { source, ...parseOptions });
         if (parsed.kind === 'skipped') {
           result.skipped++;
         } else if (parsed.kind === 'failed') {
@@ -234,7 +264,9 @@ export async function indexObject(options: IndexObjectOptions, bulkSlots: Semaph
             continue;
           }
           if (options.firehoseErrors && source !== undefined) result.originPaths.add(sourceInfo(source).path);
-          if (addDocument(`${indexPrefix}-${day}`, id, parsed.json, line.offset, text)) await flush();
+          const checking = checkTemplatesOf(type);
+          if (checking !== undefined) await checking;
+          if (addDocument(`${prefixes[type]}-${day}`, id, parsed.json, line.offset, text)) await flush();
         }
       }
       const groupBytes = group[group.length - 1]!.end - group[0]!.offset;

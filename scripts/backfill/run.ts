@@ -1,6 +1,7 @@
-// The backfill itself: list the source, pick the access-log objects whose delivery-date folder can
-// hold events of the requested days, parse every line directly (no Firehose in between) and
-// bulk-index the documents with _id = event.id into <prefix>-YYYY-MM-DD by EVENT time. With
+// The backfill itself: list the source, pick the access-, connection- and health-check-log objects
+// (by key) whose delivery-date folder can hold events of the requested days, parse every line
+// directly with its type's parser (no Firehose in between) and bulk-index the documents with
+// _id = event.id into that type's <prefix>-YYYY-MM-DD by EVENT time. With
 // `firehoseErrors` the source is Firehose's `errors/` backup instead (a replay): a processing-failed
 // record's line is parsed with the source its envelope carries, a refused document is indexed again
 // under the index and id Firehose used.
@@ -12,16 +13,19 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Client } from '@opensearch-project/opensearch';
+import { LOG_TYPE_SPECS, LOG_TYPES, logTypeOfKey, type LogType } from '../../transform/log-types.ts';
 import { parseAlbObjectKey } from '../../transform/source/s3-key.ts';
 import { explainError } from '../../templates/install.ts';
 import { Semaphore } from '../local/semaphore.ts';
-import { indexObject, ObjectReadError, type IndexObjectOptions } from './index-object.ts';
+import { indexObject, ObjectReadError, type IndexObjectOptions, type TemplateCheck, typePrefixes } from './index-object.ts';
 import { BackfillState, type ObjectCounts } from './state.ts';
 import type { SourceObject } from './sources.ts';
 
 export { documentKeys, ObjectReadError } from './index-object.ts';
 
 export interface BackfillOptions extends IndexObjectOptions {
+  /** The log types to load; objects of the others are skipped. Default all three. */
+  logTypes?: readonly LogType[];
   stateFile: string;
   failuresFile: string;
   concurrency?: number;
@@ -41,10 +45,10 @@ export interface BackfillProgress {
 
 export interface BackfillSummary extends ObjectCounts {
   source: string;
-  objects: number;            // selected access-log objects
+  objects: number;            // selected log objects
   objectsResumed: number;     // already done in an earlier run
   objectsProcessed: number;   // done in this run
-  objectsSkipped: { key: string; reason: string }[];  // not access logs, or outside the dates
+  objectsSkipped: { key: string; reason: string }[];  // not ALB logs of a selected type, or outside the dates
   objectsFailed: { key: string; reason: string }[];   // could not be read; not in the state file, retried next run
   duplicatesOverwritten: number;  // documents that replaced one with the same _id (re-runs)
   bytes: number;              // uncompressed bytes read in this run
@@ -89,6 +93,9 @@ class FailureLog {
   }
 }
 
+/** Index prefix of each log type after the defaults. */
+export const backfillPrefixes = typePrefixes;
+
 /**
  * Refuses to write into indices the templates do not cover: without them OpenSearch would guess
  * the types and the first daily index would be broken for good.
@@ -113,7 +120,20 @@ export async function checkTemplates(client: Client, indexPrefix: string): Promi
 /** Runs (or resumes) a backfill. Resolves with `interrupted: true` when `signal` aborts it. */
 export async function runBackfill(options: BackfillOptions): Promise<BackfillSummary> {
   const started = performance.now();
-  await checkTemplates(options.client, options.indexPrefix);
+  const prefixes = backfillPrefixes(options);
+  const logTypes = options.logTypes ?? LOG_TYPES;
+  // Each type's templates are checked before its first document (a rejected check stops the run).
+  const checks = new Map<LogType, Promise<void>>();
+  const checked = new Set<LogType>();
+  const checkTemplatesOf: TemplateCheck = (type) => {
+    if (checked.has(type)) return undefined;
+    let check = checks.get(type);
+    if (check === undefined) {
+      check = checkTemplates(options.client, prefixes[type]).then(() => void checked.add(type));
+      checks.set(type, check);
+    }
+    return check;
+  };
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const bulkSlots = new Semaphore(Math.max(1, options.bulkConcurrency ?? concurrency));
   const state = await BackfillState.load(options.stateFile, options.source.description);
@@ -144,12 +164,17 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillSum
   const selected: SourceObject[] = [];
   for await (const object of options.source.list()) {
     const key = parseAlbObjectKey(object.key);
+    const type = logTypeOfKey(object.key);
     if (options.firehoseErrors) selected.push(object); // error records: every object, whatever its name or date folder
-    else if (key.kind !== 'access-log') summary.objectsSkipped.push({ key: object.key, reason: key.reason ?? key.kind });
+    else if (type === undefined) summary.objectsSkipped.push({ key: object.key, reason: key.reason ?? key.kind });
+    else if (!logTypes.includes(type)) summary.objectsSkipped.push({ key: object.key, reason: `${LOG_TYPE_SPECS[type].label} (not among the log types selected)` });
     else if (!selectByDeliveryDate(key.date, options.from, options.to)) summary.objectsSkipped.push({ key: object.key, reason: 'delivery date outside --from/--to' });
     else selected.push(object);
   }
   summary.objects = selected.length;
+  // Up front, before any object is read: the templates of every type selected (error records: access, as before).
+  const typesSelected = options.firehoseErrors ? ['access' as const] : LOG_TYPES.filter((type) => selected.some((o) => logTypeOfKey(o.key) === type));
+  for (const type of typesSelected.length > 0 ? typesSelected : ['access' as const]) await checkTemplatesOf(type);
   const progress: BackfillProgress = {
     objectsTotal: selected.length,
     objectsDone: 0,
@@ -178,7 +203,7 @@ export async function runBackfill(options: BackfillOptions): Promise<BackfillSum
       const object = todo[next++]!;
       let outcome: Awaited<ReturnType<typeof indexObject>>;
       try {
-        outcome = await indexObject(objectOptions, bulkSlots, object, (lines, bytes) => {
+        outcome = await indexObject({ ...objectOptions, checkTemplatesOf }, bulkSlots, object, (lines, bytes) => {
           progress.lines += lines;
           progress.uncompressedBytes += bytes;
           options.onProgress?.({ ...progress });

@@ -27,6 +27,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   loader: async () => (await import('./loader.ts')).bench,
   pipeline: async () => (await import('./pipeline.ts')).bench,
   cli: async () => (await import('./cli.ts')).bench,
+  'log-types': async () => (await import('./log-types.ts')).bench,
 };
 
 export function machineDescription(): Record<string, string | number> {

@@ -1,15 +1,20 @@
-// `albatross backfill SOURCE`: load ALB access logs that already sit in S3 (or in a local folder
-// with the same layout) straight into OpenSearch, resumably. Core: scripts/backfill/run.ts.
+// `albatross backfill SOURCE`: load ALB access, connection and health-check logs that already sit
+// in S3 (or in a local folder with the same layout) straight into OpenSearch, each type into its
+// own index family, resumably. Core: scripts/backfill/run.ts.
 import path from 'node:path';
 import type { Command } from 'commander';
 import { addEndpointOptions, clientFromOptions, type EndpointCliOptions } from './endpoint-options.ts';
 import { sharedEnricher } from '../../transform/enrich/data.ts';
-import { ENRICH_OPTION_HELP, enrichSetting, logSource, positiveCount, utcDay } from './option-values.ts';
+import { ENRICH_OPTION_HELP, enrichSetting, logSource, logTypeList, positiveCount, utcDay } from './option-values.ts';
+import { LOG_TYPES, type LogType } from '../../transform/log-type-names.ts';
 
 interface BackfillCliOptions extends EndpointCliOptions {
   from?: string;
   to?: string;
   prefix: string;
+  connectionPrefix: string;
+  healthPrefix: string;
+  logTypes: LogType[];
   state?: string;
   failures?: string;
   concurrency: number;
@@ -30,11 +35,14 @@ const n = (value: number) => value.toLocaleString('en-US');
 export function register(program: Command): void {
   const command = program
     .command('backfill')
-    .description('index ALB access logs already in S3 (s3://bucket/prefix) or in a local folder of the same layout, resumably')
+    .description('index ALB access, connection and health-check logs already in S3 (s3://bucket/prefix) or in a local folder of the same layout, resumably')
     .argument('<source>', 's3://bucket/prefix (default AWS credentials chain) or a folder', logSource)
     .option('--from <day>', 'first UTC day of events to load (YYYY-MM-DD)', utcDay)
     .option('--to <day>', 'last UTC day of events to load (YYYY-MM-DD)', utcDay)
-    .option('--prefix <prefix>', 'index prefix: documents go to <prefix>-YYYY-MM-DD by event time', 'alb-logs')
+    .option('--prefix <prefix>', 'access-log index prefix: documents go to <prefix>-YYYY-MM-DD by event time', 'alb-logs')
+    .option('--connection-prefix <prefix>', 'connection-log index prefix', 'alb-connection')
+    .option('--health-prefix <prefix>', 'health-check-log index prefix', 'alb-health')
+    .option('--log-types <list>', 'log types to load: comma-separated access, connection, health', logTypeList, [...LOG_TYPES])
     .option('--state <file>', 'state file of completed objects (default: .albatross/backfill-<source>.state.json)')
     .option('--failures <file>', 'failed lines with their reason, NDJSON (default: .albatross/backfill-<source>.failures.ndjson)')
     .option('--firehose-errors', 'SOURCE holds Firehose error records (errors/ of the backup bucket): index the lines that parse now with their original event.id, and refused documents under the index and id Firehose used')
@@ -53,7 +61,7 @@ export function register(program: Command): void {
     const stateFile = options.state ?? defaultName(source, 'state.json');
     const failuresFile = options.failures ?? defaultName(source, 'failures.ndjson');
     const say = (line: string) => process.stderr.write(`${line}\n`);
-    say(`Backfilling ${logSource.description} into ${options.prefix}-YYYY-MM-DD at ${options.endpoint} (${authDescription})`);
+    say(`Backfilling ${logSource.description} into ${options.logTypes.map((type) => `${{ access: options.prefix, connection: options.connectionPrefix, health: options.healthPrefix }[type]}-YYYY-MM-DD`).join(", ")} at ${options.endpoint} (${authDescription})`);
 
     const bar = options.progress && !options.json && process.stderr.isTTY
       ? new cliProgress.SingleBar(
@@ -79,6 +87,8 @@ export function register(program: Command): void {
         client,
         source: logSource,
         indexPrefix: options.prefix,
+        indexPrefixes: { connection: options.connectionPrefix, health: options.healthPrefix },
+        logTypes: options.logTypes,
         stateFile,
         failuresFile,
         concurrency: options.concurrency,
@@ -105,10 +115,12 @@ export function register(program: Command): void {
       });
       bar?.stop();
       const pattern = `${options.prefix}-*`;
+      // every family's indices: duplicates are counted over all of them
+      const patterns = [options.prefix, options.connectionPrefix, options.healthPrefix].map((prefix) => `${prefix}-*`).join(',');
       // A replay's documents belong to the objects they first came from, not to the backup folder.
       const scope = summary.originPaths === undefined ? fromSource(logSource.pathPrefix) : fromPaths(summary.originPaths);
-      await refresh(client, pattern);
-      const duplicates = await countDuplicates(client, pattern, scope);
+      await refresh(client, patterns);
+      const duplicates = await countDuplicates(client, patterns, scope);
       const answers = await answersFromData(client, pattern, scope);
       const result = { ...summary, duplicates, docsPerSecond: Math.round(summary.indexed / Math.max(summary.seconds, 0.001)), answers };
       if (options.json) {
@@ -116,7 +128,7 @@ export function register(program: Command): void {
       } else {
         const out = (line = '') => process.stdout.write(`${line}\n`);
         out();
-        out(`objects        ${n(summary.objectsProcessed)} loaded now, ${n(summary.objectsResumed)} done earlier, of ${n(summary.objects)} selected; ${n(summary.objectsSkipped.length)} skipped (not access logs or outside the dates)`);
+        out(`objects        ${n(summary.objectsProcessed)} loaded now, ${n(summary.objectsResumed)} done earlier, of ${n(summary.objects)} selected; ${n(summary.objectsSkipped.length)} skipped (not ALB logs of the types selected, or outside the dates)`);
         out(`lines          ${n(summary.lines)} (${(summary.bytes / 2 ** 20).toFixed(1)} MiB)`);
         out(`indexed        ${n(summary.indexed)} documents (${n(summary.duplicatesOverwritten)} replaced an earlier copy with the same event.id)`);
         out(`failed         ${n(summary.failed)} lines${summary.failed > 0 ? `: raw lines and reasons in ${failuresFile}` : ''}`);

@@ -10,6 +10,10 @@ import { count, fraction, port, positiveCount } from './option-values.ts';
 
 interface DemoOptions {
   lines: number;
+  connectionLines?: number;
+  healthLines?: number;
+  connectionPrefix: string;
+  healthPrefix: string;
   files?: number;
   badLines: number;
   days: number;
@@ -32,12 +36,16 @@ export function register(program: Command): void {
   program
     .command('demo')
     .description('run the whole pipeline locally (embedded OpenSearch, local S3 and Firehose, the real Lambda handlers) and account for every line')
-    .option('--lines <n>', 'lines to generate', count, 200_000)
+    .option('--lines <n>', 'access-log lines to generate', count, 200_000)
+    .option('--connection-lines <n>', 'connection-log lines to generate (default: a tenth of --lines)', count)
+    .option('--health-lines <n>', 'health-check-log lines to generate (default: a twentieth of --lines)', count)
     .option('--files <n>', 'log objects to spread them over (default: one per 25,000 lines)', positiveCount)
     .option('--bad-lines <n>', 'malformed lines mixed in (they end as preserved failures)', count, 25)
     .option('--days <n>', 'days of traffic, ending now', positiveCount, 3)
     .option('--seed <n>', 'generator seed', count, 1)
-    .option('--prefix <prefix>', 'index prefix: documents go to <prefix>-YYYY-MM-DD', 'alb-logs')
+    .option('--prefix <prefix>', 'access-log index prefix: documents go to <prefix>-YYYY-MM-DD', 'alb-logs')
+    .option('--connection-prefix <prefix>', 'connection-log index prefix', 'alb-connection')
+    .option('--health-prefix <prefix>', 'health-check-log index prefix', 'alb-health')
     .option('--throttle-rate <r>', 'fraction of PutRecordBatch calls the local Firehose throttles', fraction, 0)
     .option('--partial-failure-rate <r>', 'fraction of PutRecordBatch calls that partially fail', fraction, 0)
     .option('--bulk-reject-rate <r>', 'fraction of bulk items rejected with 429', fraction, 0)
@@ -57,11 +65,15 @@ export function register(program: Command): void {
         process.env.POWERTOOLS_METRICS_DISABLED = 'true';
       }
       const { runPipeline } = await import('../local/pipeline.ts');
-      const { answersFromData, formatAnswers, fromSource } = await import('../local/report.ts');
+      const { answersFromData, formatAnswers, formatOtherAnswers, fromSource, otherAnswersFromData } = await import('../local/report.ts');
       const { getOpenSearch, startOpenSearch } = await import('../opensearch-local/engine.ts');
       const { createOpenSearchClient } = await import('../../templates/opensearch-client.ts');
-      const { installTemplates } = await import('../../templates/install.ts');
       const { default: cliProgress } = await import('cli-progress');
+      const { installAllTemplates } = await import('../../templates/install.ts');
+      const { LOG_TYPES, LOG_TYPE_SPECS } = await import('../../transform/log-types.ts');
+      const connectionLines = options.connectionLines ?? Math.floor(options.lines / 10);
+      const healthLines = options.healthLines ?? Math.floor(options.lines / 20);
+      const prefixes = { access: options.prefix, connection: options.connectionPrefix, health: options.healthPrefix };
 
       const external = Boolean(process.env.OPENSEARCH_URL?.trim());
       say(external ? `Using OpenSearch at ${process.env.OPENSEARCH_URL}` : 'Starting the embedded OpenSearch (the first run builds its launcher)...');
@@ -69,22 +81,28 @@ export function register(program: Command): void {
       let keepEngine = false;
       const client = createOpenSearchClient({ endpoint: engine.url });
       try {
-        say(`OpenSearch ${engine.url}; installing the templates for ${options.prefix}-*`);
-        await installTemplates(client, { indexPrefix: options.prefix, replicas: 0, log: () => undefined });
+        say(`OpenSearch ${engine.url}; installing the templates for ${LOG_TYPES.map((type) => `${prefixes[type]}-*`).join(', ')}`);
+        await installAllTemplates(client, { indexPrefixes: prefixes, replicas: 0, log: () => undefined });
 
         const workDirectory = options.workDir ?? (await mkdtemp(path.join(tmpdir(), 'albatross-demo-')));
         const end = new Date(Math.floor(Date.now() / 300_000) * 300_000);
         const bar = !options.json && process.stderr.isTTY
           ? new cliProgress.SingleBar({ format: 'objects {value}/{total} | lines sent {sent} | indexed {indexed}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
           : undefined;
-        say(`Generating ${n(options.lines)} lines (${options.badLines} malformed) and running the pipeline...`);
+        say(`Generating ${n(options.lines)} access-log, ${n(connectionLines)} connection-log and ${n(healthLines)} health-check-log lines (${options.badLines} malformed access-log lines, others in proportion) and running the pipeline...`);
+        const objectCount = Math.max(1, options.files ?? Math.ceil(options.lines / 25_000)) +
+          (connectionLines > 0 ? Math.ceil(connectionLines / 25_000) : 0) + (healthLines > 0 ? Math.ceil(healthLines / 25_000) : 0);
         if (options.engineOutage) say(`Engine outage: writes to ${options.prefix}-* blocked for ${options.engineOutage} s once documents flow; the local Firehose retries for ${Math.max(1, options.engineOutage / 4)} s, then backs up; the replay runs after the outage.`);
-        bar?.start(Math.max(1, options.files ?? Math.ceil(options.lines / 25_000)), 0, { sent: 0, indexed: 0 });
+        bar?.start(objectCount, 0, { sent: 0, indexed: 0 });
         const result = await runPipeline({
           client,
           indexPrefix: options.prefix,
+          indexPrefixes: { connection: options.connectionPrefix, health: options.healthPrefix },
           workDirectory,
-          generate: { lines: options.lines, days: options.days, seed: options.seed, badLines: options.badLines, end, ...(options.files ? { files: options.files } : {}) },
+          generate: {
+            lines: options.lines, connectionLines, healthLines, days: options.days, seed: options.seed, badLines: options.badLines, end,
+            ...(options.files ? { files: options.files } : {}),
+          },
           throttleRate: options.throttleRate,
           partialFailureRate: options.partialFailureRate,
           bulkRejectRate: options.bulkRejectRate,
@@ -93,7 +111,9 @@ export function register(program: Command): void {
         });
         bar?.stop();
         const pattern = `${options.prefix}-*`;
-        const answers = await answersFromData(client, pattern, fromSource(`s3://${result.bucket}/`));
+        const scope = fromSource(`s3://${result.bucket}/`);
+        const answers = await answersFromData(client, pattern, scope);
+        const otherAnswers = await otherAnswersFromData(client, `${options.connectionPrefix}-*`, `${options.healthPrefix}-*`, scope);
         const docsPerSecond = result.seconds > 0 ? result.indexed / result.seconds : 0;
         const summary = {
           url: engine.url,
@@ -109,6 +129,7 @@ export function register(program: Command): void {
           seconds: Number(result.seconds.toFixed(3)),
           docsPerSecond: Math.round(docsPerSecond),
           failures: result.failures,
+          byType: result.byType,
           faults: {
             throttledCalls: result.firehose.throttled,
             partiallyFailedRecords: result.firehose.recordsFailed,
@@ -116,7 +137,7 @@ export function register(program: Command): void {
             ...(result.outage ? { engineOutageSeconds: result.outage.seconds, retryWindowSeconds: result.outage.retryWindowSeconds } : {}),
           },
           ...(result.outage ? { replay: result.outage.replay } : {}),
-          answers,
+          answers: { ...answers, ...otherAnswers },
         };
         if (options.json) {
           process.stdout.write(JSON.stringify(summary) + '\n');
@@ -140,12 +161,18 @@ export function register(program: Command): void {
           if (result.unaccounted !== 0) out(`UNACCOUNTED    ${n(result.unaccounted)} lines (${f.objectsFailed} objects dead-lettered)`);
           out(`duplicates     ${n(result.duplicates)} (documents sharing an event.id)`);
           out(`indices        ${result.indices.map((i) => `${i.index} (${n(i.docs)})`).join(', ')}`);
+          out('by log type    lines = indexed + failed + skipped');
+          for (const type of LOG_TYPES) {
+            const t = result.byType[type];
+            out(`  ${`${LOG_TYPE_SPECS[type].label}s`.padEnd(18)} ${n(t.lines).padStart(9)} = ${n(t.indexed)} + ${n(t.failed)} + ${n(t.skipped)}${t.unaccounted !== 0 ? `, UNACCOUNTED ${n(t.unaccounted)}` : ''} (${t.objects} objects, ${t.indexPrefix}-*)`);
+          }
           out(`wall time      ${result.seconds.toFixed(1)} s, ${n(Math.round(docsPerSecond))} documents/s`);
           if (result.firehose.throttled + result.firehose.recordsFailed + result.delivery.injectedRejections > 0) {
             out(`faults         ${n(result.firehose.throttled)} PutRecordBatch calls throttled, ${n(result.firehose.recordsFailed)} records partially failed, ${n(result.delivery.injectedRejections)} bulk items rejected (all retried)`);
           }
           out();
           for (const line of formatAnswers(answers)) out(line);
+          for (const line of formatOtherAnswers(otherAnswers)) out(line);
         }
         if (options.keepRunning) {
           keepEngine = true;

@@ -4,6 +4,7 @@
 import { statSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { parseS3Url } from '../backfill/s3-url.ts';
+import { isLogType, LOG_TYPES, type LogType } from '../../transform/log-type-names.ts';
 import { formatEnrichSetting, parseEnrichSetting } from '../../transform/enrich/settings.ts';
 
 /** Enrichment parts: geo,as,ua (any subset), all or none; returned in canonical form. */
@@ -78,4 +79,18 @@ export function logSource(value: string): string {
   if (info === undefined) throw new InvalidArgumentError('no such folder (and not an s3://bucket/prefix URL)');
   if (!info.isDirectory()) throw new InvalidArgumentError('is not a folder: give the folder that holds the AWSLogs/... layout, or s3://bucket/prefix');
   return value;
+}
+
+/** A comma-separated list of log types (`access,connection,health`), each once. */
+export function logTypeList(value: string): LogType[] {
+  const types = value.split(',').map((t) => t.trim()).filter((t) => t !== '');
+  const unknown = types.filter((t) => !isLogType(t));
+  if (types.length === 0 || unknown.length > 0) throw new InvalidArgumentError(`must be a comma-separated list of ${LOG_TYPES.join(', ')}`);
+  return [...new Set(types)] as LogType[];
+}
+
+/** One log type, or `auto` (decided per file or line). */
+export function logTypeOrAuto(value: string): LogType | 'auto' {
+  if (value === 'auto' || isLogType(value)) return value;
+  throw new InvalidArgumentError(`must be one of ${LOG_TYPES.join(', ')}, auto`);
 }

@@ -1,5 +1,6 @@
-// `albatross parse [FILE|FOLDER...]`: ALB access-log lines (plain or gzip files,
-// folders of them, or stdin) -> one JSON document per line on stdout, in input
+// `albatross parse [FILE|FOLDER...]`: ALB access-, connection- or health-check-log lines (plain
+// or gzip files, folders of them, or stdin; --type, by default from the file name or each line's
+// shape) -> one JSON document per line on stdout, in input
 // order; one JSON error object per unparseable line and a one-line summary on
 // stderr. Exit status 0 only when every line parsed (skipped control/empty lines
 // are fine). With --firehose-errors the input is Firehose's processing-failed
@@ -17,8 +18,9 @@ import { isAscii as isAsciiBytes } from 'node:buffer';
 import { unwrapErrorRecord } from '../../transform/firehose-error-record.ts';
 import { sharedEnricher } from '../../transform/enrich/data.ts';
 import type { Enricher } from '../../transform/enrich/index.ts';
-import { parseAlbLineToJson, type LineSource } from '../../transform/parser/index.ts';
-import { ENRICH_OPTION_HELP, enrichSetting } from './option-values.ts';
+import type { LineSource } from '../../transform/parser/index.ts';
+import { LOG_TYPE_SPECS, LOG_TYPES, logTypeOfKey, logTypeOfLine, type LogType } from '../../transform/log-types.ts';
+import { ENRICH_OPTION_HELP, enrichSetting, logTypeOrAuto } from './option-values.ts';
 import { gunzipIfCompressed } from '../decompress.ts';
 
 export const MAX_LINE_BYTES = 1024 * 1024;
@@ -31,10 +33,12 @@ export interface ParseStats {
   tagged: number;      // documents carrying a malformed-value tag
   skipped: number;
   failed: number;
+  /** Documents per log type. */
+  byType: Record<LogType, number>;
 }
 
 export function emptyStats(): ParseStats {
-  return { lines: 0, documents: 0, tagged: 0, skipped: 0, failed: 0 };
+  return { lines: 0, documents: 0, tagged: 0, skipped: 0, failed: 0, byType: { access: 0, connection: 0, health: 0 } };
 }
 
 /**
@@ -83,6 +87,11 @@ export interface ParseStreamOptions {
   firehoseErrors?: boolean;
   /** Adds source.geo, source.as and user_agent fields, as the transform does. */
   enrich?: Enricher | undefined;
+  /**
+   * The log type of the lines; `auto` (default): from the file name (conn_log_…, health_check_log_…),
+   * else from the shape of the input's first line. Firehose error records name their type in the envelope.
+   */
+  type?: LogType | 'auto';
 }
 
 /** Whether bytes [start, end) are all ASCII (then latin1 decoding equals UTF-8 decoding). */
@@ -177,6 +186,9 @@ export async function parseStream(
   const file = options.path === undefined ? {} : { file: options.path };
   const original = options.original === true;
   const enrich = options.enrich;
+  const requested = options.type ?? 'auto';
+  // one input holds one log type: from --type, else the file name, else the shape of its first line
+  let fileType = requested !== 'auto' ? requested : key === undefined ? undefined : logTypeOfKey(key);
   let lineNumber = 0;
   const fail = (line: string, error: string, source?: LineSource): void => {
     stats.failed++;
@@ -195,6 +207,7 @@ export async function parseStream(
         }
         let text = line.text;
         let source: LineSource | undefined = key === undefined ? undefined : { key, offset: line.offset };
+        let recordType: LogType | undefined;
         if (options.firehoseErrors) {
           if (text.trim() === '') { // a blank line between records: skipped, like an empty log line
             stats.skipped++;
@@ -209,11 +222,21 @@ export async function parseStream(
             fail(unwrapped.document, `a document OpenSearch refused (${unwrapped.reason || 'no reason given'}), not a log line: replay it with \`albatross backfill --firehose-errors\``);
             continue;
           }
-          ({ line: text, source } = unwrapped);
+          ({ line: text, source, type: recordType } = unwrapped);
         }
-        const result = parseAlbLineToJson(text, source === undefined ? { original, enrich } : { source, original, enrich });
+        // a record's envelope names its type (absent: access); a bare line falls back to the file's or its shape
+        let type: LogType;
+        if (requested !== 'auto') type = requested;
+        else if (options.firehoseErrors) type = recordType ?? logTypeOfLine(text);
+        else if (fileType !== undefined) type = fileType;
+        else if (text.trim() === '') type = 'access'; // (skipped by any parser; the type is decided by the first real line)
+        else type = fileType = logTypeOfLine(text);
+        // Enrichment applies to access logs (client address, user agent).
+        const parseOptions = { original, ...(type === 'access' ? { enrich } : {}) };
+        const result = LOG_TYPE_SPECS[type].parseToJson(text, source === undefined ? parseOptions : { source, ...parseOptions });
         if (result.kind === 'document') {
           stats.documents++;
+          stats.byType[type]++;
           if (result.tagged) stats.tagged++;
           documents.addLine(result.json);
         } else if (result.kind === 'skipped') {
@@ -237,7 +260,9 @@ export async function parseStream(
 }
 
 export function summaryLine(stats: ParseStats, seconds: number): string {
-  return `albatross parse: ${stats.lines} lines, ${stats.documents} documents (${stats.tagged} with malformed values tagged), ` +
+  // the split by type only when there is more than access logs
+  const byType = stats.documents > stats.byType.access ? ` [${LOG_TYPES.map((t) => `${t} ${stats.byType[t]}`).join(', ')}]` : '';
+  return `albatross parse: ${stats.lines} lines, ${stats.documents} documents${byType} (${stats.tagged} with malformed values tagged), ` +
     `${stats.skipped} skipped, ${stats.failed} failed in ${seconds.toFixed(2)} s`;
 }
 
@@ -290,12 +315,13 @@ async function expandFolders(paths: string[]): Promise<string[]> {
 export function register(program: Command): void {
   program
     .command('parse')
-    .description('parse ALB access-log lines (plain or .gz files, or stdin) into JSON documents, one per line')
+    .description('parse ALB access-, connection- or health-check-log lines (plain or .gz files, or stdin) into JSON documents, one per line')
     .argument('[files...]', 'log files (plain or gzip) or folders (every file under them); stdin when none or "-"')
+    .option('--type <type>', 'log type: access, connection, health, or auto (from the file name, else the first line\'s shape)', logTypeOrAuto, 'auto')
     .option('--original', 'add the raw line as event.original')
     .option('--firehose-errors', 'the input is Firehose error records (errors/processing-failed/ in the backup bucket): parse the line inside each, with its original source and event.id')
     .option('--enrich <parts>', ENRICH_OPTION_HELP, enrichSetting)
-    .action(async (files: string[], options: { original?: boolean; firehoseErrors?: boolean; enrich?: string }) => {
+    .action(async (files: string[], options: { original?: boolean; firehoseErrors?: boolean; enrich?: string; type: LogType | 'auto' }) => {
       const started = process.hrtime.bigint();
       const stats = emptyStats();
       let stdoutClosed = false;
@@ -314,6 +340,7 @@ export function register(program: Command): void {
           ...(options.original && { original: true }),
           ...(options.firehoseErrors && { firehoseErrors: true }),
           enrich,
+          type: options.type,
         }, stats);
       }
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;

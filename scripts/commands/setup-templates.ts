@@ -1,18 +1,24 @@
 // `albatross setup-templates` (`npm run setup-templates`): installs and verifies the
-// index templates, retention policy, Firehose security role and Dashboards objects.
+// index templates, retention policy, Firehose security role and Dashboards objects of each log
+// type's index family (access, connection, health).
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { count, positiveCount, positiveNumber } from './option-values.ts';
+import { count, logTypeList, positiveCount, positiveNumber } from './option-values.ts';
 import { DEFAULT_TEMPLATE_OPTIONS } from '../../templates/render.ts';
-import { DEFAULT_SLOW_REQUEST_SECONDS, renderSavedObjects, toNdjson } from '../../templates/dashboards.ts';
+import { DEFAULT_SLOW_REQUEST_SECONDS, toNdjson } from '../../templates/dashboards.ts';
 import { dashboardsTarget } from '../../templates/dashboards-import.ts';
-import { installTemplates, type InstallReport } from '../../templates/install.ts';
+import { renderLogTypeSavedObjects } from '../../templates/log-type-dashboards.ts';
+import { installAllTemplates, InstallError, prefixConflicts, resolvePrefixes, type InstallReport } from '../../templates/install.ts';
+import { LOG_TYPE_NAMES, LOG_TYPES, type LogType } from '../../transform/log-type-names.ts';
 import { addEndpointOptions, clientFromOptions, type EndpointCliOptions } from './endpoint-options.ts';
 
 interface SetupTemplatesOptions extends EndpointCliOptions {
   dashboardsUrl?: string;
   exportDashboards?: string;
   prefix: string;
+  connectionPrefix: string;
+  healthPrefix: string;
+  logTypes: LogType[];
   retentionDays: number;
   shards: number;
   replicas: number;
@@ -28,7 +34,6 @@ interface SetupTemplatesOptions extends EndpointCliOptions {
 function printReport(report: InstallReport, out: (line: string) => void): void {
   const v = report.verification;
   if (v) {
-    out('');
     out(`Verified with _simulate_index on ${v.index}: ${v.fieldsChecked - v.mismatches.length}/${v.fieldsChecked} fields mapped as expected, dynamic: strict`);
     for (const f of v.keyFields) out(`  ${f.path.padEnd(40)} ${f.actual ?? 'missing'}`);
     if (v.overlapping.length > 0) out(`  note: lower-priority templates also match: ${v.overlapping.join(', ')}`);
@@ -43,9 +48,13 @@ function printReport(report: InstallReport, out: (line: string) => void): void {
     out('Warning: existing indices were created without these templates and keep their old field types until ISM deletes them:');
     for (const index of report.staleIndices) out(`  ${index}`);
   }
+}
+
+function printSummary(reports: InstallReport[], out: (line: string) => void): void {
   out('');
-  if (report.dryRun) out('Dry run: nothing was sent.');
-  else if (report.changed) out(`Done: ${report.steps.filter((s) => s.outcome === 'created' || s.outcome === 'updated').length} changes applied.`);
+  const changes = reports.flatMap((r) => r.steps).filter((s) => s.outcome === 'created' || s.outcome === 'updated').length;
+  if (reports.some((r) => r.dryRun)) out('Dry run: nothing was sent.');
+  else if (changes > 0) out(`Done: ${changes} changes applied.`);
   else out('Nothing to change: everything was already installed and up to date.');
 }
 
@@ -55,7 +64,10 @@ export function register(program: Command): void {
     .description('install and verify the index templates, ISM retention policy, Firehose security role and Dashboards objects')
     .option('--dashboards-url <url>', 'import the Dashboards saved objects there (Amazon OpenSearch Service: https://<domain-endpoint>/_dashboards)')
     .option('--export-dashboards <file>', 'write the Dashboards saved objects as NDJSON to this file (for a manual import)')
-    .option('--prefix <prefix>', 'index name prefix: Firehose writes <prefix>-YYYY-MM-DD', DEFAULT_TEMPLATE_OPTIONS.indexPrefix)
+    .option('--prefix <prefix>', 'access-log index name prefix: Firehose writes <prefix>-YYYY-MM-DD', DEFAULT_TEMPLATE_OPTIONS.indexPrefix)
+    .option('--connection-prefix <prefix>', 'connection-log index name prefix', LOG_TYPE_NAMES.connection.defaultIndexPrefix)
+    .option('--health-prefix <prefix>', 'health-check-log index name prefix', LOG_TYPE_NAMES.health.defaultIndexPrefix)
+    .option('--log-types <list>', 'index families to install: comma-separated access, connection, health', logTypeList, [...LOG_TYPES])
     .option('--retention-days <n>', 'delete indices older than this (ISM)', positiveCount, DEFAULT_TEMPLATE_OPTIONS.retentionDays)
     .option('--shards <n>', 'primary shards per daily index', positiveCount, DEFAULT_TEMPLATE_OPTIONS.shards)
     .option('--replicas <n>', 'replicas per shard', count, DEFAULT_TEMPLATE_OPTIONS.replicas)
@@ -72,8 +84,12 @@ export function register(program: Command): void {
   addEndpointOptions(command).action(async (options: SetupTemplatesOptions) => {
     const out = (line: string): void => void process.stdout.write(`${line}\n`);
     try {
+      const prefixes = resolvePrefixes({ access: options.prefix, connection: options.connectionPrefix, health: options.healthPrefix });
+      const conflicts = prefixConflicts(Object.fromEntries(options.logTypes.map((type) => [type, prefixes[type]])));
+      if (conflicts.length > 0) throw new InstallError(`Index prefixes overlap: ${conflicts.join('; ')}. Choose prefixes none of which starts another.`);
       if (options.exportDashboards) {
-        const objects = renderSavedObjects({ indexPrefix: options.prefix, slowRequestSeconds: options.slowRequestSeconds });
+        const objects = options.logTypes.flatMap((type) =>
+          renderLogTypeSavedObjects(type, { indexPrefix: prefixes[type], slowRequestSeconds: options.slowRequestSeconds }));
         await writeFile(options.exportDashboards, toNdjson(objects));
         out(`Wrote ${objects.length} Dashboards saved objects to ${options.exportDashboards} (import: Dashboards Management > Saved objects > Import).`);
         // Exporting alone needs no cluster.
@@ -85,8 +101,9 @@ export function register(program: Command): void {
         ? dashboardsTarget(options.dashboardsUrl, connection.endpoint, connection)
         : undefined;
       // Closed on failure too, so a failed run exits at once instead of waiting for idle sockets.
-      const report = await installTemplates(client, {
-        indexPrefix: options.prefix,
+      const reports = await installAllTemplates(client, {
+        logTypes: options.logTypes,
+        indexPrefixes: prefixes,
         retentionDays: options.retentionDays,
         shards: options.shards,
         replicas: options.replicas,
@@ -100,7 +117,12 @@ export function register(program: Command): void {
         dryRun: options.dryRun ?? false,
         log: out,
       }).finally(() => client.close());
-      printReport(report, out);
+      for (const type of options.logTypes) {
+        out('');
+        out(`${LOG_TYPE_NAMES[type].label}s (${prefixes[type]}-*):`);
+        printReport(reports[type]!, out);
+      }
+      printSummary(Object.values(reports), out);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       process.stderr.write(`setup-templates failed: ${message}\n`);

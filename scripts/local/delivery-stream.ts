@@ -21,6 +21,7 @@ import type {
   FirehoseTransformationResultRecord,
 } from 'aws-lambda';
 import { processRecords } from '../../transform/firehose-transform/process.ts';
+import type { LogType } from '../../transform/log-types.ts';
 import { PROCESSOR_BUFFER_SIZE_MB } from '../../transform/firehose-transform/limits.ts';
 import { sendBulk } from '../../templates/opensearch-client.ts';
 import { backoffDelayMs } from '../../transform/backoff.ts';
@@ -35,6 +36,8 @@ export interface DeliveryStreamOptions {
   client: Client;
   /** The transform Lambda handler (transform/firehose-transform/handler.ts). */
   transform: TransformHandler;
+  /** The log type of the stream (what its transform parses); default access. */
+  logType?: LogType;
   indexPrefix: string;
   backupDirectory: string;
   /** Destination buffer hint (Firehose BufferingHints.SizeInMBs). */
@@ -213,6 +216,7 @@ export class DeliveryStream implements FirehoseSink {
       region: 'us-east-1',
       account: '123456789012',
       ...options,
+      logType: options.logType ?? 'access',
     };
     this.random = createRandom(options.seed ?? 1);
     this.bulkSlots = new Semaphore(this.options.concurrency);
@@ -374,7 +378,7 @@ export class DeliveryStream implements FirehoseSink {
           attemptsMade: attempts,
           arrivalTimestamp: input.approximateArrivalTimestamp,
           errorCode: 'Lambda.ProcessingFailedStatus',
-          errorMessage: failureReason(input),
+          errorMessage: failureReason(input, this.options.logType),
           attemptEndingTimestamp: ended,
           rawData: input.data,
           lambdaArn: this.lambdaArn,
@@ -519,7 +523,7 @@ export class DeliveryStream implements FirehoseSink {
  * logs. The local stream re-derives it with the same pure transform so each backup record explains
  * itself (the parser is deterministic, so this is the reason the Lambda logged).
  */
-function failureReason(record: FirehoseTransformationEventRecord): string {
-  const { failures } = processRecords([record]);
+function failureReason(record: FirehoseTransformationEventRecord, logType: LogType): string {
+  const { failures } = processRecords([record], { logType });
   return failures[0]?.reason ?? 'the transform returned ProcessingFailed';
 }

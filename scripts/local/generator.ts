@@ -1,4 +1,6 @@
-// Synthetic, deterministic ALB access-log traffic in the S3 layout ALB writes.
+// Synthetic, deterministic ALB logs in the S3 layout ALB writes: access logs, and optionally
+// connection logs (sharing the access lines' conn_trace_id values, with handshake failures mixed
+// in) and health-check logs (with failing targets).
 // Same options => same bytes. Objects are 5-minute files of one LB node; their
 // lines are not sorted (as in real objects) and the key's date folder is the
 // delivery date (end time + a few minutes), so late lines sit in the next day's
@@ -7,6 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createRandom } from './random.ts';
+import type { LogType } from '../../transform/log-types.ts';
 
 export interface GenerateOptions {
   lines: number;            // total lines, malformed ones included
@@ -19,9 +22,12 @@ export interface GenerateOptions {
   account?: string;
   region?: string;
   loadBalancer?: string;    // name part of app/<name>/<id>
+  connectionLines?: number; // connection-log lines, in conn_log_ objects after the access objects (default 0)
+  healthLines?: number;     // health-check-log lines, in health_check_log_ objects (default 0)
 }
 
 export interface GeneratedObject {
+  type: LogType;
   key: string;              // S3 key, AWSLogs/<acct>/elasticloadbalancing/...
   lines: number;            // lines in the object (bad ones included)
   badLines: number;
@@ -37,6 +43,19 @@ export interface Manifest {
   badLines: number;
   emptyLines: number;
   bytes: number;
+  /** Objects, lines and malformed lines of each log type. */
+  byType: Record<LogType, { objects: number; lines: number; badLines: number }>;
+}
+
+/** Per-type totals of generated objects. */
+export function countByType(objects: readonly Pick<GeneratedObject, 'type' | 'lines' | 'badLines'>[]): Manifest['byType'] {
+  const byType: Manifest['byType'] = { access: { objects: 0, lines: 0, badLines: 0 }, connection: { objects: 0, lines: 0, badLines: 0 }, health: { objects: 0, lines: 0, badLines: 0 } };
+  for (const object of objects) {
+    byType[object.type].objects++;
+    byType[object.type].lines += object.lines;
+    byType[object.type].badLines += object.badLines;
+  }
+  return byType;
 }
 
 const DEFAULT_END = new Date('2026-01-01T00:00:00Z');
@@ -219,6 +238,8 @@ interface LineContext {
   nodeIp: string;
   targetGroupArn: string;
   certArn: string;
+  /** Collects the conn_trace_id of access lines, for connection lines to reuse (up to a limit). */
+  traceIds?: string[];
 }
 
 function accessLine(c: LineContext, timeMs: number): string {
@@ -322,12 +343,15 @@ function accessLine(c: LineContext, timeMs: number): string {
   const targetStatusList = targetStatus;
   const fieldCount = FIELD_COUNTS.pick(random);
 
+  // drawn here, where the line's last random draw always was: the same seed gives the same access lines
+  const connTraceId = fieldCount >= 30 ? `TID_${hex(random, 32)}` : undefined;
+  if (connTraceId !== undefined) c.traceIds?.push(connTraceId);
   let line =
     `${type} ${time} ${c.elb} ${client} ${targetField} ${seconds3(rpt)} ${seconds3(tpt)} ${seconds3(respt)} ` +
     `${elbStatus} ${targetStatus} ${received} ${sent} "${method} ${scheme}://${host}:${port}${urlPath} ${version}" ` +
     `"${userAgent}" ${cipher} ${protocol} ${tgArn} "${traceId}" "${domain}" "${cert}" ${rule} ${created} ` +
     `"${actions}" "${redirectUrl}" "${errorReason}" "${targetList}" "${targetStatusList}" "-" "-"`;
-  if (fieldCount >= 30) line += ` TID_${hex(random, 32)}`;
+  if (connTraceId !== undefined) line += ` ${connTraceId}`;
   if (fieldCount >= 33) line += ' "-" "-" "-"';
   if (fieldCount >= 34) line += ` ${c.nodeIp}`;
   return line;
@@ -347,18 +371,102 @@ function malformedLine(random: Random, good: string, n: number): string {
   }
 }
 
+const CLIENT_SUBJECTS = Array.from({ length: 40 }, (_, i) => `CN=device-${String(i + 1).padStart(4, '0')}.iot.example.com,O=Example Devices,C=US`);
+/** Certificates that keep failing verification: the clients a connection dashboard should surface. */
+const BAD_CERTIFICATES = [
+  { subject: 'CN=legacy-scanner.example.net,O=Old Corp,C=DE', reason: 'ClientCertExpired' },
+  { subject: 'CN=unknown-client,O=Self Signed,C=NL', reason: 'ClientCertUntrusted' },
+  { subject: 'CN=device-9999.iot.example.com,O=Example Devices,C=US', reason: 'ClientCertCrlHit' },
+];
+const OTHER_VERIFY_FAILURES = Weighted.of([['ClientCertUntrusted', 40], ['ClientCertNotYetValid', 10], ['ClientCertInvalid', 10], ['UnmappedConnectionError', 40]] as const);
+const KEY_EXCHANGES = Weighted.of([['X25519', 60], ['X25519MLKEM768', 25], ['secp256r1', 15]] as const);
+
+interface OtherLineContext {
+  random: Random;
+  pools: Pools;
+  elb: string;
+  nodeIp: string;
+  traceIds: string[];
+  next: number;
+}
+
+/** One connection-log line (reference §3): 15 fields, or the 12 of the first format. */
+function connectionLine(c: OtherLineContext, timeMs: number): string {
+  const { random, pools } = c;
+  const time = isoMicros(timeMs, Math.floor(random() * 1000));
+  const client = pools.clients.pick(random);
+  const port = 1024 + Math.floor(random() * 64000);
+  // the access lines' trace ids first (their connections), then new ones
+  const tid = c.next < c.traceIds.length ? c.traceIds[c.next++]! : `TID_${hex(random, 32)}`;
+  const tail = random() < 0.8 ? ` ${random() < 0.15 ? '-' : KEY_EXCHANGES.pick(random)} ${c.elb} ${c.nodeIp}` : '';
+  if (random() < 0.15) return `${time} ${client} ${port} 80 - - - "-" - - - ${tid}${tail}`; // plain-HTTP listener
+  const [cipher, protocol] = pools.tls.pick(random);
+  let subject = CLIENT_SUBJECTS[Math.floor(random() * CLIENT_SUBJECTS.length)]!;
+  let status = 'Success';
+  const roll = random();
+  if (roll < 0.03) {
+    const bad = BAD_CERTIFICATES[Math.floor(random() * BAD_CERTIFICATES.length)]!;
+    subject = bad.subject;
+    status = `Failed:${bad.reason}`;
+  } else if (roll < 0.05) {
+    status = `Failed:${OTHER_VERIFY_FAILURES.pick(random)}`;
+  }
+  const failed = status !== 'Success';
+  const latency = failed ? '-' : (0.002 + random() * random() * 0.08).toFixed(3);
+  const notBefore = `202${4 + Math.floor(random() * 2)}-0${1 + Math.floor(random() * 9)}-1${Math.floor(random() * 10)}T08:00:00Z`;
+  const notAfter = status === 'Failed:ClientCertExpired' ? '2025-06-30T08:00:00Z' : '2027-06-30T08:00:00Z';
+  const noCertificate = status === 'Failed:UnmappedConnectionError';
+  const certificate = noCertificate ? '"-" - -' : `"${subject}" NotBefore=${notBefore};NotAfter=${notAfter} ${hex(random, 16).toUpperCase()}`;
+  return `${time} ${client} ${port} 443 ${protocol} ${cipher} ${latency} ${certificate} ${status} ${tid}${tail}`;
+}
+
+/** Targets that fail their health checks some of the time (index into the target pool), and how. */
+const FAILING_TARGETS: ReadonlyMap<number, { rate: number; reasons: Weighted<readonly [string, string]> }> = new Map([
+  [5, { rate: 0.7, reasons: Weighted.of([[['503', 'ResponseCodeMismatch'], 70], [['-', 'TimedOut'], 30]] as const) }],
+  [9, { rate: 0.3, reasons: Weighted.of([[['-', 'TimedOut'], 60], [['-', 'ConnectionReset'], 40]] as const) }],
+]);
+
+/** One health-check-log line (reference §4): 10 fields, or the 8 of the AWS examples. */
+function healthLine(c: OtherLineContext, timeMs: number): string {
+  const { random, pools } = c;
+  const index = Math.floor(random() * pools.targets.length);
+  const target = pools.targets[index]!;
+  const group = index < 6 ? 'web' : 'api';
+  const failing = FAILING_TARGETS.get(index);
+  let status = 'PASS';
+  let code = '200';
+  let reason = '-';
+  let latency = 0.001 + random() * random() * 0.05;
+  if (failing !== undefined ? random() < failing.rate : random() < 0.005) {
+    status = 'FAIL';
+    [code, reason] = failing?.reasons.pick(random) ?? (['-', 'ConnectionReset'] as const);
+    if (reason === 'TimedOut') latency = 5;
+  }
+  const time = isoMicros(timeMs, Math.floor(random() * 1000));
+  const tail = random() < 0.7 ? ` ${c.elb} ${c.nodeIp}` : '';
+  return `${index % 4 === 3 ? 'https' : 'http'} ${time} ${latency.toFixed(9)} ${target} ${group} ${status} ${code} ${reason}${tail}`;
+}
+
+/** Connection and health-check lines the parsers must reject: cut short, or with a garbled time. */
+function malformedOtherLine(random: Random, good: string, n: number, type: LogType): string {
+  if (n % 2 === 0) return good.slice(0, 30 + Math.floor(random() * 15));
+  return type === 'connection' ? good.replace(/^\S+/, '2025-13-45T99:99:99.000000Z') : good.replace(/^(\S+) \S+/, '$1 2025-13-45T99:99:99.000000Z');
+}
+
 function pad2(n: number): string {
   return String(n).padStart(2, '0');
 }
 
-function objectKey(account: string, region: string, loadBalancerId: string, endMs: number, nodeIp: string, random: Random): string {
+const KEY_PREFIXES: Record<LogType, string> = { access: '', connection: 'conn_log_', health: 'health_check_log_' };
+
+function objectKey(account: string, region: string, loadBalancerId: string, endMs: number, nodeIp: string, random: Random, type: LogType = 'access'): string {
   const end = new Date(endMs);
   const delivered = new Date(endMs + DELIVERY_DELAY_MS);
   const folder = `${delivered.getUTCFullYear()}/${pad2(delivered.getUTCMonth() + 1)}/${pad2(delivered.getUTCDate())}`;
   const endTime = `${end.getUTCFullYear()}${pad2(end.getUTCMonth() + 1)}${pad2(end.getUTCDate())}T${pad2(end.getUTCHours())}${pad2(end.getUTCMinutes())}Z`;
   return (
     `AWSLogs/${account}/elasticloadbalancing/${region}/${folder}/` +
-    `${account}_elasticloadbalancing_${region}_app.${loadBalancerId}_${endTime}_${nodeIp}_${alnum(random, 8)}.log.gz`
+    `${KEY_PREFIXES[type]}${account}_elasticloadbalancing_${region}_app.${loadBalancerId}_${endTime}_${nodeIp}_${alnum(random, 8)}.log.gz`
   );
 }
 
@@ -384,6 +492,11 @@ export function* generateObjects(options: GenerateOptions): Generator<GeneratedO
     targetGroupArn: `arn:aws:elasticloadbalancing:${region}:${account}:targetgroup/web/${hex(random, 16)}`,
     certArn: `arn:aws:acm:${region}:${account}:certificate/${hex(random, 8)}-${hex(random, 4)}-${hex(random, 4)}-${hex(random, 4)}-${hex(random, 12)}`,
   };
+  const connectionLines = Math.max(0, Math.floor(options.connectionLines ?? 0));
+  const healthLines = Math.max(0, Math.floor(options.healthLines ?? 0));
+  // the connections of the first access requests carry their trace ids (the access-connection join)
+  const traceIds: string[] = [];
+  if (connectionLines > 0) context.traceIds = traceIds;
   // Spread the objects' 5-minute intervals evenly over the days, oldest first.
   const slots = days * 288;
   const firstSlotEnd = endMs - (slots - 1) * INTERVAL_MS;
@@ -428,7 +541,9 @@ export function* generateObjects(options: GenerateOptions): Generator<GeneratedO
       raw[size++] = 0x0a;
     }
     raw = raw.subarray(0, size);
+    if (traceIds.length > connectionLines) traceIds.length = connectionLines;
     yield {
+      type: 'access',
       key: objectKey(account, region, `${loadBalancer}.${loadBalancerHex}`, objectEndMs, nodeIp, random),
       lines: count,
       badLines: badLineNumbers.length,
@@ -438,11 +553,52 @@ export function* generateObjects(options: GenerateOptions): Generator<GeneratedO
       body: gzipSync(raw, { level: 1 }),
     };
   }
+
+  // Connection and health-check objects, from random streams of their own (the access objects
+  // above stay byte for byte what they were without them).
+  const others = [['connection', connectionLines, connectionLine], ['health', healthLines, healthLine]] as const;
+  for (const [type, typeLines, makeLine] of others) {
+    if (typeLines === 0) continue;
+    const typeRandom = createRandom(options.seed * 31 + (type === 'connection' ? 1 : 2));
+    const typeFiles = Math.max(1, Math.ceil(typeLines / LINES_PER_OBJECT));
+    const typeBad = lines === 0 ? 0 : Math.min(typeLines, Math.round((badLines * typeLines) / lines));
+    const bad = new Set<number>();
+    while (bad.size < typeBad) bad.add(Math.floor(typeRandom() * typeLines));
+    let typeIndex = 0;
+    for (let f = 0; f < typeFiles; f++) {
+      const count = Math.floor((typeLines * (f + 1)) / typeFiles) - Math.floor((typeLines * f) / typeFiles);
+      const slot = Math.min(slots - 1, Math.floor(((f + 0.5) * slots) / typeFiles));
+      const objectEndMs = firstSlotEnd + slot * INTERVAL_MS;
+      const nodeIp = nodeIps[f % nodeIps.length]!;
+      const lineContext: OtherLineContext = { random: typeRandom, pools, elb: context.elb, nodeIp, traceIds, next: typeIndex };
+      const text: string[] = [];
+      const badLineNumbers: number[] = [];
+      for (let i = 0; i < count; i++, typeIndex++) {
+        let line = makeLine(lineContext, objectEndMs - 1 - Math.floor(typeRandom() * INTERVAL_MS));
+        if (bad.has(typeIndex)) {
+          line = malformedOtherLine(typeRandom, line, badLineNumbers.length, type);
+          badLineNumbers.push(i);
+        }
+        text.push(line);
+      }
+      const raw = Buffer.from(text.join('\n') + '\n', 'latin1');
+      yield {
+        type,
+        key: objectKey(account, region, `${loadBalancer}.${loadBalancerHex}`, objectEndMs, nodeIp, typeRandom, type),
+        lines: count,
+        badLines: badLineNumbers.length,
+        badLineNumbers,
+        emptyLines: 0,
+        bytes: raw.length,
+        body: gzipSync(raw, { level: 1 }),
+      };
+    }
+  }
 }
 
 /** Writes the objects under `outDir` in the S3 key layout and returns the manifest. */
 export async function generateToDirectory(outDir: string, options: GenerateOptions): Promise<Manifest> {
-  const manifest: Manifest = { objects: [], lines: 0, badLines: 0, emptyLines: 0, bytes: 0 };
+  const manifest: Manifest = { objects: [], lines: 0, badLines: 0, emptyLines: 0, bytes: 0, byType: countByType([]) };
   for (const object of generateObjects(options)) {
     const file = path.join(outDir, ...object.key.split('/'));
     await mkdir(path.dirname(file), { recursive: true });
@@ -454,5 +610,6 @@ export async function generateToDirectory(outDir: string, options: GenerateOptio
     manifest.emptyLines += object.emptyLines;
     manifest.bytes += object.bytes;
   }
+  manifest.byType = countByType(manifest.objects);
   return manifest;
 }

@@ -1,40 +1,45 @@
 // The whole production path on one machine: generated ALB objects in a local S3 (s3rver), S3-style
 // ObjectCreated notifications delivered as SQS events to the REAL loader handler, which streams
-// each object into the local Firehose endpoint through the real AWS SDK client; the local delivery
-// stream runs the REAL transform handler and `_bulk`s into the engine. When everything has
+// each object into the local Firehose endpoint through the real AWS SDK client; one local delivery
+// stream per log type (access, connection, health, as in the stack) runs the REAL transform
+// handler and `_bulk`s into that type's daily indices. When everything has
 // drained, the run is accounted for from the engine itself: every generated line must be one
 // indexed document or one preserved failure (or a deliberate skip).
-// With an engine outage, the engine refuses every `_bulk` into the run's indices for a while
+// With an engine outage, the engine refuses every `_bulk` into the run's access-log indices for a while
 // (engine-outage.ts) once documents flow; the local stream's retry window is shorter than the
 // outage, so documents end in the backup folder, and after the outage the replay the replayer
 // Lambda runs (scripts/backfill/replay.ts) brings them back.
+import { folderBackupStore } from '../backfill/backup-store.ts';
+import { replayDeliveryFailures, type ReplaySummary } from '../backfill/replay.ts';
+import { startEngineOutage, type EngineOutage } from './engine-outage.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@opensearch-project/opensearch';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { handler as transformHandler } from '../../transform/firehose-transform/handler.ts';
+import { createTransformHandler } from '../../transform/firehose-transform/handler.ts';
+import { LOG_TYPE_SPECS, LOG_TYPES, logTypeOfKey, type LogType } from '../../transform/log-types.ts';
 import { createHandler as createLoaderHandler } from '../../transform/loader/handler.ts';
 import { MemoryCheckpointStore } from '../../transform/loader/checkpoint.ts';
 import { DirectoryFailureSink } from '../../transform/loader/failures.ts';
 import { createFirehoseClient } from '../../transform/loader/firehose-client.ts';
 import { createLogger, createMetrics, SERVICE_NAMES } from '../../transform/observability.ts';
-import { folderBackupStore } from '../backfill/backup-store.ts';
-import { replayDeliveryFailures, type ReplaySummary } from '../backfill/replay.ts';
 import { DeliveryStream, type DeliveryStats } from './delivery-stream.ts';
-import { startEngineOutage, type EngineOutage } from './engine-outage.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { startLocalFirehose } from './firehose-server.ts';
-import { generateObjects, type GenerateOptions } from './generator.ts';
+import { countByType, generateObjects, type GenerateOptions } from './generator.ts';
 import { countDocuments, countDuplicates, fromSource, indexCounts, refresh, type IndexCount } from './report.ts';
 import { LOCAL_S3_CREDENTIALS, startLocalS3, type S3EventNotification } from './s3-server.ts';
 
 export interface PipelineOptions {
   client: Client;
+  /** Access-log index prefix. */
   indexPrefix: string;
+  /** Connection- and health-check-log index prefixes; default alb-connection, alb-health. */
+  indexPrefixes?: Partial<Record<Exclude<LogType, 'access'>, string>>;
   generate: GenerateOptions;
   /** Working folder for the S3 data and the backup folders; default a new temporary folder. */
   workDirectory?: string;
@@ -93,6 +98,8 @@ export interface PipelineResult {
     loaderFailureDirectory: string;
   };
   generatedBadLines: number;
+  /** The same accounting per log type (its own indices, stream and failures). */
+  byType: Record<LogType, TypeAccount>;
   firehose: { calls: number; throttled: number; recordsAccepted: number; recordsFailed: number };
   delivery: Omit<DeliveryStats, 'backupFiles'> & { backupFiles: number };
   /** With engineOutageMs: how long writes were blocked, and what the replay after it did. */
@@ -100,6 +107,25 @@ export interface PipelineResult {
   /** Documents the replay brought back from the backup (part of `indexed`, no longer part of `failed`). */
   replayed: number;
 }
+
+export interface TypeAccount {
+  indexPrefix: string;
+  objects: number;
+  lines: number;
+  indexed: number;
+  failed: number;
+  skipped: number;
+  unaccounted: number;
+  duplicates: number;
+  indices: IndexCount[];
+}
+
+/** The local delivery stream of each log type (the loader's stream names). */
+export const LOCAL_STREAMS: Readonly<Record<LogType, string>> = {
+  access: 'albatross-local',
+  connection: 'albatross-local-connection',
+  health: 'albatross-local-health',
+};
 
 /** SQS redrive: after this many receives a message goes to the dead-letter queue. */
 const MAX_RECEIVE_COUNT = 5;
@@ -145,13 +171,20 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       queue.push({ body: notification, receives: 0 });
     },
   });
+  const prefixes: Record<LogType, string> = {
+    access: options.indexPrefix,
+    connection: options.indexPrefixes?.connection ?? LOG_TYPE_SPECS.connection.defaultIndexPrefix,
+    health: options.indexPrefixes?.health ?? LOG_TYPE_SPECS.health.defaultIndexPrefix,
+  };
   const outageMs = options.engineOutageMs ?? 0;
   // Shorter than the outage, so documents reach the backup as they do on AWS when an outage outlasts RetryOptions.
   const retryDurationMs = outageMs > 0 ? Math.max(1_000, Math.floor(outageMs / 4)) : undefined;
-  const delivery = new DeliveryStream({
+  // One delivery stream per log type, each with its own transform and index family (as in the stack).
+  const streams = new Map(LOG_TYPES.map((type) => [type, new DeliveryStream({
     client: options.client,
-    transform: transformHandler,
-    indexPrefix: options.indexPrefix,
+    transform: createTransformHandler(type),
+    logType: type,
+    indexPrefix: prefixes[type],
     backupDirectory,
     seed: options.generate.seed,
     ...(options.bulkRejectRate ? { bulkRejectRate: options.bulkRejectRate } : {}),
@@ -159,9 +192,17 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     ...(options.bufferIntervalMs !== undefined ? { bufferIntervalMs: options.bufferIntervalMs } : {}),
     ...(options.deliveryConcurrency ? { concurrency: options.deliveryConcurrency } : {}),
     ...(retryDurationMs !== undefined ? { retryDurationMs } : {}),
-  });
+  })] as const));
+  const accessStream = streams.get('access')!;
+  const byStreamName = new Map(LOG_TYPES.map((type) => [LOCAL_STREAMS[type], streams.get(type)!]));
+  let outage: EngineOutage | undefined;
+  let outageStarting: Promise<EngineOutage> | undefined;
+  const startOutage = () => (outageStarting ??= startEngineOutage(options.client, options.indexPrefix, outageMs).then((o) => (outage = o)));
+  // The outage starts while documents flow: as soon as the first access-log document is indexed (its index exists).
+  const outageWatch = outageMs > 0 ? setInterval(() => void (accessStream.stats.indexed > 0 && startOutage()), 20) : undefined;
   const firehoseServer = await startLocalFirehose({
-    sink: delivery,
+    streams: [...byStreamName.keys()],
+    sink: { accept: (streamName, records) => byStreamName.get(streamName)!.accept(streamName, records) },
     faults: { throttleRate: options.throttleRate ?? 0, partialFailureRate: options.partialFailureRate ?? 0, seed: options.generate.seed },
   }).catch(async (error: unknown) => {
     await s3Server.stop();
@@ -175,24 +216,23 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   // The loader never sends empty lines; its result for each object says how many it skipped
   // (an object is reported once: a redelivered one is already-loaded).
   let emptyLines = 0;
+  const emptyLinesByType: Record<LogType, number> = { access: 0, connection: 0, health: 0 };
   const loader = createLoaderHandler({
     s3,
     firehose,
-    deliveryStream: 'albatross-local',
+    deliveryStreams: LOCAL_STREAMS,
     checkpoints: new MemoryCheckpointStore(),
     failures: new DirectoryFailureSink(loaderFailureDirectory),
     logger,
     metrics: createMetrics(SERVICE_NAMES.loader),
     concurrency: 4,
     retry: { maxRetryTimeMs: 120_000 },
-    onObjectLoaded: (result) => void (emptyLines += result.emptyLines),
+    onObjectLoaded: (result) => {
+      emptyLines += result.emptyLines;
+      emptyLinesByType[logTypeOfKey(result.object.key) ?? 'access'] += result.emptyLines;
+    },
   });
 
-  let outage: EngineOutage | undefined;
-  let outageStarting: Promise<EngineOutage> | undefined;
-  const startOutage = () => (outageStarting ??= startEngineOutage(options.client, options.indexPrefix, outageMs).then((o) => (outage = o)));
-  // The outage starts while documents flow: as soon as the first one is indexed (its index exists).
-  const outageWatch = outageMs > 0 ? setInterval(() => void (delivery.stats.indexed > 0 && startOutage()), 20) : undefined;
   try {
     const started = performance.now();
     const cpuStarted = process.cpuUsage();
@@ -234,14 +274,16 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
           }
         } else if ((message.body as { Records?: unknown }).Records) {
           objectsLoaded++;
-          options.onProgress?.({ objectsLoaded, objects: objects.length, linesSent: delivery.stats.recordsReceived, indexed: delivery.stats.indexed });
+          const sent = [...streams.values()].reduce((sum, stream) => sum + stream.stats.recordsReceived, 0);
+          const indexedSoFar = [...streams.values()].reduce((sum, stream) => sum + stream.stats.indexed, 0);
+          options.onProgress?.({ objectsLoaded, objects: objects.length, linesSent: sent, indexed: indexedSoFar });
         }
         processing--;
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, options.loaderConcurrency ?? 2) }, worker));
     await uploads;
-    await delivery.drain();
+    await Promise.all([...streams.values()].map((stream) => stream.drain()));
     let outageSummary: PipelineResult['outage'];
     if (outageMs > 0) {
       clearInterval(outageWatch);
@@ -256,16 +298,39 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const cpu = process.cpuUsage(cpuStarted);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 
-    const pattern = `${options.indexPrefix}-*`;
-    await refresh(options.client, pattern);
+    // Accounted for from the engine, type by type: each family's indices, stream and failures.
     const scope = fromSource(`s3://${bucket}/`);
-    const indexed = await countDocuments(options.client, pattern, scope);
-    const duplicates = await countDuplicates(options.client, pattern, scope);
-    const indices = await indexCounts(options.client, pattern, scope);
-    const loaderFailed = await countLoaderFailures(loaderFailureDirectory);
-    const { backupFiles, ...deliveryCounts } = delivery.stats;
-    const failed = delivery.stats.processingFailed + delivery.stats.deliveryFailed - replayed + loaderFailed;
-    const skipped = emptyLines + delivery.stats.dropped;
+    const loaderFailedByType = await countLoaderFailures(loaderFailureDirectory);
+    const generated = countByType(objects);
+    const byType = {} as Record<LogType, TypeAccount>;
+    for (const type of LOG_TYPES) {
+      const pattern = `${prefixes[type]}-*`;
+      await refresh(options.client, pattern);
+      const stats = streams.get(type)!.stats;
+      const typeIndexed = await countDocuments(options.client, pattern, scope);
+      // Replayed documents were backed up (deliveryFailed), then indexed: they count once, as indexed.
+      const typeFailed = stats.processingFailed + stats.deliveryFailed - (type === 'access' ? replayed : 0) + loaderFailedByType[type];
+      const typeSkipped = emptyLinesByType[type] + stats.dropped;
+      byType[type] = {
+        indexPrefix: prefixes[type],
+        objects: generated[type].objects,
+        lines: generated[type].lines,
+        indexed: typeIndexed,
+        failed: typeFailed,
+        skipped: typeSkipped,
+        unaccounted: generated[type].lines - typeIndexed - typeFailed - typeSkipped,
+        duplicates: await countDuplicates(options.client, pattern, scope),
+        indices: await indexCounts(options.client, pattern, scope),
+      };
+    }
+    const sum = (pick: (account: TypeAccount) => number) => LOG_TYPES.reduce((total, type) => total + pick(byType[type]), 0);
+    const indexed = sum((t) => t.indexed);
+    const duplicates = sum((t) => t.duplicates);
+    const indices = LOG_TYPES.flatMap((type) => byType[type].indices);
+    const loaderFailed = LOG_TYPES.reduce((total, type) => total + loaderFailedByType[type], 0);
+    const deliveryCounts = sumStats([...streams.values()].map((stream) => stream.stats));
+    const failed = sum((t) => t.failed);
+    const skipped = sum((t) => t.skipped);
     return {
       bucket,
       objects: objects.length,
@@ -281,16 +346,17 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       seconds,
       cpuSeconds,
       failures: {
-        processingFailed: delivery.stats.processingFailed,
-        deliveryFailed: delivery.stats.deliveryFailed,
+        processingFailed: deliveryCounts.processingFailed,
+        deliveryFailed: deliveryCounts.deliveryFailed,
         loaderFailed,
         objectsFailed,
         backupDirectory,
         loaderFailureDirectory,
       },
       generatedBadLines,
+      byType,
       firehose: { ...firehoseServer.stats },
-      delivery: { ...deliveryCounts, backupFiles: backupFiles.length },
+      delivery: deliveryCounts,
       ...(outageSummary ? { outage: outageSummary } : {}),
       replayed,
     };
@@ -307,12 +373,33 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   }
 }
 
-async function countLoaderFailures(directory: string): Promise<number> {
+/** The loader's failure records per log type (of the object each line came from). */
+async function countLoaderFailures(directory: string): Promise<Record<LogType, number>> {
+  const counts: Record<LogType, number> = { access: 0, connection: 0, health: 0 };
+  let entries;
   try {
-    const entries = await readdir(directory, { recursive: true, withFileTypes: true });
-    return entries.filter((e) => e.isFile() && e.name.endsWith('.json')).length;
+    entries = await readdir(directory, { recursive: true, withFileTypes: true });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return counts;
     throw error;
   }
+  for (const entry of entries.filter((e) => e.isFile() && e.name.endsWith('.json'))) {
+    const record = JSON.parse(await readFile(path.join(entry.parentPath, entry.name), 'utf8')) as { source?: { key?: string } };
+    counts[logTypeOfKey(record.source?.key ?? '') ?? 'access']++;
+  }
+  return counts;
+}
+
+/** The delivery streams' counters added up (backup files as a count). */
+function sumStats(all: DeliveryStats[]): PipelineResult['delivery'] {
+  const total: PipelineResult['delivery'] = {
+    recordsReceived: 0, invocations: 0, invocationRetries: 0, ok: 0, dropped: 0, processingFailed: 0, indexed: 0,
+    deliveryFailed: 0, bulkRequests: 0, bulkRetries: 0, itemRetries: 0, injectedRejections: 0, backupFiles: 0,
+  };
+  for (const stats of all) {
+    for (const key of Object.keys(total) as (keyof typeof total)[]) {
+      total[key] += key === 'backupFiles' ? stats.backupFiles.length : stats[key];
+    }
+  }
+  return total;
 }

@@ -140,6 +140,29 @@ export async function answersFromData(client: Client, index: string, query: Quer
   };
 }
 
+/** What the connection and health-check families say: failed handshakes and failing targets, by reason. */
+export interface OtherAnswers {
+  handshakeFailures: Bucket[];      // connection logs by aws.elb.error.reason
+  failingTargets: Bucket[];         // health-check failures by destination.address
+  healthFailureReasons: Bucket[];   // health-check failures by aws.elb.error.reason
+}
+
+export async function otherAnswersFromData(client: Client, connectionIndex: string, healthIndex: string, query: Query = { match_all: {} }, top = 5): Promise<OtherAnswers> {
+  const failures = { bool: { filter: [query, { term: { 'event.outcome': 'failure' } }] } };
+  const buckets = (agg: { buckets?: { key: string | number; doc_count: number }[] } | undefined): Bucket[] =>
+    (agg?.buckets ?? []).map((b) => ({ key: String(b.key), count: b.doc_count }));
+  const connection = await search(client, connectionIndex, { size: 0, query: failures, aggs: { reasons: { terms: { field: 'aws.elb.error.reason', size: top } } } });
+  const health = await search(client, healthIndex, {
+    size: 0, query: failures,
+    aggs: { targets: { terms: { field: 'destination.address', size: top } }, reasons: { terms: { field: 'aws.elb.error.reason', size: top } } },
+  });
+  return {
+    handshakeFailures: buckets(connection.aggregations?.reasons),
+    failingTargets: buckets(health.aggregations?.targets),
+    healthFailureReasons: buckets(health.aggregations?.reasons),
+  };
+}
+
 function number(n: number): string {
   return n.toLocaleString('en-US');
 }
@@ -161,5 +184,18 @@ export function formatAnswers(answers: DataAnswers): string[] {
     ...(answers.topCountries.length > 0 ? ['top countries:', ...list(answers.topCountries)] : []),
     ...(answers.topNetworks.length > 0 ? ['top networks:', ...list(answers.topNetworks)] : []),
     ...(answers.topUserAgents.length > 0 ? ['top browsers and clients:', ...list(answers.topUserAgents)] : []),
+  ];
+}
+
+/** Human-readable lines for the connection and health-check answers. */
+export function formatOtherAnswers(answers: OtherAnswers): string[] {
+  const list = (buckets: Bucket[]) => (buckets.length === 0 ? ['    (none)'] : buckets.map((b) => `    ${b.key.padEnd(40)} ${number(b.count).padStart(10)}`));
+  return [
+    'failed TLS handshakes by reason (connection logs):',
+    ...list(answers.handshakeFailures),
+    'failing health-check targets:',
+    ...list(answers.failingTargets),
+    'health-check failures by reason:',
+    ...list(answers.healthFailureReasons),
   ];
 }

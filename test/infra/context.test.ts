@@ -42,6 +42,7 @@ describe('settingsFromContext', () => {
       vpcId: 'vpc-1', privateSubnetIds: 'subnet-a, subnet-b', replayIntervalMinutes: '30',
       shards: '3', peakLinesPerSecond: '5000', heartbeatHours: '12',
       enrichment: 'geo,ua', geoipCityDb: 's3://geo/City.mmdb', geoipAsnDb: 's3://geo/ASN.mmdb',
+      logTypes: 'access, health', connectionIndexPrefix: 'conn', healthIndexPrefix: 'hc',
     };
     // kms=create and kmsKeyArn, vpc=create and vpcId are alternatives: kms and vpc are read on their own below.
     expect([...Object.keys(values), 'kms', 'vpc'].sort()).toEqual(Object.keys(CONTEXT_KEYS).sort());
@@ -56,6 +57,7 @@ describe('settingsFromContext', () => {
       loaderMaxConcurrency: 50, loaderSendConcurrency: 8, maxReceiveCount: 6, transformMemorySize: 1024, bufferSizeMB: 8,
       logRetention: RetentionDays.TWO_WEEKS, removalPolicy: RemovalPolicy.RETAIN, freeStorageThresholdMiB: 4096, auditLogs: false, logSamples: true,
       enrichment: 'geo,ua', geoipCityDb: 's3://geo/City.mmdb', geoipAsnDb: 's3://geo/ASN.mmdb',
+      logTypes: ['access', 'health'], connectionIndexPrefix: 'conn', healthIndexPrefix: 'hc',
       shards: 3, peakLinesPerSecond: 5000, heartbeatHours: 12,
       customerManagedKey: 'arn:aws:kms:us-east-1:111122223333:key/0f1e2d3c-4b5a-6978-8899-aabbccddeeff',
       vpc: { vpcId: 'vpc-1', privateSubnetIds: ['subnet-a', 'subnet-b'], availabilityZones: ['us-east-1a', 'us-east-1b'] },
@@ -78,6 +80,7 @@ describe('settingsFromContext', () => {
     expect(() => settingsFromContext(reader({ retentionDays: 'thirty' }), {})).toThrow(/context retentionDays must be a non-negative integer/);
     expect(() => settingsFromContext(reader({ removalPolicy: 'snapshot' }), {})).toThrow(/removalPolicy must be "retain-except-on-create", "retain" or "destroy"/);
     expect(() => settingsFromContext(reader({ heartbeatHours: 'never' }), {})).toThrow(/context heartbeatHours must be a non-negative integer/);
+    expect(() => settingsFromContext(reader({ logTypes: 'access,nlb' }), {})).toThrow(/context logTypes must be a comma-separated list of access, connection, health, got "access,nlb"/);
     expect(() => settingsFromContext(reader({ logRetentionDays: '31' }), {})).toThrow(/logRetentionDays must be a CloudWatch Logs retention/);
     expect(() => settingsFromContext(reader({ alarmEmail: ['a'] }), {})).toThrow(/context alarmEmail must be a string/);
     expect(() => settingsFromContext(reader({ dashboardsAdmin: 'true' }), {})).toThrow(/dashboardsAdmin is gone.*Cognito group "admins"/);

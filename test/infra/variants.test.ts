@@ -29,15 +29,16 @@ beforeAll(() => {
       retryDurationSeconds: '600',
       shards: '4',
       heartbeatHours: 'off',
+      logTypes: 'access',
     },
     { bundle: false },
   );
   large = synthesize(
-    { dataNodes: '2', instanceType: 'r7g.large.search', volumeSizeGiB: '100', masterNodes: '3', removalPolicy: 'destroy', breakGlassPrincipals: 'arn:aws:iam::111122223333:role/ops', peakLinesPerSecond: '5000', bufferSizeMB: '20' },
+    { dataNodes: '2', instanceType: 'r7g.large.search', volumeSizeGiB: '100', masterNodes: '3', removalPolicy: 'destroy', breakGlassPrincipals: 'arn:aws:iam::111122223333:role/ops', peakLinesPerSecond: '5000', bufferSizeMB: '20', logTypes: 'access' },
     { bundle: false },
   );
   highlyAvailable = synthesize(
-    { dataNodes: '3', instanceType: 'r7g.large.search', masterNodes: '3', availabilityZones: '3', multiAzWithStandby: 'true', auditLogs: 'false', logSamples: 'true' },
+    { dataNodes: '3', instanceType: 'r7g.large.search', masterNodes: '3', availabilityZones: '3', multiAzWithStandby: 'true', auditLogs: 'false', logSamples: 'true', logTypes: 'access' },
     { bundle: false },
   );
 }, 120_000);
@@ -209,7 +210,7 @@ describe('highly available domain from context', () => {
 describe('private domain in a new VPC with a customer-managed key (the production layout)', () => {
   let production: Synthesized;
   beforeAll(() => {
-    production = synthesize({ vpc: 'create', availabilityZones: '3', masterNodes: '3', kms: 'create' }, { bundle: false });
+    production = synthesize({ vpc: 'create', availabilityZones: '3', masterNodes: '3', kms: 'create', logTypes: 'access' }, { bundle: false });
   }, 120_000);
   afterAll(() => production?.cleanup());
 
@@ -258,7 +259,7 @@ describe('private domain in a new VPC with a customer-managed key (the productio
 
   it('an existing VPC is used by ids and zone names, and incomplete settings say what is missing', () => {
     const existingVpc = synthesize(
-      { vpcId: 'vpc-0abc', privateSubnetIds: 'subnet-a,subnet-b', availabilityZones: 'eu-west-1a,eu-west-1b', masterNodes: '3', region: 'eu-west-1' },
+      { vpcId: 'vpc-0abc', privateSubnetIds: 'subnet-a,subnet-b', availabilityZones: 'eu-west-1a,eu-west-1b', masterNodes: '3', region: 'eu-west-1', logTypes: 'access' },
       { bundle: false },
     );
     try {

@@ -27,6 +27,23 @@ describe('envelope', () => {
     }
   });
 
+  it('carries the log type of connection and health-check lines; access records stay as they were', () => {
+    for (const type of ['connection', 'health'] as const) {
+      const data = encodeRecord({ bucket: 'my-logs', key: KEY, offset: 42, type }, LINE);
+      expect(data.toString('latin1')).toContain(` ${type} 42\n`);
+      for (const input of [data, data.toString('utf8')]) {
+        expect(decodeRecord(input)).toEqual({ source: { bucket: 'my-logs', key: KEY, offset: 42 }, line: LINE, type });
+      }
+      // the per-object fast path (same header prefix, other offset) keeps the type too
+      expect(decodeRecord(encodeRecord({ bucket: 'my-logs', key: KEY, offset: 43, type }, LINE)).type).toBe(type);
+    }
+    expect(encodeRecord({ bucket: 'my-logs', key: KEY, offset: 42, type: 'access' }, LINE)).toEqual(encodeRecord({ bucket: 'my-logs', key: KEY, offset: 42 }, LINE));
+    // after a typed object, an access record of another object decodes without a type
+    expect(decodeRecord(encodeRecord({ bucket: 'my-logs', key: `${KEY}.2`, offset: 1 }, LINE)).type).toBeUndefined();
+    // an unknown type word is a malformed header, never a guess
+    expect(decodeRecord(`\x1emy-logs k nlb 1\n${LINE}`).error).toMatch(/malformed envelope header/);
+  });
+
   it('keeps the header small for real keys', () => {
     const data = encodeRecord({ bucket: 'amzn-s3-demo-logging-bucket', key: KEY, offset: 9_999_999_999 }, LINE);
     const overhead = data.length - Buffer.byteLength(LINE);

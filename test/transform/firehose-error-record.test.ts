@@ -11,8 +11,13 @@ const record = (data: Buffer | string, extra: object = {}) =>
 
 describe('unwrapErrorRecord', () => {
   it('returns the line inside a record with the source its envelope carries', () => {
-    expect(unwrapErrorRecord(record(encodeRecord(source, good[0]!)))).toEqual({ kind: 'line', line: good[0], source });
+    expect(unwrapErrorRecord(record(encodeRecord(source, good[0]!)))).toEqual({ kind: 'line', line: good[0], source, type: 'access' });
     expect(unwrapErrorRecord(record(good[1]!))).toEqual({ kind: 'line', line: good[1] }); // a bare line from another producer
+  });
+
+  it('returns the log type the envelope names, so a replay picks the right parser', () => {
+    const line = sampleLines('aws-docs_health-check-log-examples.log')[0]!;
+    expect(unwrapErrorRecord(record(encodeRecord({ ...source, type: 'health' }, line)))).toEqual({ kind: 'line', line, source, type: 'health' });
   });
 
   it('returns a document OpenSearch refused with the index and id Firehose used, and its reason', () => {

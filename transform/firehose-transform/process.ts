@@ -11,6 +11,7 @@ import type { FirehoseTransformationEventRecord, FirehoseTransformationResultRec
 import type { Enricher } from '../enrich/index.ts';
 import { decodeRecord } from '../envelope.ts';
 import { parseAlbLineToJson, type LineSource } from '../parser/index.ts';
+import { LOG_TYPE_SPECS, type LogType } from '../log-types.ts';
 import { RESPONSE_GUARD_BYTES } from './limits.ts';
 
 /** At most this many raw lines are kept as samples per batch (logs must never carry the whole batch). */
@@ -64,6 +65,12 @@ export interface ProcessOptions {
   samples?: boolean;
   /** Adds source.geo, source.as and user_agent fields (transform/enrich); none when absent. */
   enrich?: Enricher | undefined;
+  /**
+   * The log type of this delivery stream (its indices hold one type): bare lines are parsed as this
+   * type, and an enveloped record naming another type fails instead of landing in the wrong index.
+   * Default access.
+   */
+  logType?: LogType;
 }
 
 export interface ProcessResult {
@@ -120,6 +127,9 @@ export function processRecords(
   const maxSamples = options.samples === true ? MAX_SAMPLES : 0;
   const enrich = options.enrich;
   const maxResponseBytes = options.maxResponseBytes ?? RESPONSE_GUARD_BYTES;
+  const streamType = options.logType ?? 'access';
+  // access logs keep their direct call (the hot path); the other types go through the registry
+  const parseToJson = streamType === 'access' ? parseAlbLineToJson : LOG_TYPE_SPECS[streamType].parseToJson;
   const out: FirehoseTransformationResultRecord[] = new Array(records.length);
   const failures: TransformFailure[] = [];
   const stats: TransformStats = {
@@ -154,10 +164,16 @@ export function processRecords(
       continue;
     }
     const { line, source } = decoded;
+    // an envelope without a type is an access-log record; a bare line is the stream's type
+    const recordType = source === undefined ? streamType : decoded.type ?? 'access';
+    if (recordType !== streamType) {
+      fail(i, record, `${LOG_TYPE_SPECS[recordType].label} record on the ${LOG_TYPE_SPECS[streamType].label} delivery stream: the loader routed it to the wrong stream`, line, source);
+      continue;
+    }
     try {
       // The parser writes the document's JSON text itself (same text as JSON.stringify of
       // parseAlbLine's document, without the generic object walk).
-      const parsed = parseAlbLineToJson(line, source === undefined ? { original, enrich } : { source, original, enrich });
+      const parsed = parseToJson(line, source === undefined ? { original, enrich } : { source, original, enrich });
       if (parsed.kind === 'document') {
         out[i] = { recordId: record.recordId, result: 'Ok', data: encodeBase64(parsed.json) };
         stats.ok++;

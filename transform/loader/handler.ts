@@ -1,7 +1,9 @@
 // Loader Lambda: SQS messages carrying S3 ObjectCreated notifications -> loadObject() per ALB
-// access-log object. Partial batch responses: one failing message never blocks the others.
+// log object (access, connection, health-check), into the delivery stream of its log type.
+// Partial batch responses: one failing message never blocks the others.
 //
-// Environment: ALBATROSS_DELIVERY_STREAM (required), ALBATROSS_CHECKPOINT_TABLE (DynamoDB table;
+// Environment: ALBATROSS_DELIVERY_STREAM (access logs), ALBATROSS_CONNECTION_DELIVERY_STREAM,
+// ALBATROSS_HEALTH_DELIVERY_STREAM (at least one; a type without a stream is skipped), ALBATROSS_CHECKPOINT_TABLE (DynamoDB table;
 // absent = in-memory, i.e. no protection across invocations), ALBATROSS_SEND_CONCURRENCY,
 // ALBATROSS_FAILURE_BUCKET / ALBATROSS_FAILURE_PREFIX (where over-long lines are recorded; absent =
 // the error log), ALBATROSS_MAX_RETRY_SECONDS, ALBATROSS_REQUEUE_MIN_SECONDS /
@@ -14,6 +16,7 @@ import type { FirehoseClient } from '@aws-sdk/client-firehose';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createLogger, createMetrics, MetricUnit, SERVICE_NAMES, type Logger, type Metrics } from '../observability.ts';
+import { LOG_TYPE_NAMES, LOG_TYPES, logTypeOfKey, type LogType } from '../log-type-names.ts';
 import { parseAlbObjectKey } from '../source/s3-key.ts';
 import { CheckpointConflictError, DynamoDbCheckpointStore, MemoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { LogFailureSink, S3FailureSink, type FailureSink } from './failures.ts';
@@ -22,10 +25,20 @@ import { LoadInterruptedError, loadObject, LoadObjectError, ObjectChangedError, 
 import { DEFAULT_REQUEUE_DELAY, MAX_VISIBILITY_SECONDS, requeueDelayFromEnvironment, requeueDelaySeconds, SqsRequeuer, type MessageRequeuer, type RequeueDelay } from './requeue.ts';
 import { SendGaveUpError, type RetryOptions } from './send.ts';
 
+/** Environment variable naming each log type's delivery stream. */
+export const DELIVERY_STREAM_ENV: Readonly<Record<LogType, string>> = {
+  access: 'ALBATROSS_DELIVERY_STREAM',
+  connection: 'ALBATROSS_CONNECTION_DELIVERY_STREAM',
+  health: 'ALBATROSS_HEALTH_DELIVERY_STREAM',
+};
+
 export interface LoaderDependencies {
   s3: S3Client;
   firehose: FirehoseClient;
-  deliveryStream: string;
+  /** The access-log delivery stream (same as deliveryStreams.access). */
+  deliveryStream?: string;
+  /** The delivery stream of each log type; objects of a type without one are skipped. */
+  deliveryStreams?: Partial<Record<LogType, string>>;
   checkpoints: CheckpointStore;
   failures: FailureSink;
   logger: Logger;
@@ -90,6 +103,7 @@ function addStats(metrics: Metrics, stats: LoadStats): void {
 
 export function createHandler(deps: LoaderDependencies): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
   const { logger, metrics } = deps;
+  const streams: Partial<Record<LogType, string>> = { ...(deps.deliveryStream ? { access: deps.deliveryStream } : {}), ...deps.deliveryStreams };
 
   const skip = (bucket: string, key: string, reason: string): void => {
     logger.info('object skipped', { bucket, key, reason });
@@ -102,16 +116,21 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
     if (!bucket || rawKey === undefined) throw new Error('S3 event record without bucket name or object key');
     const key = decodeS3Key(rawKey);
     if (!record.eventName?.startsWith('ObjectCreated:')) return skip(bucket, key, `event ${record.eventName}`);
-    const route = parseAlbObjectKey(key);
-    if (route.kind !== 'access-log') return skip(bucket, key, route.reason ?? route.kind);
-    if (!route.gzip) return skip(bucket, key, 'access log without .gz suffix');
+    const type = logTypeOfKey(key);
+    if (type === undefined) {
+      const route = parseAlbObjectKey(key);
+      return skip(bucket, key, route.reason ?? route.kind);
+    }
+    const deliveryStream = streams[type];
+    if (deliveryStream === undefined) return skip(bucket, key, `${LOG_TYPE_NAMES[type].label}: no delivery stream for this log type`);
+    if (!parseAlbObjectKey(key).gzip) return skip(bucket, key, `${LOG_TYPE_NAMES[type].label} without .gz suffix`);
 
     const remaining = context?.getRemainingTimeInMillis();
     const signal = remaining === undefined ? undefined : AbortSignal.timeout(Math.max(0, remaining - (deps.deadlineMarginMs ?? 20_000)));
     let result: LoadResult;
     try {
       result = await loadObject({
-        s3: deps.s3, firehose: deps.firehose, deliveryStream: deps.deliveryStream,
+        s3: deps.s3, firehose: deps.firehose, deliveryStream, logType: type,
         checkpoints: deps.checkpoints, failures: deps.failures, bucket, key,
         ...(record.s3?.object?.eTag ? { etag: record.s3.object.eTag } : {}),
         ...(remaining === undefined ? {} : { leaseUntil: Date.now() + remaining + 5_000 }),
@@ -206,8 +225,12 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
 }
 
 function dependenciesFromEnvironment(): LoaderDependencies {
-  const deliveryStream = process.env['ALBATROSS_DELIVERY_STREAM'];
-  if (!deliveryStream) throw new Error('ALBATROSS_DELIVERY_STREAM is not set');
+  const deliveryStreams: Partial<Record<LogType, string>> = {};
+  for (const type of LOG_TYPES) {
+    const name = process.env[DELIVERY_STREAM_ENV[type]];
+    if (name) deliveryStreams[type] = name;
+  }
+  if (Object.keys(deliveryStreams).length === 0) throw new Error(`none of ${Object.values(DELIVERY_STREAM_ENV).join(', ')} is set`);
   const logger = createLogger(SERVICE_NAMES.loader);
   const s3 = new S3Client({});
   // The loader owns retries (only failed records are resent, and they are counted).
@@ -223,7 +246,7 @@ function dependenciesFromEnvironment(): LoaderDependencies {
   // The SDK reads AWS_ENDPOINT_URL_SQS itself; queue URLs built from event ARNs must name the same server.
   const sqsEndpoint = process.env['AWS_ENDPOINT_URL_SQS'] ?? process.env['AWS_ENDPOINT_URL'];
   return {
-    s3, firehose, deliveryStream, logger,
+    s3, firehose, deliveryStreams, logger,
     metrics: createMetrics(SERVICE_NAMES.loader),
     checkpoints: table ? new DynamoDbCheckpointStore(new DynamoDBClient({}), table) : new MemoryCheckpointStore(),
     failures: failureBucket

@@ -12,6 +12,7 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { FirehoseClient } from '@aws-sdk/client-firehose';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { createRecordEncoder, envelopePrefix, envelopeRecordLength } from '../envelope.ts';
+import type { LogType } from '../log-types.ts';
 import { newOwnerId, type Checkpoint, type CheckpointStore, type ObjectVersion } from './checkpoint.ts';
 import { RECORD_TOO_LARGE, type FailureSink } from './failures.ts';
 import { splitLines, type Line } from './lines.ts';
@@ -31,6 +32,8 @@ export interface LoadObjectOptions {
   s3: S3Client;
   firehose: FirehoseClient;
   deliveryStream: string;
+  /** The object's log type, written into each record's envelope for the transform; default access. */
+  logType?: LogType;
   checkpoints: CheckpointStore;
   failures: FailureSink;
   bucket: string;
@@ -148,8 +151,9 @@ export async function loadObject(options: LoadObjectOptions): Promise<LoadResult
   // Lines an earlier run had accepted beyond its prefix. Lines this run accepts are never read
   // again (reading is sequential), so only these need a lookup, and only when resuming.
   const resumedAhead = start.accepted.length > 0 ? new LineSet(start.accepted) : undefined;
-  const encode = createRecordEncoder({ bucket, key });
-  const prefixLength = envelopePrefix({ bucket, key }).length;
+  const objectSource = options.logType === undefined ? { bucket, key } : { bucket, key, type: options.logType };
+  const encode = createRecordEncoder(objectSource);
+  const prefixLength = envelopePrefix(objectSource).length;
   const reported: LoadResult['failures'] = [];
 
   // Checkpoint writes: one in flight; a change during a write triggers one more. The final

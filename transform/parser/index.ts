@@ -72,12 +72,12 @@ function splitList(text: string, separator: string): string[] | undefined {
   return items.length > 0 ? items : undefined;
 }
 
-function isControlLine(line: string): boolean {
+export function isControlLine(line: string): boolean {
   // "Enable AccessLog for ELB: app/... at 2025-...", "Enable ConnectionLog for ELB"
   return line.startsWith('Enable ') && line.includes('Log for ELB');
 }
 
-function trimLine(line: string): string {
+export function trimLine(line: string): string {
   let start = 0;
   let end = line.length;
   if (line.charCodeAt(0) === 0xfeff) start = 1;

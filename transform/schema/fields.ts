@@ -120,10 +120,12 @@ type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) exten
 
 type SchemaFieldList = typeof SCHEMA_FIELDS;
 type NestField<F> = F extends { path: infer P extends string } ? Nest<P, FieldValue<F>> : never;
-type DocumentUnion = NestField<SchemaFieldList[number]>;
+
+/** The document type a schema list (declared `as const`) describes: nested, every leaf optional. */
+export type DocumentOf<Fields extends readonly SchemaField[]> = UnionToIntersection<NestField<Fields[number]>>;
 
 /** A parsed ALB access-log document: nested JSON, every leaf optional, shaped by SCHEMA_FIELDS. */
-export type AlbDocument = UnionToIntersection<DocumentUnion>;
+export type AlbDocument = DocumentOf<SchemaFieldList>;
 
 export type SchemaPath = SchemaFieldList[number]['path'];
 

@@ -10,8 +10,8 @@ let created: Synthesized;
 let existing: Synthesized;
 
 beforeAll(() => {
-  created = synthesize({ kms: 'create', region: 'eu-west-1' }, { bundle: false });
-  existing = synthesize({ kmsKeyArn: EXISTING_KEY, region: 'eu-west-1' }, { bundle: false });
+  created = synthesize({ kms: 'create', region: 'eu-west-1', logTypes: 'access' }, { bundle: false });
+  existing = synthesize({ kmsKeyArn: EXISTING_KEY, region: 'eu-west-1', logTypes: 'access' }, { bundle: false });
 }, 120_000);
 afterAll(() => {
   created?.cleanup();

@@ -319,6 +319,13 @@ describe('handler', () => {
     expect(parseProperties({ ...properties(), Shards: '4' }).Shards).toBe('4');
   });
 
+  it('parseProperties reads the index family: absent or access = access, connection, health; anything else refused', () => {
+    expect(parseProperties({ ...properties() }).LogType).toBeUndefined();
+    expect(parseProperties({ ...properties(), LogType: 'access' }).LogType).toBeUndefined();
+    expect(parseProperties({ ...properties(), LogType: 'health' }).LogType).toBe('health');
+    expect(() => parseProperties({ ...properties(), LogType: 'nlb' })).toThrow(/LogType must be access, connection or health, got "nlb"/);
+  });
+
   it('parseProperties accepts empty optional roles but not an empty endpoint', () => {
     expect(parseProperties({ ...properties(), DashboardsRoleArn: '', Replicas: '' }).DashboardsRoleArn).toBe('');
     expect(() => parseProperties({ ...properties(), Endpoint: '' })).toThrow(/Endpoint is missing/);

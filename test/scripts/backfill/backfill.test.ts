@@ -222,7 +222,7 @@ describe('backfill', () => {
     expect(failures).toEqual(expect.arrayContaining([
       expect.objectContaining({ reason: 'line has 5 fields; an ALB access-log line has at least 20', line: 'still not an ALB line', logSource: { ...origin, offset: 7 } }),
       expect.objectContaining({ reason: 'rawData is a document, but the record names no esIndexName/esDocumentId', line: '{"@timestamp":"2026-01-01T00:00:00Z"}' }),
-      expect.objectContaining({ reason: `document for index other-${refusedDay}, outside --prefix ${replay}`, line: refused.json }),
+      expect.objectContaining({ reason: `document for index other-${refusedDay}, outside --prefix ${replay}, --connection-prefix alb-connection and --health-prefix alb-health`, line: refused.json }),
     ]));
     expect(failures).toHaveLength(3);
     expect(await countDuplicates(client, `${replay}-*`)).toBe(0);

@@ -16,7 +16,7 @@ const CLI = fileURLToPath(new URL('../../../scripts/albatross.mjs', import.meta.
 const run = promisify(execFile);
 const client = new Client({ node: process.env.OPENSEARCH_URL! });
 const stamp = Date.now();
-const prefixes = [`test-cli-demo-${stamp}`, `test-cli-backfill-${stamp}`, `test-cli-outage-${stamp}`] as const;
+const prefixes = [`test-cli-demo-${stamp}`, `test-cli-backfill-${stamp}`, `tcc-cli-demo-${stamp}`, `tch-cli-demo-${stamp}`, `test-cli-outage-${stamp}`] as const;
 
 async function cli(args: string[]): Promise<{ stdout: string; lastLine: Record<string, any> }> {
   const { stdout } = await run(process.execPath, [CLI, ...args], { env: process.env, maxBuffer: 16 * 2 ** 20 });
@@ -31,10 +31,22 @@ describe('CLI summaries', () => {
   });
 
   it('demo --json: one JSON object on the last stdout line that balances', async () => {
-    const { lastLine: summary } = await cli(['demo', '--lines', '2000', '--files', '2', '--bad-lines', '7', '--prefix', prefixes[0], '--json']);
-    for (const key of ['lines', 'indexed', 'failed', 'skipped', 'duplicates', 'indices', 'seconds']) expect(summary).toHaveProperty(key);
-    expect(summary).toMatchObject({ objects: 2, lines: 2000, indexed: 1993, failed: 7, skipped: 0, duplicates: 0, unaccounted: 0 });
-    expect(summary.indices.map((i: { index: string }) => i.index)).toEqual([`${prefixes[0]}-${new Date().toISOString().slice(0, 10)}`]);
+    const { lastLine: summary } = await cli([
+      'demo', '--lines', '2000', '--files', '2', '--bad-lines', '7', '--prefix', prefixes[0], '--connection-prefix', prefixes[2], '--health-prefix', prefixes[3], '--json',
+    ]);
+    for (const key of ['lines', 'indexed', 'failed', 'skipped', 'duplicates', 'indices', 'seconds', 'byType']) expect(summary).toHaveProperty(key);
+    // 2,000 access lines with 7 malformed; by default a tenth as many connection and a twentieth as many
+    // health-check lines, with malformed lines in proportion (1 and 0)
+    expect(summary).toMatchObject({ objects: 4, lines: 2300, indexed: 2292, failed: 8, skipped: 0, duplicates: 0, unaccounted: 0 });
+    expect(summary.byType).toMatchObject({
+      access: { objects: 2, lines: 2000, indexed: 1993, failed: 7, skipped: 0, unaccounted: 0, duplicates: 0 },
+      connection: { objects: 1, lines: 200, indexed: 199, failed: 1, skipped: 0, unaccounted: 0, duplicates: 0 },
+      health: { objects: 1, lines: 100, indexed: 100, failed: 0, skipped: 0, unaccounted: 0, duplicates: 0 },
+    });
+    const day = new Date().toISOString().slice(0, 10);
+    expect(summary.indices.map((i: { index: string }) => i.index)).toEqual([`${prefixes[0]}-${day}`, `${prefixes[2]}-${day}`, `${prefixes[3]}-${day}`]);
+    expect(summary.answers.handshakeFailures.length).toBeGreaterThan(0);
+    expect(summary.answers.failingTargets.length).toBeGreaterThan(0);
     expect(summary.seconds).toBeGreaterThan(0);
     expect(summary.answers.statusClasses.reduce((sum: number, b: { count: number }) => sum + b.count, 0)).toBe(1993);
     expect(summary.answers.topPaths[0].key).toBe('/');
@@ -46,7 +58,7 @@ describe('CLI summaries', () => {
   }, 240_000);
 
   it('demo --engine-outage --json: reports the replay, and the run still balances', async () => {
-    const { lastLine: summary } = await cli(['demo', '--lines', '3000', '--files', '3', '--bad-lines', '5', '--engine-outage', '2', '--prefix', prefixes[2], '--json']);
+    const { lastLine: summary } = await cli(['demo', '--lines', '3000', '--files', '3', '--bad-lines', '5', '--engine-outage', '2', '--prefix', prefixes[4], '--json']);
     expect(summary).toMatchObject({ lines: 3000, indexed: 2995, failed: 5, skipped: 0, duplicates: 0, unaccounted: 0 });
     expect(summary.faults).toMatchObject({ engineOutageSeconds: 2, retryWindowSeconds: 1 });
     expect(summary.replay).toMatchObject({ documentsFailed: 0, objectsFailed: [] });

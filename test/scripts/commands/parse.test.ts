@@ -29,6 +29,44 @@ function jsonLines(text: string): any[] {
 const good = sampleLines('aws-docs_2023-04_access-log-examples.log');
 const connection = sampleLines('aws-docs_connection-log-examples.log')[0]!;
 
+describe('albatross parse --type', () => {
+  const connectionLines = sampleLines('aws-docs_connection-log-examples.log');
+  const healthLines = sampleLines('aws-docs_health-check-log-examples.log');
+  const name = '123456789012_elasticloadbalancing_us-east-2_app.my-alb.1234567890abcdef_20251031T1245Z_10.0.1.15_20sg8hgm.log';
+
+  it('auto: picks the type from the file name, else from the first line, and counts documents per type', () => {
+    const named = join(dir, `health_check_log_${name}`);
+    writeFileSync(named, healthLines.join('\n') + '\n');
+    const unnamed = join(dir, 'connections.txt');
+    writeFileSync(unnamed, connectionLines.join('\n') + '\n');
+    const { status, stdout, stderr } = run([named, unnamed, '--type', 'auto']);
+    expect(status).toBe(0);
+    const docs = jsonLines(stdout);
+    expect(docs.map((doc) => doc.aws.elb.health_check?.status ?? doc.aws.elb.tls_verify_status)).toEqual(['PASS', 'FAIL', 'Success', 'Failed:ClientCertUntrusted']);
+    expect(stderr).toMatch(/^albatross parse: 4 lines, 4 documents \[access 0, connection 2, health 2\] \(0 with malformed values tagged\), 0 skipped, 0 failed in [\d.]+ s\n$/);
+    // the default is auto
+    expect(run([named]).stdout).toBe(run([named, '--type', 'auto']).stdout);
+  });
+
+  it('an explicit type wins over the name, and a line of another type fails with that parser\'s reason', () => {
+    const { status, stdout, stderr } = run(['--type', 'health'], [healthLines[0], connectionLines[0]].join('\n') + '\n');
+    expect(status).toBe(1);
+    expect(jsonLines(stdout)).toHaveLength(1);
+    expect(JSON.parse(stderr.split('\n')[0]!)).toMatchObject({ line: 2, error: expect.stringMatching(/^time field "203.0.113.1" is not an ISO 8601/) });
+    expect(run(['--type', 'nlb'], '').stderr).toMatch(/must be one of access, connection, health, auto/);
+  });
+
+  it('--firehose-errors parses each record with the type its envelope names', async () => {
+    const records = [
+      encodeRecord({ bucket: 'b', key: `conn_log_${name}.gz`, offset: 0, type: 'connection' }, connectionLines[0]!),
+      encodeRecord({ bucket: 'b', key: `health_check_log_${name}.gz`, offset: 7, type: 'health' }, healthLines[1]!),
+    ].map((data) => JSON.stringify({ attemptsMade: 1, errorCode: 'Lambda.ProcessingFailedStatus', rawData: data.toString('base64') }));
+    const { status, stdout } = run(['--firehose-errors'], records.join('\n') + '\n');
+    expect(status).toBe(0);
+    expect(jsonLines(stdout).map((doc) => [doc.event.type[0], doc.log.offset])).toEqual([['connection', 0], ['info', 7]]);
+  });
+});
+
 describe('albatross parse', () => {
   it('writes documents in input order, errors and a summary to stderr, and exits 1 on a failed line', () => {
     const file = join(dir, 'mixed.log');
@@ -136,7 +174,7 @@ describe('parseStream', () => {
     const huge = 'x'.repeat(MAX_LINE_BYTES + 10);
     const chunks = [Buffer.from(`${good[0]}\n`), ...Array.from({ length: 20 }, (_, i) => Buffer.from(huge.slice(i * (huge.length / 20), (i + 1) * (huge.length / 20)))), Buffer.from(`\n${good[1]}\n`)];
     const { stats, out, err } = await collect(Readable.from(chunks));
-    expect(stats).toEqual({ lines: 3, documents: 2, tagged: 0, skipped: 0, failed: 1 });
+    expect(stats).toEqual({ lines: 3, documents: 2, tagged: 0, skipped: 0, failed: 1, byType: { access: 2, connection: 0, health: 0 } });
     expect(jsonLines(out).map((doc) => doc.aws.elb.type)).toEqual(['http', 'https']);
     const error = JSON.parse(err.trim());
     expect(error).toMatchObject({ file: 'in.log', line: 2, error: `line longer than ${MAX_LINE_BYTES} bytes` });

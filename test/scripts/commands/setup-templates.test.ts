@@ -10,6 +10,10 @@ import { parseNdjson } from '../../../templates/dashboards.ts';
 
 const exec = promisify(execFile);
 const prefix = `t7-cli-${process.pid}`;
+// the other families' prefixes must not start with the access prefix (its pattern would match them)
+const connectionPrefix = `t7c-cli-${process.pid}`;
+const healthPrefix = `t7h-cli-${process.pid}`;
+const prefixArgs = ['--prefix', prefix, '--connection-prefix', connectionPrefix, '--health-prefix', healthPrefix];
 
 async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -23,24 +27,42 @@ async function cli(args: string[], env: Record<string, string | undefined> = {})
 
 afterAll(async () => {
   const base = process.env.OPENSEARCH_URL!;
-  await fetch(`${base}/_index_template/${prefix}`, { method: 'DELETE' });
-  for (const name of [`${prefix}-settings`, `${prefix}-mappings`]) await fetch(`${base}/_component_template/${name}`, { method: 'DELETE' });
+  for (const p of [prefix, connectionPrefix, healthPrefix]) {
+    await fetch(`${base}/_index_template/${p}`, { method: 'DELETE' });
+    for (const name of [`${p}-settings`, `${p}-mappings`]) await fetch(`${base}/_component_template/${name}`, { method: 'DELETE' });
+  }
 });
 
 describe('albatross setup-templates', () => {
-  it('installs, verifies and reports; a second run says nothing changed', async () => {
-    const first = await cli(['--prefix', prefix, '--replicas', '0']);
+  it('installs the three index families, verifies and reports; a second run says nothing changed', async () => {
+    const first = await cli([...prefixArgs, '--replicas', '0']);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    expect(first.stdout).toContain(`created   index template ${prefix} (${prefix}-*, priority 200)`);
+    for (const p of [prefix, connectionPrefix, healthPrefix]) expect(first.stdout).toContain(`created   index template ${p} (${p}-*, priority 200)`);
+    expect(first.stdout).toContain(`connection logs (${connectionPrefix}-*):`);
     expect(first.stdout).toMatch(/skipped {3}ISM policy .*no ISM plugin/);
-    expect(first.stdout).toMatch(/Verified with _simulate_index on .*: (\d+)\/\1 fields mapped as expected, dynamic: strict/);
+    expect(first.stdout.match(/Verified with _simulate_index on .*: (\d+)\/\1 fields mapped as expected, dynamic: strict/g)).toHaveLength(3);
     expect(first.stdout).toMatch(/@timestamp\s+date_nanos/);
-    expect(first.stdout).toMatch(/Done: 3 changes applied\./);
-    const second = await cli(['--prefix', prefix, '--replicas', '0']);
+    expect(first.stdout).toMatch(/aws\.elb\.conn_trace_id\s+keyword/);
+    expect(first.stdout).toMatch(/destination\.ip\s+ip/);
+    expect(first.stdout).toMatch(/Done: 9 changes applied\./);
+    const second = await cli([...prefixArgs, '--replicas', '0']);
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('Nothing to change: everything was already installed and up to date.');
   }, 240_000);
+
+  it('--log-types installs only the families named; overlapping prefixes are refused', async () => {
+    const result = await cli(['--dry-run', '--endpoint', 'http://127.0.0.1:1', '--prefix', 'dry', '--log-types', 'health']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('PUT /_component_template/alb-health-mappings');
+    expect(result.stdout).not.toContain('dry-mappings');
+    const overlap = await cli(['--dry-run', '--endpoint', 'http://127.0.0.1:1', '--prefix', 'alb']);
+    expect(overlap.code).toBe(1);
+    expect(overlap.stderr).toContain('setup-templates failed: Index prefixes overlap: the access prefix "alb" also matches the connection indices alb-connection-*');
+    const unknown = await cli(['--dry-run', '--log-types', 'access,nlb']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('must be a comma-separated list of access, connection, health');
+  }, 120_000);
 
   it('--dry-run prints the requests and sends nothing (the endpoint is dead)', async () => {
     const result = await cli(['--dry-run', '--endpoint', 'http://127.0.0.1:1', '--prefix', 'dry']);
@@ -95,7 +117,8 @@ describe('albatross setup-templates', () => {
       const result = await cli(['--export-dashboards', file, '--prefix', 'web-logs'], { OPENSEARCH_URL: undefined });
       expect(result.code).toBe(0);
       const objects = parseNdjson(await readFile(file, 'utf8'));
-      expect(objects.find((o) => o.type === 'index-pattern')!.attributes.title).toBe('web-logs-*');
+      expect(objects.filter((o) => o.type === 'index-pattern').map((o) => o.attributes.title)).toEqual(['web-logs-*', 'alb-connection-*', 'alb-health-*']);
+      expect(objects.filter((o) => o.type === 'dashboard')).toHaveLength(3);
       expect(result.stdout).toContain(`Wrote ${objects.length} Dashboards saved objects to ${file}`);
     } finally {
       await rm(dir, { recursive: true, force: true });

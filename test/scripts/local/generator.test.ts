@@ -4,6 +4,9 @@ import { generateObjects, type GeneratedObject } from '../../../scripts/local/ge
 import { sharedEnricher } from '../../../transform/enrich/data.ts';
 import { parseAlbLine } from '../../../transform/parser/index.ts';
 import { parseAlbObjectKey } from '../../../transform/source/s3-key.ts';
+import { LOG_TYPE_SPECS, logTypeOfKey } from '../../../transform/log-types.ts';
+import { parseConnectionLine } from '../../../transform/parser/connection.ts';
+import { parseHealthLine } from '../../../transform/parser/health.ts';
 
 const OPTIONS = { lines: 6000, days: 2, seed: 42, files: 6, badLines: 12, end: new Date('2026-01-01T00:00:00Z') };
 
@@ -132,5 +135,48 @@ describe('generator', () => {
     expect(new Set(docs.map((d) => d.source.as?.organization?.name).filter(Boolean))).toContain('Amazon.com, Inc.');
     // internal clients: private addresses without location
     expect(docs.some((d) => d.source.ip.startsWith('10.') && d.source.geo === undefined)).toBe(true);
+  });
+});
+
+describe('generator: connection and health-check logs', () => {
+  const options = { ...OPTIONS, connectionLines: 2000, healthLines: 1000 };
+  const objects = [...generateObjects(options)];
+  const ofType = (type: string) => objects.filter((o) => o.type === type);
+
+  it('leaves the access objects byte for byte as without them, and adds objects in the other key layouts', () => {
+    const accessOnly = [...generateObjects(OPTIONS)];
+    expect(ofType('access').map((o) => o.body)).toEqual(accessOnly.map((o) => o.body));
+    expect(ofType('connection').map((o) => logTypeOfKey(o.key))).toEqual(['connection']);
+    expect(ofType('health').map((o) => logTypeOfKey(o.key))).toEqual(['health']);
+    expect(ofType('connection')[0]!.key).toMatch(/\/conn_log_123456789012_elasticloadbalancing_us-east-2_app\.albatross-demo\./);
+    expect(ofType('health')[0]!.key).toMatch(/\/health_check_log_123456789012_elasticloadbalancing_us-east-2_app\.albatross-demo\./);
+  });
+
+  it('every line parses with its type\'s parser except the malformed ones, which fail with a reason', () => {
+    for (const type of ['connection', 'health'] as const) {
+      const [object] = ofType(type);
+      const lines = linesOf(object!);
+      expect(lines).toHaveLength(object!.lines);
+      const failed = lines.flatMap((line, i) => (LOG_TYPE_SPECS[type].parse(line).kind === 'failed' ? [i] : []));
+      expect(failed).toEqual(object!.badLineNumbers);
+      expect(object!.badLines).toBe(Math.round((12 * object!.lines) / 6000)); // bad lines in proportion
+    }
+  });
+
+  it('mixes in handshake failures and failing targets, and connections carry the access requests\' trace ids', () => {
+    const connections = linesOf(ofType('connection')[0]!).map((line) => parseConnectionLine(line)).flatMap((r) => (r.kind === 'document' ? [r.document] : []));
+    const reasons = new Set(connections.map((d) => d.aws?.elb?.error?.reason).filter((r) => r !== undefined));
+    expect(reasons.size).toBeGreaterThan(3);
+    expect(connections.filter((d) => d.event?.outcome === 'failure').length / connections.length).toBeGreaterThan(0.02);
+    const accessLines = ofType('access').flatMap(linesOf);
+    const accessTids = new Set(accessLines.map((line) => line.match(/ (TID_[0-9a-f]{32})/)?.[1]).filter((t) => t !== undefined));
+    const joined = connections.filter((d) => accessTids.has(d.aws!.elb!.conn_trace_id!));
+    expect(joined.length).toBeGreaterThan(1000);
+
+    const checks = linesOf(ofType('health')[0]!).map((line) => parseHealthLine(line)).flatMap((r) => (r.kind === 'document' ? [r.document] : []));
+    const failures = checks.filter((d) => d.event?.outcome === 'failure');
+    expect(new Set(failures.map((d) => d.aws?.elb?.error?.reason))).toEqual(new Set(['ResponseCodeMismatch', 'TimedOut', 'ConnectionReset']));
+    const failingTargets = new Set(failures.map((d) => d.destination?.address));
+    expect(failingTargets.size).toBeGreaterThanOrEqual(2);
   });
 });

@@ -15,7 +15,11 @@ import { installTemplates } from '../../../templates/install.ts';
 import { removeIndicesAndTemplates } from '../../opensearch-cleanup.ts';
 
 // Empty lines too, as real objects may hold: the loader never sends them, the run counts them as skipped.
-const GENERATE = { lines: 4000, days: 2, seed: 11, files: 4, badLines: 9, emptyLines: 7, end: new Date('2026-01-01T00:00:00Z') };
+// Connection and health-check objects alongside, each type into its own stream and index family.
+const GENERATE = { lines: 4000, days: 2, seed: 11, files: 4, badLines: 9, emptyLines: 7, connectionLines: 800, healthLines: 400, end: new Date('2026-01-01T00:00:00Z') };
+const generated = [...generateObjects(GENERATE)];
+const totalLines = generated.reduce((sum, o) => sum + o.lines, 0);
+const totalBad = generated.reduce((sum, o) => sum + o.badLines, 0);
 
 async function errorRecords(directory: string, type: string): Promise<FirehoseErrorRecord[]> {
   const root = path.join(directory, 'errors', type);
@@ -35,13 +39,16 @@ async function errorRecords(directory: string, type: string): Promise<FirehoseEr
 describe('local pipeline with fault injection', () => {
   const client = new Client({ node: process.env.OPENSEARCH_URL! });
   const prefix = `test-pipeline-${Date.now()}`;
+  const prefixes = { connection: `tpc-pipeline-${Date.now()}`, health: `tph-pipeline-${Date.now()}` };
   let result: PipelineResult;
 
   beforeAll(async () => {
     await installTemplates(client, { indexPrefix: prefix, replicas: 0, log: () => undefined });
+    for (const type of ['connection', 'health'] as const) await installTemplates(client, { logType: type, indexPrefix: prefixes[type], replicas: 0, log: () => undefined });
     result = await runPipeline({
       client,
       indexPrefix: prefix,
+      indexPrefixes: prefixes,
       generate: GENERATE,
       throttleRate: 0.3,
       partialFailureRate: 0.1,
@@ -53,7 +60,7 @@ describe('local pipeline with fault injection', () => {
   }, 240_000);
 
   afterAll(async () => {
-    await removeIndicesAndTemplates(client, prefix);
+    for (const p of [prefix, prefixes.connection, prefixes.health]) await removeIndicesAndTemplates(client, p);
     await client.close();
     await rm(path.dirname(result.failures.backupDirectory), { recursive: true, force: true });
   });
@@ -66,35 +73,53 @@ describe('local pipeline with fault injection', () => {
   });
 
   it('accounts for every line exactly: indexed + failed + skipped = lines, no duplicates', async () => {
-    expect(result.lines).toBe(4000);
+    expect(result.lines).toBe(4000 + 800 + 400);
+    expect(result.lines).toBe(totalLines);
     expect(result.unaccounted).toBe(0);
     expect(result.indexed + result.failed + result.skipped).toBe(result.lines);
-    expect(result.failed).toBe(GENERATE.badLines);
+    expect(result.failed).toBe(totalBad);
     // The generated objects really hold empty lines, and exactly those are the skipped lines.
     expect([...generateObjects(GENERATE)].reduce((sum, o) => sum + o.emptyLines, 0)).toBe(GENERATE.emptyLines);
     expect(result.emptyLines).toBe(GENERATE.emptyLines);
     expect(result.skipped).toBe(GENERATE.emptyLines);
-    expect(result.indexed).toBe(GENERATE.lines - GENERATE.badLines - GENERATE.emptyLines);
+    expect(result.indexed).toBe(totalLines - totalBad - GENERATE.emptyLines);
     expect(result.duplicates).toBe(0);
     expect(result.failures.deliveryFailed).toBe(0);
     // Counted in the engine, over every index of the run.
     expect(result.indices.reduce((sum, i) => sum + i.docs, 0)).toBe(result.indexed);
   });
 
+  it('accounts for each log type in its own index family', () => {
+    for (const type of ['access', 'connection', 'health'] as const) {
+      const account = result.byType[type];
+      const objects = generated.filter((o) => o.type === type);
+      expect(account.objects).toBe(objects.length);
+      expect(account.lines).toBe(objects.reduce((sum, o) => sum + o.lines, 0));
+      expect(account.failed).toBe(objects.reduce((sum, o) => sum + o.badLines, 0));
+      expect(account.indexed).toBeGreaterThan(0);
+      expect(account.indexed + account.failed + account.skipped).toBe(account.lines);
+      expect(account.unaccounted).toBe(0);
+      expect(account.duplicates).toBe(0);
+      expect(account.indices.map((i) => i.index.slice(0, -11))).toEqual(account.indices.map(() => (type === 'access' ? prefix : prefixes[type])));
+    }
+    expect(result.byType.connection.failed).toBeGreaterThan(0);
+    expect(result.byType.health.failed).toBeGreaterThan(0);
+  });
+
   it('indexes by arrival date (UTC) like Firehose, not by event time', () => {
     const today = new Date().toISOString().slice(0, 10);
     const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
-    for (const { index } of result.indices) expect([`${prefix}-${today}`, `${prefix}-${yesterday}`]).toContain(index);
+    for (const { index } of result.byType.access.indices) expect([`${prefix}-${today}`, `${prefix}-${yesterday}`]).toContain(index);
   });
 
   it('preserves each malformed line once, raw, with its reason, in the processing-failed backup', async () => {
     const expected = new Set<string>();
-    for (const object of generateObjects(GENERATE)) {
+    for (const object of generated) {
       const lines = gunzipSync(object.body).toString('utf8').split('\n');
       for (const i of object.badLineNumbers) expected.add(lines[i]!);
     }
     const records = await errorRecords(result.failures.backupDirectory, PROCESSING_FAILED);
-    expect(records).toHaveLength(GENERATE.badLines);
+    expect(records).toHaveLength(totalBad);
     const preserved = records.map((r) => {
       // rawData is the record as the loader sent it: the envelope header (source) and the raw line.
       const data = Buffer.from(r.rawData, 'base64').toString('utf8');
@@ -115,7 +140,7 @@ describe('local pipeline with fault injection', () => {
     stderr.on('data', (chunk) => (err += chunk));
     stdout.resume();
     const stats = await parseStream(Readable.from([Buffer.from(records.map((r) => JSON.stringify(r)).join('\n') + '\n')]), stdout, stderr, { firehoseErrors: true });
-    expect(stats).toMatchObject({ lines: GENERATE.badLines, documents: 0, failed: GENERATE.badLines });
+    expect(stats).toMatchObject({ lines: totalBad, documents: 0, failed: totalBad });
     const reported = err.trim().split('\n').map((line) => JSON.parse(line) as { error: string; raw: string; source: { bucket: string; key: string; offset: number } });
     expect(reported.map((f) => [f.raw, f.error])).toEqual(records.map((r, i) => [preserved[i], r.errorMessage]));
     for (const f of reported) expect(f.source.key).toMatch(/^AWSLogs\/.*\.log\.gz$/);

@@ -35,3 +35,12 @@ export const LINE_36_FIELDS_IPV6 =
   'arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/tg/0123456789abcdef "Root=1-5f84c3a3-91b9" "example.com" ' +
   '"session-reused" 10160 2026-09-17T10:00:01.120000Z "waf,forward" "-" "-" ' +
   '"[fd6d:6bbc:c529:6::face:ed83:f46]:80" "200" "-" "-" TID_37acbe0641d1c34287fee137ef3a5286 "rewritten.example.com" "/new/path" "TransformSuccess" 3.34.116.99 "-" "x"';
+
+/** Connection-log sample files (AWS documentation examples; Elastic's test lines, one from a plain-HTTP listener). */
+export const CONNECTION_LOG_FILES = ['aws-docs_connection-log-examples.log', 'elastic-integrations_elb_logs_test-alb_connection-log-lines.log'] as const;
+/** Health-check-log sample files. */
+export const HEALTH_LOG_FILES = ['aws-docs_health-check-log-examples.log'] as const;
+
+export function allLinesOf(files: readonly string[]): { file: string; line: string; index: number }[] {
+  return files.flatMap((file) => sampleLines(file).map((line, index) => ({ file, line, index })));
+}
