@@ -22,8 +22,8 @@ let synth: Synthesized;
 let silent: Synthesized;
 
 beforeAll(() => {
-  synth = synthesize({ alarmEmail: 'ops@example.com', region: REGION }, { bundle: false });
-  silent = synthesize({ region: REGION, heartbeatHours: 'off' }, { bundle: false });
+  synth = synthesize({ alarmEmail: 'ops@example.com', region: REGION, logTypes: 'access' }, { bundle: false });
+  silent = synthesize({ region: REGION, heartbeatHours: 'off', logTypes: 'access' }, { bundle: false });
 }, 120_000);
 afterAll(() => {
   synth?.cleanup();

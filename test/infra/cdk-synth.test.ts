@@ -46,7 +46,7 @@ describe('npx cdk synth', () => {
     expect(types.find((r) => r.Type === 'AWS::SNS::Subscription')?.Properties.Endpoint).toBe('ops@example.com');
     expect(types.find((r) => r.Type === 'AWS::KinesisFirehose::DeliveryStream')?.Properties.AmazonopensearchserviceDestinationConfiguration.IndexName).toBe('weblogs');
     const bundles = readdirSync(outdir).filter((entry) => entry.startsWith('asset.') && existsSync(path.join(outdir, entry, 'index.mjs')));
-    expect(bundles).toHaveLength(4); // loader, transform, templates installer, replayer
+    expect(bundles).toHaveLength(5); // loader, replayer, templates installer, the transform with enrichment data (access) and without (connection, health)
     const report = JSON.parse(readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
     expect(report.pluginReports.flatMap((r: { violations?: unknown[] }) => r.violations ?? [])).toEqual([]);
     // No context lookup happened, so nothing was cached.

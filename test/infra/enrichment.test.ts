@@ -6,7 +6,7 @@ import { findResource, synthesize, type Synthesized } from './synth.ts';
 
 let synth: Synthesized;
 beforeAll(() => {
-  synth = synthesize({ region: 'eu-west-1', enrichment: 'ua,geo', geoipCityDb: 's3://my-geo-data/GeoIP2-City.mmdb' }, { bundle: false });
+  synth = synthesize({ region: 'eu-west-1', enrichment: 'ua,geo', geoipCityDb: 's3://my-geo-data/GeoIP2-City.mmdb', logTypes: 'access' }, { bundle: false });
 }, 120_000);
 afterAll(() => synth?.cleanup());
 

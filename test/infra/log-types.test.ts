@@ -71,8 +71,8 @@ describe('log types in the stack', () => {
     expect(alarmsOn(all.json, 'ExecuteProcessing.Success')).toHaveLength(3);
     expect(new Set(names(alarmsOn(all.json, 'DeliveryToAmazonOpenSearchService.Success'))).size).toBe(3);
     expect(alarmsOn(all.json, 'RecordsProcessingFailed').map((d) => d[0].Value).sort()).toEqual(['albatross-transform', 'albatross-transform-connection', 'albatross-transform-health']);
-    expect(alarmsOn(all.json, 'Errors')).toHaveLength(4);   // loader + three transforms
-    expect(alarmsOn(all.json, 'Throttles')).toHaveLength(4);
+    expect(alarmsOn(all.json, 'Errors')).toHaveLength(5);    // loader, three transforms, replayer
+    expect(alarmsOn(all.json, 'Throttles')).toHaveLength(5); // loader and three transforms (AWS/Lambda), the loader's send throttles (EMF)
   });
 
   it('-c logTypes=health,connection: two streams, the loader without an access-log stream', () => {

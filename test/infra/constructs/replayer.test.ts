@@ -6,7 +6,7 @@ import { findResource, synthesize, type Synthesized } from '../synth.ts';
 
 let synth: Synthesized;
 beforeAll(() => {
-  synth = synthesize({ alarmEmail: 'ops@example.com', region: 'eu-west-1' }, { bundle: false });
+  synth = synthesize({ alarmEmail: 'ops@example.com', region: 'eu-west-1', logTypes: 'access' }, { bundle: false });
 }, 180_000);
 afterAll(() => synth?.cleanup());
 
@@ -87,7 +87,7 @@ describe('Replayer', () => {
   });
 
   it('takes its interval from the context, and refuses one it cannot keep', () => {
-    const every30 = synthesize({ region: 'eu-west-1', replayIntervalMinutes: 30 }, { bundle: false });
+    const every30 = synthesize({ region: 'eu-west-1', replayIntervalMinutes: 30, logTypes: 'access' }, { bundle: false });
     try {
       expect(findResource(every30.json, 'AWS::Events::Rule').resource.Properties.ScheduleExpression).toBe('rate(30 minutes)');
     } finally {

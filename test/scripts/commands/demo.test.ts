@@ -58,7 +58,7 @@ describe('CLI summaries', () => {
   }, 240_000);
 
   it('demo --engine-outage --json: reports the replay, and the run still balances', async () => {
-    const { lastLine: summary } = await cli(['demo', '--lines', '3000', '--files', '3', '--bad-lines', '5', '--engine-outage', '2', '--prefix', prefixes[4], '--json']);
+    const { lastLine: summary } = await cli(['demo', '--lines', '3000', '--files', '3', '--bad-lines', '5', '--engine-outage', '2', '--prefix', prefixes[4], '--connection-lines', '0', '--health-lines', '0', '--json']);
     expect(summary).toMatchObject({ lines: 3000, indexed: 2995, failed: 5, skipped: 0, duplicates: 0, unaccounted: 0 });
     expect(summary.faults).toMatchObject({ engineOutageSeconds: 2, retryWindowSeconds: 1 });
     expect(summary.replay).toMatchObject({ documentsFailed: 0, objectsFailed: [] });

@@ -141,7 +141,9 @@ describe('albatross parse', () => {
     out.on('data', (chunk) => (expectedOut += chunk));
     err.on('data', (chunk) => (expectedErr += chunk));
     const stats = emptyStats();
-    for (const file of files) await parseStream(createReadStream(file), out, err, { path: file }, stats);
+    // The CLI enriches by default (ALBATROSS_ENRICH, else all parts): the same enricher in-process.
+    const enrich = sharedEnricher();
+    for (const file of files) await parseStream(createReadStream(file), out, err, { path: file, enrich }, stats);
     expect(stats.documents).toBeGreaterThan(600);
     expect(stats.failed).toBeGreaterThan(0);
     expect(cli.stdout).toBe(expectedOut);
