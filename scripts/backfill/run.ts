@@ -18,7 +18,7 @@ import { GUNZIP_CHUNK_BYTES } from '../../transform/loader/load-object.ts';
 import { explainError } from '../../templates/install.ts';
 import { indexLines, ObjectReadError } from '../../transform/bulk-index/index-lines.ts';
 import { gunzipIfCompressed } from '../decompress.ts';
-import { Semaphore } from '../local/semaphore.ts';
+import { Semaphore } from '../../transform/semaphore.ts';
 import { BackfillState, type ObjectCounts } from './state.ts';
 import type { LogSource, SourceObject } from './sources.ts';
 

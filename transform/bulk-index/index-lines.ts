@@ -116,7 +116,7 @@ interface Origin { offset: number; lineNumber: number; line: string; index: stri
  * or refused for good; throws ObjectReadError when `bytes` fails, BulkGaveUpError when the engine
  * stays unavailable past the retry window (the object must then not count as done).
  */
-export async function indexLines(bytes: AsyncIterable<Buffer>, options: IndexLinesOptions): Promise<IndexLinesResult> {
+export async function indexLines(bytes: AsyncIterable<Buffer> | Iterable<Buffer>, options: IndexLinesOptions): Promise<IndexLinesResult> {
   const { client, indexPrefix, signal } = options;
   const bulkBytes = options.bulkBytes ?? 5 * 2 ** 20;
   const result: IndexLinesResult = {

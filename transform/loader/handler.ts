@@ -1,7 +1,8 @@
 // Loader Lambda: SQS messages carrying S3 ObjectCreated notifications -> loadObject() per ALB
 // access-log object. Partial batch responses: one failing message never blocks the others.
 //
-// Environment: ALBATROSS_DELIVERY_STREAM (required), ALBATROSS_CHECKPOINT_TABLE (DynamoDB table;
+// Environment: ALBATROSS_DELIVERY = firehose (default) | direct (bulk-index from the loader:
+// direct-handler.ts), ALBATROSS_DELIVERY_STREAM (required for firehose), ALBATROSS_CHECKPOINT_TABLE (DynamoDB table;
 // absent = in-memory, i.e. no protection across invocations), ALBATROSS_SEND_CONCURRENCY,
 // ALBATROSS_FAILURE_BUCKET / ALBATROSS_FAILURE_PREFIX (where over-long lines are recorded; absent =
 // the error log), ALBATROSS_MAX_RETRY_SECONDS.
@@ -14,14 +15,19 @@ import { createLogger, createMetrics, MetricUnit, SERVICE_NAMES, type Logger, ty
 import { parseAlbObjectKey } from '../source/s3-key.ts';
 import { DynamoDbCheckpointStore, MemoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { LogFailureSink, S3FailureSink, type FailureSink } from './failures.ts';
+import { directDeliveryFromEnvironment, handleDirectObject } from './direct-handler.ts';
+import type { DirectDelivery } from './direct.ts';
 import { createFirehoseClient } from './firehose-client.ts';
 import { loadObject, LoadObjectError, ObjectChangedError, type LoadResult, type LoadStats } from './load-object.ts';
 import type { RetryOptions } from './send.ts';
 
 export interface LoaderDependencies {
   s3: S3Client;
-  firehose: FirehoseClient;
-  deliveryStream: string;
+  /** Firehose delivery (the default). */
+  firehose?: FirehoseClient;
+  deliveryStream?: string;
+  /** Direct delivery: the loader bulk-indexes each object itself (no Firehose, no transform). */
+  direct?: DirectDelivery;
   checkpoints: CheckpointStore;
   failures: FailureSink;
   logger: Logger;
@@ -74,6 +80,13 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
 
     const remaining = context?.getRemainingTimeInMillis();
     const signal = remaining === undefined ? undefined : AbortSignal.timeout(Math.max(0, remaining - (deps.deadlineMarginMs ?? 20_000)));
+    const etag = record.s3?.object?.eTag;
+    if (deps.direct) {
+      return handleDirectObject({ ...deps, direct: deps.direct, skip }, {
+        bucket, key, ...(etag ? { etag } : {}), ...(remaining === undefined ? {} : { leaseUntil: Date.now() + remaining + 5_000 }), ...(signal ? { signal } : {}),
+      });
+    }
+    if (!deps.firehose || !deps.deliveryStream) throw new Error('loader has neither a delivery stream nor direct delivery configured');
     let result: LoadResult;
     try {
       result = await loadObject({
@@ -137,8 +150,9 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
 }
 
 function dependenciesFromEnvironment(): LoaderDependencies {
+  const direct = process.env['ALBATROSS_DELIVERY'] === 'direct';
   const deliveryStream = process.env['ALBATROSS_DELIVERY_STREAM'];
-  if (!deliveryStream) throw new Error('ALBATROSS_DELIVERY_STREAM is not set');
+  if (!deliveryStream && !direct) throw new Error('ALBATROSS_DELIVERY_STREAM is not set');
   const logger = createLogger(SERVICE_NAMES.loader);
   const s3 = new S3Client({});
   // The loader owns retries (only failed records are resent, and they are counted).
@@ -150,7 +164,8 @@ function dependenciesFromEnvironment(): LoaderDependencies {
   const concurrency = Number(process.env['ALBATROSS_SEND_CONCURRENCY'] ?? 4);
   const maxRetrySeconds = Number(process.env['ALBATROSS_MAX_RETRY_SECONDS'] ?? 120);
   return {
-    s3, firehose, deliveryStream, logger,
+    s3, logger,
+    ...(direct ? { direct: directDeliveryFromEnvironment(s3) } : { firehose, deliveryStream }),
     metrics: createMetrics(SERVICE_NAMES.loader),
     checkpoints: table ? new DynamoDbCheckpointStore(new DynamoDBClient({}), table) : new MemoryCheckpointStore(),
     failures: failureBucket
