@@ -2,6 +2,7 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { DeliveryStream } from './constructs/delivery-stream.ts';
 import { LogSource } from './constructs/log-source.ts';
@@ -16,7 +17,15 @@ import { TemplatesInstaller } from './constructs/templates-installer.ts';
  * Everything a user can set. Every property is optional; the defaults are secure and sized for a small
  * deployment. `settingsFromContext` (infra/context.ts) fills these from CDK context (`-c name=value`, see docs/deploy.md).
  */
+/** How documents reach OpenSearch: through Firehose (+ transform Lambda), or bulk-indexed by the loader itself. */
+export type DeliveryMode = 'firehose' | 'direct';
+
 export interface AlbatrossStackProps extends StackProps {
+  /**
+   * `firehose`: loader -> Firehose (transform Lambda) -> OpenSearch. `direct`: the loader parses and bulk-indexes each
+   * object itself (event-time indices, _id = event.id; no delivery stream, no transform; docs/cost.md). @default 'firehose'
+   */
+  readonly delivery?: DeliveryMode;
   /** Bucket your ALBs already write access logs to. @default - a new encrypted bucket with an ALB delivery policy */
   readonly existingLogBucketName?: string;
   /** Access-log prefix configured on the ALBs ('' = none); objects are expected under `<prefix>/AWSLogs/`. @default '' */
@@ -84,6 +93,7 @@ export interface AlbatrossStackProps extends StackProps {
 
 /** Resolved settings: every default applied and every range checked. */
 export interface AlbatrossSettings {
+  readonly delivery: DeliveryMode;
   readonly logPrefix: string;
   readonly logExpirationDays: number;
   readonly indexPrefix: string;
@@ -150,7 +160,10 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
   if (sizing.masterNodes !== 0 && sizing.masterNodes !== 3 && sizing.masterNodes !== 5) {
     throw new Error(`domainSizing.masterNodes must be 0, 3 or 5, got ${sizing.masterNodes}`);
   }
+  const delivery = props.delivery ?? 'firehose';
+  if (delivery !== 'firehose' && delivery !== 'direct') throw new Error(`delivery must be "firehose" or "direct", got "${String(delivery)}"`);
   return {
+    delivery,
     logPrefix,
     logExpirationDays: checkInteger('logExpirationDays', props.logExpirationDays ?? 90, 1, 36500),
     indexPrefix,
@@ -179,12 +192,17 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
 export class AlbatrossStack extends Stack {
   readonly settings: AlbatrossSettings;
   readonly logSource: LogSource;
-  readonly delivery: DeliveryStream;
+  /** Firehose delivery only. */
+  readonly delivery?: DeliveryStream;
+  /** Failed records: Firehose's errors/ (or the direct loader's, in the same layout) and errors/loader-failed/. */
+  readonly backupBucket: s3.IBucket;
   readonly loader: Loader;
   readonly templates: TemplatesInstaller;
   /** Runs the template installer; FGAC master user of a new domain. */
   readonly templatesInstallerRole: iam.Role;
   readonly alarms: PipelineAlarms;
+  /** ARN of the domain the pipeline writes to (new or existing). */
+  readonly domainArn: string;
   /** Set when the stack created the domain. */
   readonly searchDomain?: NewSearchDomain;
 
@@ -238,6 +256,7 @@ export class AlbatrossStack extends Stack {
       });
       domain = this.searchDomain.domain;
     }
+    this.domainArn = domain.domainArn;
     installerRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ConfigureDomain',
@@ -246,21 +265,51 @@ export class AlbatrossStack extends Stack {
       }),
     );
 
-    this.delivery = new DeliveryStream(this, 'Delivery', {
-      domainArn: domain.domainArn,
-      indexPrefix: settings.indexPrefix,
-      bufferInterval: settings.bufferInterval,
-      bufferSizeMB: settings.bufferSizeMB,
-      retryDuration: settings.retryDuration,
-      backupExpirationDays: settings.backupExpirationDays,
-      transformMemorySize: settings.transformMemorySize,
-      transformTimeout: settings.transformTimeout,
+    const direct = settings.delivery === 'direct';
+    if (direct) {
+      this.backupBucket = createSecureBucket(this, 'BackupBucket', {
+        expirationDays: settings.backupExpirationDays,
+        removalPolicy,
+        serverAccessLogsBucket: accessLogs,
+        serverAccessLogsPrefix: 'backup-bucket/',
+      });
+    } else {
+      this.delivery = new DeliveryStream(this, 'Delivery', {
+        domainArn: domain.domainArn,
+        indexPrefix: settings.indexPrefix,
+        bufferInterval: settings.bufferInterval,
+        bufferSizeMB: settings.bufferSizeMB,
+        retryDuration: settings.retryDuration,
+        backupExpirationDays: settings.backupExpirationDays,
+        transformMemorySize: settings.transformMemorySize,
+        transformTimeout: settings.transformTimeout,
+        logRetention,
+        removalPolicy,
+        serverAccessLogsBucket: accessLogs,
+        roleName: fixedRoleName('firehose'),
+      });
+      this.searchDomain?.allowHttpAccess(this.delivery.role);
+      this.backupBucket = this.delivery.backupBucket;
+    }
+
+    this.loader = new Loader(this, 'Loader', {
+      queue: this.logSource.queue,
+      logBucket: this.logSource.bucket,
+      logKeyPrefix: this.logSource.logKeyPrefix,
+      ...(this.delivery
+        ? { streamName: this.delivery.streamName, streamArn: this.delivery.streamArn }
+        : { direct: { domainArn: domain.domainArn, domainEndpoint: domain.domainEndpoint, indexPrefix: settings.indexPrefix } }),
+      failureBucket: this.backupBucket,
+      memorySize: settings.loaderMemorySize,
+      timeout: settings.loaderTimeout,
+      batchSize: settings.loaderBatchSize,
+      maxConcurrency: settings.loaderMaxConcurrency,
+      sendConcurrency: props.loaderSendConcurrency,
+      roleName: direct ? fixedRoleName('loader') : undefined,
       logRetention,
       removalPolicy,
-      serverAccessLogsBucket: accessLogs,
-      roleName: fixedRoleName('firehose'),
     });
-    this.searchDomain?.allowHttpAccess(this.delivery.role);
+    if (direct) this.searchDomain?.allowHttpAccess(this.loader.function.role);
 
     this.templates = new TemplatesInstaller(this, 'Templates', {
       role: installerRole,
@@ -269,7 +318,8 @@ export class AlbatrossStack extends Stack {
       retentionDays: settings.retentionDays,
       // One data node cannot hold a replica: 0 keeps a new single-node domain green.
       replicas: existingDomain ? undefined : Math.min(1, settings.domainSizing.dataNodes - 1),
-      firehoseRoleArn: this.delivery.role.roleArn,
+      firehoseRoleArn: this.delivery?.role.roleArn,
+      loaderRoleArn: direct ? this.loader.function.role.roleArn : undefined,
       dashboardsRoleArn: this.searchDomain?.dashboardsRole.roleArn,
       dashboardsAdmin: props.dashboardsAdmin ?? false,
       logRetention,
@@ -278,30 +328,15 @@ export class AlbatrossStack extends Stack {
     // The access policy (a custom resource inside the domain construct) must be in place before the installer signs in.
     if (this.searchDomain) this.templates.node.addDependency(this.searchDomain.domain);
     // Templates and role mappings before data.
-    this.delivery.stream.node.addDependency(this.templates.resource);
-
-    this.loader = new Loader(this, 'Loader', {
-      queue: this.logSource.queue,
-      logBucket: this.logSource.bucket,
-      logKeyPrefix: this.logSource.logKeyPrefix,
-      streamName: this.delivery.streamName,
-      streamArn: this.delivery.streamArn,
-      failureBucket: this.delivery.backupBucket,
-      memorySize: settings.loaderMemorySize,
-      timeout: settings.loaderTimeout,
-      batchSize: settings.loaderBatchSize,
-      maxConcurrency: settings.loaderMaxConcurrency,
-      sendConcurrency: props.loaderSendConcurrency,
-      logRetention,
-      removalPolicy,
-    });
+    (this.delivery?.stream ?? this.loader.function.function).node.addDependency(this.templates.resource);
 
     this.alarms = new PipelineAlarms(this, 'Alarms', {
       alarmEmail: props.alarmEmail,
       deadLetterQueue: this.logSource.deadLetterQueue,
-      streamName: this.delivery.streamName,
+      streamName: this.delivery?.streamName,
       loader: this.loader.function.function,
-      transform: this.delivery.transform.function,
+      transform: this.delivery?.transform.function,
+      directLoader: direct,
       domain,
       freeStorageThresholdMiB:
         props.freeStorageThresholdMiB ??
@@ -311,14 +346,15 @@ export class AlbatrossStack extends Stack {
 
     new CfnOutput(this, 'DomainEndpoint', { value: `https://${domain.domainEndpoint}`, description: 'OpenSearch endpoint (SigV4-signed requests only)' });
     new CfnOutput(this, 'DashboardsUrl', { value: `https://${domain.domainEndpoint}/_dashboards/`, description: props.dashboardsAdmin ? 'OpenSearch Dashboards (Cognito sign-in, users are admins: all_access)' : 'OpenSearch Dashboards (Cognito sign-in, users read <indexPrefix>-* only)' });
-    new CfnOutput(this, 'DeliveryStreamName', { value: this.delivery.streamName });
+    if (this.delivery) new CfnOutput(this, 'DeliveryStreamName', { value: this.delivery.streamName });
     new CfnOutput(this, 'QueueUrl', { value: this.logSource.queue.queueUrl, description: 'S3 ObjectCreated notifications for ALB log objects' });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.logSource.deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'BackupBucketName', { value: this.delivery.backupBucket.bucketName, description: 'Failed records (errors/<type>/yyyy/MM/dd/)' });
+    new CfnOutput(this, 'BackupBucketName', { value: this.backupBucket.bucketName, description: 'Failed records (errors/<type>/yyyy/MM/dd/)' });
     new CfnOutput(this, 'LogBucketName', { value: this.logSource.bucket.bucketName, description: 'Point ALB access logging here' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
     new CfnOutput(this, 'TemplatesInstallerRoleArn', { value: installerRole.roleArn, description: 'FGAC master user (new domain) / needs all_access on an existing domain' });
-    new CfnOutput(this, 'FirehoseRoleArn', { value: this.delivery.role.roleArn });
+    if (this.delivery) new CfnOutput(this, 'FirehoseRoleArn', { value: this.delivery.role.roleArn });
+    else new CfnOutput(this, 'LoaderRoleArn', { value: this.loader.function.role.roleArn, description: 'Bulk-indexes directly: allow and map it on an existing domain' });
 
     acknowledgeFindings(this);
   }

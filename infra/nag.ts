@@ -41,14 +41,16 @@ export function acknowledgeFindings(stack: AlbatrossStack): void {
   acknowledge(stack.templates.provider, `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(stack.templates.handler.function.node.defaultChild as CfnElement)}.Arn>:*]`,
     'The CDK Provider framework may invoke any version of the one installer function it fronts.');
 
+  const domainArn = stack.domainArn;
+  if (stack.delivery) {
   const deliveryPolicy = stack.delivery.role;
-  const domainArn = stack.delivery.domainArn;
   acknowledgeWildcards(deliveryPolicy, [`${domainArn}/*`],
     'Firehose bulk-indexes into daily indices <prefix>-YYYY-MM-DD whose names are not known in advance; scoped to this one domain (AWS Firehose developer guide policy).');
   acknowledgeWildcards(deliveryPolicy, stack.delivery.readPaths.filter((path) => path.includes('*')),
     'Read-only paths (ESHttpGet) Firehose needs for index mappings and node/index stats, exactly as listed in the Firehose developer guide.');
   acknowledgeWildcards(deliveryPolicy, [stack.delivery.backupBucket.arnForObjects('*')],
     'Firehose writes failed documents under keys it generates (errors/<error-output-type>/yyyy/MM/dd/...); scoped to the dedicated backup bucket.');
+  }
 
   acknowledgeWildcards(stack.templatesInstallerRole, [`${domainArn}/*`],
     'The installer writes _component_template, _index_template, _plugins/_ism and _plugins/_security paths of this one domain; the path set changes with the templates.');
@@ -56,8 +58,8 @@ export function acknowledgeFindings(stack: AlbatrossStack): void {
   const loaderRole = stack.loader.function.role;
   acknowledgeWildcards(loaderRole, [stack.logSource.bucket.arnForObjects(`${stack.logSource.logKeyPrefix}*`)],
     'The loader reads whichever ALB log object S3 notified about; limited to GetObject under the ALB prefix <prefix>/AWSLogs/.');
-  acknowledgeWildcards(loaderRole, [stack.delivery.backupBucket.arnForObjects(`${stack.loader.failurePrefix}*`)],
-    'The loader records over-long lines under deterministic keys below errors/loader-failed/ (PutObject only).');
+  acknowledgeWildcards(loaderRole, stack.loader.failurePrefixes(stack.delivery === undefined).map((prefix) => stack.backupBucket.arnForObjects(`${prefix}*`)),
+    'The loader records failed lines under deterministic keys below errors/loader-failed/ and, in direct delivery, Firehose\'s errors/processing-failed/ and errors/AmazonOpenSearchService-failed/ (PutObject only).');
 
   const search = stack.searchDomain;
   if (search) {

@@ -29,6 +29,8 @@ export const SUPPORTED_VERSIONS = { minMajor: 2, maxMajor: 3 } as const;
 export interface InstallOptions extends Partial<TemplateOptions> {
   /** IAM role ARN Firehose delivers with: mapped as a backend role to a least-privilege security role. */
   firehoseRoleArn?: string;
+  /** IAM role the loader bulk-indexes with in direct delivery: mapped to `<prefix>-loader`. */
+  loaderRoleArn?: string;
   /** IAM role of Dashboards users: mapped to the read-only `<prefix>-dashboards-reader` role and to kibana_user. */
   dashboardsRoleArn?: string;
   /** Also map the Dashboards role to all_access (full admin). Opt-in for operators; off (the default) removes that mapping. */
@@ -431,7 +433,7 @@ export async function installTemplates(client: Client, options: InstallOptions =
   } catch (error) {
     throw new InstallError((error as Error).message);
   }
-  for (const [who, arn] of [['Firehose', options.firehoseRoleArn], ['Dashboards', options.dashboardsRoleArn]] as const) {
+  for (const [who, arn] of [['Firehose', options.firehoseRoleArn], ['Loader', options.loaderRoleArn], ['Dashboards', options.dashboardsRoleArn]] as const) {
     if (arn !== undefined && !ROLE_ARN.test(arn)) throw new InstallError(`${who} role ARN "${arn}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`);
   }
   if (options.dashboardsAdmin && !options.dashboardsRoleArn) throw new InstallError('dashboardsAdmin needs a Dashboards role ARN to map to all_access');
@@ -461,6 +463,7 @@ export async function installTemplates(client: Client, options: InstallOptions =
   await installer.indexTemplate(rendered.indexTemplate);
   await installer.ismPolicy(rendered, prefix);
   if (options.firehoseRoleArn) await installer.securityRole(rendered.firehoseRole, options.firehoseRoleArn, 'Firehose');
+  if (options.loaderRoleArn) await installer.securityRole(rendered.loaderRole, options.loaderRoleArn, 'Loader');
   if (options.dashboardsRoleArn) {
     const builtIn = options.dashboardsAdmin ? [DASHBOARDS_USER_ROLE, ADMIN_ROLE] : [DASHBOARDS_USER_ROLE];
     await installer.securityRole(rendered.dashboardsReaderRole, options.dashboardsRoleArn, 'Dashboards', builtIn);

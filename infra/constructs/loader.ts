@@ -8,15 +8,21 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { BundledFunction } from './bundled-function.ts';
 import { DEFAULT_FAILURE_PREFIX } from '../../transform/loader/failures.ts';
+import { OPENSEARCH_FAILED, PROCESSING_FAILED } from '../../transform/firehose-error-record.ts';
 
 export interface LoaderProps {
   readonly queue: sqs.IQueue;
   readonly logBucket: s3.IBucket;
   /** Key prefix the loader may read, e.g. `AWSLogs/`. */
   readonly logKeyPrefix: string;
-  readonly streamName: string;
-  readonly streamArn: string;
-  /** Where the loader records lines it cannot send (over Firehose's record limit). */
+  /** Firehose delivery: the stream the loader puts records into. */
+  readonly streamName?: string;
+  readonly streamArn?: string;
+  /** Direct delivery: the loader bulk-indexes into this domain itself (instead of a stream). */
+  readonly direct?: { readonly domainArn: string; readonly domainEndpoint: string; readonly indexPrefix: string };
+  /** Fixed role name (direct delivery into an existing domain: its owner allows and maps the role before deploying). */
+  readonly roleName?: string;
+  /** Where the loader records lines it cannot send (over Firehose's record limit); direct delivery: every failure, in Firehose's layout. */
   readonly failureBucket: s3.IBucket;
   readonly memorySize: number;
   readonly timeout: Duration;
@@ -41,6 +47,11 @@ export class Loader extends Construct {
   /** Next to Firehose's own `errors/<error-output-type>/` prefixes in the backup bucket (the loader's default). */
   readonly failurePrefix = DEFAULT_FAILURE_PREFIX;
 
+  /** Key prefixes the loader writes failure records under: its own, and in direct delivery Firehose's two error-output types. */
+  failurePrefixes(direct: boolean): string[] {
+    return direct ? [DEFAULT_FAILURE_PREFIX, `errors/${PROCESSING_FAILED}/`, `errors/${OPENSEARCH_FAILED}/`] : [DEFAULT_FAILURE_PREFIX];
+  }
+
   constructor(scope: Construct, id: string, props: LoaderProps) {
     super(scope, id);
     this.checkpointTable = new dynamodb.Table(this, 'Checkpoints', {
@@ -52,8 +63,14 @@ export class Loader extends Construct {
       removalPolicy: props.removalPolicy,
     });
 
+    const { direct } = props;
+    if ((direct === undefined) === (props.streamName === undefined || props.streamArn === undefined)) {
+      throw new Error('Loader needs either a delivery stream (streamName and streamArn) or direct delivery, not both');
+    }
     const environment: Record<string, string> = {
-      ALBATROSS_DELIVERY_STREAM: props.streamName,
+      ...(direct
+        ? { ALBATROSS_DELIVERY: 'direct', ALBATROSS_OPENSEARCH_ENDPOINT: direct.domainEndpoint, ALBATROSS_INDEX_PREFIX: direct.indexPrefix }
+        : { ALBATROSS_DELIVERY_STREAM: props.streamName! }),
       ALBATROSS_CHECKPOINT_TABLE: this.checkpointTable.tableName,
       ALBATROSS_FAILURE_BUCKET: props.failureBucket.bucketName,
       ALBATROSS_FAILURE_PREFIX: DEFAULT_FAILURE_PREFIX,
@@ -61,7 +78,10 @@ export class Loader extends Construct {
     if (props.sendConcurrency !== undefined) environment.ALBATROSS_SEND_CONCURRENCY = String(props.sendConcurrency);
     this.function = new BundledFunction(this, 'Loader', {
       entry: 'transform/loader/handler.ts',
-      description: 'Albatross: ALB log object (S3 event via SQS) -> Firehose PutRecordBatch',
+      description: direct
+        ? 'Albatross: ALB log object (S3 event via SQS) -> parse -> OpenSearch _bulk (direct delivery)'
+        : 'Albatross: ALB log object (S3 event via SQS) -> Firehose PutRecordBatch',
+      ...(props.roleName ? { role: new iam.Role(this, 'Role', { roleName: props.roleName, assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }) } : {}),
       memorySize: props.memorySize,
       timeout: props.timeout,
       logRetention: props.logRetention,
@@ -76,18 +96,17 @@ export class Loader extends Construct {
         resources: [props.logBucket.arnForObjects(`${props.logKeyPrefix}*`)],
       }),
     );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'Deliver',
-        actions: ['firehose:PutRecordBatch'],
-        resources: [props.streamArn],
-      }),
-    );
+    if (direct) {
+      // `_bulk` with the index in each action line: one path, POST only (SigV4-signed; FGAC maps the role to <prefix>-loader).
+      role.addToPolicy(new iam.PolicyStatement({ sid: 'BulkIndex', actions: ['es:ESHttpPost'], resources: [`${direct.domainArn}/_bulk`] }));
+    } else {
+      role.addToPolicy(new iam.PolicyStatement({ sid: 'Deliver', actions: ['firehose:PutRecordBatch'], resources: [props.streamArn!] }));
+    }
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'RecordFailures',
         actions: ['s3:PutObject'],
-        resources: [props.failureBucket.arnForObjects(`${DEFAULT_FAILURE_PREFIX}*`)],
+        resources: this.failurePrefixes(direct !== undefined).map((prefix) => props.failureBucket.arnForObjects(`${prefix}*`)),
       }),
     );
     role.addToPolicy(

@@ -10,6 +10,10 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAMES } from '../../transform/observability.ts';
+import { DIRECT_METRICS } from '../../transform/loader/direct-handler.ts';
+
+/** p90 `_bulk` latency of the direct loader above which the latency alarm fires. */
+export const DIRECT_BULK_LATENCY_ALARM_MS = 10_000;
 
 /** EMF metric the transform handler emits per invocation: lines it returned as ProcessingFailed. */
 export const PROCESSING_FAILED_METRIC = 'RecordsProcessingFailed';
@@ -17,9 +21,12 @@ export const PROCESSING_FAILED_METRIC = 'RecordsProcessingFailed';
 export interface PipelineAlarmsProps {
   readonly alarmEmail?: string;
   readonly deadLetterQueue: sqs.IQueue;
-  readonly streamName: string;
+  /** Firehose delivery: the stream and the transform (absent in direct delivery). */
+  readonly streamName?: string;
   readonly loader: lambda.IFunction;
-  readonly transform: lambda.IFunction;
+  readonly transform?: lambda.IFunction;
+  /** Direct delivery: alarms on the loader's own indexing (refused documents, parser rejects, `_bulk` latency). */
+  readonly directLoader?: boolean;
   readonly domain: opensearch.IDomain;
   /** FreeStorageSpace (MiB, on the emptiest node) at or below which the storage alarm fires. */
   readonly freeStorageThresholdMiB: number;
@@ -43,11 +50,12 @@ export class PipelineAlarms extends Construct {
     this.topic = new sns.Topic(this, 'Topic', { masterKey: key, enforceSSL: true });
     if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
 
+    const { streamName, transform } = props;
     const firehoseMetric = (metricName: string, statistic: string): cloudwatch.Metric =>
       new cloudwatch.Metric({
         namespace: 'AWS/Firehose',
         metricName,
-        dimensionsMap: { DeliveryStreamName: props.streamName },
+        dimensionsMap: { DeliveryStreamName: streamName! },
         statistic,
         period: Duration.minutes(5),
       });
@@ -59,6 +67,7 @@ export class PipelineAlarms extends Construct {
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
+    if (streamName !== undefined) {
     this.add('DeliverySuccessBelow100', {
       alarmDescription: 'Firehose could not index some documents into OpenSearch; after the retry duration they go to the backup bucket.',
       metric: firehoseMetric('DeliveryToAmazonOpenSearchService.Success', 'Minimum'),
@@ -82,7 +91,9 @@ export class PipelineAlarms extends Construct {
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
     });
-    for (const [name, fn] of [['Loader', props.loader], ['Transform', props.transform]] as const) {
+    }
+    if (props.directLoader) this.addDirectIndexingAlarms(sumOverFiveMinutes);
+    for (const [name, fn] of [['Loader', props.loader], ...(transform ? [['Transform', transform] as const] : [])] as const) {
       this.add(`${name}Errors`, {
         alarmDescription: `The ${name.toLowerCase()} Lambda function failed (error or timeout).`,
         metric: fn.metricErrors(sumOverFiveMinutes),
@@ -107,6 +118,30 @@ export class PipelineAlarms extends Construct {
       metric: props.domain.metricFreeStorageSpace({ statistic: 'Minimum', period: Duration.minutes(5) }),
       threshold: props.freeStorageThresholdMiB,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
+    });
+  }
+
+  /** The direct loader's EMF metrics (transform/loader/direct-handler.ts DIRECT_METRICS). */
+  private addDirectIndexingAlarms(sumOverFiveMinutes: { statistic: string; period: Duration }): void {
+    const loaderMetric = (metricName: string, options: { statistic: string; period: Duration }) =>
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: SERVICE_NAMES.loader }, ...options });
+    this.add('LoaderIndexingFailures', {
+      alarmDescription: 'OpenSearch refused documents the loader bulk-indexed; they are in the backup bucket under errors/AmazonOpenSearchService-failed/ (albatross backfill --firehose-errors replays them).',
+      metric: loaderMetric(DIRECT_METRICS.refused, sumOverFiveMinutes),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    this.add('LoaderParseFailures', {
+      alarmDescription: 'The loader\'s parser rejected some lines; they are in the backup bucket under errors/processing-failed/ (or errors/loader-failed/ when too long).',
+      metric: loaderMetric(DIRECT_METRICS.parseFailed, sumOverFiveMinutes),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    this.add('LoaderBulkLatencyHigh', {
+      alarmDescription: '_bulk requests from the loader take over 10 s (p90 over 5 minutes): the domain is overloaded; objects may start to time out and retry.',
+      metric: loaderMetric(DIRECT_METRICS.bulkLatency, { statistic: 'p90', period: Duration.minutes(5) }),
+      threshold: DIRECT_BULK_LATENCY_ALARM_MS,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
   }
 

@@ -15,7 +15,10 @@ export interface TemplatesInstallerProps {
   readonly retentionDays: number;
   /** Replicas per shard; absent = the installer's default. */
   readonly replicas?: number;
-  readonly firehoseRoleArn: string;
+  /** Firehose delivery: the delivery stream's role. */
+  readonly firehoseRoleArn?: string;
+  /** Direct delivery: the loader's role. */
+  readonly loaderRoleArn?: string;
   readonly dashboardsRoleArn?: string;
   /** Also map the Dashboards role to all_access. @default false (read-only Dashboards users) */
   readonly dashboardsAdmin?: boolean;
@@ -57,7 +60,8 @@ export class TemplatesInstaller extends Construct {
       IndexPrefix: props.indexPrefix,
       RetentionDays: String(props.retentionDays),
       Replicas: props.replicas === undefined ? '' : String(props.replicas),
-      FirehoseRoleArn: props.firehoseRoleArn,
+      FirehoseRoleArn: props.firehoseRoleArn ?? '',
+      LoaderRoleArn: props.loaderRoleArn ?? '',
       DashboardsRoleArn: props.dashboardsRoleArn ?? '',
       DashboardsAdmin: String(props.dashboardsAdmin ?? false),
       CodeKey: ((this.handler.function.node.defaultChild as lambda.CfnFunction).code as lambda.CfnFunction.CodeProperty)

@@ -19,8 +19,10 @@ export interface TemplatesResourceProperties {
   RetentionDays: string;
   /** Replicas per shard; '' = the installer's default. */
   Replicas: string;
-  /** IAM role of the delivery stream, mapped to the installer's Firehose FGAC role. */
+  /** IAM role of the delivery stream, mapped to the installer's Firehose FGAC role; '' = none (direct delivery). */
   FirehoseRoleArn: string;
+  /** IAM role of the loader in direct delivery, mapped to the `<prefix>-loader` FGAC role; '' = none. */
+  LoaderRoleArn: string;
   /** IAM role of Dashboards users signed in through Cognito, mapped to the reader role and kibana_user; '' = none. */
   DashboardsRoleArn: string;
   /** 'true' = also map the Dashboards role to all_access (operator opt-in); 'false' = read-only users. */
@@ -59,7 +61,9 @@ export function parseProperties(raw: Record<string, unknown>): TemplatesResource
     IndexPrefix: text('IndexPrefix'),
     RetentionDays: text('RetentionDays'),
     Replicas: text('Replicas', true),
-    FirehoseRoleArn: text('FirehoseRoleArn'),
+    FirehoseRoleArn: text('FirehoseRoleArn', true),
+    // Absent in resources created before direct delivery existed.
+    LoaderRoleArn: typeof raw['LoaderRoleArn'] === 'string' ? raw['LoaderRoleArn'] : '',
     DashboardsRoleArn: text('DashboardsRoleArn', true),
     DashboardsAdmin: flag(raw, 'DashboardsAdmin'),
     CodeKey: text('CodeKey'),
@@ -72,7 +76,8 @@ export async function configureDomain(client: Client, properties: TemplatesResou
     indexPrefix: properties.IndexPrefix,
     retentionDays: nonNegativeInteger('RetentionDays', properties.RetentionDays),
     ...(properties.Replicas === '' ? {} : { replicas: nonNegativeInteger('Replicas', properties.Replicas) }),
-    firehoseRoleArn: properties.FirehoseRoleArn,
+    ...(properties.FirehoseRoleArn === '' ? {} : { firehoseRoleArn: properties.FirehoseRoleArn }),
+    ...(properties.LoaderRoleArn === '' ? {} : { loaderRoleArn: properties.LoaderRoleArn }),
     ...(properties.DashboardsRoleArn === '' ? {} : { dashboardsRoleArn: properties.DashboardsRoleArn }),
     dashboardsAdmin: properties.DashboardsAdmin === 'true',
     log: (line) => logger.info(line),

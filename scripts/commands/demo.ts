@@ -5,11 +5,12 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { count, fraction, port, positiveCount } from './option-values.ts';
 
 interface DemoOptions {
+  delivery: 'firehose' | 'direct';
   lines: number;
   files?: number;
   badLines: number;
@@ -32,13 +33,14 @@ export function register(program: Command): void {
   program
     .command('demo')
     .description('run the whole pipeline locally (embedded OpenSearch, local S3 and Firehose, the real Lambda handlers) and account for every line')
+    .addOption(new Option('--delivery <mode>', 'firehose: loader -> Firehose -> transform -> OpenSearch; direct: the loader bulk-indexes itself').choices(['firehose', 'direct']).default('firehose'))
     .option('--lines <n>', 'lines to generate', count, 200_000)
     .option('--files <n>', 'log objects to spread them over (default: one per 25,000 lines)', positiveCount)
     .option('--bad-lines <n>', 'malformed lines mixed in (they end as preserved failures)', count, 25)
     .option('--days <n>', 'days of traffic, ending now', positiveCount, 3)
     .option('--seed <n>', 'generator seed', count, 1)
     .option('--prefix <prefix>', 'index prefix: documents go to <prefix>-YYYY-MM-DD', 'alb-logs')
-    .option('--throttle-rate <r>', 'fraction of PutRecordBatch calls the local Firehose throttles', fraction, 0)
+    .option('--throttle-rate <r>', 'fraction of PutRecordBatch calls the local Firehose throttles (direct: of _bulk requests answered 429)', fraction, 0)
     .option('--partial-failure-rate <r>', 'fraction of PutRecordBatch calls that partially fail', fraction, 0)
     .option('--bulk-reject-rate <r>', 'fraction of bulk items rejected with 429', fraction, 0)
     .option('--work-dir <dir>', 'where the local S3 data and the failure backups go (default: a new temporary folder)')
@@ -79,6 +81,7 @@ export function register(program: Command): void {
         bar?.start(Math.max(1, options.files ?? Math.ceil(options.lines / 25_000)), 0, { sent: 0, indexed: 0 });
         const result = await runPipeline({
           client,
+          delivery: options.delivery,
           indexPrefix: options.prefix,
           workDirectory,
           generate: { lines: options.lines, days: options.days, seed: options.seed, badLines: options.badLines, end, ...(options.files ? { files: options.files } : {}) },
@@ -91,8 +94,10 @@ export function register(program: Command): void {
         const pattern = `${options.prefix}-*`;
         const answers = await answersFromData(client, pattern, fromSource(`s3://${result.bucket}/`));
         const docsPerSecond = result.seconds > 0 ? result.indexed / result.seconds : 0;
+        const billing = result.firehoseBilling;
         const summary = {
           url: engine.url,
+          delivery: result.mode,
           objects: result.objects,
           lines: result.lines,
           indexed: result.indexed,
@@ -104,11 +109,10 @@ export function register(program: Command): void {
           seconds: Number(result.seconds.toFixed(3)),
           docsPerSecond: Math.round(docsPerSecond),
           failures: result.failures,
-          faults: {
-            throttledCalls: result.firehose.throttled,
-            partiallyFailedRecords: result.firehose.recordsFailed,
-            rejectedBulkItems: result.delivery.injectedRejections,
-          },
+          faults: result.mode === 'direct'
+            ? { throttledCalls: result.bulkFaults.throttled, partiallyFailedRecords: 0, rejectedBulkItems: result.bulkFaults.rejectedItems }
+            : { throttledCalls: result.firehose.throttled, partiallyFailedRecords: result.firehose.recordsFailed, rejectedBulkItems: result.delivery.injectedRejections },
+          firehoseBilling: billing,
           answers,
         };
         if (options.json) {
@@ -124,15 +128,21 @@ export function register(program: Command): void {
           out(`                 ${n(f.processingFailed)} rejected by the parser: raw lines (base64 rawData) in ${path.join(f.backupDirectory, 'errors', 'processing-failed')}`);
           if (f.processingFailed > 0) out(`                 (each with its reason: npx albatross parse --firehose-errors ${path.join(f.backupDirectory, 'errors', 'processing-failed')} >/dev/null)`);
           if (f.deliveryFailed > 0) out(`                 ${n(f.deliveryFailed)} refused by OpenSearch: documents in ${path.join(f.backupDirectory, 'errors', 'AmazonOpenSearchService-failed')}`);
+          if (f.processingFailed + f.deliveryFailed > 0) out(`                 (npx albatross backfill ${f.backupDirectory} --firehose-errors replays them)`);
           if (f.loaderFailed > 0) out(`                 ${n(f.loaderFailed)} too long for Firehose: locations in ${f.loaderFailureDirectory}`);
           out(`skipped        ${n(result.skipped)} (empty and control lines)`);
           if (result.unaccounted !== 0) out(`UNACCOUNTED    ${n(result.unaccounted)} lines (${f.objectsFailed} objects dead-lettered)`);
           out(`duplicates     ${n(result.duplicates)} (documents sharing an event.id)`);
           out(`indices        ${result.indices.map((i) => `${i.index} (${n(i.docs)})`).join(', ')}`);
           out(`wall time      ${result.seconds.toFixed(1)} s, ${n(Math.round(docsPerSecond))} documents/s`);
-          if (result.firehose.throttled + result.firehose.recordsFailed + result.delivery.injectedRejections > 0) {
-            out(`faults         ${n(result.firehose.throttled)} PutRecordBatch calls throttled, ${n(result.firehose.recordsFailed)} records partially failed, ${n(result.delivery.injectedRejections)} bulk items rejected (all retried)`);
+          const faults = summary.faults;
+          if (faults.throttledCalls + faults.partiallyFailedRecords + faults.rejectedBulkItems > 0) {
+            out(result.mode === 'direct'
+              ? `faults         ${n(faults.throttledCalls)} _bulk requests throttled (429), ${n(faults.rejectedBulkItems)} bulk items rejected (all retried)`
+              : `faults         ${n(faults.throttledCalls)} PutRecordBatch calls throttled, ${n(faults.partiallyFailedRecords)} records partially failed, ${n(faults.rejectedBulkItems)} bulk items rejected (all retried)`);
           }
+          const gb = (bytes: number) => `${(bytes / 1e9).toFixed(3)} GB`;
+          out(`delivery       ${result.mode}; Firehose would bill ${gb(billing.billedBytes)} for these ${n(billing.records)} records (${gb(billing.rawBytes)} of lines, ${(billing.billedBytes / Math.max(1, billing.rawBytes)).toFixed(1)}x: each rounded up to 5 KB)`);
           out();
           for (const line of formatAnswers(answers)) out(line);
         }

@@ -1,13 +1,16 @@
 // The whole production path on one machine: generated ALB objects in a local S3 (s3rver), S3-style
 // ObjectCreated notifications delivered as SQS events to the REAL loader handler, which streams
 // each object into the local Firehose endpoint through the real AWS SDK client; the local delivery
-// stream runs the REAL transform handler and `_bulk`s into the engine. When everything has
+// stream runs the REAL transform handler and `_bulk`s into the engine. With `delivery: 'direct'`
+// the same loader handler bulk-indexes each object itself (no Firehose, no transform), with faults
+// injected into its `_bulk` calls instead. When everything has
 // drained, the run is accounted for from the engine itself: every generated line must be one
 // indexed document or one preserved failure (or a deliberate skip).
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@opensearch-project/opensearch';
@@ -16,6 +19,12 @@ import { handler as transformHandler } from '../../transform/firehose-transform/
 import { createHandler as createLoaderHandler } from '../../transform/loader/handler.ts';
 import { MemoryCheckpointStore } from '../../transform/loader/checkpoint.ts';
 import { DirectoryFailureSink } from '../../transform/loader/failures.ts';
+import type { DirectLoadResult } from '../../transform/loader/direct.ts';
+import { DirectoryErrorRecordSink } from '../../transform/loader/error-records.ts';
+import { envelopePrefix, envelopeRecordLength } from '../../transform/envelope.ts';
+import { Semaphore } from '../../transform/semaphore.ts';
+import { firehoseBilledBytes } from '../cost/model.ts';
+import { faultyBulkSender } from './bulk-faults.ts';
 import { createFirehoseClient } from '../../transform/loader/firehose-client.ts';
 import { createLogger, createMetrics, SERVICE_NAMES } from '../../transform/observability.ts';
 import { DeliveryStream, type DeliveryStats } from './delivery-stream.ts';
@@ -27,11 +36,13 @@ import { LOCAL_S3_CREDENTIALS, startLocalS3, type S3EventNotification } from './
 
 export interface PipelineOptions {
   client: Client;
+  /** firehose (default): loader -> local Firehose -> transform -> engine; direct: the loader bulk-indexes. */
+  delivery?: 'firehose' | 'direct';
   indexPrefix: string;
   generate: GenerateOptions;
   /** Working folder for the S3 data and the backup folders; default a new temporary folder. */
   workDirectory?: string;
-  /** Fraction of PutRecordBatch calls throttled / partially failed by the local Firehose. */
+  /** Fraction of PutRecordBatch calls throttled / partially failed by the local Firehose (direct: `_bulk` requests answered 429). */
   throttleRate?: number;
   partialFailureRate?: number;
   /** Fraction of bulk items rejected with 429 by the delivery stream. */
@@ -53,6 +64,7 @@ export interface PipelineProgress {
 }
 
 export interface PipelineResult {
+  mode: 'firehose' | 'direct';
   bucket: string;
   objects: number;
   lines: number;
@@ -81,6 +93,10 @@ export interface PipelineResult {
     loaderFailureDirectory: string;
   };
   generatedBadLines: number;
+  /** What Firehose ingestion would bill for these lines: every record (envelope + line) rounded up to 5 KB. */
+  firehoseBilling: { records: number; rawBytes: number; billedBytes: number };
+  /** Direct delivery's injected faults: `_bulk` requests answered 429 as a whole, items rejected with 429. */
+  bulkFaults: { requests: number; throttled: number; rejectedItems: number };
   firehose: { calls: number; throttled: number; recordsAccepted: number; recordsFailed: number };
   delivery: Omit<DeliveryStats, 'backupFiles'> & { backupFiles: number };
 }
@@ -113,6 +129,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   // reused engine with older data still accounts exactly for this run.
   const bucket = `albatross-${randomBytes(5).toString('hex')}`;
   const objects = [...generateObjects(options.generate)];
+  const direct = options.delivery === 'direct';
   const generatedLines = objects.reduce((sum, o) => sum + o.lines, 0);
   const generatedBadLines = objects.reduce((sum, o) => sum + o.badLines, 0);
 
@@ -140,6 +157,9 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     ...(options.bufferIntervalMs !== undefined ? { bufferIntervalMs: options.bufferIntervalMs } : {}),
     ...(options.deliveryConcurrency ? { concurrency: options.deliveryConcurrency } : {}),
   });
+  const bulkFaults = faultyBulkSender({ throttleRate: options.throttleRate ?? 0, rejectRate: options.bulkRejectRate ?? 0, seed: options.generate.seed });
+  // Direct delivery: what the loader's parse and bulk left as failures, from each object's final result (a redelivered object reports once).
+  const directCounts = { skipped: 0, parseFailed: 0, refused: 0, tooLong: 0 };
   const firehoseServer = await startLocalFirehose({
     sink: delivery,
     faults: { throttleRate: options.throttleRate ?? 0, partialFailureRate: options.partialFailureRate ?? 0, seed: options.generate.seed },
@@ -157,8 +177,24 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   let emptyLines = 0;
   const loader = createLoaderHandler({
     s3,
-    firehose,
-    deliveryStream: 'albatross-local',
+    ...(direct
+      ? {
+          direct: {
+            client: options.client,
+            indexPrefix: options.indexPrefix,
+            errors: new DirectoryErrorRecordSink(backupDirectory),
+            bulkSlots: new Semaphore(Math.max(1, options.deliveryConcurrency ?? 2)),
+            retryWindowMs: 300_000,
+            send: bulkFaults.send,
+            onLoaded: (result: DirectLoadResult) => {
+              directCounts.skipped += result.skipped;
+              directCounts.parseFailed += result.parseFailed;
+              directCounts.refused += result.refused;
+              directCounts.tooLong += result.tooLong;
+            },
+          },
+        }
+      : { firehose, deliveryStream: 'albatross-local' }),
     checkpoints: new MemoryCheckpointStore(),
     failures: new DirectoryFailureSink(loaderFailureDirectory),
     logger,
@@ -229,9 +265,12 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const indices = await indexCounts(options.client, pattern, scope);
     const loaderFailed = await countLoaderFailures(loaderFailureDirectory);
     const { backupFiles, ...deliveryCounts } = delivery.stats;
-    const failed = delivery.stats.processingFailed + delivery.stats.deliveryFailed + loaderFailed;
-    const skipped = emptyLines + delivery.stats.dropped;
+    const processingFailed = direct ? directCounts.parseFailed : delivery.stats.processingFailed;
+    const deliveryFailed = direct ? directCounts.refused : delivery.stats.deliveryFailed;
+    const failed = processingFailed + deliveryFailed + loaderFailed;
+    const skipped = direct ? directCounts.skipped : emptyLines + delivery.stats.dropped;
     return {
+      mode: direct ? 'direct' : 'firehose',
       bucket,
       objects: objects.length,
       lines: generatedLines,
@@ -246,14 +285,16 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       seconds,
       cpuSeconds,
       failures: {
-        processingFailed: delivery.stats.processingFailed,
-        deliveryFailed: delivery.stats.deliveryFailed,
+        processingFailed,
+        deliveryFailed,
         loaderFailed,
         objectsFailed,
         backupDirectory,
         loaderFailureDirectory,
       },
       generatedBadLines,
+      firehoseBilling: firehoseBilling(objects),
+      bulkFaults: { ...bulkFaults.stats },
       firehose: { ...firehoseServer.stats },
       delivery: { ...deliveryCounts, backupFiles: backupFiles.length },
     };
@@ -265,6 +306,28 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     // The objects can be generated again from the seed; the backup folders stay.
     await rm(path.join(workDirectory, 's3'), { recursive: true, force: true });
   }
+}
+
+/** Firehose's bill for the records our loader would put: each (envelope + line) rounded up to 5 KB. */
+function firehoseBilling(objects: readonly { key: string; body: Buffer }[]): PipelineResult['firehoseBilling'] {
+  const billing = { records: 0, rawBytes: 0, billedBytes: 0 };
+  for (const object of objects) {
+    const prefixLength = envelopePrefix({ bucket: 'b', key: object.key }).length;
+    const text = gunzipSync(object.body);
+    let offset = 0;
+    while (offset < text.length) {
+      let end = text.indexOf(0x0a, offset);
+      if (end < 0) end = text.length;
+      const length = end - offset - (end > offset && text[end - 1] === 0x0d ? 1 : 0);
+      if (length > 0) {
+        billing.records++;
+        billing.rawBytes += length + 1;
+        billing.billedBytes += firehoseBilledBytes(envelopeRecordLength(prefixLength, offset, length));
+      }
+      offset = end + 1;
+    }
+  }
+  return billing;
 }
 
 async function countLoaderFailures(directory: string): Promise<number> {

@@ -63,6 +63,7 @@ export async function handleDirectObject(deps: DirectHandlerDependencies, object
     metrics.addMetric('ObjectsAlreadyLoaded', MetricUnit.Count, 1);
     return;
   }
+  deps.direct.onLoaded?.(result);
   metrics.addMetric('ObjectsLoaded', MetricUnit.Count, 1);
   metrics.addMetric('Lines', MetricUnit.Count, result.lines);
   metrics.addMetric('UncompressedBytes', MetricUnit.Bytes, result.bytes);

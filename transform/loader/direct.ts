@@ -42,6 +42,8 @@ export interface DirectDelivery {
   retryWindowMs?: number;
   /** The demo's fault injection; default the one `_bulk` call. */
   send?: BulkSender;
+  /** Called with the result of each object indexed (the local pipeline's accounting). */
+  onLoaded?: (result: DirectLoadResult) => void;
 }
 
 export interface DirectLoadOptions extends DirectDelivery {
