@@ -25,6 +25,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   transform: async () => (await import('./transform.ts')).bench,
   loader: async () => (await import('./loader.ts')).bench,
   pipeline: async () => (await import('./pipeline.ts')).bench,
+  indexing: async () => (await import('./indexing.ts')).bench,
 };
 
 export function machineDescription(): Record<string, string | number> {

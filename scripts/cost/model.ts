@@ -24,24 +24,24 @@ export const PRICES = {
 } as const;
 
 /**
- * Per-line figures from `npm run bench cost` on the realistic generated mix (scripts/bench/cost.ts
- * prints these values; update them from its output). CPU milliseconds per million lines, single-threaded.
+ * Per-line figures measured by `npm run bench` (loader, transform, indexing; each bench prints its figure
+ * next to the value used here: update these from its output). CPU milliseconds per million lines, single-threaded.
  */
 export const MEASURED = {
   /** Mean raw ALB line, bytes (with its LF). */
-  lineBytes: 620,
+  lineBytes: 619,
   /** Loader in Firehose mode: gunzip, split, envelope, PutRecordBatch. */
-  loaderFirehoseCpuMsPerMillion: 10_000,
+  loaderFirehoseCpuMsPerMillion: 13_200,
   /** Transform Lambda: base64, envelope, parse, typed JSON. */
-  transformCpuMsPerMillion: 12_000,
+  transformCpuMsPerMillion: 13_900,
   /** Loader in direct mode: gunzip, split, parse, `_bulk` body and its HTTP round trips (engine excluded). */
-  loaderDirectCpuMsPerMillion: 20_000,
+  loaderDirectCpuMsPerMillion: 36_000,
   /** Bytes on disk per document after a force merge (primary copy). */
-  bytesOnDiskPerDocument: 300,
+  bytesOnDiskPerDocument: 306,
   /** Envelope header per Firehose record (bucket, key, offset) in front of the line. */
   envelopeBytes: 200,
   /** Lines per transform invocation (the 0.25 MB processor buffer of enveloped records). */
-  linesPerTransformInvocation: 300,
+  linesPerTransformInvocation: 320,
 };
 
 /** Lambda's CPU share grows with memory: one full vCPU at 1,769 MB (AWS Lambda developer guide). */

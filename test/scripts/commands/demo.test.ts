@@ -16,7 +16,7 @@ const CLI = fileURLToPath(new URL('../../../scripts/albatross.mjs', import.meta.
 const run = promisify(execFile);
 const client = new Client({ node: process.env.OPENSEARCH_URL! });
 const stamp = Date.now();
-const prefixes = [`test-cli-demo-${stamp}`, `test-cli-backfill-${stamp}`] as const;
+const prefixes = [`test-cli-demo-${stamp}`, `test-cli-backfill-${stamp}`, `test-cli-direct-${stamp}`] as const;
 
 async function cli(args: string[]): Promise<{ stdout: string; lastLine: Record<string, any> }> {
   const { stdout } = await run(process.execPath, [CLI, ...args], { env: process.env, maxBuffer: 16 * 2 ** 20 });
@@ -29,6 +29,22 @@ describe('CLI summaries', () => {
     for (const prefix of prefixes) await removeIndicesAndTemplates(client, prefix);
     await client.close();
   });
+
+  it('demo --delivery direct with throttled and rejected _bulk calls: balances exactly, 0 duplicates, and states what Firehose would bill', async () => {
+    const { lastLine: summary } = await cli([
+      'demo', '--delivery', 'direct', '--lines', '3000', '--files', '2', '--bad-lines', '9',
+      '--throttle-rate', '0.3', '--bulk-reject-rate', '0.1', '--prefix', prefixes[2], '--json',
+    ]);
+    expect(summary).toMatchObject({ delivery: 'direct', objects: 2, lines: 3000, indexed: 2991, failed: 9, skipped: 0, duplicates: 0, unaccounted: 0 });
+    expect(summary.failures.processingFailed).toBe(9);
+    // The faults happened and were absorbed.
+    expect(summary.faults.rejectedBulkItems).toBeGreaterThan(0);
+    expect(summary.faults.throttledCalls + summary.faults.rejectedBulkItems).toBeGreaterThan(0);
+    // Every record (envelope + a line under 5 KB) is billed as 5,120 bytes.
+    expect(summary.firehoseBilling.records).toBe(3000);
+    expect(summary.firehoseBilling.billedBytes).toBe(3000 * 5120);
+    expect(summary.firehoseBilling.rawBytes).toBeLessThan(summary.firehoseBilling.billedBytes / 5);
+  }, 300_000);
 
   it('demo --json: one JSON object on the last stdout line that balances', async () => {
     const { lastLine: summary } = await cli(['demo', '--lines', '2000', '--files', '2', '--bad-lines', '7', '--prefix', prefixes[0], '--json']);

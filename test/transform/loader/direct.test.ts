@@ -110,7 +110,7 @@ describe('direct delivery', () => {
     expect(await total(`s3://${BUCKET}/${key}`)).toBe(good.size);
     expect(await countDuplicates(client, `${prefix}-*`)).toBe(0);
     expect(failures.failures).toHaveLength(0);
-  });
+  }, 180_000);
 
   it('an object delivered twice (SQS redelivery after a crash mid-object) adds no document', async () => {
     const key = accessLogKey('direct2');
@@ -159,5 +159,5 @@ describe('direct delivery', () => {
     const third = await redelivered(event, context);
     expect(third.batchItemFailures).toEqual([]);
     expect(await total() - before).toBe(good.size);
-  });
+  }, 180_000);
 });
