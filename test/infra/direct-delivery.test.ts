@@ -8,6 +8,7 @@ import { DIRECT_METRICS } from '../../transform/loader/direct-handler.ts';
 
 let direct: Synthesized;
 let existing: Synthesized;
+let private_: Synthesized;
 
 beforeAll(() => {
   direct = synthesize({ delivery: 'direct' }, { bundle: true });
@@ -15,10 +16,12 @@ beforeAll(() => {
     delivery: 'direct', stackName: 'WebLogs', indexPrefix: 'weblogs',
     domainEndpoint: 'https://search-weblogs-abc123xyz.eu-west-1.es.amazonaws.com', domainArn: 'arn:aws:es:eu-west-1:111122223333:domain/weblogs',
   }, { bundle: false });
+  private_ = synthesize({ delivery: 'direct', region: 'us-east-1', vpc: 'create', availabilityZones: 3, masterNodes: 3 }, { bundle: false });
 }, 180_000);
 afterAll(() => {
   direct?.cleanup();
   existing?.cleanup();
+  private_?.cleanup();
 });
 
 function statements(synth: Synthesized): any[] {
@@ -31,7 +34,7 @@ function loaderFunction(synth: Synthesized): any {
 
 describe('direct delivery stack', () => {
   it('passes cdk-nag and the policy scan', () => {
-    for (const synth of [direct, existing]) {
+    for (const synth of [direct, existing, private_]) {
       const [report, ...others] = synth.validationReport.pluginReports;
       expect(others).toEqual([]);
       expect(report!.violations ?? []).toEqual([]);
@@ -52,11 +55,16 @@ describe('direct delivery stack', () => {
     const loader = findResource(direct.json, 'AWS::Lambda::Function', (p) => p.Environment?.Variables?.ALBATROSS_DELIVERY === 'direct');
     const variables = loader.resource.Properties.Environment.Variables;
     expect(variables.ALBATROSS_DELIVERY_STREAM).toBeUndefined();
+    // Each object goes to its log type's indices.
     expect(variables.ALBATROSS_INDEX_PREFIX).toBe('alb-logs');
+    expect(variables.ALBATROSS_CONNECTION_INDEX_PREFIX).toBe('alb-connection');
+    expect(variables.ALBATROSS_HEALTH_INDEX_PREFIX).toBe('alb-health');
+    expect(variables.ALBATROSS_LOG_TYPES).toBe('access,connection,health');
     expect(JSON.stringify(variables.ALBATROSS_OPENSEARCH_ENDPOINT)).toContain('DomainEndpoint');
     expect(variables.ALBATROSS_FAILURE_BUCKET).toBeDefined();
-    const templates = findResource(direct.json, 'Custom::AlbatrossTemplates');
-    expect(loader.resource.DependsOn).toContain(templates.id);
+    const families = logicalIds(direct.json, 'Custom::AlbatrossTemplates');
+    expect(families).toHaveLength(3);
+    for (const family of families) expect(loader.resource.DependsOn).toContain(family);
   });
 
   it('gives the loader role exactly POST on the domain\'s _bulk path and writes only to the backup bucket\'s error prefixes', () => {
@@ -74,9 +82,13 @@ describe('direct delivery stack', () => {
     const loaderRole = loaderFunction(direct).Role['Fn::GetAtt'][0];
     const access = findResource(direct.json, 'Custom::OpenSearchAccessPolicy').resource.Properties;
     expect(JSON.stringify(access)).toContain(loaderRole);
-    const templates = findResource(direct.json, 'Custom::AlbatrossTemplates').resource.Properties;
-    expect(templates.FirehoseRoleArn).toBe('');
-    expect(templates.LoaderRoleArn).toEqual({ 'Fn::GetAtt': [loaderRole, 'Arn'] });
+    // Every log type's template family maps it (each family has its own <prefix>-loader role).
+    const families = Object.values(direct.json.Resources).filter((r) => r.Type === 'Custom::AlbatrossTemplates').map((r) => r.Properties);
+    expect(families).toHaveLength(3);
+    for (const templates of families) {
+      expect(templates.FirehoseRoleArn).toBe('');
+      expect(templates.LoaderRoleArn).toEqual({ 'Fn::GetAtt': [loaderRole, 'Arn'] });
+    }
   });
 
   it('alarms on the loader\'s refused documents, parser rejects and _bulk latency, and on nothing of Firehose', () => {
@@ -93,8 +105,15 @@ describe('direct delivery stack', () => {
 
   it('on an existing domain names the loader role for its owner to allow and map', () => {
     const names = Object.values(existing.json.Resources).filter((r) => r.Type === 'AWS::IAM::Role').map((r) => r.Properties.RoleName).filter(Boolean).sort();
-    expect(names).toEqual(['WebLogs-loader', 'WebLogs-templates']);
+    expect(names).toEqual(['WebLogs-loader', 'WebLogs-replayer', 'WebLogs-templates']);
     const bulk = statements(existing).find((s) => s.Sid === 'BulkIndex');
     expect(bulk.Resource).toBe('arn:aws:es:eu-west-1:111122223333:domain/weblogs/_bulk');
+  });
+
+  it('with a private (VPC) domain runs the loader in the VPC, where it reaches the domain', () => {
+    const loader = loaderFunction(private_);
+    expect(loader.VpcConfig?.SubnetIds?.length).toBeGreaterThan(0);
+    expect(loader.VpcConfig?.SecurityGroupIds).toHaveLength(1);
+    expect(logicalIds(private_.json, 'AWS::KinesisFirehose::DeliveryStream')).toEqual([]);
   });
 });
