@@ -2,6 +2,7 @@ import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { DeliveryStream } from './constructs/delivery-stream.ts';
 import { LogSource } from './constructs/log-source.ts';
@@ -25,7 +26,15 @@ import { prefixConflicts } from '../templates/install.ts';
  * Everything a user can set. Every property is optional; the defaults are secure and sized for a small
  * deployment. `settingsFromContext` (infra/context.ts) fills these from CDK context (`-c name=value`, see docs/deploy.md).
  */
+/** How documents reach OpenSearch: through Firehose (+ transform Lambda), or bulk-indexed by the loader itself. */
+export type DeliveryMode = 'firehose' | 'direct';
+
 export interface AlbatrossStackProps extends StackProps {
+  /**
+   * `firehose`: loader -> Firehose (transform Lambda) -> OpenSearch. `direct`: the loader parses and bulk-indexes each
+   * object itself (event-time indices, _id = event.id; no delivery stream, no transform; docs/cost.md). @default 'firehose'
+   */
+  readonly delivery?: DeliveryMode;
   /** Bucket your ALBs already write access logs to. @default - a new encrypted bucket with an ALB delivery policy */
   readonly existingLogBucketName?: string;
   /** Access-log prefix configured on the ALBs ('' = none); objects are expected under `<prefix>/AWSLogs/`. @default '' */
@@ -152,6 +161,7 @@ export function loaderConcurrencyFor(peakLinesPerSecond: number): number {
 
 /** Resolved settings: every default applied and every range checked. */
 export interface AlbatrossSettings {
+  readonly delivery: DeliveryMode;
   readonly logPrefix: string;
   readonly logExpirationDays: number;
   readonly indexPrefix: string;
@@ -266,7 +276,10 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
   }
   const peakLinesPerSecond = checkInteger('peakLinesPerSecond', props.peakLinesPerSecond ?? 1250, 1, 10_000_000);
   const heartbeatHours = checkInteger('heartbeatHours', props.heartbeatHours ?? 6, 0, 24);
+  const delivery = props.delivery ?? 'firehose';
+  if (delivery !== 'firehose' && delivery !== 'direct') throw new Error(`delivery must be "firehose" or "direct", got "${String(delivery)}"`);
   return {
+    delivery,
     logPrefix,
     logExpirationDays: checkInteger('logExpirationDays', props.logExpirationDays ?? 90, 1, 36500),
     indexPrefix,
@@ -304,15 +317,19 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
 export class AlbatrossStack extends Stack {
   readonly settings: AlbatrossSettings;
   readonly logSource: LogSource;
-  /** The first log type's delivery stream (the access-log stream unless access logs are left out). */
-  readonly delivery: DeliveryStream;
-  /** The delivery stream of each log type delivered. */
+  /** The first log type's delivery stream (the access-log stream unless access logs are left out); Firehose delivery only. */
+  readonly delivery?: DeliveryStream;
+  /** The delivery stream of each log type delivered (none in direct delivery). */
   readonly deliveries: Partial<Record<LogType, DeliveryStream>> = {};
+  /** Failed records: Firehose's errors/ of the first log type's stream (or the direct loader's, in the same layout) and errors/loader-failed/. */
+  readonly backupBucket: s3.IBucket;
   readonly loader: Loader;
   readonly templates: TemplatesInstaller;
   /** Runs the template installer; FGAC master user of a new domain. */
   readonly templatesInstallerRole: iam.Role;
   readonly alarms: PipelineAlarms;
+  /** ARN of the domain the pipeline writes to (new or existing). */
+  readonly domainArn: string;
   /** Set when the stack created the domain. */
   readonly searchDomain?: NewSearchDomain;
   /** Set for a private (VPC) domain. */
@@ -388,6 +405,7 @@ export class AlbatrossStack extends Stack {
       });
       domain = this.searchDomain.domain;
     }
+    this.domainArn = domain.domainArn;
     installerRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ConfigureDomain',
@@ -396,11 +414,12 @@ export class AlbatrossStack extends Stack {
       }),
     );
 
-    const firehoseGroup = this.network?.addClient('FirehoseSecurityGroup', 'Firehose delivery');
+    const direct = settings.delivery === 'direct';
+    const firehoseGroup = direct ? undefined : this.network?.addClient('FirehoseSecurityGroup', 'Firehose delivery');
     // One delivery stream per log type: Firehose writes one index family per stream. The access-log
     // stream keeps the construct id (and role name) it always had; the others are named after their type.
     const typeName = (type: LogType): string => type[0]!.toUpperCase() + type.slice(1);
-    for (const type of settings.logTypes) {
+    for (const type of direct ? [] : settings.logTypes) {
       this.deliveries[type] = new DeliveryStream(this, type === 'access' ? 'Delivery' : `${typeName(type)}Delivery`, {
         logType: type,
         domainArn: domain.domainArn,
@@ -428,7 +447,13 @@ export class AlbatrossStack extends Stack {
       this.searchDomain?.allowHttpMethods(['Get', 'Post', 'Put'], this.deliveries[type].role);
     }
     const [firstType, ...otherTypes] = settings.logTypes as [LogType, ...LogType[]];
-    this.delivery = this.deliveries[firstType]!;
+    this.delivery = this.deliveries[firstType];
+    this.backupBucket = this.delivery?.backupBucket ?? createSecureBucket(this, 'BackupBucket', {
+      expirationDays: settings.backupExpirationDays,
+      removalPolicy,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'backup-bucket/',
+    });
     // Created here so the templates installer can map it in FGAC before the replayer first runs.
     const replayerRole = new iam.Role(this, 'ReplayerRole', {
       roleName: fixedRoleName('replayer'),
@@ -437,6 +462,38 @@ export class AlbatrossStack extends Stack {
     });
     // Only what its identity policy allows too: GET (health, blocks) and POST (_bulk).
     this.searchDomain?.allowHttpMethods(['Get', 'Post'], replayerRole);
+
+    this.loader = new Loader(this, 'Loader', {
+      queue: this.logSource.queue,
+      logBucket: this.logSource.bucket,
+      logKeyPrefix: this.logSource.logKeyPrefix,
+      ...(this.delivery
+        ? {
+            streamName: this.delivery.streamName,
+            streamArn: this.delivery.streamArn,
+            streamEnvironment: DELIVERY_STREAM_ENV[firstType],
+            additionalStreams: otherTypes.map((type) => ({
+              environment: DELIVERY_STREAM_ENV[type], streamName: this.deliveries[type]!.streamName, streamArn: this.deliveries[type]!.streamArn,
+            })),
+          }
+        : {
+            direct: { domainArn: domain.domainArn, domainEndpoint: domain.domainEndpoint, indexPrefixes: settings.indexPrefixes, logTypes: settings.logTypes },
+            // A private domain is reached from inside its VPC; the loader also calls S3, SQS and DynamoDB.
+            ...(this.network ? { network: this.network.functionNetwork('LoaderSecurityGroup', 'the loader', { awsApis: true }) } : {}),
+          }),
+      failureBucket: this.backupBucket,
+      memorySize: settings.loaderMemorySize,
+      timeout: settings.loaderTimeout,
+      batchSize: settings.loaderBatchSize,
+      maxConcurrency: settings.loaderMaxConcurrency,
+      sendConcurrency: props.loaderSendConcurrency,
+      roleName: direct ? fixedRoleName('loader') : undefined,
+      logRetention,
+      removalPolicy,
+    });
+    // Direct delivery: `_bulk` only (POST), as its identity policy.
+    if (direct) this.searchDomain?.allowHttpMethods(['Post'], this.loader.function.role);
+    const loaderRoleArn = direct ? this.loader.function.role.roleArn : undefined;
 
 
     this.templates = new TemplatesInstaller(this, 'Templates', {
@@ -449,7 +506,8 @@ export class AlbatrossStack extends Stack {
       // From the zone layout (0 on one node keeps it green; 2 under Multi-AZ with Standby); an existing domain keeps its own.
       replicas: settings.domainLayout?.replicas,
       shards: settings.shards,
-      firehoseRoleArn: this.delivery.role.roleArn,
+      firehoseRoleArn: this.delivery?.role.roleArn,
+      loaderRoleArn,
       replayerRoleArn: replayerRole.roleArn,
       dashboardsRoleArn: this.searchDomain?.dashboardsRole.roleArn,
       adminRoleArns: this.searchDomain ? [this.searchDomain.dashboardsAdminRole.roleArn, this.searchDomain.breakGlassRole.roleArn] : undefined,
@@ -460,37 +518,18 @@ export class AlbatrossStack extends Stack {
     if (this.searchDomain) this.templates.node.addDependency(this.searchDomain.domain);
     for (const type of otherTypes) {
       this.templates.addFamily(`${typeName(type)}Templates`, {
-        logType: type, indexPrefix: settings.indexPrefixes[type], firehoseRoleArn: this.deliveries[type]!.role.roleArn,
+        logType: type, indexPrefix: settings.indexPrefixes[type], firehoseRoleArn: this.deliveries[type]?.role.roleArn, loaderRoleArn,
       });
     }
     // Templates, role mappings and additive mapping changes to existing indices before data, and before a new
     // transform (which may emit new fields) receives records: CloudFormation updates the custom resources first.
-    for (const delivery of Object.values(this.deliveries)) {
-      for (const dependent of [delivery.stream, delivery.transform.function]) {
-        dependent.node.addDependency(this.templates.resource);
-        for (const family of this.templates.families) dependent.node.addDependency(family);
-      }
+    const writers = direct
+      ? [this.loader.function.function]
+      : Object.values(this.deliveries).flatMap((delivery) => [delivery.stream, delivery.transform.function]);
+    for (const dependent of writers) {
+      dependent.node.addDependency(this.templates.resource);
+      for (const family of this.templates.families) dependent.node.addDependency(family);
     }
-
-    this.loader = new Loader(this, 'Loader', {
-      queue: this.logSource.queue,
-      logBucket: this.logSource.bucket,
-      logKeyPrefix: this.logSource.logKeyPrefix,
-      streamName: this.delivery.streamName,
-      streamArn: this.delivery.streamArn,
-      streamEnvironment: DELIVERY_STREAM_ENV[firstType],
-      additionalStreams: otherTypes.map((type) => ({
-        environment: DELIVERY_STREAM_ENV[type], streamName: this.deliveries[type]!.streamName, streamArn: this.deliveries[type]!.streamArn,
-      })),
-      failureBucket: this.delivery.backupBucket,
-      memorySize: settings.loaderMemorySize,
-      timeout: settings.loaderTimeout,
-      batchSize: settings.loaderBatchSize,
-      maxConcurrency: settings.loaderMaxConcurrency,
-      sendConcurrency: props.loaderSendConcurrency,
-      logRetention,
-      removalPolicy,
-    });
 
     if (existingDomain && props.freeStorageThresholdMiB === undefined) {
       Annotations.of(this).addWarningV2('albatross:freeStorageThreshold',
@@ -501,11 +540,12 @@ export class AlbatrossStack extends Stack {
       queue: this.logSource.queue,
       deadLetterQueue: this.logSource.deadLetterQueue,
       maxReceiveCount: settings.maxReceiveCount,
-      streamName: this.delivery.streamName,
+      streamName: this.delivery?.streamName,
       bufferInterval: settings.bufferInterval,
       loader: this.loader.function.function,
-      transform: this.delivery.transform.function,
+      transform: this.delivery?.transform.function,
       transformServiceName: transformServiceName(firstType),
+      directLoader: direct,
       domain,
       masterNodes: existingDomain ? 0 : settings.domainSizing.masterNodes,
       freeStorageThresholdMiB:
@@ -517,7 +557,7 @@ export class AlbatrossStack extends Stack {
 
     this.replayer = new Replayer(this, 'Replayer', {
       domain,
-      backupBucket: this.delivery.backupBucket,
+      backupBucket: this.backupBucket,
       indexPrefix: settings.indexPrefix,
       alarmTopic: this.alarms.topic,
       interval: props.replayInterval,
@@ -528,7 +568,7 @@ export class AlbatrossStack extends Stack {
     });
     // Its FGAC mapping before its first run.
     this.replayer.node.addDependency(this.templates.resource);
-    for (const type of otherTypes) {
+    for (const type of direct ? [] : otherTypes) {
       this.alarms.addStreamAlarms(typeName(type), {
         streamName: this.deliveries[type]!.streamName,
         transform: this.deliveries[type]!.transform.function,
@@ -543,14 +583,15 @@ export class AlbatrossStack extends Stack {
     if (this.searchDomain) {
       new CfnOutput(this, 'BreakGlassRoleArn', { value: this.searchDomain.breakGlassRole.roleArn, description: 'Assume with MFA for full OpenSearch administration (FGAC all_access, security_manager)' });
     }
-    new CfnOutput(this, 'DeliveryStreamName', { value: this.delivery.streamName });
+    if (this.delivery) new CfnOutput(this, 'DeliveryStreamName', { value: this.delivery.streamName });
     new CfnOutput(this, 'QueueUrl', { value: this.logSource.queue.queueUrl, description: 'S3 ObjectCreated notifications for ALB log objects' });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.logSource.deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'BackupBucketName', { value: this.delivery.backupBucket.bucketName, description: 'Failed records (errors/<type>/yyyy/MM/dd/)' });
+    new CfnOutput(this, 'BackupBucketName', { value: this.backupBucket.bucketName, description: 'Failed records (errors/<type>/yyyy/MM/dd/)' });
     new CfnOutput(this, 'LogBucketName', { value: this.logSource.bucket.bucketName, description: 'Point ALB access logging here' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
     new CfnOutput(this, 'TemplatesInstallerRoleArn', { value: installerRole.roleArn, description: 'FGAC master user (new domain) / needs all_access on an existing domain' });
-    new CfnOutput(this, 'FirehoseRoleArn', { value: this.delivery.role.roleArn });
+    if (this.delivery) new CfnOutput(this, 'FirehoseRoleArn', { value: this.delivery.role.roleArn });
+    else new CfnOutput(this, 'LoaderRoleArn', { value: this.loader.function.role.roleArn, description: 'Bulk-indexes directly: allow and map it on an existing domain' });
     new CfnOutput(this, 'ReplayerRoleArn', { value: replayerRole.roleArn, description: 'Replays the Firehose backup; mapped in FGAC like the Firehose role' });
 
     this.customerManagedKey?.grantToServiceRoles(this);

@@ -11,6 +11,7 @@ import { isLogType, LOG_TYPES, type LogType } from '../transform/log-type-names.
 export const CONTEXT_KEYS = {
   stackName: 'CloudFormation stack name (default Albatross)',
   region: 'AWS region to synthesize for (default CDK_DEFAULT_REGION, else region-agnostic)',
+  delivery: 'firehose (default) or direct: the loader bulk-indexes itself, no Firehose (docs/cost.md)',
   logBucketName: 'existing ALB log bucket (default: create one)',
   logPrefix: "ALB access-log prefix (default '')",
   logExpirationDays: 'expiry of log objects in a created log bucket (default 90)',
@@ -178,6 +179,13 @@ function customerManagedKey(read: ContextReader): string | undefined {
   return mode ?? arn;
 }
 
+function delivery(read: ContextReader): AlbatrossStackProps['delivery'] {
+  const value = text(read, 'delivery');
+  if (value === undefined) return undefined;
+  if (value === 'firehose' || value === 'direct') return value;
+  throw new Error(`context delivery must be "firehose" or "direct", got "${value}"`);
+}
+
 /** Reads the app's settings from CDK context; unknown keys are ignored, bad values throw with the key's name. */
 export function settingsFromContext(read: ContextReader, env: NodeJS.ProcessEnv = process.env): AppSettings {
   const sizing: Partial<{ -readonly [K in keyof DomainSizing]: DomainSizing[K] }> = {};
@@ -203,6 +211,7 @@ export function settingsFromContext(read: ContextReader, env: NodeJS.ProcessEnv 
     stackName: text(read, 'stackName') ?? 'Albatross',
     region: text(read, 'region') ?? env.CDK_DEFAULT_REGION,
     props: {
+      delivery: delivery(read),
       existingLogBucketName: text(read, 'logBucketName'),
       logPrefix: text(read, 'logPrefix'),
       logExpirationDays: integer(read, 'logExpirationDays'),

@@ -41,8 +41,8 @@ export function acknowledgeFindings(stack: AlbatrossStack): void {
   acknowledge(stack.templates.provider, `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(stack.templates.handler.function.node.defaultChild as CfnElement)}.Arn>:*]`,
     'The CDK Provider framework may invoke any version of the one installer function it fronts.');
 
-  const domainArn = stack.delivery.domainArn;
-  // One delivery stream per log type, each with the same policy shape.
+  const domainArn = stack.domainArn;
+  // One delivery stream per log type, each with the same policy shape (none in direct delivery).
   for (const delivery of Object.values(stack.deliveries)) {
     acknowledgeWildcards(delivery.role, [`${domainArn}/*`],
       'Firehose bulk-indexes into daily indices <prefix>-YYYY-MM-DD whose names are not known in advance; scoped to this one domain (AWS Firehose developer guide policy).');
@@ -58,14 +58,19 @@ export function acknowledgeFindings(stack: AlbatrossStack): void {
   const loaderRole = stack.loader.function.role;
   acknowledgeWildcards(loaderRole, [stack.logSource.bucket.arnForObjects(`${stack.logSource.logKeyPrefix}*`)],
     'The loader reads whichever ALB log object S3 notified about; limited to GetObject under the ALB prefix <prefix>/AWSLogs/.');
-  acknowledgeWildcards(loaderRole, [stack.delivery.backupBucket.arnForObjects(`${stack.loader.failurePrefix}*`)],
-    'The loader records over-long lines under deterministic keys below errors/loader-failed/ (PutObject only).');
+  acknowledgeWildcards(loaderRole, stack.loader.failurePrefixes(stack.delivery === undefined).map((prefix) => stack.backupBucket.arnForObjects(`${prefix}*`)),
+    'The loader records failed lines under deterministic keys below errors/loader-failed/ and, in direct delivery, Firehose\'s errors/processing-failed/ and errors/AmazonOpenSearchService-failed/ (PutObject only).');
 
   if (stack.network) {
     acknowledge(stack.templatesInstallerRole, 'AwsSolutions-IAM5[Resource::*]',
       'The installer runs in the domain\'s VPC: EC2 network-interface actions (Create/Describe/Delete/Assign/UnassignNetworkInterface) have no resource-level permissions.');
     acknowledge(stack.replayer.function.role, 'AwsSolutions-IAM5[Resource::*]',
       'The replayer runs in the domain\'s VPC: EC2 network-interface actions (Create/Describe/Delete/Assign/UnassignNetworkInterface) have no resource-level permissions.');
+    // Direct delivery: the loader calls the domain from inside its VPC.
+    if (stack.delivery === undefined) {
+      acknowledge(loaderRole, 'AwsSolutions-IAM5[Resource::*]',
+        'The loader runs in the domain\'s VPC (direct delivery): EC2 network-interface actions (Create/Describe/Delete/Assign/UnassignNetworkInterface) have no resource-level permissions.');
+    }
     for (const delivery of Object.values(stack.deliveries)) {
       acknowledge(delivery.role, 'AwsSolutions-IAM5[Resource::*]',
         'Firehose delivers into the VPC domain through ENIs it manages: the EC2 Describe*/CreateNetworkInterface* actions the Firehose developer guide lists have no resource-level permissions.');
@@ -75,7 +80,7 @@ export function acknowledgeFindings(stack: AlbatrossStack): void {
   const replayerRole = stack.replayer.function.role;
   acknowledgeWildcards(replayerRole, [`${domainArn}/*`],
     'The replayer reads cluster health and write blocks (ESHttpGet) and bulk-indexes (ESHttpPost) into daily indices whose names come from the backed-up records; scoped to this one domain.');
-  acknowledgeWildcards(replayerRole, [stack.delivery.backupBucket.arnForObjects('errors/AmazonOpenSearchService-failed/*'), stack.delivery.backupBucket.arnForObjects('errors/replayed/*')],
+  acknowledgeWildcards(replayerRole, [stack.backupBucket.arnForObjects('errors/AmazonOpenSearchService-failed/*'), stack.backupBucket.arnForObjects('errors/replayed/*')],
     'The replayer reads, rewrites and deletes the objects Firehose wrote under errors/AmazonOpenSearchService-failed/ (keys Firehose generates) and moves them under errors/replayed/; scoped to those two prefixes of the backup bucket.');
 
   const search = stack.searchDomain;

@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   demo: () => import('./commands/demo.ts'),
   backfill: () => import('./commands/backfill.ts'),
   bench: () => import('./bench/index.ts'),
+  cost: () => import('./commands/cost.ts'),
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -15,7 +15,10 @@ export const LOG_TYPE_FIELD_DOCS_PATHS: Record<Exclude<LogType, 'access'>, strin
 };
 
 function typeCell(field: SchemaField): string {
-  return `\`${field.type}\`${field.array ? ' array' : ''}${field.text ? ' (+ `.text`)' : ''}`;
+  const storage = field.indexed === false
+    ? (field.aggregatable === false ? (field.text ? ', searched by word in `.text` only' : ', in `_source` only') : ', searched via doc values')
+    : field.aggregatable === false ? ', not aggregatable' : '';
+  return `\`${field.type}\`${field.array ? ' array' : ''}${field.text ? ' (+ `.text`)' : ''}${storage}`;
 }
 
 function escapeCell(text: string): string {
@@ -34,7 +37,10 @@ export function renderFieldDocs(): string {
     'Every ALB access-log line becomes one JSON document with these fields (nested objects, ECS names,',
     '`aws.elb.*` for ALB-specific fields). A field is left out when the log has no value for it (`-`, `""`,',
     '`-1` for the three processing times, an empty list); it is never written as `"-"` or `null`.',
-    '`.text` marks a keyword field that is also indexed as full text.',
+    '`.text` marks a keyword field that is also indexed as full text (words, no phrase queries). Fields marked',
+    '*not aggregatable* are searchable but have no doc values (nobody sorts or aggregates on an id, a full URL or a',
+    'port); *searched via doc values* fields have no index but are still aggregatable and searchable (more slowly);',
+    '*in `_source` only* fields are shown with each document but neither indexed nor aggregatable. All save disk (docs/cost.md).',
     '',
     '| Field | Type | ALB field | Description |',
     '|---|---|---|---|',

@@ -114,6 +114,7 @@ export const names = (prefix: string) => ({
   indexPattern: `${prefix}-*`,
   ismPolicy: `${prefix}-retention`,
   securityRole: `${prefix}-firehose`,
+  loaderRole: `${prefix}-loader`,
   dashboardsReaderRole: `${prefix}-dashboards-reader`,
 });
 
@@ -226,6 +227,28 @@ export function renderFirehoseRole(options: TemplateOptions): SecurityRole {
   };
 }
 
+/**
+ * The OpenSearch security role the loader is mapped to in direct delivery: exactly what `_bulk` with
+ * explicit index names needs (create the daily index from the template, index documents), nothing
+ * that reads, deletes or changes settings.
+ */
+export function renderLoaderRole(options: TemplateOptions): SecurityRole {
+  const n = names(options.indexPrefix);
+  return {
+    name: n.loaderRole,
+    body: {
+      description: `Albatross: loader bulk-indexes into ${n.indexPattern} (managed by ${MANAGED_BY})`,
+      cluster_permissions: ['indices:data/write/bulk'],
+      index_permissions: [
+        {
+          index_patterns: [n.indexPattern],
+          allowed_actions: ['create_index', 'indices:data/write/bulk*', 'indices:data/write/index'],
+        },
+      ],
+    },
+  };
+}
+
 /** Built-in FGAC role that lets Dashboards users keep their own saved objects (index patterns, visualizations). */
 export const DASHBOARDS_USER_ROLE = 'kibana_user';
 /** Built-in FGAC admin role; Dashboards users get it only when an operator opts in (`dashboardsAdmin`). */
@@ -267,6 +290,7 @@ export interface RenderedTemplates {
   indexTemplate: IndexTemplate;
   ismPolicy: IsmPolicy;
   firehoseRole: SecurityRole;
+  loaderRole: SecurityRole;
   dashboardsReaderRole: SecurityRole;
 }
 
@@ -278,6 +302,7 @@ export function renderTemplates(options: TemplateOptions, fields: readonly Schem
     indexTemplate: renderIndexTemplate(options),
     ismPolicy: renderIsmPolicy(options),
     firehoseRole: renderFirehoseRole(options),
+    loaderRole: renderLoaderRole(options),
     dashboardsReaderRole: renderDashboardsReaderRole(options),
   };
 }

@@ -10,6 +10,25 @@ import { decodeRecord } from './envelope.ts';
 import type { LineSource } from './parser/index.ts';
 import type { LogType } from './log-types.ts';
 
+/** Firehose's error record (processing-failed/ and AmazonOpenSearchService-failed/), one JSON object per line. */
+export interface FirehoseErrorRecord {
+  attemptsMade: number;
+  arrivalTimestamp: number;
+  errorCode: string;
+  errorMessage: string;
+  attemptEndingTimestamp: number;
+  rawData: string;
+  lambdaArn?: string;
+  esDocumentId?: string;
+  esIndexName?: string;
+  esTypeName?: string;
+}
+
+/** The `!{firehose:error-output-type}` folders under `errors/`. */
+export const PROCESSING_FAILED = 'processing-failed';
+export const OPENSEARCH_FAILED = 'AmazonOpenSearchService-failed';
+export type ErrorOutputType = typeof PROCESSING_FAILED | typeof OPENSEARCH_FAILED;
+
 export type UnwrappedErrorRecord =
   | { kind: 'line'; line: string; source?: LineSource; type?: LogType }   // source and type from the envelope (no type there = access); neither for a bare line
   | { kind: 'document'; document: string; index: string; id: string; reason: string }

@@ -7,21 +7,38 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { BundledFunction } from './bundled-function.ts';
+import type { FunctionNetwork } from './bundled-function.ts';
+import type { LogType } from '../../transform/log-type-names.ts';
 import { DEFAULT_FAILURE_PREFIX } from '../../transform/loader/failures.ts';
+import { OPENSEARCH_FAILED, PROCESSING_FAILED } from '../../transform/firehose-error-record.ts';
 
 export interface LoaderProps {
   readonly queue: sqs.IQueue;
   readonly logBucket: s3.IBucket;
   /** Key prefix the loader may read, e.g. `AWSLogs/`. */
   readonly logKeyPrefix: string;
-  /** The delivery stream of `streamEnvironment` (by default the access-log stream). */
-  readonly streamName: string;
-  readonly streamArn: string;
+  /** Firehose delivery: the stream of `streamEnvironment` (by default the access-log stream). */
+  readonly streamName?: string;
+  readonly streamArn?: string;
   /** Environment variable naming `streamName`. @default ALBATROSS_DELIVERY_STREAM */
   readonly streamEnvironment?: string;
   /** The other log types' delivery streams, each under its own environment variable. */
   readonly additionalStreams?: readonly { environment: string; streamName: string; streamArn: string }[];
-  /** Where the loader records lines it cannot send (over Firehose's record limit). */
+  /**
+   * Direct delivery: the loader bulk-indexes into this domain itself (instead of streams), each object
+   * of the log types delivered under its type's index prefix.
+   */
+  readonly direct?: {
+    readonly domainArn: string;
+    readonly domainEndpoint: string;
+    readonly indexPrefixes: Readonly<Record<LogType, string>>;
+    readonly logTypes: readonly LogType[];
+  };
+  /** Fixed role name (direct delivery into an existing domain: its owner allows and maps the role before deploying). */
+  readonly roleName?: string;
+  /** Direct delivery to a private (VPC) domain: run the loader in the domain's VPC. */
+  readonly network?: FunctionNetwork;
+  /** Where the loader records lines it cannot send (over Firehose's record limit); direct delivery: every failure, in Firehose's layout. */
   readonly failureBucket: s3.IBucket;
   readonly memorySize: number;
   readonly timeout: Duration;
@@ -46,6 +63,11 @@ export class Loader extends Construct {
   /** Next to Firehose's own `errors/<error-output-type>/` prefixes in the backup bucket (the loader's default). */
   readonly failurePrefix = DEFAULT_FAILURE_PREFIX;
 
+  /** Key prefixes the loader writes failure records under: its own, and in direct delivery Firehose's two error-output types. */
+  failurePrefixes(direct: boolean): string[] {
+    return direct ? [DEFAULT_FAILURE_PREFIX, `errors/${PROCESSING_FAILED}/`, `errors/${OPENSEARCH_FAILED}/`] : [DEFAULT_FAILURE_PREFIX];
+  }
+
   constructor(scope: Construct, id: string, props: LoaderProps) {
     super(scope, id);
     this.checkpointTable = new dynamodb.Table(this, 'Checkpoints', {
@@ -57,9 +79,23 @@ export class Loader extends Construct {
       removalPolicy: props.removalPolicy,
     });
 
+    const { direct } = props;
+    if ((direct === undefined) === (props.streamName === undefined || props.streamArn === undefined)) {
+      throw new Error('Loader needs either a delivery stream (streamName and streamArn) or direct delivery, not both');
+    }
     const environment: Record<string, string> = {
-      [props.streamEnvironment ?? 'ALBATROSS_DELIVERY_STREAM']: props.streamName,
-      ...Object.fromEntries((props.additionalStreams ?? []).map((stream) => [stream.environment, stream.streamName])),
+      ...(direct
+        ? {
+            ALBATROSS_DELIVERY: 'direct', ALBATROSS_OPENSEARCH_ENDPOINT: direct.domainEndpoint,
+            ALBATROSS_INDEX_PREFIX: direct.indexPrefixes.access,
+            ALBATROSS_CONNECTION_INDEX_PREFIX: direct.indexPrefixes.connection,
+            ALBATROSS_HEALTH_INDEX_PREFIX: direct.indexPrefixes.health,
+            ALBATROSS_LOG_TYPES: direct.logTypes.join(','),
+          }
+        : {
+            [props.streamEnvironment ?? 'ALBATROSS_DELIVERY_STREAM']: props.streamName!,
+            ...Object.fromEntries((props.additionalStreams ?? []).map((stream) => [stream.environment, stream.streamName])),
+          }),
       ALBATROSS_CHECKPOINT_TABLE: this.checkpointTable.tableName,
       ALBATROSS_FAILURE_BUCKET: props.failureBucket.bucketName,
       ALBATROSS_FAILURE_PREFIX: DEFAULT_FAILURE_PREFIX,
@@ -69,12 +105,16 @@ export class Loader extends Construct {
     if (props.sendConcurrency !== undefined) environment.ALBATROSS_SEND_CONCURRENCY = String(props.sendConcurrency);
     this.function = new BundledFunction(this, 'Loader', {
       entry: 'transform/loader/handler.ts',
-      description: 'Albatross: ALB log object (S3 event via SQS) -> Firehose PutRecordBatch',
+      description: direct
+        ? 'Albatross: ALB log object (S3 event via SQS) -> parse -> OpenSearch _bulk (direct delivery)'
+        : 'Albatross: ALB log object (S3 event via SQS) -> Firehose PutRecordBatch',
+      ...(props.roleName ? { role: new iam.Role(this, 'Role', { roleName: props.roleName, assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }) } : {}),
       memorySize: props.memorySize,
       timeout: props.timeout,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
       environment,
+      ...(props.network ? { network: props.network } : {}),
     });
     const role = this.function.role;
     role.addToPolicy(
@@ -84,18 +124,23 @@ export class Loader extends Construct {
         resources: [props.logBucket.arnForObjects(`${props.logKeyPrefix}*`)],
       }),
     );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        sid: 'Deliver',
-        actions: ['firehose:PutRecordBatch'],
-        resources: [props.streamArn, ...(props.additionalStreams ?? []).map((stream) => stream.streamArn)],
-      }),
-    );
+    if (direct) {
+      // `_bulk` with the index in each action line: one path, POST only (SigV4-signed; FGAC maps the role to <prefix>-loader).
+      role.addToPolicy(new iam.PolicyStatement({ sid: 'BulkIndex', actions: ['es:ESHttpPost'], resources: [`${direct.domainArn}/_bulk`] }));
+    } else {
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'Deliver',
+          actions: ['firehose:PutRecordBatch'],
+          resources: [props.streamArn!, ...(props.additionalStreams ?? []).map((stream) => stream.streamArn)],
+        }),
+      );
+    }
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'RecordFailures',
         actions: ['s3:PutObject'],
-        resources: [props.failureBucket.arnForObjects(`${DEFAULT_FAILURE_PREFIX}*`)],
+        resources: this.failurePrefixes(direct !== undefined).map((prefix) => props.failureBucket.arnForObjects(`${prefix}*`)),
       }),
     );
     role.addToPolicy(

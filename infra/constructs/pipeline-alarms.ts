@@ -10,6 +10,10 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAMES } from '../../transform/observability.ts';
+import { DIRECT_METRICS } from '../../transform/loader/direct-handler.ts';
+
+/** p90 `_bulk` latency of the direct loader above which the latency alarm fires. */
+export const DIRECT_BULK_LATENCY_ALARM_MS = 10_000;
 
 /** EMF metric the transform handler emits per invocation: lines it returned as ProcessingFailed. */
 export const PROCESSING_FAILED_METRIC = 'RecordsProcessingFailed';
@@ -24,13 +28,16 @@ export interface PipelineAlarmsProps {
   readonly deadLetterQueue: sqs.IQueue;
   /** Receives before the DLQ (for the alarm text). */
   readonly maxReceiveCount: number;
-  readonly streamName: string;
+  /** Firehose delivery: the stream and the transform (absent in direct delivery). */
+  readonly streamName?: string;
   /** Firehose buffering interval: the data-freshness threshold is this plus 15 minutes. */
   readonly bufferInterval: Duration;
   readonly loader: lambda.IFunction;
-  readonly transform: lambda.IFunction;
+  readonly transform?: lambda.IFunction;
   /** Metrics service of `transform` (transformServiceName). @default albatross-transform (the access-log stream) */
   readonly transformServiceName?: string;
+  /** Direct delivery: alarms on the loader's own indexing (refused documents, parser rejects, `_bulk` latency). */
+  readonly directLoader?: boolean;
   readonly domain: opensearch.IDomain;
   /** Dedicated master nodes of a domain the stack created (0 = none, or an existing domain). */
   readonly masterNodes: number;
@@ -101,7 +108,7 @@ export class PipelineAlarms extends Construct {
     }
 
     this.addQueueAlarms(props);
-    this.addFirehoseAlarms(props);
+    if (props.streamName !== undefined) this.addFirehoseAlarms(props, props.streamName);
     this.addLambdaAlarms(props);
     this.addDomainAlarms(props);
   }
@@ -122,12 +129,13 @@ export class PipelineAlarms extends Construct {
     });
   }
 
-  private addFirehoseAlarms(props: PipelineAlarmsProps): void {
+  /** Firehose delivery only (direct delivery has no stream). */
+  private addFirehoseAlarms(props: PipelineAlarmsProps, streamName: string): void {
     const firehoseMetric = (metricName: string, statistic: string): cloudwatch.Metric =>
       new cloudwatch.Metric({
         namespace: 'AWS/Firehose',
         metricName,
-        dimensionsMap: { DeliveryStreamName: props.streamName },
+        dimensionsMap: { DeliveryStreamName: streamName },
         statistic,
         period: Duration.minutes(5),
       });
@@ -137,7 +145,7 @@ export class PipelineAlarms extends Construct {
         metric: new cloudwatch.Metric({
           namespace: 'AWS/Firehose',
           metricName: 'IncomingRecords',
-          dimensionsMap: { DeliveryStreamName: props.streamName },
+          dimensionsMap: { DeliveryStreamName: streamName },
           statistic: 'Sum',
           period: Duration.hours(props.heartbeatHours),
         }),
@@ -197,20 +205,22 @@ export class PipelineAlarms extends Construct {
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
-    this.add('LoaderFailedLines', {
+    if (props.directLoader) this.addDirectIndexingAlarms(sumOverFiveMinutes);
+    // Firehose delivery: lines over the record limit, and throttled PutRecordBatch calls.
+    if (!props.directLoader) this.add('LoaderFailedLines', {
       alarmDescription: 'The loader recorded lines it cannot send (over Firehose\'s 1,000 KiB record limit) under errors/loader-failed/.',
       metric: this.emfMetric(SERVICE_NAMES.loader, LOADER_ALARM_METRICS.failedLines),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
-    this.add('LoaderSendThrottled', {
+    if (!props.directLoader) this.add('LoaderSendThrottled', {
       alarmDescription: 'PutRecordBatch was throttled in every 5 minutes for 15 minutes: the stream quota is the bottleneck and the backlog grows.',
       metric: this.emfMetric(SERVICE_NAMES.loader, LOADER_ALARM_METRICS.throttles),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 3,
     });
-    for (const [name, fn] of [['Loader', props.loader], ['Transform', props.transform]] as const) {
+    for (const [name, fn] of [['Loader', props.loader], ...(props.transform ? [['Transform', props.transform] as const] : [])] as const) {
       this.add(`${name}Errors`, {
         alarmDescription: `The ${name.toLowerCase()} Lambda function failed (error or timeout).`,
         metric: fn.metricErrors(sumOverFiveMinutes),
@@ -354,6 +364,30 @@ export class PipelineAlarms extends Construct {
       alarmDescription: `${prefix}: the transform Lambda function was throttled (account concurrency exhausted).`,
       metric: stream.transform.metricThrottles(sumOverFiveMinutes),
       threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+  }
+
+  /** The direct loader's EMF metrics (transform/loader/direct-handler.ts DIRECT_METRICS). */
+  private addDirectIndexingAlarms(sumOverFiveMinutes: { statistic: string; period: Duration }): void {
+    const loaderMetric = (metricName: string, options: { statistic: string; period: Duration }) =>
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: SERVICE_NAMES.loader }, ...options });
+    this.add('LoaderIndexingFailures', {
+      alarmDescription: 'OpenSearch refused documents the loader bulk-indexed; they are in the backup bucket under errors/AmazonOpenSearchService-failed/ (albatross backfill --firehose-errors replays them).',
+      metric: loaderMetric(DIRECT_METRICS.refused, sumOverFiveMinutes),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    this.add('LoaderParseFailures', {
+      alarmDescription: 'The loader\'s parser rejected some lines; they are in the backup bucket under errors/processing-failed/ (or errors/loader-failed/ when too long).',
+      metric: loaderMetric(DIRECT_METRICS.parseFailed, sumOverFiveMinutes),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    this.add('LoaderBulkLatencyHigh', {
+      alarmDescription: '_bulk requests from the loader take over 10 s (p90 over 5 minutes): the domain is overloaded; objects may start to time out and retry.',
+      metric: loaderMetric(DIRECT_METRICS.bulkLatency, { statistic: 'p90', period: Duration.minutes(5) }),
+      threshold: DIRECT_BULK_LATENCY_ALARM_MS,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
   }

@@ -21,7 +21,10 @@ export interface TemplatesInstallerProps {
   readonly replicas?: number;
   /** Primary shards per daily index; absent = the installer's default. */
   readonly shards?: number;
-  readonly firehoseRoleArn: string;
+  /** Firehose delivery: the delivery stream's role. */
+  readonly firehoseRoleArn?: string;
+  /** Direct delivery: the loader's role. */
+  readonly loaderRoleArn?: string;
   /** The replayer's role, mapped to the same FGAC role as Firehose (bulk writing). */
   readonly replayerRoleArn?: string;
   readonly dashboardsRoleArn?: string;
@@ -72,7 +75,8 @@ export class TemplatesInstaller extends Construct {
       RetentionDays: String(props.retentionDays),
       Replicas: props.replicas === undefined ? '' : String(props.replicas),
       Shards: props.shards === undefined ? '' : String(props.shards),
-      FirehoseRoleArn: props.firehoseRoleArn,
+      FirehoseRoleArn: props.firehoseRoleArn ?? '',
+      LoaderRoleArn: props.loaderRoleArn ?? '',
       ReplayerRoleArn: props.replayerRoleArn ?? '',
       DashboardsRoleArn: props.dashboardsRoleArn ?? '',
       // Never 'true' any more: administrators are the admins group's role. An older stack's opt-in is undone.
@@ -92,11 +96,12 @@ export class TemplatesInstaller extends Construct {
   }
 
   /** Installs another index family (its templates, retention, Firehose and Dashboards roles) with the same settings. */
-  addFamily(id: string, family: { logType: LogType; indexPrefix: string; firehoseRoleArn: string }): CustomResource {
+  addFamily(id: string, family: { logType: LogType; indexPrefix: string; firehoseRoleArn?: string; loaderRoleArn?: string }): CustomResource {
     const properties: TemplatesResourceProperties = {
       ...this.baseProperties,
       IndexPrefix: family.indexPrefix,
-      FirehoseRoleArn: family.firehoseRoleArn,
+      FirehoseRoleArn: family.firehoseRoleArn ?? '',
+      LoaderRoleArn: family.loaderRoleArn ?? '',
       ...(family.logType === 'access' ? {} : { LogType: family.logType }),
     };
     if (family.logType === 'access') delete properties.LogType;

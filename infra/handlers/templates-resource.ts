@@ -23,8 +23,10 @@ export interface TemplatesResourceProperties {
   Replicas: string;
   /** Primary shards per daily index; '' (or absent, resources from before the property) = the installer's default. */
   Shards: string;
-  /** IAM role of the delivery stream, mapped to the installer's Firehose FGAC role. */
+  /** IAM role of the delivery stream, mapped to the installer's Firehose FGAC role; '' = none (direct delivery). */
   FirehoseRoleArn: string;
+  /** IAM role of the loader in direct delivery, mapped to the `<prefix>-loader` FGAC role; '' = none. */
+  LoaderRoleArn: string;
   /** IAM role of the replayer Lambda, mapped to the same FGAC role as Firehose; '' (or absent, older resources) = none. */
   ReplayerRoleArn?: string;
   /** IAM role of Dashboards users signed in through Cognito, mapped to the reader role and kibana_user; '' = none. */
@@ -70,7 +72,9 @@ export function parseProperties(raw: Record<string, unknown>): TemplatesResource
     RetentionDays: text('RetentionDays'),
     Replicas: text('Replicas', true),
     Shards: raw.Shards === undefined ? '' : text('Shards', true),
-    FirehoseRoleArn: text('FirehoseRoleArn'),
+    FirehoseRoleArn: text('FirehoseRoleArn', true),
+    // Absent in resources created before direct delivery existed.
+    LoaderRoleArn: typeof raw['LoaderRoleArn'] === 'string' ? raw['LoaderRoleArn'] : '',
     ReplayerRoleArn: raw.ReplayerRoleArn === undefined ? '' : text('ReplayerRoleArn', true),
     DashboardsRoleArn: text('DashboardsRoleArn', true),
     DashboardsAdmin: flag(raw, 'DashboardsAdmin'),
@@ -94,7 +98,8 @@ export async function configureDomain(client: Client, properties: TemplatesResou
     retentionDays: nonNegativeInteger('RetentionDays', properties.RetentionDays),
     ...(properties.Replicas === '' ? {} : { replicas: nonNegativeInteger('Replicas', properties.Replicas) }),
     ...(properties.Shards === '' ? {} : { shards: nonNegativeInteger('Shards', properties.Shards) }),
-    firehoseRoleArn: properties.FirehoseRoleArn,
+    ...(properties.FirehoseRoleArn === '' ? {} : { firehoseRoleArn: properties.FirehoseRoleArn }),
+    ...(properties.LoaderRoleArn === '' ? {} : { loaderRoleArn: properties.LoaderRoleArn }),
     ...(properties.ReplayerRoleArn ? { replayerRoleArn: properties.ReplayerRoleArn } : {}),
     ...(properties.DashboardsRoleArn === '' ? {} : { dashboardsRoleArn: properties.DashboardsRoleArn }),
     dashboardsAdmin: properties.DashboardsAdmin === 'true',

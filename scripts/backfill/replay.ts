@@ -9,9 +9,9 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import type { Client } from '@opensearch-project/opensearch';
-import { Semaphore } from '../local/semaphore.ts';
+import { Semaphore } from '../../transform/semaphore.ts';
 import type { BackupStore } from './backup-store.ts';
-import { BulkGaveUpError } from './bulk.ts';
+import { BulkGaveUpError } from '../../transform/bulk-index/bulk.ts';
 import { checkDomainHealth } from './domain-health.ts';
 import { indexObject, ObjectReadError, type LineFailureRecord } from './index-object.ts';
 import type { LogSource, SourceObject } from './sources.ts';

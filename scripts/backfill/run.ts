@@ -16,7 +16,7 @@ import type { Client } from '@opensearch-project/opensearch';
 import { LOG_TYPE_SPECS, LOG_TYPES, logTypeOfKey, type LogType } from '../../transform/log-types.ts';
 import { parseAlbObjectKey } from '../../transform/source/s3-key.ts';
 import { explainError } from '../../templates/install.ts';
-import { Semaphore } from '../local/semaphore.ts';
+import { Semaphore } from '../../transform/semaphore.ts';
 import { indexObject, ObjectReadError, type IndexObjectOptions, type TemplateCheck, typePrefixes } from './index-object.ts';
 import { BackfillState, type ObjectCounts } from './state.ts';
 import type { SourceObject } from './sources.ts';

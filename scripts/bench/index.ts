@@ -28,6 +28,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   pipeline: async () => (await import('./pipeline.ts')).bench,
   cli: async () => (await import('./cli.ts')).bench,
   'log-types': async () => (await import('./log-types.ts')).bench,
+  indexing: async () => (await import('./indexing.ts')).bench,
 };
 
 export function machineDescription(): Record<string, string | number> {

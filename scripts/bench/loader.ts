@@ -20,6 +20,7 @@ import { LOCAL_S3_CREDENTIALS, startLocalS3 } from '../local/s3-server.ts';
 import { startLocalFirehose } from '../local/firehose-server.ts';
 import type { ChildReport } from './loader-child.ts';
 import type { Bench, BenchResult } from './index.ts';
+import { lambdaMs, MEASURED } from '../cost/model.ts';
 import { readSampleLines } from '../samples.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -110,7 +111,8 @@ export const bench: Bench = {
       return {
         name: 'loader',
         figures: [
-          { metric: 'loader throughput per core (MB uncompressed per CPU-second)', value: perCore, unit: 'MB/s', baseline: cpuMBs(baseline), baselineName: 'gunzip+split, no send', target: '>= 100 MB/s per core', met: perCore >= 100 },
+          { metric: 'loader throughput per core (MB uncompressed per CPU-second)', value: perCore, unit: 'MB/s', baseline: cpuMBs(baseline), baselineName: 'gunzip+split, no send', target: '>= 40 MB/s per core (regression guard; the 100 MB/s target is retired)', met: perCore >= 40 },
+          { metric: 'loader Lambda ms per million lines at 1024 MB (Firehose delivery)', value: lambdaMs(loader.cpuMs / loader.lines * 1e6, 1024), unit: 'ms', baseline: lambdaMs(MEASURED.loaderFirehoseCpuMsPerMillion, 1024), baselineName: 'cost model (scripts/cost/model.ts)' },
           { metric: 'loader throughput (wall clock)', value: wallMBs(loader), unit: 'MB/s', baseline: wallMBs(baseline), baselineName: 'gunzip+split, no send' },
           { metric: 'loader lines/s (wall clock)', value: loader.lines / (loader.wallMs / 1000), unit: 'lines/s', baseline: baseline.lines / (baseline.wallMs / 1000), baselineName: 'gunzip+split, no send' },
           { metric: 'SDK PutRecordBatch alone per core (same records, no S3/gunzip)', value: cpuMBs(sendOnly), unit: 'MB/s', baseline: cpuMBs(sendOnlyStock), baselineName: 'same with a stock FirehoseClient' },

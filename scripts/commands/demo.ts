@@ -5,10 +5,11 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { count, fraction, port, positiveCount } from './option-values.ts';
 
 interface DemoOptions {
+  delivery: 'firehose' | 'direct';
   lines: number;
   connectionLines?: number;
   healthLines?: number;
@@ -36,6 +37,7 @@ export function register(program: Command): void {
   program
     .command('demo')
     .description('run the whole pipeline locally (embedded OpenSearch, local S3 and Firehose, the real Lambda handlers) and account for every line')
+    .addOption(new Option('--delivery <mode>', 'firehose: loader -> Firehose -> transform -> OpenSearch; direct: the loader bulk-indexes itself').choices(['firehose', 'direct']).default('firehose'))
     .option('--lines <n>', 'access-log lines to generate', count, 200_000)
     .option('--connection-lines <n>', 'connection-log lines to generate (default: a tenth of --lines)', count)
     .option('--health-lines <n>', 'health-check-log lines to generate (default: a twentieth of --lines)', count)
@@ -46,7 +48,7 @@ export function register(program: Command): void {
     .option('--prefix <prefix>', 'access-log index prefix: documents go to <prefix>-YYYY-MM-DD', 'alb-logs')
     .option('--connection-prefix <prefix>', 'connection-log index prefix', 'alb-connection')
     .option('--health-prefix <prefix>', 'health-check-log index prefix', 'alb-health')
-    .option('--throttle-rate <r>', 'fraction of PutRecordBatch calls the local Firehose throttles', fraction, 0)
+    .option('--throttle-rate <r>', 'fraction of PutRecordBatch calls the local Firehose throttles (direct: of _bulk requests answered 429)', fraction, 0)
     .option('--partial-failure-rate <r>', 'fraction of PutRecordBatch calls that partially fail', fraction, 0)
     .option('--bulk-reject-rate <r>', 'fraction of bulk items rejected with 429', fraction, 0)
     .option('--engine-outage <seconds>', 'the engine refuses every _bulk for this long, starting while documents flow; the backed-up documents are replayed afterwards', positiveCount)
@@ -96,6 +98,7 @@ export function register(program: Command): void {
         bar?.start(objectCount, 0, { sent: 0, indexed: 0 });
         const result = await runPipeline({
           client,
+          delivery: options.delivery,
           indexPrefix: options.prefix,
           indexPrefixes: { connection: options.connectionPrefix, health: options.healthPrefix },
           workDirectory,
@@ -115,8 +118,10 @@ export function register(program: Command): void {
         const answers = await answersFromData(client, pattern, scope);
         const otherAnswers = await otherAnswersFromData(client, `${options.connectionPrefix}-*`, `${options.healthPrefix}-*`, scope);
         const docsPerSecond = result.seconds > 0 ? result.indexed / result.seconds : 0;
+        const billing = result.firehoseBilling;
         const summary = {
           url: engine.url,
+          delivery: result.mode,
           objects: result.objects,
           lines: result.lines,
           indexed: result.indexed,
@@ -131,12 +136,13 @@ export function register(program: Command): void {
           failures: result.failures,
           byType: result.byType,
           faults: {
-            throttledCalls: result.firehose.throttled,
-            partiallyFailedRecords: result.firehose.recordsFailed,
-            rejectedBulkItems: result.delivery.injectedRejections,
+            ...(result.mode === 'direct'
+              ? { throttledCalls: result.bulkFaults.throttled, partiallyFailedRecords: 0, rejectedBulkItems: result.bulkFaults.rejectedItems }
+              : { throttledCalls: result.firehose.throttled, partiallyFailedRecords: result.firehose.recordsFailed, rejectedBulkItems: result.delivery.injectedRejections }),
             ...(result.outage ? { engineOutageSeconds: result.outage.seconds, retryWindowSeconds: result.outage.retryWindowSeconds } : {}),
           },
           ...(result.outage ? { replay: result.outage.replay } : {}),
+          firehoseBilling: billing,
           answers: { ...answers, ...otherAnswers },
         };
         if (options.json) {
@@ -152,6 +158,7 @@ export function register(program: Command): void {
           out(`                 ${n(f.processingFailed)} rejected by the parser: raw lines (base64 rawData) in ${path.join(f.backupDirectory, 'errors', 'processing-failed')}`);
           if (f.processingFailed > 0) out(`                 (each with its reason: npx albatross parse --firehose-errors ${path.join(f.backupDirectory, 'errors', 'processing-failed')} >/dev/null)`);
           if (f.deliveryFailed - result.replayed > 0) out(`                 ${n(f.deliveryFailed - result.replayed)} refused by OpenSearch: documents in ${path.join(f.backupDirectory, 'errors', 'AmazonOpenSearchService-failed')}`);
+          if (f.processingFailed + f.deliveryFailed - result.replayed > 0) out(`                 (npx albatross backfill ${f.backupDirectory} --firehose-errors replays them)`);
           if (f.loaderFailed > 0) out(`                 ${n(f.loaderFailed)} too long for Firehose: locations in ${f.loaderFailureDirectory}`);
           out(`skipped        ${n(result.skipped)} (empty and control lines)`);
           if (result.outage) {
@@ -167,9 +174,14 @@ export function register(program: Command): void {
             out(`  ${`${LOG_TYPE_SPECS[type].label}s`.padEnd(18)} ${n(t.lines).padStart(9)} = ${n(t.indexed)} + ${n(t.failed)} + ${n(t.skipped)}${t.unaccounted !== 0 ? `, UNACCOUNTED ${n(t.unaccounted)}` : ''} (${t.objects} objects, ${t.indexPrefix}-*)`);
           }
           out(`wall time      ${result.seconds.toFixed(1)} s, ${n(Math.round(docsPerSecond))} documents/s`);
-          if (result.firehose.throttled + result.firehose.recordsFailed + result.delivery.injectedRejections > 0) {
-            out(`faults         ${n(result.firehose.throttled)} PutRecordBatch calls throttled, ${n(result.firehose.recordsFailed)} records partially failed, ${n(result.delivery.injectedRejections)} bulk items rejected (all retried)`);
+          const faults = summary.faults;
+          if (faults.throttledCalls + faults.partiallyFailedRecords + faults.rejectedBulkItems > 0) {
+            out(result.mode === 'direct'
+              ? `faults         ${n(faults.throttledCalls)} _bulk requests throttled (429), ${n(faults.rejectedBulkItems)} bulk items rejected (all retried)`
+              : `faults         ${n(faults.throttledCalls)} PutRecordBatch calls throttled, ${n(faults.partiallyFailedRecords)} records partially failed, ${n(faults.rejectedBulkItems)} bulk items rejected (all retried)`);
           }
+          const gb = (bytes: number) => `${(bytes / 1e9).toFixed(3)} GB`;
+          out(`delivery       ${result.mode}; Firehose would bill ${gb(billing.billedBytes)} for these ${n(billing.records)} records (${gb(billing.rawBytes)} of lines, ${(billing.billedBytes / Math.max(1, billing.rawBytes)).toFixed(1)}x: each rounded up to 5 KB)`);
           out();
           for (const line of formatAnswers(answers)) out(line);
           for (const line of formatOtherAnswers(otherAnswers)) out(line);

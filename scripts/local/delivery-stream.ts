@@ -24,11 +24,12 @@ import { processRecords } from '../../transform/firehose-transform/process.ts';
 import type { LogType } from '../../transform/log-types.ts';
 import { PROCESSOR_BUFFER_SIZE_MB } from '../../transform/firehose-transform/limits.ts';
 import { sendBulk } from '../../templates/opensearch-client.ts';
+import { OPENSEARCH_FAILED, PROCESSING_FAILED, type FirehoseErrorRecord } from '../../transform/firehose-error-record.ts';
 import { backoffDelayMs } from '../../transform/backoff.ts';
 import { createRandom } from './random.ts';
 import { base64Bytes, type AcceptedRecord, type FirehoseSink } from './firehose-server.ts';
 import { lambdaContext } from './lambda-context.ts';
-import { Semaphore } from './semaphore.ts';
+import { Semaphore } from '../../transform/semaphore.ts';
 
 export type TransformHandler = (event: FirehoseTransformationEvent, context: Context) => Promise<FirehoseTransformationResult | void>;
 
@@ -92,22 +93,7 @@ interface PendingDocument {
   record: BufferedRecord;
 }
 
-/** Firehose's error record (processing-failed/ and AmazonOpenSearchService-failed/). */
-export interface FirehoseErrorRecord {
-  attemptsMade: number;
-  arrivalTimestamp: number;
-  errorCode: string;
-  errorMessage: string;
-  attemptEndingTimestamp: number;
-  rawData: string;
-  lambdaArn?: string;
-  esDocumentId?: string;
-  esIndexName?: string;
-  esTypeName?: string;
-}
-
-export const PROCESSING_FAILED = 'processing-failed';
-export const OPENSEARCH_FAILED = 'AmazonOpenSearchService-failed';
+export { OPENSEARCH_FAILED, PROCESSING_FAILED, type FirehoseErrorRecord };
 
 const MIB = 2 ** 20;
 const LAMBDA_PAYLOAD_LIMIT = 6 * MIB;

@@ -2,7 +2,9 @@
 // ObjectCreated notifications delivered as SQS events to the REAL loader handler, which streams
 // each object into the local Firehose endpoint through the real AWS SDK client; one local delivery
 // stream per log type (access, connection, health, as in the stack) runs the REAL transform
-// handler and `_bulk`s into that type's daily indices. When everything has
+// handler and `_bulk`s into that type's daily indices. With `delivery: 'direct'` the same loader
+// handler bulk-indexes each object itself into its type's indices (no Firehose, no transform),
+// with faults injected into its `_bulk` calls instead. When everything has
 // drained, the run is accounted for from the engine itself: every generated line must be one
 // indexed document or one preserved failure (or a deliberate skip).
 // With an engine outage, the engine refuses every `_bulk` into the run's access-log indices for a while
@@ -16,6 +18,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@opensearch-project/opensearch';
@@ -25,6 +28,12 @@ import { LOG_TYPE_SPECS, LOG_TYPES, logTypeOfKey, type LogType } from '../../tra
 import { createHandler as createLoaderHandler } from '../../transform/loader/handler.ts';
 import { MemoryCheckpointStore } from '../../transform/loader/checkpoint.ts';
 import { DirectoryFailureSink } from '../../transform/loader/failures.ts';
+import type { DirectLoadResult } from '../../transform/loader/direct.ts';
+import { DirectoryErrorRecordSink } from '../../transform/loader/error-records.ts';
+import { envelopePrefix, envelopeRecordLength } from '../../transform/envelope.ts';
+import { Semaphore } from '../../transform/semaphore.ts';
+import { firehoseBilledBytes } from '../cost/model.ts';
+import { faultyBulkSender } from './bulk-faults.ts';
 import { createFirehoseClient } from '../../transform/loader/firehose-client.ts';
 import { createLogger, createMetrics, SERVICE_NAMES } from '../../transform/observability.ts';
 import { DeliveryStream, type DeliveryStats } from './delivery-stream.ts';
@@ -36,6 +45,8 @@ import { LOCAL_S3_CREDENTIALS, startLocalS3, type S3EventNotification } from './
 
 export interface PipelineOptions {
   client: Client;
+  /** firehose (default): loader -> local Firehose -> transform -> engine; direct: the loader bulk-indexes. */
+  delivery?: 'firehose' | 'direct';
   /** Access-log index prefix. */
   indexPrefix: string;
   /** Connection- and health-check-log index prefixes; default alb-connection, alb-health. */
@@ -43,7 +54,7 @@ export interface PipelineOptions {
   generate: GenerateOptions;
   /** Working folder for the S3 data and the backup folders; default a new temporary folder. */
   workDirectory?: string;
-  /** Fraction of PutRecordBatch calls throttled / partially failed by the local Firehose. */
+  /** Fraction of PutRecordBatch calls throttled / partially failed by the local Firehose (direct: `_bulk` requests answered 429). */
   throttleRate?: number;
   partialFailureRate?: number;
   /** Fraction of bulk items rejected with 429 by the delivery stream. */
@@ -70,6 +81,7 @@ export interface PipelineProgress {
 }
 
 export interface PipelineResult {
+  mode: 'firehose' | 'direct';
   bucket: string;
   objects: number;
   lines: number;
@@ -100,6 +112,10 @@ export interface PipelineResult {
   generatedBadLines: number;
   /** The same accounting per log type (its own indices, stream and failures). */
   byType: Record<LogType, TypeAccount>;
+  /** What Firehose ingestion would bill for these lines: every record (envelope + line) rounded up to 5 KB. */
+  firehoseBilling: { records: number; rawBytes: number; billedBytes: number };
+  /** Direct delivery's injected faults: `_bulk` requests answered 429 as a whole, items rejected with 429. */
+  bulkFaults: { requests: number; throttled: number; rejectedItems: number };
   firehose: { calls: number; throttled: number; recordsAccepted: number; recordsFailed: number };
   delivery: Omit<DeliveryStats, 'backupFiles'> & { backupFiles: number };
   /** With engineOutageMs: how long writes were blocked, and what the replay after it did. */
@@ -155,6 +171,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   // reused engine with older data still accounts exactly for this run.
   const bucket = `albatross-${randomBytes(5).toString('hex')}`;
   const objects = [...generateObjects(options.generate)];
+  const direct = options.delivery === 'direct';
   const generatedLines = objects.reduce((sum, o) => sum + o.lines, 0);
   const generatedBadLines = objects.reduce((sum, o) => sum + o.badLines, 0);
 
@@ -200,6 +217,11 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const startOutage = () => (outageStarting ??= startEngineOutage(options.client, options.indexPrefix, outageMs).then((o) => (outage = o)));
   // The outage starts while documents flow: as soon as the first access-log document is indexed (its index exists).
   const outageWatch = outageMs > 0 ? setInterval(() => void (accessStream.stats.indexed > 0 && startOutage()), 20) : undefined;
+  const bulkFaults = faultyBulkSender({ throttleRate: options.throttleRate ?? 0, rejectRate: options.bulkRejectRate ?? 0, seed: options.generate.seed });
+  // Direct delivery: what the loader's parse and bulk left as failures, per log type, from each object's final result (a redelivered object reports once).
+  const directCounts = Object.fromEntries(LOG_TYPES.map((type) => [type, { skipped: 0, parseFailed: 0, refused: 0, tooLong: 0 }])) as
+    Record<LogType, { skipped: number; parseFailed: number; refused: number; tooLong: number }>;
+  if (direct && outageMs > 0) throw new Error('engineOutageMs applies to Firehose delivery (the direct loader retries the whole object instead)');
   const firehoseServer = await startLocalFirehose({
     streams: [...byStreamName.keys()],
     sink: { accept: (streamName, records) => byStreamName.get(streamName)!.accept(streamName, records) },
@@ -219,8 +241,26 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const emptyLinesByType: Record<LogType, number> = { access: 0, connection: 0, health: 0 };
   const loader = createLoaderHandler({
     s3,
-    firehose,
-    deliveryStreams: LOCAL_STREAMS,
+    ...(direct
+      ? {
+          direct: {
+            client: options.client,
+            indexPrefix: options.indexPrefix,
+            indexPrefixes: { connection: prefixes.connection, health: prefixes.health },
+            errors: new DirectoryErrorRecordSink(backupDirectory),
+            bulkSlots: new Semaphore(Math.max(1, options.deliveryConcurrency ?? 2)),
+            retryWindowMs: 300_000,
+            send: bulkFaults.send,
+            onLoaded: (result: DirectLoadResult) => {
+              const counts = directCounts[logTypeOfKey(result.object.key) ?? 'access'];
+              counts.skipped += result.skipped;
+              counts.parseFailed += result.parseFailed;
+              counts.refused += result.refused;
+              counts.tooLong += result.tooLong;
+            },
+          },
+        }
+      : { firehose, deliveryStreams: LOCAL_STREAMS }),
     checkpoints: new MemoryCheckpointStore(),
     failures: new DirectoryFailureSink(loaderFailureDirectory),
     logger,
@@ -309,8 +349,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       const stats = streams.get(type)!.stats;
       const typeIndexed = await countDocuments(options.client, pattern, scope);
       // Replayed documents were backed up (deliveryFailed), then indexed: they count once, as indexed.
-      const typeFailed = stats.processingFailed + stats.deliveryFailed - (type === 'access' ? replayed : 0) + loaderFailedByType[type];
-      const typeSkipped = emptyLinesByType[type] + stats.dropped;
+      const typeFailed = direct
+        ? directCounts[type].parseFailed + directCounts[type].refused + loaderFailedByType[type]
+        : stats.processingFailed + stats.deliveryFailed - (type === 'access' ? replayed : 0) + loaderFailedByType[type];
+      const typeSkipped = direct ? directCounts[type].skipped : emptyLinesByType[type] + stats.dropped;
       byType[type] = {
         indexPrefix: prefixes[type],
         objects: generated[type].objects,
@@ -329,9 +371,12 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     const indices = LOG_TYPES.flatMap((type) => byType[type].indices);
     const loaderFailed = LOG_TYPES.reduce((total, type) => total + loaderFailedByType[type], 0);
     const deliveryCounts = sumStats([...streams.values()].map((stream) => stream.stats));
+    const processingFailed = direct ? LOG_TYPES.reduce((total, type) => total + directCounts[type].parseFailed, 0) : deliveryCounts.processingFailed;
+    const deliveryFailed = direct ? LOG_TYPES.reduce((total, type) => total + directCounts[type].refused, 0) : deliveryCounts.deliveryFailed;
     const failed = sum((t) => t.failed);
     const skipped = sum((t) => t.skipped);
     return {
+      mode: direct ? 'direct' : 'firehose',
       bucket,
       objects: objects.length,
       lines: generatedLines,
@@ -346,8 +391,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       seconds,
       cpuSeconds,
       failures: {
-        processingFailed: deliveryCounts.processingFailed,
-        deliveryFailed: deliveryCounts.deliveryFailed,
+        processingFailed,
+        deliveryFailed,
         loaderFailed,
         objectsFailed,
         backupDirectory,
@@ -355,6 +400,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       },
       generatedBadLines,
       byType,
+      firehoseBilling: firehoseBilling(objects),
+      bulkFaults: { ...bulkFaults.stats },
       firehose: { ...firehoseServer.stats },
       delivery: deliveryCounts,
       ...(outageSummary ? { outage: outageSummary } : {}),
@@ -371,6 +418,28 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     // The objects can be generated again from the seed; the backup folders stay.
     await rm(path.join(workDirectory, 's3'), { recursive: true, force: true });
   }
+}
+
+/** Firehose's bill for the records our loader would put: each (envelope + line) rounded up to 5 KB. */
+function firehoseBilling(objects: readonly { key: string; body: Buffer }[]): PipelineResult['firehoseBilling'] {
+  const billing = { records: 0, rawBytes: 0, billedBytes: 0 };
+  for (const object of objects) {
+    const prefixLength = envelopePrefix({ bucket: 'b', key: object.key }).length;
+    const text = gunzipSync(object.body);
+    let offset = 0;
+    while (offset < text.length) {
+      let end = text.indexOf(0x0a, offset);
+      if (end < 0) end = text.length;
+      const length = end - offset - (end > offset && text[end - 1] === 0x0d ? 1 : 0);
+      if (length > 0) {
+        billing.records++;
+        billing.rawBytes += length + 1;
+        billing.billedBytes += firehoseBilledBytes(envelopeRecordLength(prefixLength, offset, length));
+      }
+      offset = end + 1;
+    }
+  }
+  return billing;
 }
 
 /** The loader's failure records per log type (of the object each line came from). */

@@ -31,7 +31,7 @@ describe('settingsFromContext', () => {
 
   it('maps every documented key to a prop', () => {
     const values: Record<string, string> = {
-      stackName: 'S', region: 'us-east-1', logBucketName: 'b', logPrefix: 'p', logExpirationDays: '7', domainEndpoint: 'search-x-y.us-east-1.es.amazonaws.com',
+      stackName: 'S', region: 'us-east-1', delivery: 'direct', logBucketName: 'b', logPrefix: 'p', logExpirationDays: '7', domainEndpoint: 'search-x-y.us-east-1.es.amazonaws.com',
       domainArn: 'arn:aws:es:us-east-1:1:domain/x', instanceType: 'm7g.large.search', dataNodes: '4', volumeSizeGiB: '50', masterNodes: '3',
       masterInstanceType: 'm7g.large.search', signInDomainPrefix: 'logs', indexPrefix: 'web', retentionDays: '7', backupExpirationDays: '9',
       alarmEmail: 'a@example.com', adminEmail: 'b@example.com', breakGlassPrincipals: 'arn:aws:iam::111122223333:role/ops, arn:aws:iam::111122223333:user/alice', loaderMemorySize: '2048', loaderTimeoutSeconds: '600', loaderBatchSize: '2',
@@ -51,7 +51,7 @@ describe('settingsFromContext', () => {
     const { stackName, region, props } = settingsFromContext(reader(values), {});
     expect({ stackName, region }).toEqual({ stackName: 'S', region: 'us-east-1' });
     expect(props).toMatchObject({
-      existingLogBucketName: 'b', logPrefix: 'p', logExpirationDays: 7, existingDomainEndpoint: 'search-x-y.us-east-1.es.amazonaws.com',
+      delivery: 'direct', existingLogBucketName: 'b', logPrefix: 'p', logExpirationDays: 7, existingDomainEndpoint: 'search-x-y.us-east-1.es.amazonaws.com',
       existingDomainArn: 'arn:aws:es:us-east-1:1:domain/x', signInDomainPrefix: 'logs', indexPrefix: 'web', retentionDays: 7,
       backupExpirationDays: 9, alarmEmail: 'a@example.com', adminEmail: 'b@example.com', breakGlassPrincipals: ['arn:aws:iam::111122223333:role/ops', 'arn:aws:iam::111122223333:user/alice'], loaderMemorySize: 2048, loaderBatchSize: 2,
       loaderMaxConcurrency: 50, loaderSendConcurrency: 8, maxReceiveCount: 6, transformMemorySize: 1024, bufferSizeMB: 8,
@@ -77,6 +77,7 @@ describe('settingsFromContext', () => {
   });
 
   it('rejects malformed values naming the key', () => {
+    expect(() => settingsFromContext(reader({ delivery: 'kinesis' }), {})).toThrow(/context delivery must be "firehose" or "direct"/);
     expect(() => settingsFromContext(reader({ retentionDays: 'thirty' }), {})).toThrow(/context retentionDays must be a non-negative integer/);
     expect(() => settingsFromContext(reader({ removalPolicy: 'snapshot' }), {})).toThrow(/removalPolicy must be "retain-except-on-create", "retain" or "destroy"/);
     expect(() => settingsFromContext(reader({ heartbeatHours: 'never' }), {})).toThrow(/context heartbeatHours must be a non-negative integer/);

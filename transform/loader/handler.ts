@@ -2,8 +2,10 @@
 // log object (access, connection, health-check), into the delivery stream of its log type.
 // Partial batch responses: one failing message never blocks the others.
 //
-// Environment: ALBATROSS_DELIVERY_STREAM (access logs), ALBATROSS_CONNECTION_DELIVERY_STREAM,
-// ALBATROSS_HEALTH_DELIVERY_STREAM (at least one; a type without a stream is skipped), ALBATROSS_CHECKPOINT_TABLE (DynamoDB table;
+// Environment: ALBATROSS_DELIVERY = firehose (default) | direct (bulk-index from the loader, each
+// object under its log type's index prefix: direct-handler.ts), ALBATROSS_DELIVERY_STREAM (access logs),
+// ALBATROSS_CONNECTION_DELIVERY_STREAM, ALBATROSS_HEALTH_DELIVERY_STREAM (firehose: at least one; a type
+// without a stream is skipped), ALBATROSS_CHECKPOINT_TABLE (DynamoDB table;
 // absent = in-memory, i.e. no protection across invocations), ALBATROSS_SEND_CONCURRENCY,
 // ALBATROSS_FAILURE_BUCKET / ALBATROSS_FAILURE_PREFIX (where over-long lines are recorded; absent =
 // the error log), ALBATROSS_MAX_RETRY_SECONDS, ALBATROSS_REQUEUE_MIN_SECONDS /
@@ -20,6 +22,8 @@ import { LOG_TYPE_NAMES, LOG_TYPES, logTypeOfKey, type LogType } from '../log-ty
 import { parseAlbObjectKey } from '../source/s3-key.ts';
 import { CheckpointConflictError, DynamoDbCheckpointStore, MemoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { LogFailureSink, S3FailureSink, type FailureSink } from './failures.ts';
+import { directDeliveryFromEnvironment, handleDirectObject } from './direct-handler.ts';
+import type { DirectDelivery } from './direct.ts';
 import { createFirehoseClient } from './firehose-client.ts';
 import { LoadInterruptedError, loadObject, LoadObjectError, ObjectChangedError, type LoadResult, type LoadStats } from './load-object.ts';
 import { DEFAULT_REQUEUE_DELAY, MAX_VISIBILITY_SECONDS, requeueDelayFromEnvironment, requeueDelaySeconds, SqsRequeuer, type MessageRequeuer, type RequeueDelay } from './requeue.ts';
@@ -34,11 +38,14 @@ export const DELIVERY_STREAM_ENV: Readonly<Record<LogType, string>> = {
 
 export interface LoaderDependencies {
   s3: S3Client;
-  firehose: FirehoseClient;
+  /** Firehose delivery (the default). */
+  firehose?: FirehoseClient;
   /** The access-log delivery stream (same as deliveryStreams.access). */
   deliveryStream?: string;
   /** The delivery stream of each log type; objects of a type without one are skipped. */
   deliveryStreams?: Partial<Record<LogType, string>>;
+  /** Direct delivery: the loader bulk-indexes each object itself (no Firehose, no transform). */
+  direct?: DirectDelivery;
   checkpoints: CheckpointStore;
   failures: FailureSink;
   logger: Logger;
@@ -122,11 +129,22 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
       return skip(bucket, key, route.reason ?? route.kind);
     }
     const deliveryStream = streams[type];
-    if (deliveryStream === undefined) return skip(bucket, key, `${LOG_TYPE_NAMES[type].label}: no delivery stream for this log type`);
+    if (deps.direct) {
+      if (deps.direct.logTypes && !deps.direct.logTypes.includes(type)) return skip(bucket, key, `${LOG_TYPE_NAMES[type].label}: not a log type this stack delivers`);
+    } else if (deliveryStream === undefined) {
+      return skip(bucket, key, `${LOG_TYPE_NAMES[type].label}: no delivery stream for this log type`);
+    }
     if (!parseAlbObjectKey(key).gzip) return skip(bucket, key, `${LOG_TYPE_NAMES[type].label} without .gz suffix`);
 
     const remaining = context?.getRemainingTimeInMillis();
     const signal = remaining === undefined ? undefined : AbortSignal.timeout(Math.max(0, remaining - (deps.deadlineMarginMs ?? 20_000)));
+    const etag = record.s3?.object?.eTag;
+    if (deps.direct) {
+      return handleDirectObject({ ...deps, direct: deps.direct, skip }, {
+        bucket, key, ...(etag ? { etag } : {}), ...(remaining === undefined ? {} : { leaseUntil: Date.now() + remaining + 5_000 }), ...(signal ? { signal } : {}),
+      });
+    }
+    if (!deps.firehose || deliveryStream === undefined) throw new Error('loader has neither a delivery stream nor direct delivery configured');
     let result: LoadResult;
     try {
       result = await loadObject({
@@ -225,12 +243,13 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
 }
 
 function dependenciesFromEnvironment(): LoaderDependencies {
+  const direct = process.env['ALBATROSS_DELIVERY'] === 'direct';
   const deliveryStreams: Partial<Record<LogType, string>> = {};
   for (const type of LOG_TYPES) {
     const name = process.env[DELIVERY_STREAM_ENV[type]];
     if (name) deliveryStreams[type] = name;
   }
-  if (Object.keys(deliveryStreams).length === 0) throw new Error(`none of ${Object.values(DELIVERY_STREAM_ENV).join(', ')} is set`);
+  if (!direct && Object.keys(deliveryStreams).length === 0) throw new Error(`none of ${Object.values(DELIVERY_STREAM_ENV).join(', ')} is set`);
   const logger = createLogger(SERVICE_NAMES.loader);
   const s3 = new S3Client({});
   // The loader owns retries (only failed records are resent, and they are counted).
@@ -246,7 +265,8 @@ function dependenciesFromEnvironment(): LoaderDependencies {
   // The SDK reads AWS_ENDPOINT_URL_SQS itself; queue URLs built from event ARNs must name the same server.
   const sqsEndpoint = process.env['AWS_ENDPOINT_URL_SQS'] ?? process.env['AWS_ENDPOINT_URL'];
   return {
-    s3, firehose, deliveryStreams, logger,
+    s3, logger,
+    ...(direct ? { direct: directDeliveryFromEnvironment(s3) } : { firehose, deliveryStreams }),
     metrics: createMetrics(SERVICE_NAMES.loader),
     checkpoints: table ? new DynamoDbCheckpointStore(new DynamoDBClient({}), table) : new MemoryCheckpointStore(),
     failures: failureBucket

@@ -23,6 +23,7 @@ export interface LeafMapping {
   ignore_above?: number;
   ignore_malformed?: boolean;
   norms?: boolean;
+  index_options?: 'docs' | 'freqs' | 'positions' | 'offsets';
   fields?: Record<string, LeafMapping>;
 }
 export interface ObjectMapping {
@@ -62,11 +63,15 @@ export function leafMapping(field: SchemaField): LeafMapping {
     if (field.type !== 'keyword') {
       throw new Error(`Schema field ${field.path}: text: true needs type keyword, not ${field.type}`);
     }
-    mapping.fields = { [TEXT_SUBFIELD]: { type: 'text', norms: false } };
+    // Term frequencies but no positions: word and wildcard searches work, phrase queries do not
+    // (measured: positions cost about 5 bytes per document, docs/cost.md).
+    mapping.fields = { [TEXT_SUBFIELD]: { type: 'text', norms: false, index_options: 'freqs' } };
   }
   if (MALFORMED_TOLERANT.has(field.type) && !REQUIRED_VALID.has(field.path)) {
     mapping.ignore_malformed = true;
   }
+  if (field.aggregatable === false) mapping.doc_values = false;
+  if (field.indexed === false) mapping.index = false;
   return mapping;
 }
 

@@ -27,6 +27,7 @@ function properties(overrides: Partial<TemplatesResourceProperties> = {}): Templ
     Replicas: '0',
     Shards: '',
     FirehoseRoleArn: FIREHOSE_ROLE,
+    LoaderRoleArn: '',
     DashboardsRoleArn: '',
     DashboardsAdmin: 'false',
     CodeKey: 'abc.zip',
@@ -198,6 +199,19 @@ describe('configureDomain with the security REST API (loopback stand-in in front
     expect(again.changed).toBe(false);
     expect(writes).toEqual([]);
     expect(mappings.get('kibana_user')!.backend_roles).toEqual(['arn:aws:iam::111122223333:role/other-team', DASHBOARDS_ROLE]);
+  });
+
+  it('direct delivery: maps the loader role to <prefix>-loader with exactly the bulk-indexing rights, and no Firehose role', async () => {
+    const LOADER_ROLE = 'arn:aws:iam::111122223333:role/Albatross-loader';
+    const props = properties({ FirehoseRoleArn: '', LoaderRoleArn: LOADER_ROLE });
+    await configureDomain(createOpenSearchClient({ endpoint }), props);
+    expect(roles.get(`${props.IndexPrefix}-loader`)).toEqual({
+      description: `Albatross: loader bulk-indexes into ${props.IndexPrefix}-* (managed by albatross)`,
+      cluster_permissions: ['indices:data/write/bulk'],
+      index_permissions: [{ index_patterns: [`${props.IndexPrefix}-*`], allowed_actions: ['create_index', 'indices:data/write/bulk*', 'indices:data/write/index'] }],
+    });
+    expect(mappings.get(`${props.IndexPrefix}-loader`)!.backend_roles).toEqual([LOADER_ROLE]);
+    expect(roles.has(`${props.IndexPrefix}-firehose`)).toBe(false);
   });
 
   it('updates a reader role someone widened back to read-only, keeping its other mappings', async () => {

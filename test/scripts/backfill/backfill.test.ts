@@ -1,14 +1,14 @@
 // Backfill against the real engine: complete runs, a run really interrupted halfway and resumed,
 // date selection by event time, and an S3 source through the local S3 stand-in.
 import { sharedEnricher } from '../../../transform/enrich/data.ts';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client } from '@opensearch-project/opensearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentKeys, runBackfill, selectByDeliveryDate, type BackfillOptions } from '../../../scripts/backfill/run.ts';
+import { runBackfill, selectByDeliveryDate, type BackfillOptions } from '../../../scripts/backfill/run.ts';
 import { folderSource, openSource } from '../../../scripts/backfill/sources.ts';
 import { generateObjects, generateToDirectory } from '../../../scripts/local/generator.ts';
 import { countDocuments, countDuplicates, indexCounts, refresh } from '../../../scripts/local/report.ts';
@@ -43,25 +43,6 @@ async function total(prefix: string): Promise<number> {
   await refresh(client, `${prefix}-*`);
   return countDocuments(client, `${prefix}-*`);
 }
-
-describe('documentKeys', () => {
-  it('reads event day and event.id from the JSON fast path exactly as the parsed document has them', async () => {
-    const samples = SAMPLES_DIR;
-    let checked = 0;
-    for (const file of (await readdir(samples)).filter((f) => f.endsWith('.log'))) {
-      for (const [offset, line] of (await readFile(path.join(samples, file), 'utf8')).split('\n').entries()) {
-        const options = { source: { bucket: 'b', key: file, offset } };
-        const parsed = parseAlbLine(line, options);
-        const json = parseAlbLineToJson(line, options);
-        if (parsed.kind !== 'document' || json.kind !== 'document') continue;
-        const document = parsed.document as unknown as { '@timestamp': string; event: { id: string } };
-        expect(documentKeys(json.json)).toEqual({ day: document['@timestamp'].slice(0, 10), id: document.event.id });
-        checked++;
-      }
-    }
-    expect(checked).toBeGreaterThan(500);
-  });
-});
 
 describe('backfill', () => {
   const prefixes = ['full', 'resumed', 'dates', 's3', 'truncated', 'replay'].map((name) => `test-backfill-${name}-${stamp}`);

@@ -16,7 +16,10 @@ const CLI = fileURLToPath(new URL('../../../scripts/albatross.mjs', import.meta.
 const run = promisify(execFile);
 const client = new Client({ node: process.env.OPENSEARCH_URL! });
 const stamp = Date.now();
-const prefixes = [`test-cli-demo-${stamp}`, `test-cli-backfill-${stamp}`, `tcc-cli-demo-${stamp}`, `tch-cli-demo-${stamp}`, `test-cli-outage-${stamp}`] as const;
+const prefixes = [
+  `test-cli-demo-${stamp}`, `test-cli-backfill-${stamp}`, `tcc-cli-demo-${stamp}`, `tch-cli-demo-${stamp}`, `test-cli-outage-${stamp}`,
+  `test-cli-direct-${stamp}`, `tcc-cli-direct-${stamp}`, `tch-cli-direct-${stamp}`,
+] as const;
 
 async function cli(args: string[]): Promise<{ stdout: string; lastLine: Record<string, any> }> {
   const { stdout } = await run(process.execPath, [CLI, ...args], { env: process.env, maxBuffer: 16 * 2 ** 20 });
@@ -29,6 +32,31 @@ describe('CLI summaries', () => {
     for (const prefix of prefixes) await removeIndicesAndTemplates(client, prefix);
     await client.close();
   });
+
+  it('demo --delivery direct with throttled and rejected _bulk calls: balances exactly per log type, 0 duplicates, and states what Firehose would bill', async () => {
+    const { lastLine: summary } = await cli([
+      'demo', '--delivery', 'direct', '--lines', '3000', '--files', '2', '--bad-lines', '9', '--connection-lines', '200', '--health-lines', '100',
+      '--throttle-rate', '0.3', '--bulk-reject-rate', '0.1', '--prefix', prefixes[5], '--connection-prefix', prefixes[6], '--health-prefix', prefixes[7], '--json',
+    ]);
+    expect(summary).toMatchObject({ delivery: 'direct', objects: 4, lines: 3300, duplicates: 0, unaccounted: 0, skipped: 0 });
+    // Each object goes to its own log type's indices.
+    expect(summary.byType).toMatchObject({
+      access: { objects: 2, lines: 3000, indexed: 2991, failed: 9, skipped: 0, unaccounted: 0, duplicates: 0 },
+      connection: { objects: 1, lines: 200, unaccounted: 0, duplicates: 0 },
+      health: { objects: 1, lines: 100, unaccounted: 0, duplicates: 0 },
+    });
+    expect(summary.byType.connection.indexed).toBeGreaterThan(190);
+    expect(summary.byType.health.indexed).toBeGreaterThan(90);
+    expect(summary.indexed + summary.failed).toBe(3300);
+    expect(summary.failures.processingFailed).toBe(summary.failed);
+    // The faults happened and were absorbed.
+    expect(summary.faults.rejectedBulkItems).toBeGreaterThan(0);
+    expect(summary.faults.throttledCalls + summary.faults.rejectedBulkItems).toBeGreaterThan(0);
+    // Every record (envelope + a line under 5 KB) is billed as 5,120 bytes.
+    expect(summary.firehoseBilling.records).toBe(3300);
+    expect(summary.firehoseBilling.billedBytes).toBe(3300 * 5120);
+    expect(summary.firehoseBilling.rawBytes).toBeLessThan(summary.firehoseBilling.billedBytes / 5);
+  }, 300_000);
 
   it('demo --json: one JSON object on the last stdout line that balances', async () => {
     const { lastLine: summary } = await cli([

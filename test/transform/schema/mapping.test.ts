@@ -25,7 +25,19 @@ describe('buildMappings', () => {
   it('nests dotted paths into object properties', () => {
     const http = mappings.properties.http as { properties: Record<string, { properties: Record<string, unknown> }> };
     expect(http.properties.response!.properties.status_code).toEqual({ type: 'integer', ignore_malformed: true });
-    expect(http.properties.response!.properties.bytes).toEqual({ type: 'long', ignore_malformed: true });
+    // Summed by the dashboards, rarely filtered: doc values only (still searchable through them).
+    expect(http.properties.response!.properties.bytes).toEqual({ type: 'long', ignore_malformed: true, index: false });
+  });
+
+  it('turns the schema\'s storage attributes into doc_values and index settings, and .text keeps no positions', () => {
+    expect(leafMapping({ path: 'x', type: 'keyword', aggregatable: false, description: '' })).toEqual({ type: 'keyword', ignore_above: KEYWORD_IGNORE_ABOVE, doc_values: false });
+    expect(leafMapping({ path: 'x', type: 'long', indexed: false, description: '' })).toEqual({ type: 'long', ignore_malformed: true, index: false });
+    expect(leafMapping({ path: 'x', type: 'keyword', text: true, description: '' }).fields).toEqual({ text: { type: 'text', norms: false, index_options: 'freqs' } });
+    // What the dashboards and the demo's report aggregate on keeps its doc values.
+    const leaf = (path: string) => path.split('.').reduce((m: any, k) => m.properties[k], mappings as any);
+    for (const path of ['@timestamp', 'event.duration', 'event.id', 'http.response.status_code', 'url.path', 'source.ip', 'user_agent.original', 'tls.version', 'aws.elb.error.reason', 'http.response.bytes', 'http.request.bytes']) {
+      expect(leaf(path).doc_values, path).not.toBe(false);
+    }
   });
 
   it('gives text fields a keyword for aggregations and a .text sub-field for full-text search', () => {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { Semaphore } from '../../../scripts/local/semaphore.ts';
+import { Semaphore } from '../../transform/semaphore.ts';
 
 describe('Semaphore', () => {
   it('never runs more tasks at once than its size, runs them all, and frees a slot when a task fails', async () => {

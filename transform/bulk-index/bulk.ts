@@ -1,4 +1,4 @@
-// `_bulk` with retries for the backfill: 429, 5xx and connection errors (whole request or single
+// `_bulk` with retries, shared by the backfill and the loader's direct delivery: 429, 5xx and connection errors (whole request or single
 // items) are retried with exponential backoff and jitter until a retry window closes, then the
 // call throws BulkGaveUpError (the engine is unavailable: the object must not count as done).
 // Item errors the engine will never accept (e.g. 400 mapping errors) are per-document failures
@@ -7,8 +7,8 @@
 // a duplicate.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@opensearch-project/opensearch';
-import { sendBulk } from '../../templates/opensearch-client.ts';
-import { backoffDelayMs } from '../../transform/backoff.ts';
+import { sendBulk, type BulkItem } from '../../templates/opensearch-client.ts';
+import { backoffDelayMs } from '../backoff.ts';
 
 /**
  * One `_bulk` request body, built as the documents arrive: each document is UTF-8 encoded once,
@@ -70,9 +70,15 @@ export interface BulkOutcome {
   retries: number;
 }
 
+/** Sends one `_bulk` body and answers the item of each document (sendBulk; the local demo wraps it to inject faults). */
+export type BulkSender = (client: Client, body: Buffer, documents: number) => Promise<BulkItem[]>;
+
 export interface BulkOptions {
   retryWindowMs?: number;
   signal?: AbortSignal;
+  send?: BulkSender;
+  /** Called with the duration of every `_bulk` round trip that got an answer (latency metrics). */
+  onRequest?: (milliseconds: number) => void;
 }
 
 export class BulkGaveUpError extends Error {
@@ -93,7 +99,9 @@ export async function bulkIndex(client: Client, batch: BulkBatch, options: BulkO
     const positions = pending ?? Array.from({ length: batch.size }, (_, i) => i);
     const body = batch.body(pending);
     try {
-      const items = await sendBulk(client, body, positions.length);
+      const sentAt = performance.now();
+      const items = await (options.send ?? sendBulk)(client, body, positions.length);
+      options.onRequest?.(performance.now() - sentAt);
       items.forEach((item, i) => {
         const document = positions[i]!;
         if (item.status >= 200 && item.status < 300) {

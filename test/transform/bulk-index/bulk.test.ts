@@ -3,7 +3,7 @@
 // documents, and a document the engine refuses is reported by its position with the engine's reason.
 import { Client } from '@opensearch-project/opensearch';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BulkBatch, bulkIndex } from '../../../scripts/backfill/bulk.ts';
+import { BulkBatch, bulkIndex } from '../../../transform/bulk-index/bulk.ts';
 
 const client = new Client({ node: process.env.OPENSEARCH_URL! });
 const index = `bulk-test-${Date.now()}`;

@@ -1,0 +1,163 @@
+// Direct delivery against the real engine and the local S3 stand-in: documents by event time with
+// _id = event.id, failures as Firehose error records that `backfill --firehose-errors` replays,
+// and an object delivered twice (an SQS redelivery after a crash mid-object) adding no document.
+import './../../scripts/local/quiet-lambdas.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client } from '@opensearch-project/opensearch';
+import type { Context, SQSEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBackfill } from '../../../scripts/backfill/run.ts';
+import { folderSource } from '../../../scripts/backfill/sources.ts';
+import { countDocuments, countDuplicates, indexCounts, refresh } from '../../../scripts/local/report.ts';
+import type { S3EventNotification } from '../../../scripts/local/s3-server.ts';
+import { installTemplates } from '../../../templates/install.ts';
+import { sendBulk } from '../../../templates/opensearch-client.ts';
+import { documentKeys } from '../../../transform/bulk-index/index-lines.ts';
+import { MemoryCheckpointStore } from '../../../transform/loader/checkpoint.ts';
+import { loadObjectDirect, type DirectDelivery } from '../../../transform/loader/direct.ts';
+import { DirectoryErrorRecordSink } from '../../../transform/loader/error-records.ts';
+import { MemoryFailureSink } from '../../../transform/loader/failures.ts';
+import { createHandler } from '../../../transform/loader/handler.ts';
+import { createLogger, createMetrics, SERVICE_NAMES } from '../../../transform/observability.ts';
+import { parseAlbLineToJson } from '../../../transform/parser/index.ts';
+import { Semaphore } from '../../../transform/semaphore.ts';
+import { removeIndicesAndTemplates } from '../../opensearch-cleanup.ts';
+import { BUCKET, SAMPLE_LINES, accessLogKey, gzipText, logLines, startStandIns, type StandIns } from './harness.ts';
+
+const client = new Client({ node: process.env.OPENSEARCH_URL! });
+const prefix = `test-direct-${Date.now()}`;
+let env: StandIns;
+let work: string;
+const notifications: S3EventNotification[] = [];
+
+beforeAll(async () => {
+  await installTemplates(client, { indexPrefix: prefix, replicas: 0, log: () => undefined });
+  env = await startStandIns({ onObjectCreated: (n) => notifications.push(n) });
+  work = await mkdtemp(path.join(tmpdir(), 'albatross-direct-'));
+});
+afterAll(async () => {
+  await env.stop();
+  await removeIndicesAndTemplates(client, prefix);
+  await client.close();
+  await rm(work, { recursive: true, force: true });
+});
+
+function delivery(errorsDirectory: string, extra: Partial<DirectDelivery> = {}): DirectDelivery {
+  return { client, indexPrefix: prefix, errors: new DirectoryErrorRecordSink(errorsDirectory), bulkSlots: new Semaphore(2), retryWindowMs: 5_000, ...extra };
+}
+
+/** The event days and ids of the lines that parse, from the parser itself. */
+function goodDocuments(lines: string[], key: string): Map<string, string> {
+  const byId = new Map<string, string>();
+  let offset = 0;
+  for (const line of lines) {
+    const parsed = parseAlbLineToJson(line, { source: { bucket: BUCKET, key, offset } });
+    if (parsed.kind === 'document') {
+      const keys = documentKeys(parsed.json)!;
+      byId.set(keys.id, keys.day);
+    }
+    offset += Buffer.byteLength(line) + 1;
+  }
+  return byId;
+}
+
+async function total(scope = `s3://${BUCKET}/`): Promise<number> {
+  await refresh(client, `${prefix}-*`);
+  return countDocuments(client, `${prefix}-*`, { prefix: { 'log.file.path': scope } });
+}
+
+describe('direct delivery', () => {
+  it('indexes by event time, keeps parser rejects and refused documents as Firehose error records, and the replay brings them back', async () => {
+    const key = accessLogKey('direct1');
+    const lines = [...SAMPLE_LINES, 'this is not an ALB line', '', 'http 2026-01-01T00:00:00Z broken'];
+    const good = goodDocuments(lines, key);
+    const days = [...new Set(good.values())].sort();
+    expect(days.length).toBeGreaterThan(1);
+    // One event day's index exists with @timestamp mapped as boolean: the engine refuses those documents (a real 400).
+    const refusedDay = days[0]!;
+    const refusedCount = [...good.values()].filter((d) => d === refusedDay).length;
+    await client.indices.create({ index: `${prefix}-${refusedDay}`, body: { mappings: { properties: { '@timestamp': { type: 'boolean' } } } } });
+    await env.put(key, gzipText(lines.join('\n') + '\n'));
+
+    const errors = path.join(work, 'backup1');
+    const failures = new MemoryFailureSink();
+    const result = await loadObjectDirect({ ...delivery(errors), s3: env.s3, checkpoints: new MemoryCheckpointStore(), failures, bucket: BUCKET, key });
+    expect(result.status).toBe('loaded');
+    expect(result.lines).toBe(lines.length);
+    expect(result.parseFailed).toBe(2);
+    expect(result.refused).toBe(refusedCount);
+    expect(result.indexed).toBe(good.size - refusedCount);
+    expect(result.indexed + result.refused + result.parseFailed + result.skipped).toBe(result.lines);
+    expect(result.indices).toEqual(days.map((d) => `${prefix}-${d}`));
+    // Each document in the index of its event day, under its event.id.
+    await refresh(client, `${prefix}-*`);
+    expect((await indexCounts(client, `${prefix}-*`, { prefix: { 'log.file.path': `s3://${BUCKET}/${key}` } })).map((c) => c.index))
+      .toEqual(days.slice(1).map((d) => `${prefix}-${d}`));
+    const [someId, someDay] = [...good.entries()].find(([, d]) => d !== refusedDay)!;
+    const found = await client.get({ index: `${prefix}-${someDay}`, id: someId });
+    expect(found.body.found).toBe(true);
+
+    // The replay: parse failures stay failures (with their reasons), refused documents go in once the index is fixed.
+    await client.indices.delete({ index: `${prefix}-${refusedDay}` });
+    const replay = await runBackfill({
+      client, source: folderSource(errors), indexPrefix: prefix, firehoseErrors: true,
+      stateFile: path.join(work, 'replay.state.json'), failuresFile: path.join(work, 'replay.failures.ndjson'),
+    });
+    expect(replay.failed).toBe(2);
+    expect(replay.indexed).toBe(refusedCount);
+    expect(await total(`s3://${BUCKET}/${key}`)).toBe(good.size);
+    expect(await countDuplicates(client, `${prefix}-*`)).toBe(0);
+    expect(failures.failures).toHaveLength(0);
+  }, 180_000);
+
+  it('an object delivered twice (SQS redelivery after a crash mid-object) adds no document', async () => {
+    const key = accessLogKey('direct2');
+    const lines = logLines(3000, 7);
+    const good = goodDocuments(lines, key);
+    const before = await total();
+    await env.put(key, gzipText(lines.join('\n') + '\n'));
+    const notification = notifications.find((n) => n.Records[0]!.s3.object.key.includes('direct2'))!;
+    const event: SQSEvent = {
+      Records: [{
+        messageId: 'm1', receiptHandle: 'h1', body: JSON.stringify(notification),
+        attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 's3', ApproximateFirstReceiveTimestamp: '0' },
+        messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-2:123456789012:q', awsRegion: 'us-east-2',
+      }],
+    };
+    const checkpoints = new MemoryCheckpointStore();
+    const errors = path.join(work, 'backup2');
+    const handler = (direct: DirectDelivery) => createHandler({
+      s3: env.s3, checkpoints, failures: new MemoryFailureSink(),
+      logger: createLogger(SERVICE_NAMES.loader), metrics: createMetrics(SERVICE_NAMES.loader), direct,
+    });
+    const context = { functionName: 'loader', awsRequestId: 'r', getRemainingTimeInMillis: () => 300_000 } as unknown as Context;
+    // The crash mid-object: the first `_bulk` request reaches the engine, then the invocation dies
+    // (a thrown error stands in for the process ending; the documents of that request stay indexed).
+    let requests = 0;
+    const crashed = await handler(delivery(errors, {
+      bulkBytes: 64 * 1024, bulkSlots: new Semaphore(1),
+      send: async (c, body, documents) => {
+        const items = await sendBulk(c, body, documents);
+        if (++requests === 1) throw Object.assign(new Error('invocation ended mid-object'), { meta: { statusCode: 400 } });
+        return items;
+      },
+    }))(event, context);
+    expect(crashed.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['m1']);
+    const afterCrash = await total();
+    expect(afterCrash - before).toBeGreaterThan(0);
+    expect(afterCrash - before).toBeLessThan(good.size);
+
+    // SQS delivers the message again: the object is indexed from the start, the first part overwritten.
+    const redelivered = handler(delivery(errors));
+    const again = await redelivered(event, context);
+    expect(again.batchItemFailures).toEqual([]);
+    expect(await total() - before).toBe(good.size);
+    expect(await countDuplicates(client, `${prefix}-*`)).toBe(0);
+    // A third delivery of a done object reads nothing and changes nothing.
+    const third = await redelivered(event, context);
+    expect(third.batchItemFailures).toEqual([]);
+    expect(await total() - before).toBe(good.size);
+  }, 180_000);
+});

@@ -1,0 +1,102 @@
+// The loader handler's direct-delivery path (ALBATROSS_DELIVERY=direct): one S3 object through
+// loadObjectDirect, with its logs and EMF metrics. The alarms read DocumentsRefused, LinesFailed and
+// BulkLatency (infra/constructs/pipeline-alarms.ts).
+import { createOpenSearchClient } from '../../templates/opensearch-client.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { Semaphore } from '../semaphore.ts';
+import { isLogType } from '../log-type-names.ts';
+import { MetricUnit, type Logger, type Metrics } from '../observability.ts';
+import type { CheckpointStore } from './checkpoint.ts';
+import { loadObjectDirect, type DirectDelivery } from './direct.ts';
+import { S3ErrorRecordSink } from './error-records.ts';
+import type { FailureSink } from './failures.ts';
+import { ObjectChangedError } from './load-object.ts';
+
+/** EMF metric names of the direct path (the alarms use them). */
+export const DIRECT_METRICS = {
+  indexed: 'DocumentsIndexed',
+  refused: 'DocumentsRefused',
+  parseFailed: 'LinesFailed',
+  bulkLatency: 'BulkLatency',
+} as const;
+
+export interface DirectObject {
+  bucket: string;
+  key: string;
+  etag?: string;
+  leaseUntil?: number;
+  signal?: AbortSignal;
+}
+
+export interface DirectHandlerDependencies {
+  s3: S3Client;
+  checkpoints: CheckpointStore;
+  failures: FailureSink;
+  logger: Logger;
+  metrics: Metrics;
+  direct: DirectDelivery;
+  /** Called when an object was replaced since its event (a skip, not a failure). */
+  skip: (bucket: string, key: string, reason: string) => void;
+}
+
+/** Bulk-indexes one log object (access, connection or health-check); throws (the SQS message is retried) when it could not be finished. */
+export async function handleDirectObject(deps: DirectHandlerDependencies, object: DirectObject): Promise<void> {
+  const { logger, metrics } = deps;
+  let result;
+  try {
+    result = await loadObjectDirect({
+      ...deps.direct, s3: deps.s3, checkpoints: deps.checkpoints, failures: deps.failures, logger,
+      bucket: object.bucket, key: object.key,
+      ...(object.etag ? { etag: object.etag } : {}),
+      ...(object.leaseUntil ? { leaseUntil: object.leaseUntil } : {}),
+      ...(object.signal ? { signal: object.signal } : {}),
+      onBulkRequest: (ms) => metrics.addMetric(DIRECT_METRICS.bulkLatency, MetricUnit.Milliseconds, ms),
+    });
+  } catch (error) {
+    if (error instanceof ObjectChangedError || (error as { name?: string }).name === 'PreconditionFailed') {
+      return deps.skip(object.bucket, object.key, `object changed since the event (ETag ${object.etag})`);
+    }
+    metrics.addMetric('ObjectsFailed', MetricUnit.Count, 1);
+    logger.error('object load failed', { bucket: object.bucket, key: object.key, error: error as Error });
+    throw error;
+  }
+  if (result.status === 'already-loaded') {
+    metrics.addMetric('ObjectsAlreadyLoaded', MetricUnit.Count, 1);
+    return;
+  }
+  deps.direct.onLoaded?.(result);
+  metrics.addMetric('ObjectsLoaded', MetricUnit.Count, 1);
+  metrics.addMetric('Lines', MetricUnit.Count, result.lines);
+  metrics.addMetric('UncompressedBytes', MetricUnit.Bytes, result.bytes);
+  metrics.addMetric(DIRECT_METRICS.indexed, MetricUnit.Count, result.indexed);
+  metrics.addMetric(DIRECT_METRICS.refused, MetricUnit.Count, result.refused);
+  metrics.addMetric(DIRECT_METRICS.parseFailed, MetricUnit.Count, result.parseFailed + result.tooLong);
+  metrics.addMetric('BulkRetries', MetricUnit.Count, result.retries);
+  logger.info('object indexed', { ...result });
+}
+
+/**
+ * Direct delivery from the Lambda environment: ALBATROSS_OPENSEARCH_ENDPOINT (SigV4), ALBATROSS_INDEX_PREFIX,
+ * ALBATROSS_CONNECTION_INDEX_PREFIX, ALBATROSS_HEALTH_INDEX_PREFIX, ALBATROSS_LOG_TYPES (comma-separated; absent = all),
+ * ALBATROSS_FAILURE_BUCKET.
+ */
+export function directDeliveryFromEnvironment(s3: S3Client, env: NodeJS.ProcessEnv = process.env): DirectDelivery {
+  const endpoint = env['ALBATROSS_OPENSEARCH_ENDPOINT'];
+  const bucket = env['ALBATROSS_FAILURE_BUCKET'];
+  if (!endpoint) throw new Error('ALBATROSS_OPENSEARCH_ENDPOINT is not set (needed with ALBATROSS_DELIVERY=direct)');
+  if (!bucket) throw new Error('ALBATROSS_FAILURE_BUCKET is not set (needed with ALBATROSS_DELIVERY=direct)');
+  const concurrency = Number(env['ALBATROSS_SEND_CONCURRENCY'] ?? 2);
+  return {
+    // Always signed: the domain's access policy names the loader's role.
+    client: createOpenSearchClient({ endpoint: `https://${endpoint.replace(/^https?:\/\//, '')}`, sigv4: true, region: env['AWS_REGION'] }),
+    indexPrefix: env['ALBATROSS_INDEX_PREFIX'] || 'alb-logs',
+    indexPrefixes: {
+      ...(env['ALBATROSS_CONNECTION_INDEX_PREFIX'] ? { connection: env['ALBATROSS_CONNECTION_INDEX_PREFIX'] } : {}),
+      ...(env['ALBATROSS_HEALTH_INDEX_PREFIX'] ? { health: env['ALBATROSS_HEALTH_INDEX_PREFIX'] } : {}),
+    },
+    ...(env['ALBATROSS_LOG_TYPES'] ? { logTypes: env['ALBATROSS_LOG_TYPES'].split(',').filter(isLogType) } : {}),
+    errors: new S3ErrorRecordSink(s3, bucket),
+    bulkSlots: new Semaphore(Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 2),
+    retryWindowMs: Number(env['ALBATROSS_MAX_RETRY_SECONDS'] ?? 120) * 1000 || 120_000,
+  };
+}

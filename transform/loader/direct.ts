@@ -1,0 +1,227 @@
+// Direct delivery (`-c delivery=direct`): the loader indexes one S3 object itself, without Firehose.
+// GetObject -> gunzip -> the per-object core it shares with `albatross backfill`
+// (transform/bulk-index/index-lines.ts: parse, `_bulk` with _id = event.id into the daily index of
+// each line's event time, backpressure and retries) -> failures to the backup bucket in Firehose's
+// error-record layout -> checkpoint `done`.
+//
+// Exactly once without per-line bookkeeping: every document's _id is its event.id, so indexing an
+// object again (an SQS redelivery after a crash mid-object, a retry) overwrites the same documents,
+// and the error-record files have deterministic names, so they are rewritten, not added. The
+// checkpoint only saves work: a done object is not read again, and its lease keeps two invocations
+// from indexing the same object at once.
+import { createGunzip } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Client } from '@opensearch-project/opensearch';
+import type { BulkSender } from '../bulk-index/bulk.ts';
+import { indexLines, type IndexFailure, type IndexLinesResult } from '../bulk-index/index-lines.ts';
+import { encodeRecord } from '../envelope.ts';
+import type { Enricher } from '../enrich/index.ts';
+import { logTypeOfKey, type LogType } from '../log-types.ts';
+import { OPENSEARCH_FAILED, PROCESSING_FAILED, type ErrorOutputType, type FirehoseErrorRecord } from '../firehose-error-record.ts';
+import { EMPTY_CHECKPOINT, newOwnerId, type CheckpointStore, type ObjectVersion } from './checkpoint.ts';
+import { errorRecordKey, RECORDS_PER_FILE, type ErrorRecordSink } from './error-records.ts';
+import type { FailureSink } from './failures.ts';
+import { GUNZIP_CHUNK_BYTES, ObjectChangedError } from './load-object.ts';
+
+/** errorCode of a line the parser rejected (Firehose's own is Lambda.ProcessingFailedStatus). */
+export const PARSE_FAILED = 'Direct.ParseFailed';
+/** errorCode (loader-failed/) of a line too long to index; the `Loader.` prefix marks it not replayable: the line stays in its object. */
+export const LINE_TOO_LONG = 'Loader.LineTooLong';
+
+/** What the loader needs to index directly (the handler builds it once per Lambda instance). */
+export interface DirectDelivery {
+  client: Client;
+  /** Access-log index prefix; each object is indexed under its log type's prefix (type from its key). */
+  indexPrefix: string;
+  /** Connection- and health-check-log index prefixes; default alb-connection, alb-health. */
+  indexPrefixes?: Partial<Record<Exclude<LogType, 'access'>, string>>;
+  /** The log types indexed; objects of the others are skipped. Default all. */
+  logTypes?: readonly LogType[];
+  /** Enrichment of access-log documents (source.geo, source.as, user_agent), as the transform does. */
+  enrich?: Enricher;
+  /** The backup bucket: parser rejects and refused documents, as Firehose error records. */
+  errors: ErrorRecordSink;
+  /** `_bulk` requests in flight across the objects of this instance. */
+  bulkSlots: { run<T>(task: () => Promise<T>): Promise<T> };
+  bulkBytes?: number;
+  /** How long an unavailable engine (429, 5xx, no connection) is retried before the object fails (and SQS retries it). */
+  retryWindowMs?: number;
+  /** The demo's fault injection; default the one `_bulk` call. */
+  send?: BulkSender;
+  /** Called with the result of each object indexed (the local pipeline's accounting). */
+  onLoaded?: (result: DirectLoadResult) => void;
+}
+
+export interface DirectLoadOptions extends DirectDelivery {
+  s3: S3Client;
+  checkpoints: CheckpointStore;
+  /** Over-long lines, recorded like the Firehose loader's (errors/loader-failed/). */
+  failures: FailureSink;
+  bucket: string;
+  key: string;
+  /** ETag from the event: a replaced object is not indexed (its newer version has its own event). */
+  etag?: string;
+  /** Lease end (epoch ms); in Lambda the invocation deadline. Default now + 15 minutes. */
+  leaseUntil?: number;
+  signal?: AbortSignal;
+  logger?: Logger;
+  onBulkRequest?: (milliseconds: number) => void;
+}
+
+export interface DirectLoadResult {
+  status: 'loaded' | 'already-loaded';
+  object: ObjectVersion;
+  lines: number;
+  /** Uncompressed bytes read. */
+  bytes: number;
+  indexed: number;
+  /** Of `indexed`, documents that replaced one with the same _id (a redelivered object). */
+  overwritten: number;
+  /** Empty and control lines. */
+  skipped: number;
+  /** Lines the parser rejected: errors/processing-failed/. */
+  parseFailed: number;
+  /** Documents OpenSearch refused for good: errors/AmazonOpenSearchService-failed/. */
+  refused: number;
+  /** Lines over the line limit: errors/loader-failed/. */
+  tooLong: number;
+  /** `_bulk` retries (429, 5xx, connection errors). */
+  retries: number;
+  indices: string[];
+}
+
+const DEFAULT_LEASE_MS = 15 * 60_000;
+
+function unquote(etag: string): string {
+  return etag.replace(/^W\//, '').replace(/^"|"$/g, '');
+}
+
+/** The Firehose error record for a line the parser rejected or a document OpenSearch refused. */
+export function directErrorRecord(object: ObjectVersion, failure: IndexFailure, arrival: number, now = Date.now()):
+  { type: ErrorOutputType; record: FirehoseErrorRecord } {
+  if (failure.refused) {
+    const status = /^not indexed: (\d{3}) /.exec(failure.reason)?.[1] ?? 'unknown';
+    return {
+      type: OPENSEARCH_FAILED,
+      record: {
+        attemptsMade: 1, arrivalTimestamp: arrival, errorCode: status, errorMessage: failure.reason.replace(/^not indexed: /, ''),
+        attemptEndingTimestamp: now, esDocumentId: failure.refused.id, esIndexName: failure.refused.index, esTypeName: '',
+        // As Firehose keeps it: the document, base64.
+        rawData: Buffer.from(failure.refused.json).toString('base64'),
+      },
+    };
+  }
+  return {
+    type: PROCESSING_FAILED,
+    record: {
+      attemptsMade: 1, arrivalTimestamp: arrival, errorCode: PARSE_FAILED, errorMessage: failure.reason, attemptEndingTimestamp: now,
+      // The loader's envelope around the line, as Firehose keeps a ProcessingFailed record: a replay
+      // parses it with this source, so the document gets the event.id it would have had.
+      rawData: encodeRecord({
+        bucket: object.bucket, key: object.key, offset: failure.offset,
+        ...(failure.type !== undefined && failure.type !== 'access' ? { type: failure.type } : {}),
+      }, failure.line).toString('base64'),
+    },
+  };
+}
+
+/** Stores every failure of one object: error-record files and loader-failed records. Deterministic keys: a retry rewrites them. */
+async function storeFailures(options: DirectLoadOptions, object: ObjectVersion, lastModified: Date, failures: IndexFailure[]): Promise<void> {
+  const files = new Map<ErrorOutputType, FirehoseErrorRecord[][]>();
+  for (const failure of failures) {
+    if (failure.tooLong) {
+      await options.failures.put({
+        bucket: object.bucket, key: object.key, etag: object.etag, line: failure.lineNumber, offset: failure.offset,
+        length: failure.tooLong.length, errorCode: LINE_TOO_LONG, errorMessage: failure.reason, head: failure.tooLong.head,
+      });
+      continue;
+    }
+    const { type, record } = directErrorRecord(object, failure, lastModified.getTime());
+    const parts = files.get(type) ?? files.set(type, [[]]).get(type)!;
+    if (parts[parts.length - 1]!.length >= RECORDS_PER_FILE) parts.push([]);
+    parts[parts.length - 1]!.push(record);
+  }
+  for (const [type, parts] of files) {
+    for (const [part, records] of parts.entries()) await options.errors.put(errorRecordKey(type, object, lastModified, part), records);
+  }
+}
+
+export async function loadObjectDirect(options: DirectLoadOptions): Promise<DirectLoadResult> {
+  const { s3, bucket, key, checkpoints, signal, logger } = options;
+  const expectedEtag = options.etag === undefined ? undefined : unquote(options.etag);
+  const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(expectedEtag ? { IfMatch: `"${expectedEtag}"` } : {}) }));
+  const body = response.Body as Readable | undefined;
+  if (!response.ETag || !body) throw new Error(`GetObject s3://${bucket}/${key} returned no ETag or body`);
+  const object: ObjectVersion = { bucket, key, etag: unquote(response.ETag) };
+  if (expectedEtag !== undefined && expectedEtag !== object.etag) {
+    // Servers without If-Match support (s3rver) answer anyway: check here too.
+    body.destroy();
+    throw new ObjectChangedError(`s3://${bucket}/${key} has ETag ${object.etag}, the event named ${expectedEtag}`);
+  }
+  const empty: DirectLoadResult = {
+    status: 'already-loaded', object, lines: 0, bytes: 0, indexed: 0, overwritten: 0, skipped: 0, parseFailed: 0, refused: 0, tooLong: 0, retries: 0, indices: [],
+  };
+  const owner = newOwnerId();
+  let claimed;
+  try {
+    claimed = await checkpoints.claim(object, owner, options.leaseUntil ?? Date.now() + DEFAULT_LEASE_MS);
+  } catch (error) {
+    body.destroy();
+    throw error;
+  }
+  if (claimed.done) {
+    body.destroy();
+    logger?.info('object already loaded', { object });
+    return empty;
+  }
+
+  let indexed: IndexLinesResult;
+  const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
+  // A zero-byte object holds no lines (and is not valid gzip).
+  const download = response.ContentLength === 0 ? undefined : pipeline(body, gunzip).catch(() => undefined);
+  try {
+    indexed = await indexLines(download === undefined ? [] : gunzip, {
+      client: options.client,
+      indexPrefix: options.indexPrefix,
+      ...(options.indexPrefixes ? { indexPrefixes: options.indexPrefixes } : {}),
+      type: logTypeOfKey(key) ?? 'access',
+      ...(options.enrich ? { enrich: options.enrich } : {}),
+      lineSource: { bucket, key },
+      bulkSlots: options.bulkSlots,
+      ...(options.bulkBytes ? { bulkBytes: options.bulkBytes } : {}),
+      ...(options.retryWindowMs ? { retryWindowMs: options.retryWindowMs } : {}),
+      ...(signal ? { signal } : {}),
+      ...(options.send ? { send: options.send } : {}),
+      ...(options.onBulkRequest ? { onBulkRequest: options.onBulkRequest } : {}),
+    });
+    // Before the checkpoint says done: a crash in between re-indexes (overwrites) and rewrites the same files.
+    await storeFailures(options, object, response.LastModified ?? new Date(0), indexed.failures);
+  } catch (error) {
+    body.destroy();
+    gunzip.destroy();
+    await download;
+    // Give the lease back so the SQS retry can start at once; the documents indexed so far stay (they will be overwritten).
+    await checkpoints.commit(object, owner, EMPTY_CHECKPOINT, { release: true }).catch(() => undefined);
+    throw error;
+  }
+  await download;
+  await checkpoints.commit(object, owner, { lines: indexed.lines, bytes: indexed.bytes, accepted: [], done: true }, { release: true });
+  const count = (test: (f: IndexFailure) => boolean) => indexed.failures.filter(test).length;
+  return {
+    status: 'loaded',
+    object,
+    lines: indexed.lines,
+    bytes: indexed.bytes,
+    indexed: indexed.indexed,
+    overwritten: indexed.overwritten,
+    skipped: indexed.skipped,
+    parseFailed: count((f) => !f.refused && !f.tooLong),
+    refused: count((f) => f.refused !== undefined),
+    tooLong: count((f) => f.tooLong !== undefined),
+    retries: indexed.retries,
+    indices: [...indexed.indices].sort(),
+  };
+}
