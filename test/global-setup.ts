@@ -3,10 +3,16 @@
 // process.env.OPENSEARCH_URL: globalSetup runs in the main vitest process before the
 // 'forks' pool starts its workers, and the workers inherit its environment
 // (test/scripts/opensearch-local/global-setup.test.ts checks that).
+import { existsSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { getOpenSearch } from '../scripts/opensearch-local/engine.ts';
+import { SAMPLES_DIR } from '../scripts/samples.ts';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  if (!existsSync(SAMPLES_DIR)) {
+    // test/samples.ts: tests over the public samples run only when they are there; the corpus covers the rest.
+    console.log(`albatross tests: no public ALB samples at ${SAMPLES_DIR} (set ALBATROSS_SAMPLES_DIR to add them): the tests over them are skipped, the corpus in test/corpus/ is used.`);
+  }
   const engine = await getOpenSearch();
   // Fail the run once with a clear reason rather than every test with ECONNREFUSED.
   await fetch(`${engine.url}/`).catch((error: Error) => {

@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { MAX_LINE_BYTES, parseStream } from '../../../scripts/commands/parse.ts';
 import { encodeRecord } from '../../../transform/envelope.ts';
 import { parseAlbLineToJson } from '../../../transform/parser/index.ts';
-import { sampleLines } from '../../transform/parser/sample-lines.ts';
+import { corpusLine, corpusLines, CORPUS_FILES } from '../../corpus.ts';
+import { firehoseErrorRecord as record } from '../../firehose-error-records.ts';
 
 const CLI = fileURLToPath(new URL('../../../scripts/albatross.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'albatross-parse-'));
@@ -25,8 +26,8 @@ function jsonLines(text: string): any[] {
   return text.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
 }
 
-const good = sampleLines('aws-docs_2023-04_access-log-examples.log');
-const connection = sampleLines('aws-docs_connection-log-examples.log')[0]!;
+const good = (['http', 'https-authenticate', 'h2-redirect', 'ws', 'wss-ipv6-client', 'lambda', 'lambda-failure'] as const).map(corpusLine);
+const connection = corpusLines(CORPUS_FILES.connection)[0]!;
 
 describe('albatross parse', () => {
   it('writes documents in input order, errors and a summary to stderr, and exits 1 on a failed line', () => {
@@ -37,7 +38,7 @@ describe('albatross parse', () => {
     expect(status).toBe(1);
     const docs = jsonLines(stdout);
     expect(docs.map((doc) => doc['@timestamp'] + ' ' + doc.aws.elb.type)).toEqual([
-      '2018-07-02T22:23:00.186641Z http', '2018-07-02T22:23:00.186641Z https', '2018-07-02T22:23:00.186641Z h2',
+      '2024-03-11T08:15:42.512907Z http', '2024-03-11T08:16:03.004211Z https', '2024-03-11T08:17:20.101010Z h2',
     ]);
     // log.offset is the byte offset of the line in the file
     const bytes = Buffer.from(content);
@@ -124,18 +125,18 @@ describe('parseStream', () => {
   });
 
   it('keeps byte offsets right after multi-byte and invalid UTF-8 lines', async () => {
-    const lines = [good[0]!.replace('curl/7.46.0', 'curl/\u00e9\u00e9'), good[1]!.replace('curl/7.46.0', 'curl/\u0001'), good[2]!];
+    const lines = [good[0]!.replace('"curl/8.5.0"', '"curl/\u00e9\u00e9"'), good[1]!.replace(/"Mozilla[^"]*"/, '"curl/\u0001"'), good[2]!];
     const bytes = Buffer.from(lines.join('\n') + '\n');
     bytes[bytes.indexOf(1)] = 0xff; // invalid UTF-8 in the second line
     const { stats, out } = await collect(Readable.from([bytes]));
     expect(stats.documents).toBe(3);
     const docs = jsonLines(out);
     expect(docs.map((doc) => doc.log.offset)).toEqual([0, bytes.indexOf('https'), bytes.indexOf('h2 ')]);
-    expect(docs.map((doc) => doc.user_agent.original)).toEqual(['curl/éé', 'curl/\ufffd', 'curl/7.46.0']);
+    expect(docs.map((doc) => doc.user_agent.original)).toEqual(['curl/éé', 'curl/\ufffd', 'Mozilla/5.0 (Macintosh)']);
   });
 
   it('keeps invalid UTF-8 from crashing: replacement characters, document still produced', async () => {
-    const line = Buffer.from(good[0]!.replace('curl/7.46.0', 'curl/\u0001'));
+    const line = Buffer.from(good[0]!.replace('curl/8.5.0', 'curl/\u0001'));
     line[line.indexOf(1)] = 0xff;
     const { stats, out } = await collect(Readable.from([line]));
     expect(stats.documents).toBe(1);
@@ -145,8 +146,6 @@ describe('parseStream', () => {
 
 describe('--firehose-errors', () => {
   const source = { bucket: 'alb-logs', key: 'AWSLogs/123456789012/elasticloadbalancing/us-east-2/2026/01/01/x_app.lb_20260101T0000Z_10.0.0.1_a.log.gz', offset: 4096 };
-  const record = (data: Buffer | string, extra: object = {}) =>
-    JSON.stringify({ attemptsMade: 1, errorCode: 'Lambda.ProcessingFailedStatus', errorMessage: 'x', rawData: Buffer.from(data).toString('base64'), ...extra });
 
   it('through the CLI, given the backup folder: documents carry the event.id the transform would have given, failures their reason and source', () => {
     const folder = join(dir, 'backup', 'errors', 'processing-failed');

@@ -5,7 +5,9 @@ import type { Context } from 'aws-lambda';
 import { handler, MAX_LOGGED_FAILURES } from '../../../transform/firehose-transform/handler.ts';
 import { processRecords } from '../../../transform/firehose-transform/process.ts';
 import { METRICS_NAMESPACE, SERVICE_NAMES } from '../../../transform/observability.ts';
-import { accessLogSampleLines, envelopedLines, firehoseEvent } from '../../../scripts/transform-fixtures.ts';
+import { envelopedLines, firehoseEvent } from '../../../scripts/transform-fixtures.ts';
+import { cycleAccessLines } from '../../corpus.ts';
+import { accessLogLines } from '../../samples.ts';
 
 // The context object Lambda passes; only its data fields are read (by the Powertools logger).
 const context = {
@@ -23,7 +25,7 @@ const context = {
   succeed: () => undefined,
 } satisfies Context;
 
-const samples = accessLogSampleLines();
+const samples = accessLogLines();
 
 describe('transform handler', () => {
   let output: string[];
@@ -67,7 +69,7 @@ describe('transform handler', () => {
 
   it('counts failure reasons, samples at most a few raw lines and never logs the whole batch', async () => {
     const bad = Array.from({ length: 10 }, (_, i) => `broken line number ${i} with a unique marker XYZ${i}`);
-    const good = samples.slice(200, 240);
+    const good = cycleAccessLines(40, 7);
     const event = firehoseEvent([...good, ...bad, '', 'Enable AccessLog for ELB: app/elb-name/abc123456 at 2025-05-30T16:47:00.781Z']);
     const result = await handler(event, context);
     expect(result.records.map((r) => r.result)).toEqual([

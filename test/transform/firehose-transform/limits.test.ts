@@ -9,15 +9,15 @@ import {
 } from '../../../transform/firehose-transform/limits.ts';
 import { processRecords } from '../../../transform/firehose-transform/process.ts';
 import {
-  accessLogSampleLines,
   adversarialLines,
   envelopedLines,
   firehoseEvent,
   measureExpansion,
 } from '../../../scripts/transform-fixtures.ts';
+import { accessLogLines } from '../../samples.ts';
 
 const MB = 1024 * 1024;
-const samples = accessLogSampleLines();
+const samples = accessLogLines();
 const adversarial = adversarialLines();
 
 describe('transform size limits', () => {
