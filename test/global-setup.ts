@@ -4,11 +4,28 @@
 // 'forks' pool starts its workers, and the workers inherit its environment
 // (test/scripts/opensearch-local/global-setup.test.ts checks that).
 import { existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import type { TestProject } from 'vitest/node';
 import { getOpenSearch } from '../scripts/opensearch-local/engine.ts';
 import { SAMPLES_DIR } from '../scripts/samples.ts';
 
+/**
+ * ALBATROSS_TEST_CLOCK=<ISO instant>: the run's wall clock starts there (test/fake-clock.mjs), in the
+ * workers and in every Node child process they start. The offset is fixed here, once for the run.
+ */
+function shiftClock(): void {
+  const start = process.env.ALBATROSS_TEST_CLOCK;
+  if (!start) return;
+  const target = Date.parse(start);
+  if (Number.isNaN(target)) throw new Error(`ALBATROSS_TEST_CLOCK=${start} is not a date`);
+  process.env.ALBATROSS_TEST_CLOCK_OFFSET_MS = String(target - Date.now());
+  const preload = `--import=${pathToFileURL(new URL('./fake-clock.mjs', import.meta.url).pathname).href}`;
+  process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, preload].filter(Boolean).join(' ');
+  console.log(`albatross tests: wall clock shifted to start at ${new Date(target).toISOString()} (ALBATROSS_TEST_CLOCK)`);
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  shiftClock();
   if (!existsSync(SAMPLES_DIR)) {
     // test/samples.ts: tests over the public samples run only when they are there; the corpus covers the rest.
     console.log(`albatross tests: no public ALB samples at ${SAMPLES_DIR} (set ALBATROSS_SAMPLES_DIR to add them): the tests over them are skipped, the corpus in test/corpus/ is used.`);

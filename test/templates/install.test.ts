@@ -4,18 +4,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@opensearch-project/opensearch';
 import { createOpenSearchClient } from '../../templates/opensearch-client.ts';
-import { InstallError, dailyIndexName, installTemplates, type InstallReport } from '../../templates/install.ts';
+import { InstallError, installTemplates, type InstallReport } from '../../templates/install.ts';
 import { renderTemplates, DEFAULT_TEMPLATE_OPTIONS } from '../../templates/render.ts';
 import { buildMappings, flattenMappingTypes } from '../../transform/schema/mapping.ts';
 import { parseAlbLine } from '../../transform/parser/index.ts';
 import { corpusAccessLines } from '../corpus.ts';
 import { allLogFileLines } from '../samples.ts';
 import { removeIndicesAndTemplates } from '../opensearch-cleanup.ts';
+import { withUtcDays } from '../utc-days.ts';
 
 const url = process.env.OPENSEARCH_URL!;
 const prefix = `t7-install-${process.pid}`;
 const otherPrefix = `t7-other-${process.pid}`;
 const warnPrefix = `t7-warn-${process.pid}`;
+// Own prefixes for the tests that change templates, so they run in any order and one failure stays one.
+const verifyPrefix = `t7-verify-${process.pid}`;
+const stalePrefix = `t7-stale-${process.pid}`;
+const allPrefixes = [prefix, otherPrefix, warnPrefix, verifyPrefix, stalePrefix];
 let client: Client;
 
 async function cleanup(p: string): Promise<void> {
@@ -25,24 +30,21 @@ async function cleanup(p: string): Promise<void> {
 
 beforeAll(async () => {
   client = createOpenSearchClient({ endpoint: url });
-  await cleanup(prefix);
-  await cleanup(otherPrefix);
-  await cleanup(warnPrefix);
+  for (const p of allPrefixes) await cleanup(p);
 });
 afterAll(async () => {
-  await cleanup(prefix);
-  await cleanup(otherPrefix);
-  await cleanup(warnPrefix);
+  for (const p of allPrefixes) await cleanup(p);
   await client.close();
 });
 
 describe('installTemplates on the embedded engine', () => {
   let first: InstallReport;
   let second: InstallReport;
+  let firstDays: string[];
   const lines: string[] = [];
 
   beforeAll(async () => {
-    first = await installTemplates(client, { indexPrefix: prefix, replicas: 0, firehoseRoleArn: 'arn:aws:iam::123456789012:role/firehose', log: (l) => lines.push(l) });
+    ({ result: first, days: firstDays } = await withUtcDays(() => installTemplates(client, { indexPrefix: prefix, replicas: 0, firehoseRoleArn: 'arn:aws:iam::123456789012:role/firehose', log: (l) => lines.push(l) })));
     second = await installTemplates(client, { indexPrefix: prefix, replicas: 0, firehoseRoleArn: 'arn:aws:iam::123456789012:role/firehose' });
   });
 
@@ -81,7 +83,8 @@ describe('installTemplates on the embedded engine', () => {
 
   it('verifies every schema field with _simulate_index on a new daily index', () => {
     const v = first.verification!;
-    expect(v.index).toBe(dailyIndexName(prefix, new Date()));
+    // the day the install ran (either day, if it crossed midnight)
+    expect(firstDays.map((day) => `${prefix}-${day}`)).toContain(v.index);
     expect(v.mismatches).toEqual([]);
     expect(v.fieldsChecked).toBe(flattenMappingTypes(buildMappings().properties).size);
     expect(Object.fromEntries(v.keyFields.map((f) => [f.path, f.actual]))).toMatchObject({
@@ -173,24 +176,28 @@ describe('installTemplates: updates, dry run, failures', () => {
   });
 
   it('fails verification when a higher-priority template would win for the daily indices', async () => {
+    await installTemplates(client, { indexPrefix: verifyPrefix, replicas: 0, shards: 2 });
     await client.transport.request({
       method: 'PUT',
-      path: `/_index_template/${otherPrefix}-override`,
-      body: { index_patterns: [`${otherPrefix}-2*`], priority: 500, template: { mappings: { properties: { '@timestamp': { type: 'date' } } } } },
+      path: `/_index_template/${verifyPrefix}-override`,
+      body: { index_patterns: [`${verifyPrefix}-2*`], priority: 500, template: { mappings: { properties: { '@timestamp': { type: 'date' } } } } },
     });
-    const run = installTemplates(client, { indexPrefix: otherPrefix, replicas: 0, shards: 2 });
+    const run = installTemplates(client, { indexPrefix: verifyPrefix, replicas: 0, shards: 2 });
     await expect(run).rejects.toThrow(InstallError);
-    await expect(installTemplates(client, { indexPrefix: otherPrefix, replicas: 0, shards: 2 })).rejects.toThrow(
-      new RegExp(`Verification failed.*@timestamp: date instead of date_nanos.*Templates that win over ${otherPrefix}: ${otherPrefix}-override \\(${otherPrefix}-2\\*, priority 500\\)`),
+    await expect(installTemplates(client, { indexPrefix: verifyPrefix, replicas: 0, shards: 2 })).rejects.toThrow(
+      new RegExp(`Verification failed.*@timestamp: date instead of date_nanos.*Templates that win over ${verifyPrefix}: ${verifyPrefix}-override \\(${verifyPrefix}-2\\*, priority 500\\)`),
     );
-    await client.transport.request({ method: 'DELETE', path: `/_index_template/${otherPrefix}-override` });
+    await client.transport.request({ method: 'DELETE', path: `/_index_template/${verifyPrefix}-override` });
+    // With the override gone, the same install verifies again.
+    await expect(installTemplates(client, { indexPrefix: verifyPrefix, replicas: 0, shards: 2 })).resolves.toMatchObject({ changed: false });
   });
 
   it('warns about existing indices created without the templates', async () => {
-    const stale = `${otherPrefix}-1999-01-01`;
+    const stale = `${stalePrefix}-1999-01-01`;
+    await installTemplates(client, { indexPrefix: stalePrefix, replicas: 0 });
     // As if created before the template existed: explicit create-index mappings win over the template.
     await client.indices.create({ index: stale, body: { mappings: { properties: { '@timestamp': { type: 'date' } } } } });
-    const report = await installTemplates(client, { indexPrefix: otherPrefix, replicas: 0, shards: 2 });
+    const report = await installTemplates(client, { indexPrefix: stalePrefix, replicas: 0, shards: 2 });
     expect(report.staleIndices).toEqual([`${stale} (@timestamp)`]);
   });
 
@@ -199,9 +206,12 @@ describe('installTemplates: updates, dry run, failures', () => {
     const printed: string[] = [];
     // An endpoint nothing listens on: any request would fail the run.
     const dead = createOpenSearchClient({ endpoint: 'http://127.0.0.1:1' });
-    const dryReport = await installTemplates(dead, { indexPrefix: dryPrefix, dryRun: true, firehoseRoleArn: 'arn:aws:iam::123456789012:role/fh', log: (l) => printed.push(l) });
+    const { result: dryReport, days } = await withUtcDays(() =>
+      installTemplates(dead, { indexPrefix: dryPrefix, dryRun: true, firehoseRoleArn: 'arn:aws:iam::123456789012:role/fh', log: (l) => printed.push(l) }));
     expect(dryReport.steps.every((s) => s.outcome === 'planned')).toBe(true);
     const requests = printed.filter((l) => /^(PUT|POST|GET) /.test(l)).map((l) => l.split('\n')[0]);
+    const simulated = requests.at(-1)!;
+    expect(days.map((day) => `POST /_index_template/_simulate_index/${dryPrefix}-${day}`)).toContain(simulated);
     expect(requests).toEqual([
       `PUT /_component_template/${dryPrefix}-settings`,
       `PUT /_component_template/${dryPrefix}-mappings`,
@@ -210,7 +220,7 @@ describe('installTemplates: updates, dry run, failures', () => {
       `POST /_plugins/_ism/add/${dryPrefix}-*`,
       `PUT /_plugins/_security/api/roles/${dryPrefix}-firehose`,
       `PUT /_plugins/_security/api/rolesmapping/${dryPrefix}-firehose`,
-      `POST /_index_template/_simulate_index/${dailyIndexName(dryPrefix, new Date())}`,
+      simulated,
     ]);
     const mappingsRequest = printed.find((l) => l.startsWith(`PUT /_component_template/${dryPrefix}-mappings`))!;
     const t = renderTemplates({ ...DEFAULT_TEMPLATE_OPTIONS, indexPrefix: dryPrefix });

@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { createOpenSearchClient } from '../../../templates/opensearch-client.ts';
 import { forwardToEngine, readBody } from '../../http-stand-in.ts';
@@ -114,6 +114,12 @@ describe('configureDomain with the security REST API (loopback stand-in in front
     endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  // Every test starts from a domain with no roles or mappings of ours, whatever ran before it.
+  beforeEach(() => {
+    roles.clear();
+    mappings.clear();
+    writes.length = 0;
+  });
 
   it('creates the read-only Dashboards reader role and maps the Dashboards role to it and to kibana_user, keeping existing mappings', async () => {
     // What a domain already has: the master user on all_access, another team's users on kibana_user.

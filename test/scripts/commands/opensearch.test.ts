@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
+import { pollUntil } from '../../poll.ts';
 import { isRunning, waitUntilGone } from '../opensearch-local/process-state.ts';
 
 const CLI = fileURLToPath(new URL('../../../scripts/albatross.mjs', import.meta.url));
@@ -31,8 +32,8 @@ async function startCli(): Promise<{ cli: ChildProcessWithoutNullStreams; url: s
     }),
   ])) as [string];
   // The ready message follows the URL on stderr.
-  while (!/java pid \d+/.test(stderr)) await new Promise((resolve) => setTimeout(resolve, 50));
-  const [, javaPid, home] = /java pid (\d+), data in ([^,)]+)/.exec(stderr)!;
+  const [, javaPid, home] = await pollUntil('the ready message (java pid) on stderr', () => /java pid (\d+), data in ([^,)]+)/.exec(stderr) ?? undefined,
+    { timeoutMs: 30_000, intervalMs: 50 });
   return { cli, url, javaPid: Number(javaPid), home: home! };
 }
 
