@@ -1,28 +1,25 @@
 // `albatross demo --json` and `albatross backfill --json` as a user runs them (separate processes,
 // against the test run's engine through OPENSEARCH_URL): the last stdout line is the summary.
-import { execFile } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { Client } from '@opensearch-project/opensearch';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateToDirectory } from '../../../scripts/local/generator.ts';
 import { installTemplates } from '../../../templates/install.ts';
 import { removeIndicesAndTemplates } from '../../opensearch-cleanup.ts';
 import { withUtcDays } from '../../utc-days.ts';
+import { lastJsonLine, runCli } from '../../cli.ts';
 
-const CLI = fileURLToPath(new URL('../../../scripts/albatross.mjs', import.meta.url));
-const run = promisify(execFile);
 const client = new Client({ node: process.env.OPENSEARCH_URL! });
 const stamp = Date.now();
-const prefixes = [`test-cli-demo-${stamp}`, `test-cli-backfill-${stamp}`] as const;
+const prefixes = [`test-cli-demo-${stamp}`, `test-cli-backfill-${stamp}`, `test-cli-faults-${stamp}`] as const;
 
+/** Runs a `--json` command, which must succeed, and returns its summary. */
 async function cli(args: string[]): Promise<{ stdout: string; lastLine: Record<string, any> }> {
-  const { stdout } = await run(process.execPath, [CLI, ...args], { env: process.env, maxBuffer: 16 * 2 ** 20 });
-  const lines = stdout.trim().split('\n');
-  return { stdout, lastLine: JSON.parse(lines[lines.length - 1]!) };
+  const result = await runCli(args, { timeoutMs: 230_000 });
+  expect(result.code, result.stderr.slice(-2000)).toBe(0);
+  return { stdout: result.stdout, lastLine: lastJsonLine(result.stdout) };
 }
 
 describe('CLI summaries', () => {
@@ -35,6 +32,8 @@ describe('CLI summaries', () => {
     const { result: { lastLine: summary }, days } = await withUtcDays(() => cli(['demo', '--lines', '2000', '--files', '2', '--bad-lines', '7', '--prefix', prefixes[0], '--json']));
     for (const key of ['lines', 'indexed', 'failed', 'skipped', 'duplicates', 'indices', 'seconds']) expect(summary).toHaveProperty(key);
     expect(summary).toMatchObject({ objects: 2, lines: 2000, indexed: 1993, failed: 7, skipped: 0, duplicates: 0, unaccounted: 0 });
+    // No fault flags, no faults.
+    expect(summary.faults).toEqual({ throttledCalls: 0, partiallyFailedRecords: 0, rejectedBulkItems: 0 });
     // The demo's lines carry the current time: one daily index, or two if the run crossed midnight.
     const indices = summary.indices.map((i: { index: string }) => i.index);
     expect(indices.length).toBeGreaterThan(0);
@@ -51,13 +50,26 @@ describe('CLI summaries', () => {
     await generateToDirectory(folder, { lines: 1500, days: 1, seed: 3, files: 3, badLines: 4, end: new Date('2026-01-01T00:00:00Z') });
     const args = ['backfill', folder, '--prefix', prefixes[1], '--state', path.join(work, 'state.json'), '--failures', path.join(work, 'failures.ndjson'), '--json'];
     // Without templates the backfill refuses to create indices OpenSearch would have to guess.
-    await expect(run(process.execPath, [CLI, ...args], { env: process.env })).rejects.toMatchObject({
-      code: 1,
-      stderr: expect.stringContaining(`no Albatross index template covers ${prefixes[1]}-*`),
-    });
+    const refused = await runCli(args);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`no Albatross index template covers ${prefixes[1]}-*`);
     await installTemplates(client, { indexPrefix: prefixes[1], replicas: 0, log: () => undefined });
     const { lastLine: summary } = await cli(args);
     expect(summary).toMatchObject({ objects: 3, lines: 1500, indexed: 1496, failed: 4, duplicates: 0, interrupted: false });
     expect(summary.indices).toEqual(['2025-12-31'].map((day) => `${prefixes[1]}-${day}`));
+  }, 240_000);
+
+  it('demo --throttle-rate/--partial-failure-rate/--bulk-reject-rate: the faults happen, and every line is still accounted for once', async () => {
+    const { lastLine: summary } = await cli([
+      'demo', '--lines', '3000', '--files', '3', '--bad-lines', '5', '--prefix', prefixes[2], '--json',
+      '--throttle-rate', '0.3', '--partial-failure-rate', '0.2', '--bulk-reject-rate', '0.1',
+    ]);
+    expect(summary.faults.throttledCalls).toBeGreaterThan(0);
+    expect(summary.faults.partiallyFailedRecords).toBeGreaterThan(0);
+    expect(summary.faults.rejectedBulkItems).toBeGreaterThan(0);
+    expect(summary).toMatchObject({ lines: 3000, indexed: 2995, failed: 5, duplicates: 0, unaccounted: 0 });
+    // Counted in the engine, not only in the summary.
+    await client.indices.refresh({ index: `${prefixes[2]}-*` });
+    expect((await client.count({ index: `${prefixes[2]}-*` })).body.count).toBe(2995);
   }, 240_000);
 });

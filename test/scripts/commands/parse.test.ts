@@ -1,11 +1,9 @@
 // `albatross parse`: the real CLI in a child process, plus parseStream in-process
 // for the cases that need a huge or corrupt input.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { MAX_LINE_BYTES, parseStream } from '../../../scripts/commands/parse.ts';
@@ -13,13 +11,13 @@ import { encodeRecord } from '../../../transform/envelope.ts';
 import { parseAlbLineToJson } from '../../../transform/parser/index.ts';
 import { corpusLine, corpusLines, CORPUS_FILES } from '../../corpus.ts';
 import { firehoseErrorRecord as record } from '../../firehose-error-records.ts';
+import { runCli, type CliResult } from '../../cli.ts';
 
-const CLI = fileURLToPath(new URL('../../../scripts/albatross.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'albatross-parse-'));
 
-function run(args: string[], input?: Buffer | string): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [CLI, 'parse', ...args], { input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+/** `albatross parse <args>` with `input` on stdin. */
+function run(args: string[], input?: Buffer | string): Promise<CliResult> {
+  return runCli(['parse', ...args], input === undefined ? {} : { input });
 }
 
 function jsonLines(text: string): any[] {
@@ -30,12 +28,12 @@ const good = (['http', 'https-authenticate', 'h2-redirect', 'ws', 'wss-ipv6-clie
 const connection = corpusLines(CORPUS_FILES.connection)[0]!;
 
 describe('albatross parse', () => {
-  it('writes documents in input order, errors and a summary to stderr, and exits 1 on a failed line', () => {
+  it('writes documents in input order, errors and a summary to stderr, and exits 1 on a failed line', async () => {
     const file = join(dir, 'mixed.log');
     const content = [good[0], 'Enable AccessLog for ELB: app/x/y at 2025-05-30T16:47:00.781Z', '', connection, good[1], good[2]].join('\n') + '\n';
     writeFileSync(file, content);
-    const { status, stdout, stderr } = run([file]);
-    expect(status).toBe(1);
+    const { code, stdout, stderr } = await run([file]);
+    expect(code).toBe(1);
     const docs = jsonLines(stdout);
     expect(docs.map((doc) => doc['@timestamp'] + ' ' + doc.aws.elb.type)).toEqual([
       '2024-03-11T08:15:42.512907Z http', '2024-03-11T08:16:03.004211Z https', '2024-03-11T08:17:20.101010Z h2',
@@ -52,33 +50,33 @@ describe('albatross parse', () => {
     expect(stderrLines).toHaveLength(2);
   });
 
-  it('reads gzip files and stdin, exits 0 when every line parsed, and gives stable ids per source', () => {
+  it('reads gzip files and stdin, exits 0 when every line parsed, and gives stable ids per source', async () => {
     const plain = good.join('\n') + '\n';
     const gz = join(dir, 'x_app.log.gz');
     writeFileSync(gz, gzipSync(plain));
-    const fromGzip = run([gz]);
-    const fromStdin = run([], plain);
-    const fromGzipStdin = run(['-'], gzipSync(plain));
+    const fromGzip = await run([gz]);
+    const fromStdin = await run([], plain);
+    const fromGzipStdin = await run(['-'], gzipSync(plain));
     for (const result of [fromGzip, fromStdin, fromGzipStdin]) {
-      expect(result.status).toBe(0);
+      expect(result.code).toBe(0);
       expect(result.stderr).toMatch(/^albatross parse: 7 lines, 7 documents \(0 with malformed values tagged\), 0 skipped, 0 failed/);
     }
     const strip = (doc: any): any => ({ ...doc, event: { ...doc.event, id: undefined }, log: undefined });
     expect(jsonLines(fromGzip.stdout).map(strip)).toEqual(jsonLines(fromStdin.stdout).map(strip));
     expect(jsonLines(fromStdin.stdout)).toEqual(jsonLines(fromGzipStdin.stdout));
     expect(jsonLines(fromStdin.stdout)[0].log).toBeUndefined();
-    expect(jsonLines(run([gz]).stdout).map((doc) => doc.event.id)).toEqual(jsonLines(fromGzip.stdout).map((doc) => doc.event.id));
+    expect(jsonLines((await run([gz])).stdout).map((doc) => doc.event.id)).toEqual(jsonLines(fromGzip.stdout).map((doc) => doc.event.id));
   });
 
-  it('adds event.original with --original', () => {
-    const { stdout } = run(['--original'], good.join('\n'));
+  it('adds event.original with --original', async () => {
+    const { stdout } = await run(['--original'], good.join('\n'));
     expect(jsonLines(stdout).map((doc) => doc.event.original)).toEqual(good);
   });
 
-  it('exits 1 with a clear error for a missing file', () => {
+  it('exits 1 with a clear error for a missing file', async () => {
     const missing = join(dir, 'missing.log');
-    const { status, stderr } = run([missing]);
-    expect(status).toBe(1);
+    const { code, stderr } = await run([missing]);
+    expect(code).toBe(1);
     expect(JSON.parse(stderr.split('\n')[0]!)).toMatchObject({ file: missing, error: expect.stringMatching(/^cannot read input: ENOENT/) });
   });
 });
@@ -147,15 +145,15 @@ describe('parseStream', () => {
 describe('--firehose-errors', () => {
   const source = { bucket: 'alb-logs', key: 'AWSLogs/123456789012/elasticloadbalancing/us-east-2/2026/01/01/x_app.lb_20260101T0000Z_10.0.0.1_a.log.gz', offset: 4096 };
 
-  it('through the CLI, given the backup folder: documents carry the event.id the transform would have given, failures their reason and source', () => {
+  it('through the CLI, given the backup folder: documents carry the event.id the transform would have given, failures their reason and source', async () => {
     const folder = join(dir, 'backup', 'errors', 'processing-failed');
     mkdirSync(join(folder, '2026', '01', '01', '00'), { recursive: true });
     const file = join(folder, '2026', '01', '01', '00', 'albatross-local-1-2026-01-01-00-00-00-a');
     // gzip, as the stack's backup configuration writes them
     writeFileSync(file, gzipSync([record(encodeRecord(source, good[0]!)), '', record(encodeRecord({ ...source, offset: 9 }, 'broken line')), record(good[1]!),
       record('{"@timestamp":"2026-01-01T00:00:00Z"}', { errorMessage: 'mapper_parsing_exception', esIndexName: 'alb-logs-2026-01-01', esDocumentId: 'x' })].join('\n') + '\n'));
-    const result = run(['--firehose-errors', join(dir, 'backup')]);
-    expect(result.status).toBe(1);
+    const result = await run(['--firehose-errors', join(dir, 'backup')]);
+    expect(result.code).toBe(1);
     const documents = jsonLines(result.stdout);
     const expected = parseAlbLineToJson(good[0]!, { source });
     expect(expected.kind).toBe('document');

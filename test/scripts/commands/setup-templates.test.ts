@@ -1,24 +1,17 @@
 // The `albatross setup-templates` command as a user runs it (a child process), against
 // the embedded engine from process.env.OPENSEARCH_URL.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseNdjson } from '../../../templates/dashboards.ts';
+import { runCli, type CliResult } from '../../cli.ts';
 
-const exec = promisify(execFile);
 const prefix = `t7-cli-${process.pid}`;
 
-async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec('node', ['scripts/albatross.mjs', 'setup-templates', ...args], { env: { ...process.env, ...env }, timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+/** `albatross setup-templates <args>`. */
+function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+  return runCli(['setup-templates', ...args], { env });
 }
 
 afterAll(async () => {
