@@ -4,9 +4,7 @@ import os from 'node:os';
 import { constants, gunzipSync } from 'node:zlib';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
+import { startLocalDynamoDb } from '../../dynamodb-local.ts';
 import { CheckpointConflictError, DynamoDbCheckpointStore, MemoryCheckpointStore } from '../../../transform/loader/checkpoint.ts';
 import { DirectoryFailureSink, MemoryFailureSink, RECORD_TOO_LARGE } from '../../../transform/loader/failures.ts';
 import {
@@ -260,18 +258,10 @@ describe('loadObject', () => {
   });
 
   it('resumes through the DynamoDB checkpoint store (dynalite) without resending', async () => {
-    const server = dynalite({ createTableMs: 0 });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const dynamo = new DynamoDBClient({
-      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, region: 'us-east-2',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+    const dynamodb = await startLocalDynamoDb();
     try {
-      await dynamo.send(new CreateTableCommand({
-        TableName: 'checkpoints', BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-      }));
-      const checkpoints = new DynamoDbCheckpointStore(dynamo, 'checkpoints');
+      await dynamodb.createCheckpointTable('checkpoints');
+      const checkpoints = new DynamoDbCheckpointStore(dynamodb.client, 'checkpoints');
       const text = logLines(2500).join('\n') + '\n';
       await env.put(ACCESS_LOG_KEY, gzipText(text));
       env.localFirehose.setFaults({ partialFailureRate: 0.9, seed: 11 });
@@ -286,8 +276,7 @@ describe('loadObject', () => {
       expect((await loadObject(options({ checkpoints }))).status).toBe('already-loaded');
       expectExactlyOnce(env.sink.records, ACCESS_LOG_KEY, text);
     } finally {
-      dynamo.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await dynamodb.stop();
     }
   });
 
