@@ -30,6 +30,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // test/samples.ts: tests over the public samples run only when they are there; the corpus covers the rest.
     console.log(`albatross tests: no public ALB samples at ${SAMPLES_DIR} (set ALBATROSS_SAMPLES_DIR to add them): the tests over them are skipped, the corpus in test/corpus/ is used.`);
   }
+  // test/opensearch-mode.ts: an existing cluster (OPENSEARCH_URL) or the embedded engine started here.
+  process.env.ALBATROSS_TEST_OPENSEARCH = process.env.OPENSEARCH_URL?.trim() ? 'external' : 'embedded';
   const engine = await getOpenSearch();
   // Fail the run once with a clear reason rather than every test with ECONNREFUSED.
   await fetch(`${engine.url}/`).catch((error: Error) => {

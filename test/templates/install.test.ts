@@ -12,6 +12,7 @@ import { corpusAccessLines } from '../corpus.ts';
 import { allLogFileLines } from '../samples.ts';
 import { removeIndicesAndTemplates } from '../opensearch-cleanup.ts';
 import { withUtcDays } from '../utc-days.ts';
+import { itEmbedded } from '../opensearch-mode.ts';
 
 const url = process.env.OPENSEARCH_URL!;
 const prefix = `t7-install-${process.pid}`;
@@ -48,7 +49,7 @@ describe('installTemplates on the embedded engine', () => {
     second = await installTemplates(client, { indexPrefix: prefix, replicas: 0, firehoseRoleArn: 'arn:aws:iam::123456789012:role/firehose' });
   });
 
-  it('creates the component and index templates on the first run', () => {
+  itEmbedded('creates the component and index templates on the first run', 'the embedded engine has no ISM or security plugin; another cluster may have them, and its steps differ', () => {
     expect(first.version).toMatch(/^2\./);
     expect(first.changed).toBe(true);
     expect(first.steps.filter((s) => s.outcome === 'created').map((s) => s.step)).toEqual([
@@ -65,13 +66,13 @@ describe('installTemplates on the embedded engine', () => {
     expect(yellow.warnings).toEqual([`${nodes} replicas need ${nodes + 1} data nodes but the cluster has ${nodes}: new indices will stay yellow (use --replicas ${nodes - 1})`]);
   });
 
-  it('changes nothing on the second run and says so', () => {
+  itEmbedded('changes nothing on the second run and says so', 'the embedded engine has no ISM or security plugin; another cluster may have them, and its steps differ', () => {
     expect(second.changed).toBe(false);
     expect(second.steps.filter((s) => s.outcome !== 'skipped').every((s) => s.outcome === 'unchanged')).toBe(true);
     expect(second.steps.filter((s) => s.outcome === 'unchanged')).toHaveLength(3);
   });
 
-  it('reports the missing ISM and security plugins instead of failing', () => {
+  itEmbedded('reports the missing ISM and security plugins instead of failing', 'the embedded engine has no ISM or security plugin; another cluster may have them, and its steps differ', () => {
     const ism = first.steps.find((s) => s.step.startsWith('ISM policy'))!;
     expect(ism.outcome).toBe('skipped');
     expect(ism.detail).toMatch(/no ISM plugin.*NOT deleted automatically/);

@@ -5,8 +5,9 @@ import { stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, expect, test } from 'vitest';
 import { pollUntil } from '../../poll.ts';
+import { describeEmbedded } from '../../opensearch-mode.ts';
 import { isRunning, waitUntilGone } from '../opensearch-local/process-state.ts';
 
 const CLI = fileURLToPath(new URL('../../../scripts/albatross.mjs', import.meta.url));
@@ -37,7 +38,7 @@ async function startCli(): Promise<{ cli: ChildProcessWithoutNullStreams; url: s
   return { cli, url, javaPid: Number(javaPid), home: home! };
 }
 
-describe('albatross opensearch', () => {
+describeEmbedded('albatross opensearch', 'starts its own embedded engines (Java)', () => {
   test('prints a URL where OpenSearch 2.19 answers, and Ctrl-C stops it cleanly', async () => {
     const { cli, url, javaPid, home } = await startCli();
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
