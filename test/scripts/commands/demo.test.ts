@@ -1,6 +1,6 @@
 // `albatross demo --json` and `albatross backfill --json` as a user runs them (separate processes,
 // against the test run's engine through OPENSEARCH_URL): the last stdout line is the summary.
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from '@opensearch-project/opensearch';
@@ -22,14 +22,24 @@ async function cli(args: string[]): Promise<{ stdout: string; lastLine: Record<s
   return { stdout: result.stdout, lastLine: lastJsonLine(result.stdout) };
 }
 
+/** Work folders of this file's commands (the demo keeps its backups for the user: the test removes them). */
+const workDirectories: string[] = [];
+async function workDirectory(name: string): Promise<string> {
+  const directory = await mkdtemp(path.join(tmpdir(), `albatross-${name}-`));
+  workDirectories.push(directory);
+  return directory;
+}
+
 describe('CLI summaries', () => {
   afterAll(async () => {
+    for (const directory of workDirectories) await rm(directory, { recursive: true, force: true });
     for (const prefix of prefixes) await removeIndicesAndTemplates(client, prefix);
     await client.close();
   });
 
   it('demo --json: one JSON object on the last stdout line that balances', async () => {
-    const { result: { lastLine: summary }, days } = await withUtcDays(() => cli(['demo', '--lines', '2000', '--files', '2', '--bad-lines', '7', '--prefix', prefixes[0], '--json']));
+    const work = await workDirectory('demo');
+    const { result: { lastLine: summary }, days } = await withUtcDays(() => cli(['demo', '--lines', '2000', '--files', '2', '--bad-lines', '7', '--prefix', prefixes[0], '--json', '--work-dir', work]));
     for (const key of ['lines', 'indexed', 'failed', 'skipped', 'duplicates', 'indices', 'seconds']) expect(summary).toHaveProperty(key);
     expect(summary).toMatchObject({ objects: 2, lines: 2000, indexed: 1993, failed: 7, skipped: 0, duplicates: 0, unaccounted: 0 });
     // No fault flags, no faults.
@@ -45,7 +55,7 @@ describe('CLI summaries', () => {
   }, 240_000);
 
   it('backfill --json: the summary of a folder source, and a clear error without templates', async () => {
-    const work = await mkdtemp(path.join(tmpdir(), 'albatross-cli-backfill-'));
+    const work = await workDirectory('cli-backfill');
     const folder = path.join(work, 'logs');
     await generateToDirectory(folder, { lines: 1500, days: 1, seed: 3, files: 3, badLines: 4, end: new Date('2026-01-01T00:00:00Z') });
     const args = ['backfill', folder, '--prefix', prefixes[1], '--state', path.join(work, 'state.json'), '--failures', path.join(work, 'failures.ndjson'), '--json'];
@@ -61,7 +71,7 @@ describe('CLI summaries', () => {
 
   it('demo --throttle-rate/--partial-failure-rate/--bulk-reject-rate: the faults happen, and every line is still accounted for once', async () => {
     const { lastLine: summary } = await cli([
-      'demo', '--lines', '3000', '--files', '3', '--bad-lines', '5', '--prefix', prefixes[2], '--json',
+      'demo', '--lines', '3000', '--files', '3', '--bad-lines', '5', '--prefix', prefixes[2], '--json', '--work-dir', await workDirectory('demo-faults'),
       '--throttle-rate', '0.3', '--partial-failure-rate', '0.2', '--bulk-reject-rate', '0.1',
     ]);
     expect(summary.faults.throttledCalls).toBeGreaterThan(0);

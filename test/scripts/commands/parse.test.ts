@@ -1,11 +1,11 @@
 // `albatross parse`: the real CLI in a child process, plus parseStream in-process
 // for the cases that need a huge or corrupt input.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { MAX_LINE_BYTES, parseStream } from '../../../scripts/commands/parse.ts';
 import { encodeRecord } from '../../../transform/envelope.ts';
 import { parseAlbLineToJson } from '../../../transform/parser/index.ts';
@@ -14,6 +14,7 @@ import { firehoseErrorRecord as record } from '../../firehose-error-records.ts';
 import { runCli, type CliResult } from '../../cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'albatross-parse-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** `albatross parse <args>` with `input` on stdin. */
 function run(args: string[], input?: Buffer | string): Promise<CliResult> {

@@ -1,6 +1,6 @@
 // The local delivery stream against the real engine and the real transform handler.
 import './quiet-lambdas.ts';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from '@opensearch-project/opensearch';
@@ -48,8 +48,12 @@ async function backup(directory: string, type: string): Promise<FirehoseErrorRec
   return out;
 }
 
+/** Backup folders of this file's streams, removed afterwards (even when a test fails). */
+const directories: string[] = [];
+
 async function stream(options: Partial<DeliveryStreamOptions> = {}): Promise<{ delivery: DeliveryStream; directory: string }> {
   const directory = await mkdtemp(path.join(tmpdir(), 'albatross-delivery-'));
+  directories.push(directory);
   const delivery = new DeliveryStream({ client, transform: handler, indexPrefix: prefix, backupDirectory: directory, bufferIntervalMs: 50, ...options });
   return { delivery, directory };
 }
@@ -59,6 +63,7 @@ describe('local delivery stream', () => {
     await installTemplates(client, { indexPrefix: prefix, replicas: 0, log: () => undefined });
   }, 120_000);
   afterAll(async () => {
+    for (const directory of directories) await rm(directory, { recursive: true, force: true });
     await removeIndicesAndTemplates(client, prefix);
     await client.close();
   });
