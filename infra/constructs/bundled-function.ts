@@ -102,7 +102,8 @@ export class BundledFunction extends Construct {
         // Ship the SDK versions the code was tested with instead of the runtime's copy.
         bundleAwsSDK: true,
         // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
-        banner: "import { createRequire as __albatrossCreateRequire } from 'node:module'; const require = __albatrossCreateRequire(import.meta.url);",
+        // Split so the CLI bundler's import.meta.url rewrite (scripts/build-cli.mjs) leaves this string alone.
+        banner: "import { createRequire as __albatrossCreateRequire } from 'node:module'; const require = __albatrossCreateRequire(import.meta" + '.url);',
         ...(props.files !== undefined && Object.keys(props.files).length > 0 && {
           commandHooks: {
             beforeBundling: () => [],

@@ -126,7 +126,8 @@ export const bench: Bench = {
         target: 'node20',
         minify: true,
         logLevel: 'silent',
-        banner: { js: "import { createRequire as __albatrossCreateRequire } from 'node:module'; const require = __albatrossCreateRequire(import.meta.url);" },
+        // The same banner as the stack's bundles; split so the CLI bundler's import.meta.url rewrite leaves the string alone.
+        banner: { js: "import { createRequire as __albatrossCreateRequire } from 'node:module'; const require = __albatrossCreateRequire(import.meta" + '.url);' },
       });
       mkdirSync(path.join(dir, BUNDLED_DATA_FOLDER));
       let dataBytes = 0;
