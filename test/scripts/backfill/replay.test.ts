@@ -107,7 +107,7 @@ describe('replayDeliveryFailures', () => {
     const kept = await records(keyB);
     expect(kept.map((r) => r.esDocumentId)).toEqual(['fh-b1', 'fh-b3']);
     expect(kept[0]).toMatchObject({ errorMessage: 'cluster_block_exception: flood-stage watermark', replayAttempts: 1, replayErrorMessage: expect.stringContaining('not indexed: 400 strict_dynamic_mapping_exception') });
-    expect(kept[1]).toMatchObject({ replayAttempts: 1, replayErrorMessage: `document for index other-2026-01-02, outside --prefix ${prefix}` });
+    expect(kept[1]).toMatchObject({ replayAttempts: 1, replayErrorMessage: `document for index other-2026-01-02, outside --prefix ${prefix}, --connection-prefix alb-connection and --health-prefix alb-health` });
   });
 
   it('a second run adds nothing and replays nothing twice', async () => {

@@ -70,7 +70,11 @@ describe('CLI summaries', () => {
   }, 240_000);
 
   it('demo --engine-outage --json: reports the replay, and the run still balances', async () => {
-    const { lastLine: summary } = await cli(['demo', '--lines', '3000', '--files', '3', '--bad-lines', '5', '--engine-outage', '2', '--prefix', prefixes[4], '--json', '--work-dir', await workDirectory('demo-outage')]);
+    // access logs alone: the outage blocks writes to --prefix
+    const { lastLine: summary } = await cli([
+      'demo', '--lines', '3000', '--files', '3', '--bad-lines', '5', '--connection-lines', '0', '--health-lines', '0', '--engine-outage', '2', '--prefix', prefixes[4], '--json',
+      '--work-dir', await workDirectory('demo-outage'),
+    ]);
     expect(summary).toMatchObject({ lines: 3000, indexed: 2995, failed: 5, skipped: 0, duplicates: 0, unaccounted: 0 });
     expect(summary.faults).toMatchObject({ engineOutageSeconds: 2, retryWindowSeconds: 1 });
     expect(summary.replay).toMatchObject({ documentsFailed: 0, objectsFailed: [] });

@@ -164,7 +164,8 @@ describe('transform handler', () => {
     // are about twice the Lambda response limit.
     const worstLine = measureExpansion(adversarialLines()).worstLine;
     const event = firehoseEvent(Array.from({ length: Math.ceil(2 ** 20 / worstLine.length) }, () => worstLine));
-    const unbounded = processRecords(event.records, { maxResponseBytes: Number.POSITIVE_INFINITY });
+    // enriched, as the handler's default configuration does
+    const unbounded = processRecords(event.records, { maxResponseBytes: Number.POSITIVE_INFINITY, enrich: sharedEnricher('all') });
     expect(unbounded.stats.responseBytes).toBeGreaterThan(RESPONSE_GUARD_BYTES);
     expect(RESPONSE_GUARD_BYTES).toBeLessThan(LAMBDA_RESPONSE_LIMIT_BYTES);
 
