@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-export const SAMPLES_DIR = path.resolve(process.env['ALBATROSS_SAMPLES_DIR'] ?? path.join(REPO_ROOT, '../shared/samples'));
+export const SAMPLES_DIR = path.resolve(process.env['ALBATROSS_SAMPLES_DIR'] || path.join(REPO_ROOT, '../shared/samples'));
 
 /** Sample files that hold ALB access-log lines (the others are connection/health-check/NLB logs, keys, control lines). */
 export const ACCESS_LOG_SAMPLE_FILES = [

@@ -1,25 +1,13 @@
 // The `albatross` entry point as a user runs it (a child process): argument errors and failures a
 // command does not explain itself end in one readable line and exit code 1, never a stack trace.
-import { execFile } from 'node:child_process';
 import { cp, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readSampleLines } from '../samples.ts';
+import { runCli } from '../cli.ts';
+import { cycleAccessLines } from '../corpus.ts';
 
-const exec = promisify(execFile);
 let work: string;
-
-async function albatross(args: string[], env: Record<string, string | undefined> = {}, bin = 'scripts/albatross.mjs'): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec('node', [bin, ...args], { env: { ...process.env, ...env }, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 beforeAll(async () => {
   work = await mkdtemp(path.join(os.tmpdir(), 'albatross-cli-'));
@@ -32,17 +20,17 @@ describe('albatross', () => {
   it('an unexpected failure is one line naming the command, with the stack only on request', async () => {
     const file = path.join(work, 'a-file');
     await writeFile(file, 'not a folder');
-    const failed = await albatross(['generate', '--out', file, '--lines', '5'], { ALBATROSS_DEBUG: undefined });
+    const failed = await runCli(['generate', '--out', file, '--lines', '5'], { env: { ALBATROSS_DEBUG: undefined } });
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/^albatross generate failed: ENOTDIR: not a directory, mkdir '.*a-file\/AWSLogs\//);
     expect(failed.stderr).not.toMatch(/^\s+at /m);
-    const debug = await albatross(['generate', '--out', file, '--lines', '5'], { ALBATROSS_DEBUG: '1' });
+    const debug = await runCli(['generate', '--out', file, '--lines', '5'], { env: { ALBATROSS_DEBUG: '1' } });
     expect(debug.code).toBe(1);
     expect(debug.stderr).toMatch(/^\s+at .*generator\.ts/m);
   }, 60_000);
 
   it('runs the bundle built from today\'s sources (test/global-setup.ts builds it), with every command in its help', async () => {
-    const help = await albatross(['--help']);
+    const help = await runCli(['--help']);
     expect(help.code).toBe(0);
     expect(help.stderr).toBe(''); // no "running the sources through tsx" hint
     for (const command of ['opensearch', 'parse', 'setup-templates', 'generate', 'demo', 'backfill', 'bench']) {
@@ -60,10 +48,10 @@ describe('albatross', () => {
     await cp('package.json', path.join(checkout, 'package.json'));
     await symlink(path.resolve('node_modules'), path.join(checkout, 'node_modules'));
     const input = path.join(work, 'lines.log');
-    await writeFile(input, `${readSampleLines('aws-docs_2023-04_access-log-examples.log').join('\n')}\n`);
+    await writeFile(input, `${cycleAccessLines(7).join('\n')}\n`);
 
-    const fromSources = await albatross(['parse', input], {}, path.join(checkout, 'scripts', 'albatross.mjs'));
-    const fromBundle = await albatross(['parse', input]);
+    const fromSources = await runCli(['parse', input], { entry: path.join(checkout, 'scripts', 'albatross.mjs') });
+    const fromBundle = await runCli(['parse', input]);
     expect(fromSources.stderr.split('\n')[0]).toBe('albatross: the CLI bundle (dist/cli) is missing; running the sources through tsx (slower start). `npm run build` rebuilds it.');
     expect(fromSources.code).toBe(0);
     expect(fromSources.stdout).toMatch(/^\{"@timestamp":/);
@@ -76,7 +64,7 @@ describe('albatross', () => {
       ['s3://', 'must be s3://bucket/prefix with a valid bucket name, or a folder'],
       [path.join(work, 'missing'), 'no such folder'],
     ] as const) {
-      const result = await albatross(['backfill', source, '--endpoint', 'http://127.0.0.1:1']);
+      const result = await runCli(['backfill', source, '--endpoint', 'http://127.0.0.1:1']);
       expect(result.code, source).toBe(1);
       expect(result.stderr).toContain(`error: command-argument value '${source}' is invalid for argument 'source'. ${reason}`);
       expect(result.stderr).not.toContain('Backfilling');

@@ -1,10 +1,8 @@
 // The Dashboards saved objects: structure, references, and every field they use
 // checked against the mapping a real daily index gets; the field aggregations of
-// each visualization are run on the embedded engine over the parsed sample lines.
-import { readdir, readFile } from 'node:fs/promises';
+// each visualization are run on the embedded engine over the parsed corpus (and sample) lines.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@opensearch-project/opensearch';
 import { createOpenSearchClient } from '../../templates/opensearch-client.ts';
@@ -22,7 +20,7 @@ import { dashboardsTarget } from '../../templates/dashboards-import.ts';
 import { flattenMappingTypes } from '../../transform/schema/mapping.ts';
 import { sharedEnricher } from '../../transform/enrich/data.ts';
 import { parseAlbLine } from '../../transform/parser/index.ts';
-import { SAMPLES_DIR } from '../samples.ts';
+import { allLogFileLines } from '../samples.ts';
 import { removeIndicesAndTemplates } from '../opensearch-cleanup.ts';
 import { readBody } from '../http-stand-in.ts';
 
@@ -39,13 +37,10 @@ beforeAll(async () => {
   // The mapping a new daily index really gets, as OpenSearch reports it.
   const simulated = await client.transport.request({ method: 'POST', path: `/_index_template/_simulate_index/${index}` });
   mappingTypes = flattenMappingTypes(simulated.body.template.mappings.properties);
-  const samples = SAMPLES_DIR;
   const body: object[] = [];
-  for (const file of (await readdir(samples)).filter((f) => f.endsWith('.log'))) {
-    for (const line of (await readFile(path.join(samples, file), 'utf8')).split('\n')) {
-      const result = parseAlbLine(line, { enrich: sharedEnricher('all') });   // as the transform does
-      if (result.kind === 'document') body.push({ index: { _index: index } }, result.document);
-    }
+  for (const { line } of allLogFileLines()) {
+    const result = parseAlbLine(line, { enrich: sharedEnricher('all') });   // as the transform does
+    if (result.kind === 'document') body.push({ index: { _index: index } }, result.document);
   }
   await client.bulk({ refresh: true, body });
 });

@@ -1,18 +1,19 @@
 // installTemplates against the real embedded OpenSearch (process.env.OPENSEARCH_URL).
 // The embedded engine has no ISM and no security plugin, so those steps must report
 // "skipped" with a reason; everything else is installed and checked for real.
-import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@opensearch-project/opensearch';
 import { createOpenSearchClient } from '../../templates/opensearch-client.ts';
-import { InstallError, dailyIndexName, installTemplates, type InstallReport } from '../../templates/install.ts';
+import { InstallError, installTemplates, type InstallReport } from '../../templates/install.ts';
 import { renderTemplates, DEFAULT_TEMPLATE_OPTIONS } from '../../templates/render.ts';
 import { buildMappings, flattenMappingTypes } from '../../transform/schema/mapping.ts';
 import { SCHEMA_FIELDS } from '../../transform/schema/fields.ts';
 import { parseAlbLine } from '../../transform/parser/index.ts';
-import { SAMPLES_DIR } from '../samples.ts';
+import { corpusAccessLines } from '../corpus.ts';
+import { allLogFileLines } from '../samples.ts';
 import { removeIndicesAndTemplates } from '../opensearch-cleanup.ts';
+import { withUtcDays } from '../utc-days.ts';
+import { itEmbedded } from '../opensearch-mode.ts';
 
 const url = process.env.OPENSEARCH_URL!;
 const prefix = `t7-install-${process.pid}`;
@@ -20,6 +21,10 @@ const otherPrefix = `t7-other-${process.pid}`;
 const warnPrefix = `t7-warn-${process.pid}`;
 const upgradePrefix = `t7-upgrade-${process.pid}`;
 const conflictPrefix = `t7-conflict-${process.pid}`;
+// Own prefixes for the tests that change templates, so they run in any order and one failure stays one.
+const verifyPrefix = `t7-verify-${process.pid}`;
+const stalePrefix = `t7-stale-${process.pid}`;
+const allPrefixes = [prefix, otherPrefix, warnPrefix, upgradePrefix, conflictPrefix, verifyPrefix, stalePrefix];
 let client: Client;
 
 async function cleanup(p: string): Promise<void> {
@@ -29,34 +34,25 @@ async function cleanup(p: string): Promise<void> {
 
 beforeAll(async () => {
   client = createOpenSearchClient({ endpoint: url });
-  await cleanup(prefix);
-  await cleanup(otherPrefix);
-  await cleanup(warnPrefix);
-  await cleanup(upgradePrefix);
-  await cleanup(conflictPrefix);
+  for (const p of allPrefixes) await cleanup(p);
 });
 afterAll(async () => {
-  await cleanup(prefix);
-  await cleanup(otherPrefix);
-  await cleanup(warnPrefix);
-  await cleanup(upgradePrefix);
-  await cleanup(conflictPrefix);
+  for (const p of allPrefixes) await cleanup(p);
   await client.close();
 });
-
-const samplesDir = SAMPLES_DIR;
 
 describe('installTemplates on the embedded engine', () => {
   let first: InstallReport;
   let second: InstallReport;
+  let firstDays: string[];
   const lines: string[] = [];
 
   beforeAll(async () => {
-    first = await installTemplates(client, { indexPrefix: prefix, replicas: 0, firehoseRoleArn: 'arn:aws:iam::123456789012:role/firehose', log: (l) => lines.push(l) });
+    ({ result: first, days: firstDays } = await withUtcDays(() => installTemplates(client, { indexPrefix: prefix, replicas: 0, firehoseRoleArn: 'arn:aws:iam::123456789012:role/firehose', log: (l) => lines.push(l) })));
     second = await installTemplates(client, { indexPrefix: prefix, replicas: 0, firehoseRoleArn: 'arn:aws:iam::123456789012:role/firehose' });
   });
 
-  it('creates the component and index templates on the first run', () => {
+  itEmbedded('creates the component and index templates on the first run', 'the embedded engine has no ISM or security plugin; another cluster may have them, and its steps differ', () => {
     expect(first.version).toMatch(/^2\./);
     expect(first.changed).toBe(true);
     expect(first.steps.filter((s) => s.outcome === 'created').map((s) => s.step)).toEqual([
@@ -73,13 +69,13 @@ describe('installTemplates on the embedded engine', () => {
     expect(yellow.warnings).toEqual([`${nodes} replicas need ${nodes + 1} data nodes but the cluster has ${nodes}: new indices will stay yellow (use --replicas ${nodes - 1})`]);
   });
 
-  it('changes nothing on the second run and says so', () => {
+  itEmbedded('changes nothing on the second run and says so', 'the embedded engine has no ISM or security plugin; another cluster may have them, and its steps differ', () => {
     expect(second.changed).toBe(false);
     expect(second.steps.filter((s) => s.outcome !== 'skipped').every((s) => s.outcome === 'unchanged')).toBe(true);
     expect(second.steps.filter((s) => s.outcome === 'unchanged')).toHaveLength(3);
   });
 
-  it('reports the missing ISM and security plugins instead of failing', () => {
+  itEmbedded('reports the missing ISM and security plugins instead of failing', 'the embedded engine has no ISM or security plugin; another cluster may have them, and its steps differ', () => {
     const ism = first.steps.find((s) => s.step.startsWith('ISM policy'))!;
     expect(ism.outcome).toBe('skipped');
     expect(ism.detail).toMatch(/no ISM plugin.*NOT deleted automatically/);
@@ -91,7 +87,8 @@ describe('installTemplates on the embedded engine', () => {
 
   it('verifies every schema field with _simulate_index on a new daily index', () => {
     const v = first.verification!;
-    expect(v.index).toBe(dailyIndexName(prefix, new Date()));
+    // the day the install ran (either day, if it crossed midnight)
+    expect(firstDays.map((day) => `${prefix}-${day}`)).toContain(v.index);
     expect(v.mismatches).toEqual([]);
     expect(v.fieldsChecked).toBe(flattenMappingTypes(buildMappings().properties).size);
     expect(Object.fromEntries(v.keyFields.map((f) => [f.path, f.actual]))).toMatchObject({
@@ -142,22 +139,17 @@ describe('installTemplates on the embedded engine', () => {
     expect(hit._source.source.ip).toBe('not-an-ip');
   });
 
-  it('indexes the parser output of every sample line with zero item errors', async () => {
-    const files = (await readdir(samplesDir)).filter((f) => f.endsWith('.log')).sort();
+  it('indexes the parser output of every corpus and sample line with zero item errors', async () => {
     const body: object[] = [];
     let documents = 0;
-    for (const file of files) {
-      const text = await readFile(path.join(samplesDir, file), 'utf8');
-      let offset = 0;
-      for (const line of text.split('\n')) {
-        const result = parseAlbLine(line, { source: { key: file, offset }, original: true });
-        offset += Buffer.byteLength(line) + 1;
-        if (result.kind !== 'document') continue;
-        documents++;
-        body.push({ index: { _index: `${prefix}-2031-02-01` } }, result.document);
-      }
+    // The other log types in the folders fail to parse and are left out; every access-log line is a document.
+    for (const { file, index, line } of allLogFileLines()) {
+      const result = parseAlbLine(line, { source: { key: file, offset: index }, original: true });
+      if (result.kind !== 'document') continue;
+      documents++;
+      body.push({ index: { _index: `${prefix}-2031-02-01` } }, result.document);
     }
-    expect(documents).toBeGreaterThan(600);
+    expect(documents).toBeGreaterThanOrEqual(corpusAccessLines().length);
     const bulk = await client.bulk({ refresh: true, body });
     const errors = bulk.body.items.map((i: any) => i.index).filter((i: any) => i.error).map((i: any) => JSON.stringify(i.error));
     expect(errors).toEqual([]);
@@ -188,24 +180,28 @@ describe('installTemplates: updates, dry run, failures', () => {
   });
 
   it('fails verification when a higher-priority template would win for the daily indices', async () => {
+    await installTemplates(client, { indexPrefix: verifyPrefix, replicas: 0, shards: 2 });
     await client.transport.request({
       method: 'PUT',
-      path: `/_index_template/${otherPrefix}-override`,
-      body: { index_patterns: [`${otherPrefix}-2*`], priority: 500, template: { mappings: { properties: { '@timestamp': { type: 'date' } } } } },
+      path: `/_index_template/${verifyPrefix}-override`,
+      body: { index_patterns: [`${verifyPrefix}-2*`], priority: 500, template: { mappings: { properties: { '@timestamp': { type: 'date' } } } } },
     });
-    const run = installTemplates(client, { indexPrefix: otherPrefix, replicas: 0, shards: 2 });
+    const run = installTemplates(client, { indexPrefix: verifyPrefix, replicas: 0, shards: 2 });
     await expect(run).rejects.toThrow(InstallError);
-    await expect(installTemplates(client, { indexPrefix: otherPrefix, replicas: 0, shards: 2 })).rejects.toThrow(
-      new RegExp(`Verification failed.*@timestamp: date instead of date_nanos.*Templates that win over ${otherPrefix}: ${otherPrefix}-override \\(${otherPrefix}-2\\*, priority 500\\)`),
+    await expect(installTemplates(client, { indexPrefix: verifyPrefix, replicas: 0, shards: 2 })).rejects.toThrow(
+      new RegExp(`Verification failed.*@timestamp: date instead of date_nanos.*Templates that win over ${verifyPrefix}: ${verifyPrefix}-override \\(${verifyPrefix}-2\\*, priority 500\\)`),
     );
-    await client.transport.request({ method: 'DELETE', path: `/_index_template/${otherPrefix}-override` });
+    await client.transport.request({ method: 'DELETE', path: `/_index_template/${verifyPrefix}-override` });
+    // With the override gone, the same install verifies again.
+    await expect(installTemplates(client, { indexPrefix: verifyPrefix, replicas: 0, shards: 2 })).resolves.toMatchObject({ changed: false });
   });
 
   it('warns about existing indices created without the templates', async () => {
-    const stale = `${otherPrefix}-1999-01-01`;
+    const stale = `${stalePrefix}-1999-01-01`;
+    await installTemplates(client, { indexPrefix: stalePrefix, replicas: 0 });
     // As if created before the template existed (dynamic mapping): explicit create-index mappings win over the template.
     await client.indices.create({ index: stale, body: { mappings: { dynamic: true, properties: { '@timestamp': { type: 'date' } } } } });
-    const report = await installTemplates(client, { indexPrefix: otherPrefix, replicas: 0, shards: 2 });
+    const report = await installTemplates(client, { indexPrefix: stalePrefix, replicas: 0, shards: 2 });
     expect(report.staleIndices).toEqual([`${stale} (@timestamp)`]);
   });
 
@@ -214,9 +210,12 @@ describe('installTemplates: updates, dry run, failures', () => {
     const printed: string[] = [];
     // An endpoint nothing listens on: any request would fail the run.
     const dead = createOpenSearchClient({ endpoint: 'http://127.0.0.1:1' });
-    const dryReport = await installTemplates(dead, { indexPrefix: dryPrefix, dryRun: true, firehoseRoleArn: 'arn:aws:iam::123456789012:role/fh', log: (l) => printed.push(l) });
+    const { result: dryReport, days } = await withUtcDays(() =>
+      installTemplates(dead, { indexPrefix: dryPrefix, dryRun: true, firehoseRoleArn: 'arn:aws:iam::123456789012:role/fh', log: (l) => printed.push(l) }));
     expect(dryReport.steps.every((s) => s.outcome === 'planned')).toBe(true);
     const requests = printed.filter((l) => /^(PUT|POST|GET) /.test(l)).map((l) => l.split('\n')[0]);
+    const simulated = requests.at(-1)!;
+    expect(days.map((day) => `POST /_index_template/_simulate_index/${dryPrefix}-${day}`)).toContain(simulated);
     expect(requests).toEqual([
       `PUT /_component_template/${dryPrefix}-settings`,
       `PUT /_component_template/${dryPrefix}-mappings`,
@@ -226,7 +225,7 @@ describe('installTemplates: updates, dry run, failures', () => {
       `PUT /<each strict ${dryPrefix}-* index missing schema fields>/_mapping`,
       `PUT /_plugins/_security/api/roles/${dryPrefix}-firehose`,
       `PUT /_plugins/_security/api/rolesmapping/${dryPrefix}-firehose`,
-      `POST /_index_template/_simulate_index/${dailyIndexName(dryPrefix, new Date())}`,
+      simulated,
     ]);
     const mappingsRequest = printed.find((l) => l.startsWith(`PUT /_component_template/${dryPrefix}-mappings`))!;
     const t = renderTemplates({ ...DEFAULT_TEMPLATE_OPTIONS, indexPrefix: dryPrefix });

@@ -1,7 +1,9 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createOpenSearchClient, describeAuth, resolveAuth, sendBulk } from '../../templates/opensearch-client.ts';
+import { readBody } from '../http-stand-in.ts';
+import { verifySigV4, type ReceivedRequest } from '../sigv4.ts';
 
 describe('resolveAuth', () => {
   it('signs Amazon OpenSearch Service endpoints, with the region from the host', () => {
@@ -30,14 +32,17 @@ describe('resolveAuth', () => {
   });
 });
 
-// A loopback HTTP server that records request headers: shows what the client really sends.
+// A loopback HTTP server that records each request (headers and body): shows what the client really sends.
 describe('createOpenSearchClient on the wire', () => {
   let server: Server;
   let endpoint: string;
   const seen: IncomingHttpHeaders[] = [];
+  const received: ReceivedRequest[] = [];
   beforeAll(async () => {
-    server = createServer((req, res) => {
+    server = createServer(async (req, res) => {
+      const body = await readBody(req);
       seen.push(req.headers);
+      received.push({ method: req.method!, url: req.url!, headers: req.headers, body });
       res.setHeader('content-type', 'application/json');
       res.end('{"ok":true}');
     });
@@ -46,22 +51,35 @@ describe('createOpenSearchClient on the wire', () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  it('signs with SigV4 using the standard AWS credential chain', async () => {
-    const saved = { ...process.env };
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'secret-example', AWS_SESSION_TOKEN: 'token-example' });
+  it('signs with SigV4 using the standard AWS credential chain: the stand-in recomputes every signature', async () => {
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDEXAMPLE');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret-example');
+    vi.stubEnv('AWS_SESSION_TOKEN', 'token-example');
+    const from = received.length;
     try {
       const client = createOpenSearchClient({ endpoint, sigv4: true, region: 'eu-west-1' });
       await client.transport.request({ method: 'GET', path: '/' });
+      await client.transport.request({ method: 'POST', path: '/alb-logs-2026-01-01/_search', querystring: { size: 0, q: 'a b*' }, body: { query: { match_all: {} } } });
+      await client.transport.request({ method: 'PUT', path: '/_index_template/alb-logs', body: { index_patterns: ['alb-logs-*'] } });
       await client.close();
     } finally {
-      for (const key of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']) {
-        if (saved[key] === undefined) delete process.env[key];
-        else process.env[key] = saved[key];
-      }
+      vi.unstubAllEnvs();
     }
-    const headers = seen.at(-1)!;
-    expect(headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/es\/aws4_request, SignedHeaders=.*x-amz-date.*, Signature=[0-9a-f]{64}$/);
-    expect(headers['x-amz-security-token']).toBe('token-example');
+    const requests = received.slice(from);
+    expect(requests.map((r) => r.method)).toEqual(['GET', 'POST', 'PUT']);
+    for (const request of requests) {
+      expect(verifySigV4(request, 'secret-example')).toEqual({
+        valid: true, accessKeyId: 'AKIDEXAMPLE', region: 'eu-west-1', service: 'es', signedHeaders: expect.arrayContaining(['host', 'x-amz-date', 'x-amz-security-token']),
+      });
+      expect(request.headers['x-amz-security-token']).toBe('token-example');
+    }
+    expect(requests[1]!.body.length).toBeGreaterThan(0); // the body is covered by the signature
+    // The check can fail: another secret, a changed body, a changed path or query.
+    const post = requests[1]!;
+    expect(verifySigV4(post, 'another-secret')).toMatchObject({ valid: false, problem: 'signature does not match the recomputed one' });
+    expect(verifySigV4({ ...post, body: Buffer.from('{"query":{"match_none":{}}}') }, 'secret-example').valid).toBe(false);
+    expect(verifySigV4({ ...post, url: post.url.replace('_search', '_count') }, 'secret-example').valid).toBe(false);
+    expect(verifySigV4({ ...post, url: post.url.replace('size=0', 'size=1') }, 'secret-example').valid).toBe(false);
   });
 
   it('sends basic auth for a username and nothing otherwise', async () => {

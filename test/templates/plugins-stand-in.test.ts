@@ -109,8 +109,11 @@ afterAll(async () => {
 
 const outcome = (report: InstallReport, start: string) => report.steps.filter((s) => s.step.startsWith(start)).map((s) => s.outcome);
 
+// One test for the whole story (first run, second run, changed retention): each step starts from
+// the state the previous one left, so they cannot be separate tests that run in any order.
 describe('installTemplates with the ISM and security APIs present', () => {
-  it('creates the policy, attaches it to existing indices, creates the role and merges the mapping', async () => {
+  it('creates the policy, attaches it to existing indices, creates the role and merges the mapping; a second run writes nothing; a new retention updates the policy', async () => {
+    // First run.
     const report = await installTemplates(client, { indexPrefix: prefix, replicas: 0, retentionDays: 14, firehoseRoleArn: roleArn });
     expect(outcome(report, 'ISM policy')).toEqual(['created', 'updated']);
     expect(report.steps.find((s) => s.step.startsWith(`ISM policy ${prefix}-retention on existing`))!.detail).toBe('attached to 1 indices');
@@ -122,27 +125,25 @@ describe('installTemplates with the ISM and security APIs present', () => {
     expect(roles.get(`${prefix}-firehose`)).toMatchObject({ cluster_permissions: ['cluster_composite_ops', 'cluster_monitor'], index_permissions: [{ index_patterns: [`${prefix}*`], allowed_actions: ['create_index', 'manage', 'crud'] }] });
     expect(outcome(report, 'role mapping')).toEqual(['updated']);
     expect(mappings.get(`${prefix}-firehose`)).toEqual({ backend_roles: ['arn:aws:iam::123456789012:role/other', roleArn], users: ['ops'], hosts: [], and_backend_roles: [] });
-  });
 
-  it('a second run writes nothing', async () => {
+    // A second run writes nothing.
     writes.length = 0;
-    const report = await installTemplates(client, { indexPrefix: prefix, replicas: 0, retentionDays: 14, firehoseRoleArn: roleArn });
-    expect(report.changed).toBe(false);
-    expect(report.steps.every((s) => s.outcome === 'unchanged')).toBe(true);
+    const again = await installTemplates(client, { indexPrefix: prefix, replicas: 0, retentionDays: 14, firehoseRoleArn: roleArn });
+    expect(again.changed).toBe(false);
+    expect(again.steps.every((s) => s.outcome === 'unchanged')).toBe(true);
     // Only the idempotent "attach to unmanaged indices" call, which found nothing to attach.
     expect(writes).toEqual([`POST /_plugins/_ism/add/${prefix}-*`]);
-  });
 
-  it('a new retention updates the policy with its sequence number and switches managed indices', async () => {
+    // A new retention updates the policy with its sequence number (one write so far) and switches managed indices.
     writes.length = 0;
-    const report = await installTemplates(client, { indexPrefix: prefix, replicas: 0, retentionDays: 7, firehoseRoleArn: roleArn });
-    expect(outcome(report, 'ISM policy')).toEqual(['updated', 'updated']);
+    const changed = await installTemplates(client, { indexPrefix: prefix, replicas: 0, retentionDays: 7, firehoseRoleArn: roleArn });
+    expect(outcome(changed, 'ISM policy')).toEqual(['updated', 'updated']);
     expect(writes).toEqual([
       `PUT /_plugins/_ism/policies/${prefix}-retention?if_seq_no=0&if_primary_term=1`,
       `POST /_plugins/_ism/change_policy/${prefix}-*`,
       `POST /_plugins/_ism/add/${prefix}-*`,
     ]);
     expect(policies.get(`${prefix}-retention`)!.policy.states[0].transitions[0].conditions.min_index_age).toBe('7d');
-    expect(outcome(report, 'component template')).toEqual(['unchanged', 'unchanged']);
+    expect(outcome(changed, 'component template')).toEqual(['unchanged', 'unchanged']);
   });
 });

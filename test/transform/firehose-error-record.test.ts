@@ -2,12 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { encodeRecord } from '../../transform/envelope.ts';
 import { failureDocument, RECORD_TOO_LARGE } from '../../transform/loader/failures.ts';
 import { unwrapErrorRecord } from '../../transform/firehose-error-record.ts';
-import { sampleLines } from './parser/sample-lines.ts';
+import { corpusAccessLines, corpusLines, CORPUS_FILES } from '../corpus.ts';
+import { firehoseErrorRecord as record } from '../firehose-error-records.ts';
 
-const good = sampleLines('aws-docs_2023-04_access-log-examples.log');
+const good = corpusAccessLines();
 const source = { bucket: 'alb-logs', key: 'AWSLogs/123456789012/elasticloadbalancing/us-east-2/2026/01/01/x_app.lb_20260101T0000Z_10.0.0.1_a.log.gz', offset: 4096 };
-const record = (data: Buffer | string, extra: object = {}) =>
-  JSON.stringify({ attemptsMade: 1, errorCode: 'Lambda.ProcessingFailedStatus', errorMessage: 'x', rawData: Buffer.from(data).toString('base64'), ...extra });
 
 describe('unwrapErrorRecord', () => {
   it('returns the line inside a record with the source its envelope carries', () => {
@@ -16,7 +15,7 @@ describe('unwrapErrorRecord', () => {
   });
 
   it('returns the log type the envelope names, so a replay picks the right parser', () => {
-    const line = sampleLines('aws-docs_health-check-log-examples.log')[0]!;
+    const line = corpusLines(CORPUS_FILES.healthCheck)[0]!;
     expect(unwrapErrorRecord(record(encodeRecord({ ...source, type: 'health' }, line)))).toEqual({ kind: 'line', line, source, type: 'health' });
   });
 

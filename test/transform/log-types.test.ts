@@ -8,13 +8,13 @@ import { LOG_TYPE_FIELD_DOCS_PATHS, renderLogTypeFieldDocs } from '../../scripts
 import { createOpenSearchClient } from '../../templates/opensearch-client.ts';
 import { isLogType, LOG_TYPE_SPECS, LOG_TYPES, logTypeOfKey, logTypeOfLine, type LogType } from '../../transform/log-types.ts';
 import { buildMappings, flattenMappingTypes } from '../../transform/schema/mapping.ts';
-import { readSampleLines } from '../samples.ts';
-import { ACCESS_LOG_FILES, allLinesOf, CONNECTION_LOG_FILES, HEALTH_LOG_FILES } from './parser/sample-lines.ts';
+import { allAccessLogLines, allConnectionLogLines, allHealthLogLines, itSamples, readSampleLines, type SourcedLine } from '../samples.ts';
 
-const SAMPLE_FILES: Record<LogType, readonly string[]> = { access: ACCESS_LOG_FILES, connection: CONNECTION_LOG_FILES, health: HEALTH_LOG_FILES };
+/** Each type's lines: the corpus (test/corpus/), then the public samples when present. */
+const LINES_OF: Record<LogType, () => SourcedLine[]> = { access: allAccessLogLines, connection: allConnectionLogLines, health: allHealthLogLines };
 
 describe('log types', () => {
-  it('routes the sample keys by file name: conn_log. and conn_log_, health_check_log_, access; NLB and control files have none', () => {
+  itSamples('routes the sample keys by file name: conn_log. and conn_log_, health_check_log_, access; NLB and control files have none', () => {
     const keys = readSampleLines('aws-docs_s3-key-examples.txt').filter((line) => !line.startsWith('#'));
     // the third is the older doc's template with placeholders (no account digits), not a key
     expect(keys.map((key) => logTypeOfKey(key))).toEqual(['access', 'connection', undefined, 'health', 'access', 'access', 'access', undefined]);
@@ -22,17 +22,17 @@ describe('log types', () => {
     expect(logTypeOfKey('AWSLogs/1/elasticloadbalancing/us-east-1/2016/05/01/1_elasticloadbalancing_us-east-1_net.my-nlb.1234567890abcdef_201605010000Z_2soosksi.log.gz')).toBeUndefined();
   });
 
-  it('guesses each sample line\'s type from its shape', () => {
+  it('guesses each corpus and sample line\'s type from its shape', () => {
     for (const type of LOG_TYPES) {
-      const guessed = allLinesOf(SAMPLE_FILES[type]).map(({ line }) => logTypeOfLine(line));
+      const guessed = LINES_OF[type]().map(({ line }) => logTypeOfLine(line));
       expect(new Set(guessed), type).toEqual(new Set([type]));
     }
   });
 
-  it('each parser parses its own samples and rejects the other types\' lines with a reason', () => {
+  it('each parser parses its own lines and rejects the other types\' lines with a reason', () => {
     for (const type of LOG_TYPES) {
       for (const other of LOG_TYPES) {
-        const results = allLinesOf(SAMPLE_FILES[other]).map(({ line }) => LOG_TYPE_SPECS[type].parse(line).kind);
+        const results = LINES_OF[other]().map(({ line }) => LOG_TYPE_SPECS[type].parse(line).kind);
         expect(new Set(results), `${type} parser on ${other} lines`).toEqual(new Set([type === other ? 'document' : 'failed']));
       }
     }
@@ -81,8 +81,8 @@ describe('connection and health documents in OpenSearch (strict mapping)', () =>
     await client.close();
   });
 
-  it.each(types)('indexes every %s sample line (with source and original) without a rejection', async (type) => {
-    const lines = allLinesOf(SAMPLE_FILES[type]).map(({ line }) => line);
+  it.each(types)('indexes every %s corpus and sample line (with source and original) without a rejection', async (type) => {
+    const lines = LINES_OF[type]().map(({ line }) => line);
     const documents = lines.map((line, offset) => {
       const result = LOG_TYPE_SPECS[type].parseToJson(line, { source: { bucket: 'b', key: 'k.log.gz', offset }, original: true });
       if (result.kind !== 'document') throw new Error(result.reason);

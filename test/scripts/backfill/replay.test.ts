@@ -2,7 +2,7 @@
 // stand-in (s3rver) through the real S3 client: documents go back under the index and id Firehose
 // used, a run while writes are blocked does nothing, replayed objects move aside, refused
 // documents stay with their reason, and a second run adds nothing.
-import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -16,7 +16,7 @@ import { LOCAL_S3_CREDENTIALS, startLocalS3, type LocalS3 } from '../../../scrip
 import { installTemplates } from '../../../templates/install.ts';
 import { parseAlbLineToJson } from '../../../transform/parser/index.ts';
 import { removeIndicesAndTemplates } from '../../opensearch-cleanup.ts';
-import { SAMPLES_DIR } from '../../samples.ts';
+import { corpusAccessLines } from '../../corpus.ts';
 
 const client = new Client({ node: process.env.OPENSEARCH_URL! });
 const prefix = `test-replay-${Date.now()}`;
@@ -48,10 +48,10 @@ describe('replayDeliveryFailures', () => {
     await installTemplates(client, { indexPrefix: prefix, replicas: 0, log: () => undefined });
     server = await startLocalS3({ buckets: [BUCKET] });
     s3 = new S3Client({ endpoint: server.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS });
-    const lines = (await readFile(path.join(SAMPLES_DIR, 'aws-docs_2023-04_access-log-examples.log'), 'utf8')).split('\n').filter(Boolean);
+    const lines = corpusAccessLines();
     documents = lines.slice(0, 5).map((line, i) => {
       const parsed = parseAlbLineToJson(line, { source: { bucket: 'alb-logs', key: 'AWSLogs/x.log.gz', offset: i * 1000 } });
-      if (parsed.kind !== 'document') throw new Error('sample line did not parse');
+      if (parsed.kind !== 'document') throw new Error('corpus line did not parse');
       return parsed.json;
     });
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: keyA, Body: objectText(documents.slice(0, 3).map((d, i) => refusedRecord(d, `fh-a${i}`))) }));

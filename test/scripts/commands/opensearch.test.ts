@@ -1,14 +1,15 @@
 // `albatross opensearch` as a user runs it: a separate process printing the URL,
 // stopped by Ctrl-C (SIGINT) or killed outright; no JVM may survive either way.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, expect, test } from 'vitest';
+import { pollUntil } from '../../poll.ts';
+import { startCli as spawnCli } from '../../cli.ts';
+import { describeEmbedded } from '../../opensearch-mode.ts';
 import { isRunning, waitUntilGone } from '../opensearch-local/process-state.ts';
 
-const CLI = fileURLToPath(new URL('../../../scripts/albatross.mjs', import.meta.url));
 // Each JVM start takes 5-30 s on a busy 2-core machine, beyond vitest's default test timeout.
 const JVM_TEST_TIMEOUT_MS = 180_000;
 const running: ChildProcessWithoutNullStreams[] = [];
@@ -19,7 +20,7 @@ afterEach(() => {
 
 /** Starts the command and resolves with its URL (stdout) and its JVM's pid and home (stderr). */
 async function startCli(): Promise<{ cli: ChildProcessWithoutNullStreams; url: string; javaPid: number; home: string }> {
-  const cli = spawn(process.execPath, [CLI, 'opensearch'], { stdio: 'pipe' });
+  const cli = spawnCli(['opensearch']);
   running.push(cli);
   let stderr = '';
   cli.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
@@ -31,12 +32,12 @@ async function startCli(): Promise<{ cli: ChildProcessWithoutNullStreams; url: s
     }),
   ])) as [string];
   // The ready message follows the URL on stderr.
-  while (!/java pid \d+/.test(stderr)) await new Promise((resolve) => setTimeout(resolve, 50));
-  const [, javaPid, home] = /java pid (\d+), data in ([^,)]+)/.exec(stderr)!;
+  const [, javaPid, home] = await pollUntil('the ready message (java pid) on stderr', () => /java pid (\d+), data in ([^,)]+)/.exec(stderr) ?? undefined,
+    { timeoutMs: 30_000, intervalMs: 50 });
   return { cli, url, javaPid: Number(javaPid), home: home! };
 }
 
-describe('albatross opensearch', () => {
+describeEmbedded('albatross opensearch', 'starts its own embedded engines (Java)', () => {
   test('prints a URL where OpenSearch 2.19 answers, and Ctrl-C stops it cleanly', async () => {
     const { cli, url, javaPid, home } = await startCli();
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { count, date, fraction, logSource, port, positiveCount, positiveNumber, utcDay, wholeNumber } from '../../../scripts/commands/option-values.ts';
-import { SAMPLES_DIR } from '../../samples.ts';
+import { CORPUS_DIR, CORPUS_FILES } from '../../corpus.ts';
 
 describe('option values', () => {
   it('whole numbers with a lower bound', () => {
@@ -32,12 +32,12 @@ describe('option values', () => {
   });
 
   it('backfill sources: s3:// URLs with a valid bucket, or an existing folder', () => {
-    for (const good of ['s3://alb-logs', 's3://alb-logs/', 's3://my.alb-logs-1/AWSLogs/123456789012/', 's3://Legacy_Bucket/x', SAMPLES_DIR]) expect(logSource(good)).toBe(good);
+    for (const good of ['s3://alb-logs', 's3://alb-logs/', 's3://my.alb-logs-1/AWSLogs/123456789012/', 's3://Legacy_Bucket/x', CORPUS_DIR]) expect(logSource(good)).toBe(good);
     for (const bad of ['s3://', 's3:///prefix', 's3://ab/logs', 's3://bucket name/x', 's3://-bucket/x', 'https://example.com/logs', 'S3://bucket']) {
       expect(() => logSource(bad), bad).toThrow('must be s3://bucket/prefix with a valid bucket name');
     }
-    expect(() => logSource(`${SAMPLES_DIR}/no-such-folder`)).toThrow('no such folder');
-    expect(() => logSource(`${SAMPLES_DIR}/README.md`)).toThrow('is not a folder');
+    expect(() => logSource(`${CORPUS_DIR}/no-such-folder`)).toThrow('no such folder');
+    expect(() => logSource(`${CORPUS_DIR}/${CORPUS_FILES.access}`)).toThrow('is not a folder');
   });
 
   it('reach the user as commander errors naming the option', () => {

@@ -1,11 +1,12 @@
 // The local delivery stream against the real engine and the real transform handler.
 import './quiet-lambdas.ts';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from '@opensearch-project/opensearch';
 import type { Context, FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withUtcDays } from '../../utc-days.ts';
 import { DeliveryStream, OPENSEARCH_FAILED, PROCESSING_FAILED, type DeliveryStreamOptions, type FirehoseErrorRecord } from '../../../scripts/local/delivery-stream.ts';
 import type { AcceptedRecord } from '../../../scripts/local/firehose-server.ts';
 import { generateObjects } from '../../../scripts/local/generator.ts';
@@ -47,8 +48,12 @@ async function backup(directory: string, type: string): Promise<FirehoseErrorRec
   return out;
 }
 
+/** Backup folders of this file's streams, removed afterwards (even when a test fails). */
+const directories: string[] = [];
+
 async function stream(options: Partial<DeliveryStreamOptions> = {}): Promise<{ delivery: DeliveryStream; directory: string }> {
   const directory = await mkdtemp(path.join(tmpdir(), 'albatross-delivery-'));
+  directories.push(directory);
   const delivery = new DeliveryStream({ client, transform: handler, indexPrefix: prefix, backupDirectory: directory, bufferIntervalMs: 50, ...options });
   return { delivery, directory };
 }
@@ -58,6 +63,7 @@ describe('local delivery stream', () => {
     await installTemplates(client, { indexPrefix: prefix, replicas: 0, log: () => undefined });
   }, 120_000);
   afterAll(async () => {
+    for (const directory of directories) await rm(directory, { recursive: true, force: true });
     await removeIndicesAndTemplates(client, prefix);
     await client.close();
   });
@@ -71,8 +77,10 @@ describe('local delivery stream', () => {
     };
     const { delivery } = await stream({ transform: recording, bufferSizeBytes: 4 * 2 ** 20 });
     const input = records(1200);
-    for (let i = 0; i < input.length; i += 500) await delivery.accept('albatross-test', wire(input.slice(i, i + 500)));
-    await delivery.drain();
+    const { days } = await withUtcDays(async () => {
+      for (let i = 0; i < input.length; i += 500) await delivery.accept('albatross-test', wire(input.slice(i, i + 500)));
+      await delivery.drain();
+    });
     expect(delivery.stats).toMatchObject({ recordsReceived: 1200, ok: 1200, indexed: 1200, processingFailed: 0, deliveryFailed: 0 });
     expect(events.length).toBeGreaterThan(1);
     const ids = new Set<string>();
@@ -88,9 +96,10 @@ describe('local delivery stream', () => {
       }
     }
     expect(ids.size).toBe(1200);
-    const day = new Date().toISOString().slice(0, 10);
     await refresh(client, `${prefix}-*`);
-    expect(await countDocuments(client, `${prefix}-${day}`, { prefix: { 'log.file.path': `s3://unit/run-${run}.log.gz` } })).toBe(1200);
+    // The arrival day's index (or the two days' indices, if the delivery crossed midnight).
+    const dayIndices = days.map((day) => `${prefix}-${day}`).join(',');
+    expect(await countDocuments(client, dayIndices, { prefix: { 'log.file.path': `s3://unit/run-${run}.log.gz` } })).toBe(1200);
   }, 120_000);
 
   it('retries rejected bulk items until all are in, without duplicates', async () => {
@@ -107,7 +116,8 @@ describe('local delivery stream', () => {
   }, 120_000);
 
   it('backs up documents still rejected when the retry window closes, in the OpenSearch-failed format', async () => {
-    const { delivery, directory } = await stream({ bulkRejectRate: 0.9, retryDurationMs: 300, seed: 9 });
+    // A retry window of 0: the first rejection of an item is final (no timing window), as when Firehose's closes.
+    const { delivery, directory } = await stream({ bulkRejectRate: 0.9, retryDurationMs: 0, seed: 9 });
     await delivery.accept('albatross-test', wire(records(300)));
     await delivery.drain();
     const { indexed, deliveryFailed, ok } = delivery.stats;

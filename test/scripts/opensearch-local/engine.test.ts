@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { getOpenSearch, startOpenSearch, type EmbeddedEngine } from '../../../scripts/opensearch-local/engine.ts';
+import { itEmbedded } from '../../opensearch-mode.ts';
 import { isRunning } from './process-state.ts';
 
 // Each JVM start takes 5-30 s on a busy 2-core machine, beyond vitest's default test timeout.
@@ -29,7 +30,7 @@ async function json(url: string, init?: RequestInit): Promise<any> {
 }
 
 describe('startOpenSearch', () => {
-  test('runs OpenSearch 2.19 on loopback, single node with replicas 0 and no disk threshold, and stop() ends the JVM', async () => {
+  itEmbedded('runs OpenSearch 2.19 on loopback, single node with replicas 0 and no disk threshold, and stop() ends the JVM', 'starts its own embedded engine (Java)', async () => {
     const engine = await start();
     expect(engine.embedded).toBe(true);
     expect(engine.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -70,7 +71,7 @@ describe('startOpenSearch', () => {
     await engine.stop(); // a second stop is harmless
   }, JVM_TEST_TIMEOUT_MS);
 
-  test('with dataDir the data survives a restart and the directory is kept', async () => {
+  itEmbedded('with dataDir the data survives a restart and the directory is kept', 'starts its own embedded engine (Java)', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'albatross-engine-test-'));
     try {
       const first = await start({ dataDir });
@@ -92,7 +93,7 @@ describe('startOpenSearch', () => {
     }
   }, JVM_TEST_TIMEOUT_MS);
 
-  test('a port already in use is named, with what to do, and no JVM is left behind', async () => {
+  itEmbedded('a port already in use is named, with what to do, and no JVM is left behind', 'starts its own embedded engine (Java)', async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const { port } = taken.address() as { port: number };

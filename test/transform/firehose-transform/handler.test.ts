@@ -6,7 +6,10 @@ import { handler, MAX_LOGGED_FAILURES } from '../../../transform/firehose-transf
 import { processRecords } from '../../../transform/firehose-transform/process.ts';
 import { sharedEnricher } from '../../../transform/enrich/data.ts';
 import { METRICS_NAMESPACE, SERVICE_NAMES } from '../../../transform/observability.ts';
-import { accessLogSampleLines, envelopedLines, firehoseEvent } from '../../../scripts/transform-fixtures.ts';
+import { adversarialLines, envelopedLines, firehoseEvent, measureExpansion } from '../../../scripts/transform-fixtures.ts';
+import { LAMBDA_RESPONSE_LIMIT_BYTES, RESPONSE_GUARD_BYTES } from '../../../transform/firehose-transform/limits.ts';
+import { cycleAccessLines } from '../../corpus.ts';
+import { accessLogLines } from '../../samples.ts';
 
 // The context object Lambda passes; only its data fields are read (by the Powertools logger).
 const context = {
@@ -24,7 +27,7 @@ const context = {
   succeed: () => undefined,
 } satisfies Context;
 
-const samples = accessLogSampleLines();
+const samples = accessLogLines();
 
 describe('transform handler', () => {
   let output: string[];
@@ -104,7 +107,7 @@ describe('transform handler', () => {
   it('with ALBATROSS_LOG_SAMPLES=true counts failure reasons, samples at most a few raw lines and never logs the whole batch', async () => {
     vi.stubEnv('ALBATROSS_LOG_SAMPLES', 'true');
     const bad = Array.from({ length: 10 }, (_, i) => `broken line number ${i} with a unique marker XYZ${i}`);
-    const good = samples.slice(200, 240);
+    const good = cycleAccessLines(40, 7);
     const event = firehoseEvent([...good, ...bad, '', 'Enable AccessLog for ELB: app/elb-name/abc123456 at 2025-05-30T16:47:00.781Z']);
     const result = await handler(event, context);
     expect(result.records.map((r) => r.result)).toEqual([
@@ -154,5 +157,31 @@ describe('transform handler', () => {
     } finally {
       vi.unstubAllEnvs();
     }
+  });
+
+  it('keeps its response under the real 6 MB guard with the default configuration: the records that grew most go back unchanged', async () => {
+    // 1 MiB of the line that expands most (bare, as another producer would send it): its documents alone
+    // are about twice the Lambda response limit.
+    const worstLine = measureExpansion(adversarialLines()).worstLine;
+    const event = firehoseEvent(Array.from({ length: Math.ceil(2 ** 20 / worstLine.length) }, () => worstLine));
+    // enriched, as the handler's default configuration does
+    const unbounded = processRecords(event.records, { maxResponseBytes: Number.POSITIVE_INFINITY, enrich: sharedEnricher('all') });
+    expect(unbounded.stats.responseBytes).toBeGreaterThan(RESPONSE_GUARD_BYTES);
+    expect(RESPONSE_GUARD_BYTES).toBeLessThan(LAMBDA_RESPONSE_LIMIT_BYTES);
+
+    const result = await handler(event, context);
+    // What the Lambda runtime would send back: the serialized result.
+    const responseBytes = Buffer.byteLength(JSON.stringify(result));
+    expect(responseBytes).toBeLessThanOrEqual(RESPONSE_GUARD_BYTES);
+    expect(responseBytes).toBeGreaterThan(RESPONSE_GUARD_BYTES / 2); // only as many records as needed were demoted
+    expect(result.records.map((r) => r.recordId)).toEqual(event.records.map((r) => r.recordId));
+    const demoted = result.records.filter((r, i) => r.result === 'ProcessingFailed' && unbounded.records[i]!.result === 'Ok');
+    expect(demoted.length).toBeGreaterThan(0);
+    result.records.forEach((record, i) => {
+      if (record.result === 'ProcessingFailed') expect(record.data).toBe(event.records[i]!.data); // unchanged, for the backup
+      else expect(record).toEqual(unbounded.records[i]);
+    });
+    const emf = entries().find((e) => e.RecordsIn !== undefined)!;
+    expect(emf.RecordsProcessingFailed).toBe(demoted.length + unbounded.stats.processingFailed);
   });
 });

@@ -10,15 +10,15 @@ import {
 import { processRecords } from '../../../transform/firehose-transform/process.ts';
 import { sharedEnricher } from '../../../transform/enrich/data.ts';
 import {
-  accessLogSampleLines,
   adversarialLines,
   envelopedLines,
   firehoseEvent,
   measureExpansion,
 } from '../../../scripts/transform-fixtures.ts';
+import { accessLogLines } from '../../samples.ts';
 
 const MB = 1024 * 1024;
-const samples = accessLogSampleLines();
+const samples = accessLogLines();
 const adversarial = adversarialLines();
 
 describe('transform size limits', () => {

@@ -7,11 +7,11 @@ import { logTypeFromEnvironment } from '../../../transform/firehose-transform/ha
 import { processRecords } from '../../../transform/firehose-transform/process.ts';
 import { LOG_TYPE_SPECS } from '../../../transform/log-types.ts';
 import { firehoseEvent } from '../../../scripts/transform-fixtures.ts';
-import { readSampleLines } from '../../samples.ts';
+import { corpusLine, corpusLines, CORPUS_FILES } from '../../corpus.ts';
 
-const access = readSampleLines('aws-docs_2023-04_access-log-examples.log')[0]!;
-const connection = readSampleLines('aws-docs_connection-log-examples.log');
-const health = readSampleLines('aws-docs_health-check-log-examples.log');
+const access = corpusLine('http');
+const connection = corpusLines(CORPUS_FILES.connection);
+const health = corpusLines(CORPUS_FILES.healthCheck).slice(0, 2); // a PASS and a FAIL
 const source = (offset: number) => ({ bucket: 'logs', key: 'AWSLogs/1/conn_log_x.log.gz', offset });
 
 function okDocuments(records: { result: string; data?: string }[]): unknown[] {

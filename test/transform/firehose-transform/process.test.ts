@@ -17,14 +17,14 @@ import { PROCESSOR_BUFFER_SIZE_MB, RESPONSE_GUARD_BYTES } from '../../../transfo
 import {
   SAMPLE_BUCKET,
   SAMPLE_KEY,
-  accessLogSampleLines,
   batchOfSize,
   envelopedLines,
   firehoseEvent,
 } from '../../../scripts/transform-fixtures.ts';
-import { readSampleLines } from '../../../scripts/samples.ts';
+import { accessLogLines } from '../../samples.ts';
+import { CORPUS_FILES, corpusLines, cycleAccessLines } from '../../corpus.ts';
 
-const samples = accessLogSampleLines();
+const samples = accessLogLines();
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 function decodeOk(record: FirehoseTransformationResultRecord): Record<string, any> {
@@ -45,10 +45,10 @@ function expectIdsInOrder(event: FirehoseTransformationEvent, records: FirehoseT
 
 describe('processRecords', () => {
   const good = samples[0]!;
-  const goodEnveloped = samples[100]!;
-  const connectionLogLine = readSampleLines('aws-docs_connection-log-examples.log')[0]!;
-  const nlbLine = readSampleLines('elastic-integrations_elb_logs_test-alb_NLB-lines.log')[0]!;
-  const controlLine = readSampleLines('control-messages_ELBAccessLogTestFile.txt')[0]!;
+  const goodEnveloped = samples[10]!;
+  const connectionLogLine = corpusLines(CORPUS_FILES.connection)[0]!;
+  const nlbLine = corpusLines(CORPUS_FILES.nlb)[0]!;
+  const controlLine = corpusLines(CORPUS_FILES.control)[0]!;
   const mixed: Array<{ data: Buffer | string; expect: 'Ok' | 'ProcessingFailed' | 'Dropped' }> = [
     { data: good, expect: 'Ok' },
     { data: encodeRecord({ bucket: SAMPLE_BUCKET, key: SAMPLE_KEY, offset: 4096 }, goodEnveloped), expect: 'Ok' },
@@ -182,7 +182,7 @@ describe('processRecords', () => {
   });
 
   it('returns the records that grew most unchanged when the response would exceed the limit', () => {
-    const data = envelopedLines(samples.slice(0, 40));
+    const data = envelopedLines(cycleAccessLines(40));
     const guardEvent = firehoseEvent(data);
     const unbounded = processRecords(guardEvent.records, { maxResponseBytes: Number.POSITIVE_INFINITY });
     const max = Math.floor(unbounded.stats.responseBytes * 0.8);

@@ -1,34 +1,25 @@
 // One contract, three stores. The DynamoDB store runs against dynalite (a DynamoDB implementation
 // speaking the real wire protocol, with conditional writes) through the real @aws-sdk/client-dynamodb.
 import { mkdtemp } from 'node:fs/promises';
-import type { AddressInfo, Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CheckpointConflictError, DynamoDbCheckpointStore, FileCheckpointStore, MemoryCheckpointStore,
   type Checkpoint, type CheckpointStore,
 } from '../../../transform/loader/checkpoint.ts';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../dynamodb-local.ts';
 
 let clock = 1_000_000;
 const now = (): number => clock;
 
-let server: Server;
-let dynamo: DynamoDBClient;
+let dynamodb: LocalDynamoDb;
 let tableCount = 0;
 beforeAll(async () => {
-  server = dynalite({ createTableMs: 0 });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  dynamo = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, region: 'us-east-2',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  dynamodb = await startLocalDynamoDb();
 });
 afterAll(async () => {
-  dynamo.destroy();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await dynamodb.stop();
 });
 
 const stores: Array<[string, () => Promise<CheckpointStore>]> = [
@@ -36,11 +27,8 @@ const stores: Array<[string, () => Promise<CheckpointStore>]> = [
   ['file', async () => new FileCheckpointStore(await mkdtemp(path.join(os.tmpdir(), 'checkpoints-')), now)],
   ['DynamoDB (dynalite)', async () => {
     const table = `checkpoints-${++tableCount}`;
-    await dynamo.send(new CreateTableCommand({
-      TableName: table, BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
-    }));
-    return new DynamoDbCheckpointStore(dynamo, table, { now });
+    await dynamodb.createCheckpointTable(table);
+    return new DynamoDbCheckpointStore(dynamodb.client, table, { now });
   }],
 ];
 

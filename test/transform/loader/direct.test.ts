@@ -24,7 +24,8 @@ import { createLogger, createMetrics, SERVICE_NAMES } from '../../../transform/o
 import { parseAlbLineToJson } from '../../../transform/parser/index.ts';
 import { Semaphore } from '../../../transform/semaphore.ts';
 import { removeIndicesAndTemplates } from '../../opensearch-cleanup.ts';
-import { BUCKET, SAMPLE_LINES, accessLogKey, gzipText, logLines, startStandIns, type StandIns } from './harness.ts';
+import { corpusAccessLines } from '../../corpus.ts';
+import { BUCKET, accessLogKey, gzipText, logLines, startStandIns, type StandIns } from './harness.ts';
 
 const client = new Client({ node: process.env.OPENSEARCH_URL! });
 const prefix = `test-direct-${Date.now()}`;
@@ -71,7 +72,7 @@ async function total(scope = `s3://${BUCKET}/`): Promise<number> {
 describe('direct delivery', () => {
   it('indexes by event time, keeps parser rejects and refused documents as Firehose error records, and the replay brings them back', async () => {
     const key = accessLogKey('direct1');
-    const lines = [...SAMPLE_LINES, 'this is not an ALB line', '', 'http 2026-01-01T00:00:00Z broken'];
+    const lines = [...corpusAccessLines(), 'this is not an ALB line', '', 'http 2026-01-01T00:00:00Z broken'];
     const good = goodDocuments(lines, key);
     const days = [...new Set(good.values())].sort();
     expect(days.length).toBeGreaterThan(1);

@@ -13,7 +13,7 @@ import { MemoryFailureSink } from '../../../transform/loader/failures.ts';
 import { createFirehoseClient } from '../../../transform/loader/firehose-client.ts';
 import { createHandler, DELIVERY_STREAM_ENV } from '../../../transform/loader/handler.ts';
 import { createLogger, createMetrics, SERVICE_NAMES } from '../../../transform/observability.ts';
-import { readSampleLines } from '../../samples.ts';
+import { corpusAccessLines, corpusLines, CORPUS_FILES } from '../../corpus.ts';
 import { gzipText } from './harness.ts';
 
 const BUCKET = 'alb-log-types';
@@ -21,9 +21,9 @@ const NAME = '123456789012_elasticloadbalancing_us-east-2_app.my-alb.1234567890a
 const FOLDER = 'AWSLogs/123456789012/elasticloadbalancing/us-east-2/2025/10/31/';
 const KEYS = { access: FOLDER + NAME, connection: `${FOLDER}conn_log_${NAME}`, health: `${FOLDER}health_check_log_${NAME}` };
 const LINES = {
-  access: readSampleLines('aws-docs_2023-04_access-log-examples.log'),
-  connection: readSampleLines('aws-docs_connection-log-examples.log'),
-  health: readSampleLines('aws-docs_health-check-log-examples.log'),
+  access: corpusAccessLines(),
+  connection: corpusLines(CORPUS_FILES.connection),
+  health: corpusLines(CORPUS_FILES.healthCheck),
 };
 
 let s3Server: LocalS3;

