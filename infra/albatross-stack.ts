@@ -1,4 +1,5 @@
-import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnCondition, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
@@ -37,6 +38,13 @@ export interface AlbatrossStackProps extends StackProps {
   readonly delivery?: DeliveryMode;
   /** Bucket your ALBs already write access logs to. @default - a new encrypted bucket with an ALB delivery policy */
   readonly existingLogBucketName?: string;
+  /**
+   * Account owning `existingLogBucketName` when it is not this stack's (a central log-archive bucket): the stack
+   * adds no notification or policy to it and outputs what its owner adds (docs/deploy.md). @default - this account
+   */
+  readonly logBucketAccount?: string;
+  /** KMS key of an existing log bucket whose objects are SSE-KMS: the loader gets kms:Decrypt through S3. @default - SSE-S3 */
+  readonly logBucketKmsKeyArn?: string;
   /** Access-log prefix configured on the ALBs ('' = none); objects are expected under `<prefix>/AWSLogs/`. @default '' */
   readonly logPrefix?: string;
   /** Days before ALB log objects expire, in a log bucket this stack creates. @default 90 */
@@ -311,6 +319,16 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
 }
 
 /**
+ * Account of an existing domain's ARN when the domain may be in another account than the stack's (always, for an
+ * environment-agnostic stack); undefined when it is provably this account.
+ */
+export function otherDomainAccount(domainArn: string, stackAccount: string): string | undefined {
+  const match = /^arn:aws[a-z-]*:es:[a-z0-9-]+:(\d{12}):domain\/[a-z][a-z0-9-]{2,27}$/.exec(domainArn);
+  if (match === null) throw new Error(`existingDomainArn must be an OpenSearch domain ARN (arn:aws:es:<region>:<account>:domain/<name>), got "${domainArn}"`);
+  return !Token.isUnresolved(stackAccount) && stackAccount === match[1] ? undefined : match[1];
+}
+
+/**
  * ALB access logs -> S3 -> SQS -> loader Lambda -> Firehose (transform Lambda) -> OpenSearch daily indices,
  * failures backed up to S3, alarms to SNS. See docs/deploy.md.
  */
@@ -353,6 +371,8 @@ export class AlbatrossStack extends Stack {
     const accessLogs = createSecureBucket(this, 'AccessLogsBucket', { expirationDays: 90, removalPolicy, versioned: false });
     const logSource = (this.logSource = new LogSource(this, 'LogSource', {
       existingBucketName: props.existingLogBucketName,
+      bucketOwnerAccount: props.logBucketAccount,
+      bucketKeyArn: props.logBucketKmsKeyArn,
       prefix: settings.logPrefix,
       logExpirationDays: settings.logExpirationDays,
       loaderTimeout: settings.loaderTimeout,
@@ -364,6 +384,7 @@ export class AlbatrossStack extends Stack {
       this.customerManagedKey = new CustomerManagedKey(this, 'Key', {
         existingKeyArn: props.customerManagedKey === 'create' ? undefined : props.customerManagedKey,
         s3ManagedOnly: [accessLogs, ...(logSource.bucketCreated ? [logSource.bucket] : [])],
+        notificationSource: { account: logSource.bucketAccount, bucketArn: logSource.bucket.bucketArn },
       });
     }
 
@@ -406,6 +427,23 @@ export class AlbatrossStack extends Stack {
       domain = this.searchDomain.domain;
     }
     this.domainArn = domain.domainArn;
+    // A domain ARN may name another account (a central logging account): Firehose then needs the endpoint, and
+    // that domain's metrics are in its own account. Decided at deploy time, as the stack's account is known then.
+    const domainAccount = props.existingDomainArn === undefined ? undefined : otherDomainAccount(props.existingDomainArn, this.account);
+    let otherAccountDomain: { endpoint: string; inThisAccount: CfnCondition } | undefined;
+    if (domainAccount !== undefined) {
+      const host = props.existingDomainEndpoint!.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+      if (host.startsWith('vpc-')) {
+        throw new Error(`a VPC domain (${host}) in account ${domainAccount} cannot take deliveries from another account's Firehose or functions: ` +
+          'deploy Albatross in the domain\'s account (the log bucket may stay in another: logBucketAccount), or give the domain a public endpoint (docs/deploy.md §5)');
+      }
+      otherAccountDomain = {
+        endpoint: `https://${host}`,
+        inThisAccount: new CfnCondition(this, 'DomainInThisAccount', { expression: Fn.conditionEquals(Aws.ACCOUNT_ID, domainAccount) }),
+      };
+      Annotations.of(this).addInfo(`The domain is in account ${domainAccount}: deployed into another account, Firehose delivers to its endpoint ` +
+        'and its domain alarms are left out (its metrics are in its own account). Its owner allows and maps the roles first (docs/deploy.md §5).');
+    }
     installerRole.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ConfigureDomain',
@@ -423,6 +461,7 @@ export class AlbatrossStack extends Stack {
       this.deliveries[type] = new DeliveryStream(this, type === 'access' ? 'Delivery' : `${typeName(type)}Delivery`, {
         logType: type,
         domainArn: domain.domainArn,
+        ...(otherAccountDomain ? { otherAccountDomain } : {}),
         vpc: this.network && firehoseGroup
           ? { subnetIds: this.network.domainSubnets.map((subnet) => subnet.subnetId), securityGroupIds: [firehoseGroup.securityGroupId] }
           : undefined,
@@ -491,6 +530,7 @@ export class AlbatrossStack extends Stack {
       logRetention,
       removalPolicy,
     });
+    this.logSource.addReader(this.loader.function.role);
     // Direct delivery: `_bulk` only (POST), as its identity policy.
     if (direct) this.searchDomain?.allowHttpMethods(['Post'], this.loader.function.role);
     const loaderRoleArn = direct ? this.loader.function.role.roleArn : undefined;
@@ -594,6 +634,14 @@ export class AlbatrossStack extends Stack {
     else new CfnOutput(this, 'LoaderRoleArn', { value: this.loader.function.role.roleArn, description: 'Bulk-indexes directly: allow and map it on an existing domain' });
     new CfnOutput(this, 'ReplayerRoleArn', { value: replayerRole.roleArn, description: 'Replays the Firehose backup; mapped in FGAC like the Firehose role' });
 
+    // Domain alarms read AWS/ES metrics of the domain's account: only created when that is this one.
+    if (otherAccountDomain) {
+      for (const alarm of this.alarms.alarms) {
+        const cfn = alarm.node.defaultChild as cloudwatch.CfnAlarm;
+        if (cfn.namespace === 'AWS/ES') cfn.cfnOptions.condition = otherAccountDomain.inThisAccount;
+      }
+    }
+    this.logSource.addOwnerOutputs();
     this.customerManagedKey?.grantToServiceRoles(this);
     acknowledgeFindings(this);
   }

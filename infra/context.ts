@@ -13,6 +13,9 @@ export const CONTEXT_KEYS = {
   region: 'AWS region to synthesize for (default CDK_DEFAULT_REGION, else region-agnostic)',
   delivery: 'firehose (default) or direct: the loader bulk-indexes itself, no Firehose (docs/cost.md)',
   logBucketName: 'existing ALB log bucket (default: create one)',
+  logBucketArn: 'existing ALB log bucket by ARN (arn:aws:s3:::name), instead of logBucketName',
+  logBucketAccount: 'account owning the existing log bucket when it is not this one: its owner adds the notification and grants (docs/deploy.md)',
+  logBucketKmsKeyArn: 'KMS key of an existing log bucket whose objects are SSE-KMS (the loader gets kms:Decrypt through S3)',
   logPrefix: "ALB access-log prefix (default '')",
   logExpirationDays: 'expiry of log objects in a created log bucket (default 90)',
   domainEndpoint: 'existing OpenSearch domain endpoint (default: create a domain)',
@@ -179,6 +182,16 @@ function customerManagedKey(read: ContextReader): string | undefined {
   return mode ?? arn;
 }
 
+function logBucket(read: ContextReader): string | undefined {
+  const name = text(read, 'logBucketName');
+  const arn = text(read, 'logBucketArn');
+  if (name !== undefined && arn !== undefined) throw new Error('context logBucketName and logBucketArn are alternatives: set one');
+  if (arn === undefined) return name;
+  const match = /^arn:aws[a-z-]*:s3:::([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$/.exec(arn);
+  if (match === null) throw new Error(`context logBucketArn must be a bucket ARN (arn:aws:s3:::<bucket name>), got "${arn}"`);
+  return match[1];
+}
+
 function delivery(read: ContextReader): AlbatrossStackProps['delivery'] {
   const value = text(read, 'delivery');
   if (value === undefined) return undefined;
@@ -212,7 +225,9 @@ export function settingsFromContext(read: ContextReader, env: NodeJS.ProcessEnv 
     region: text(read, 'region') ?? env.CDK_DEFAULT_REGION,
     props: {
       delivery: delivery(read),
-      existingLogBucketName: text(read, 'logBucketName'),
+      existingLogBucketName: logBucket(read),
+      logBucketAccount: text(read, 'logBucketAccount'),
+      logBucketKmsKeyArn: text(read, 'logBucketKmsKeyArn'),
       logPrefix: text(read, 'logPrefix'),
       logExpirationDays: integer(read, 'logExpirationDays'),
       existingDomainEndpoint: text(read, 'domainEndpoint'),

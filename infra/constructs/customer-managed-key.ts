@@ -22,6 +22,8 @@ export interface CustomerManagedKeyProps {
    * They keep SSE-S3.
    */
   readonly s3ManagedOnly: readonly s3.IBucket[];
+  /** The log bucket whose S3 notifications enter the encrypted queue, and its owner's account. */
+  readonly notificationSource: { readonly account: string; readonly bucketArn: string };
 }
 
 /** Actions a role needs to read and write data encrypted under the key (no wildcard actions, no key administration). */
@@ -46,7 +48,7 @@ export class CustomerManagedKey extends Construct {
         description: `Albatross (${stack.stackName}): buckets, queues, topic, delivery stream, domain, table and log groups`,
         enableKeyRotation: true,
       });
-      allowServices(key, stack);
+      allowServices(key, stack, props.notificationSource);
       this.key = key;
       this.created = true;
     }
@@ -67,7 +69,7 @@ export class CustomerManagedKey extends Construct {
 }
 
 /** Key policy statements for the services that encrypt on the stack's behalf, each scoped to this account. */
-function allowServices(key: kms.Key, stack: Stack): void {
+function allowServices(key: kms.Key, stack: Stack, notificationSource: CustomerManagedKeyProps['notificationSource']): void {
   const account = stack.account;
   key.addToResourcePolicy(
     new iam.PolicyStatement({
@@ -83,9 +85,10 @@ function allowServices(key: kms.Key, stack: Stack): void {
     }),
   );
   // S3 event notifications into the encrypted queue, CloudWatch alarm actions into the encrypted topic.
-  for (const [sid, service, sourceArn] of [
-    ['S3EventNotifications', 's3.amazonaws.com', `arn:${stack.partition}:s3:::*`],
-    ['CloudWatchAlarmActions', 'cloudwatch.amazonaws.com', stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+  // S3 acts for the log bucket's owner, which may be another account (a central log-archive bucket).
+  for (const [sid, service, sourceAccount, sourceArn] of [
+    ['S3EventNotifications', 's3.amazonaws.com', notificationSource.account, notificationSource.bucketArn],
+    ['CloudWatchAlarmActions', 'cloudwatch.amazonaws.com', account, stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
   ] as const) {
     key.addToResourcePolicy(
       new iam.PolicyStatement({
@@ -93,7 +96,7 @@ function allowServices(key: kms.Key, stack: Stack): void {
         principals: [new iam.ServicePrincipal(service)],
         actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
         resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': account }, ArnLike: { 'aws:SourceArn': sourceArn } },
+        conditions: { StringEquals: { 'aws:SourceAccount': sourceAccount }, ArnLike: { 'aws:SourceArn': sourceArn } },
       }),
     );
   }

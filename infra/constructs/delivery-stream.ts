@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, type CfnCondition, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -22,6 +22,11 @@ export interface DeliveryStreamProps {
   /** The log type the stream carries (its transform parses that type). @default access */
   readonly logType?: LogType;
   readonly domainArn: string;
+  /**
+   * A domain that may be in another account: Firehose then takes its endpoint (`https://…`), as the Firehose
+   * developer guide says for cross-account delivery, and its ARN only where `inThisAccount` holds at deploy time.
+   */
+  readonly otherAccountDomain?: { readonly endpoint: string; readonly inThisAccount: CfnCondition };
   readonly indexPrefix: string;
   readonly bufferInterval: Duration;
   readonly bufferSizeMB: number;
@@ -222,7 +227,12 @@ export class DeliveryStream extends Construct {
       deliveryStreamType: 'DirectPut',
       deliveryStreamEncryptionConfigurationInput: { keyType: 'AWS_OWNED_CMK' },
       amazonopensearchserviceDestinationConfiguration: {
-        domainArn: props.domainArn,
+        ...(props.otherAccountDomain
+          ? {
+              domainArn: Fn.conditionIf(props.otherAccountDomain.inThisAccount.logicalId, props.domainArn, Aws.NO_VALUE).toString(),
+              clusterEndpoint: Fn.conditionIf(props.otherAccountDomain.inThisAccount.logicalId, Aws.NO_VALUE, props.otherAccountDomain.endpoint).toString(),
+            }
+          : { domainArn: props.domainArn }),
         roleArn: this.role.roleArn,
         ...(props.vpc ? { vpcConfiguration: { subnetIds: props.vpc.subnetIds, securityGroupIds: props.vpc.securityGroupIds, roleArn: this.role.roleArn } } : {}),
         indexName: props.indexPrefix,

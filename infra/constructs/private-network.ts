@@ -1,7 +1,8 @@
 // Private (VPC) placement of the domain and of everything that calls it. No lookups: `npx cdk synth` stays
 // offline, so an existing VPC is described by its ids and zone names rather than discovered.
-import { Fn, RemovalPolicy } from 'aws-cdk-lib';
+import { ArnFormat, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { FunctionNetwork } from './bundled-function.ts';
@@ -51,9 +52,21 @@ export class PrivateNetwork extends Construct {
         gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
         restrictDefaultSecurityGroup: false,
       });
+      const stack = Stack.of(this);
+      // VPC Flow Logs assumes the role for flow logs of this account only (confused deputy, as its documentation shows).
+      const flowLogsRole = new iam.Role(this, 'FlowLogsRole', {
+        description: 'Albatross: VPC flow logs of rejected traffic into CloudWatch Logs',
+        assumedBy: new iam.ServicePrincipal('vpc-flow-logs.amazonaws.com', {
+          conditions: {
+            StringEquals: { 'aws:SourceAccount': stack.account },
+            ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'ec2', resource: 'vpc-flow-log', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }) },
+          },
+        }),
+      });
       vpc.addFlowLog('FlowLogs', {
         destination: ec2.FlowLogDestination.toCloudWatchLogs(
           new logs.LogGroup(this, 'FlowLogGroup', { retention: props.logRetention, removalPolicy: props.removalPolicy }),
+          flowLogsRole,
         ),
         trafficType: ec2.FlowLogTrafficType.REJECT,
       });

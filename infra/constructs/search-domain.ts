@@ -1,4 +1,4 @@
-import { type CfnResource, Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, type CfnResource, Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -163,8 +163,12 @@ export class NewSearchDomain extends Construct {
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonOpenSearchServiceCognitoAccess')],
     });
 
-    const logGroup = (name: string): logs.LogGroup =>
-      new logs.LogGroup(this, name, { retention: props.logRetention, removalPolicy: props.removalPolicy });
+    const logGroups: logs.LogGroup[] = [];
+    const logGroup = (name: string): logs.LogGroup => {
+      const group = new logs.LogGroup(this, name, { retention: props.logRetention, removalPolicy: props.removalPolicy });
+      logGroups.push(group);
+      return group;
+    };
     const { layout } = props;
     this.zoneAware = layout.availabilityZones > 1;
 
@@ -205,8 +209,26 @@ export class NewSearchDomain extends Construct {
       enableAutoSoftwareUpdate: true,
       // A change of engine version upgrades the domain in place instead of replacing it (CloudFormation UpdatePolicy).
       enableVersionUpgrade: true,
+      // Our own policy below: CDK's has no confused-deputy conditions.
+      suppressLogsResourcePolicy: true,
       removalPolicy: props.removalPolicy,
     });
+    // OpenSearch Service publishes to the log groups as a service: only domains of this account and region may
+    // (aws:SourceAccount, aws:SourceArn, as the OpenSearch Service log-publishing documentation shows).
+    const stack = Stack.of(this);
+    const logPublishing = new logs.ResourcePolicy(this, 'LogPublishingPolicy', {
+      policyStatements: [new iam.PolicyStatement({
+        sid: 'OpenSearchLogPublishing',
+        principals: [new iam.ServicePrincipal('es.amazonaws.com')],
+        actions: ['logs:PutLogEvents', 'logs:CreateLogStream'],
+        resources: logGroups.map((group) => group.logGroupArn),
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'es', resource: 'domain', resourceName: '*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }) },
+        },
+      })],
+    });
+    this.domain.node.addDependency(logPublishing);
     // OpenSearch Service refuses Cognito options for a user pool without a hosted-UI domain.
     this.domain.node.addDependency(signInDomain);
     this.wireCognitoAfterDomain(props.removalPolicy);

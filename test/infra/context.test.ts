@@ -43,9 +43,12 @@ describe('settingsFromContext', () => {
       shards: '3', peakLinesPerSecond: '5000', heartbeatHours: '12',
       enrichment: 'geo,ua', geoipCityDb: 's3://geo/City.mmdb', geoipAsnDb: 's3://geo/ASN.mmdb',
       logTypes: 'access, health', connectionIndexPrefix: 'conn', healthIndexPrefix: 'hc',
+      logBucketAccount: '444455556666', logBucketKmsKeyArn: 'arn:aws:kms:us-east-1:444455556666:key/0f1e2d3c-4b5a-6978-8899-aabbccddeeff',
     };
-    // kms=create and kmsKeyArn, vpc=create and vpcId are alternatives: kms and vpc are read on their own below.
-    expect([...Object.keys(values), 'kms', 'vpc'].sort()).toEqual(Object.keys(CONTEXT_KEYS).sort());
+    // kms=create and kmsKeyArn, vpc=create and vpcId, logBucketName and logBucketArn are alternatives: kms, vpc and
+    // logBucketArn are read on their own below.
+    expect([...Object.keys(values), 'kms', 'vpc', 'logBucketArn'].sort()).toEqual(Object.keys(CONTEXT_KEYS).sort());
+    expect(settingsFromContext(reader({ logBucketArn: 'arn:aws:s3:::central-alb-logs' }), {}).props.existingLogBucketName).toBe('central-alb-logs');
     expect(settingsFromContext(reader({ kms: 'create' }), {}).props.customerManagedKey).toBe('create');
     expect(settingsFromContext(reader({ vpc: 'create' }), {}).props.vpc).toBe('create');
     const { stackName, region, props } = settingsFromContext(reader(values), {});
@@ -58,6 +61,7 @@ describe('settingsFromContext', () => {
       logRetention: RetentionDays.TWO_WEEKS, removalPolicy: RemovalPolicy.RETAIN, freeStorageThresholdMiB: 4096, auditLogs: false, logSamples: true,
       enrichment: 'geo,ua', geoipCityDb: 's3://geo/City.mmdb', geoipAsnDb: 's3://geo/ASN.mmdb',
       logTypes: ['access', 'health'], connectionIndexPrefix: 'conn', healthIndexPrefix: 'hc',
+      logBucketAccount: '444455556666', logBucketKmsKeyArn: 'arn:aws:kms:us-east-1:444455556666:key/0f1e2d3c-4b5a-6978-8899-aabbccddeeff',
       shards: 3, peakLinesPerSecond: 5000, heartbeatHours: 12,
       customerManagedKey: 'arn:aws:kms:us-east-1:111122223333:key/0f1e2d3c-4b5a-6978-8899-aabbccddeeff',
       vpc: { vpcId: 'vpc-1', privateSubnetIds: ['subnet-a', 'subnet-b'], availabilityZones: ['us-east-1a', 'us-east-1b'] },
@@ -77,6 +81,9 @@ describe('settingsFromContext', () => {
   });
 
   it('rejects malformed values naming the key', () => {
+    expect(() => settingsFromContext(reader({ logBucketArn: 'central-alb-logs' }), {})).toThrow(/context logBucketArn must be a bucket ARN/);
+    expect(() => settingsFromContext(reader({ logBucketArn: 'arn:aws:s3:::central-alb-logs/AWSLogs' }), {})).toThrow(/context logBucketArn must be a bucket ARN/);
+    expect(() => settingsFromContext(reader({ logBucketArn: 'arn:aws:s3:::a-bucket', logBucketName: 'a-bucket' }), {})).toThrow(/logBucketName and logBucketArn are alternatives/);
     expect(() => settingsFromContext(reader({ delivery: 'kinesis' }), {})).toThrow(/context delivery must be "firehose" or "direct"/);
     expect(() => settingsFromContext(reader({ retentionDays: 'thirty' }), {})).toThrow(/context retentionDays must be a non-negative integer/);
     expect(() => settingsFromContext(reader({ removalPolicy: 'snapshot' }), {})).toThrow(/removalPolicy must be "retain-except-on-create", "retain" or "destroy"/);

@@ -10,7 +10,7 @@ export interface PolicyViolation {
 type Json = unknown;
 
 /** Renders Fn::Join/Ref/GetAtt to plain text so JSON embedded in strings can be parsed; tokens become TOKEN. */
-function flatten(value: Json): Json {
+export function flatten(value: Json): Json {
   if (Array.isArray(value)) return value.map(flatten);
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, Json>);
@@ -98,4 +98,43 @@ export function scanTemplate(template: { Resources: Record<string, { Type: strin
     }
   }
   return { documents, violations };
+}
+
+/** A statement that lets an AWS service act on a resource of the stack. */
+export interface ServiceGrant {
+  resource: string;
+  /** Where the policy sits: a role's trust policy, or any other resource policy (bucket, queue, topic, key, log group...). */
+  kind: 'trust' | 'resource';
+  sid?: string;
+  services: string[];
+  /** Condition keys of the statement, lower-case. */
+  conditionKeys: string[];
+}
+
+/** Condition keys that tie a service's request to this stack's account or resources (confused-deputy protection). */
+export const SOURCE_KEYS = ['aws:sourceaccount', 'aws:sourcearn'] as const;
+
+/** Every Allow statement of the template that grants a service principal, with its condition keys. */
+export function serviceGrants(template: { Resources: Record<string, { Type: string; Properties?: Json }> }): ServiceGrant[] {
+  const grants: ServiceGrant[] = [];
+  for (const [id, resource] of Object.entries(template.Resources)) {
+    for (const [property, value] of Object.entries((resource.Properties ?? {}) as Record<string, Json>)) {
+      for (const document of findPolicyDocuments(flatten(value))) {
+        for (const raw of document.Statement) {
+          const statement = raw as Record<string, Json>;
+          const principal = statement.Principal as Record<string, Json> | undefined;
+          if (statement.Effect !== 'Allow' || principal === undefined || typeof principal !== 'object' || principal.Service === undefined) continue;
+          const condition = (statement.Condition ?? {}) as Record<string, Record<string, Json>>;
+          grants.push({
+            resource: id,
+            kind: property === 'AssumeRolePolicyDocument' ? 'trust' : 'resource',
+            ...(typeof statement.Sid === 'string' ? { sid: statement.Sid } : {}),
+            services: asArray(principal.Service).map(String),
+            conditionKeys: Object.values(condition).flatMap((entries) => Object.keys(entries).map((key) => key.toLowerCase())),
+          });
+        }
+      }
+    }
+  }
+  return grants;
 }
