@@ -1,7 +1,7 @@
 // The replayer Lambda's run against the real engine and s3rver (real S3 client): its metrics and its
 // log line, a skipped run while writes are blocked, and the stop before the invocation deadline.
 import { gzipSync } from 'node:zlib';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client } from '@opensearch-project/opensearch';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { REPLAY_METRICS, runReplayer } from '../../../infra/handlers/replayer.ts';
@@ -11,17 +11,29 @@ import { createLogger, createMetrics, SERVICE_NAMES } from '../../../transform/o
 import { removeIndicesAndTemplates } from '../../opensearch-cleanup.ts';
 
 const client = new Client({ node: process.env.OPENSEARCH_URL! });
-const prefix = `test-replayer-${Date.now()}`;
-const index = `${prefix}-2026-01-02`;
-const BUCKET = 'replayer-backup';
+const run = `test-replayer-${Date.now()}`;
 let server: LocalS3;
 let s3: S3Client;
+let worlds = 0;
 
 const document = (i: number) => JSON.stringify({ '@timestamp': '2026-01-02T03:00:00.000Z', event: { id: `e${i}` }, message: `line ${i}` });
-const record = (i: number) => JSON.stringify({ attemptsMade: 5, errorCode: '429', errorMessage: 'cluster_block_exception', esDocumentId: `fh-${i}`, esIndexName: index, esTypeName: '', rawData: Buffer.from(document(i)).toString('base64') });
+
+/** One test's own index family and backup bucket, so the tests run in any order. */
+async function world() {
+  const n = ++worlds;
+  const prefix = `${run}-${n}`;
+  const index = `${prefix}-2026-01-02`;
+  const bucket = `replayer-backup-${n}`;
+  // No templates: the replay writes whatever Firehose backed up (test/scripts/backfill/replay.test.ts uses the real ones).
+  await client.indices.create({ index });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const record = (i: number) => JSON.stringify({ attemptsMade: 5, errorCode: '429', errorMessage: 'cluster_block_exception', esDocumentId: `fh-${i}`, esIndexName: index, esTypeName: '', rawData: Buffer.from(document(i)).toString('base64') });
+  const put = (key: string, records: number[]) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${DELIVERY_FAILED_PREFIX}${key}`, Body: gzipSync(records.map(record).join('\n') + '\n') }));
+  return { prefix, index, bucket, put };
+}
 
 /** Runs one replayer invocation, returning its summary and the JSON lines (log, EMF metrics) it printed. */
-async function invoke(remainingMs?: number) {
+async function invoke({ bucket, prefix }: { bucket: string; prefix: string }, remainingMs?: number) {
   const printed: string[] = [];
   const capture = (chunk: string | Uint8Array): boolean => {
     printed.push(chunk.toString());
@@ -29,7 +41,7 @@ async function invoke(remainingMs?: number) {
   };
   const spies = [vi.spyOn(process.stdout, 'write').mockImplementation(capture), vi.spyOn(process.stderr, 'write').mockImplementation(capture)];
   try {
-    const deps = { client, s3, bucket: BUCKET, indexPrefix: prefix, logger: createLogger(SERVICE_NAMES.replayer), metrics: createMetrics(SERVICE_NAMES.replayer) };
+    const deps = { client, s3, bucket, indexPrefix: prefix, logger: createLogger(SERVICE_NAMES.replayer), metrics: createMetrics(SERVICE_NAMES.replayer) };
     const summary = await runReplayer(deps, remainingMs === undefined ? undefined : { getRemainingTimeInMillis: () => remainingMs });
     const lines = printed.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
     return { summary, lines, metrics: lines.find((l) => l._aws)!, log: lines.find((l) => !l._aws)! };
@@ -40,23 +52,23 @@ async function invoke(remainingMs?: number) {
 
 describe('runReplayer', () => {
   beforeAll(async () => {
-    // No templates: the replay writes whatever Firehose backed up (test/scripts/backfill/replay.test.ts uses the real ones).
-    await client.indices.create({ index });
-    server = await startLocalS3({ buckets: [BUCKET] });
+    server = await startLocalS3({ buckets: [] });
     s3 = new S3Client({ endpoint: server.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS });
   });
   afterAll(async () => {
     s3?.destroy();
     await server?.stop();
-    await removeIndicesAndTemplates(client, prefix);
+    for (let n = 1; n <= worlds; n++) await removeIndicesAndTemplates(client, `${run}-${n}`);
     await client.close();
   });
 
   it('skips while writes are blocked, and says so in its metrics and log', async () => {
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${DELIVERY_FAILED_PREFIX}2026/01/02/03/a`, Body: gzipSync([0, 1, 2].map(record).join('\n') + '\n') }));
+    const w = await world();
+    const { index } = w;
+    await w.put('2026/01/02/03/a', [0, 1, 2]);
     await client.indices.putSettings({ index, body: { 'index.blocks.read_only_allow_delete': true } });
     try {
-      const { summary, metrics, log } = await invoke();
+      const { summary, metrics, log } = await invoke(w);
       expect(summary.skipped).toMatch(/writes blocked/);
       expect(metrics).toMatchObject({ service: SERVICE_NAMES.replayer, [REPLAY_METRICS.runsSkipped]: 1, [REPLAY_METRICS.documentsReplayed]: 0 });
       expect(log).toMatchObject({ level: 'INFO', message: 'replay skipped: the domain does not take writes', service: SERVICE_NAMES.replayer });
@@ -66,7 +78,9 @@ describe('runReplayer', () => {
   });
 
   it('replays and publishes what it did', async () => {
-    const { summary, metrics, log } = await invoke(300_000);
+    const w = await world();
+    await w.put('2026/01/02/03/a', [0, 1, 2]);
+    const { summary, metrics, log } = await invoke(w, 300_000);
     expect(summary).toMatchObject({ objects: 1, objectsReplayed: 1, documentsReplayed: 3, documentsFailed: 0 });
     expect(metrics).toMatchObject({
       [REPLAY_METRICS.runsSkipped]: 0, [REPLAY_METRICS.objectsReplayed]: 1, [REPLAY_METRICS.objectsPartial]: 0,
@@ -74,12 +88,13 @@ describe('runReplayer', () => {
     });
     expect(metrics._aws.CloudWatchMetrics[0].Namespace).toBe('Albatross');
     expect(log).toMatchObject({ level: 'INFO', message: 'replay run', documentsReplayed: 3 });
-    expect((await client.get({ index, id: 'fh-1' })).body._source).toEqual(JSON.parse(document(1)));
+    expect((await client.get({ index: w.index, id: 'fh-1' })).body._source).toEqual(JSON.parse(document(1)));
   });
 
   it('starts nothing when the invocation is already at its deadline margin', async () => {
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${DELIVERY_FAILED_PREFIX}2026/01/02/04/b`, Body: gzipSync(record(7) + '\n') }));
-    const { summary } = await invoke(30_000);    // less than the 60 s margin
+    const w = await world();
+    await w.put('2026/01/02/04/b', [7]);
+    const { summary } = await invoke(w, 30_000);    // less than the 60 s margin
     expect(summary).toMatchObject({ objects: 1, objectsReplayed: 0, documentsReplayed: 0, stopped: 'the run reached its deadline' });
   });
 });

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client } from '@opensearch-project/opensearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { folderBackupStore, s3BackupStore } from '../../../scripts/backfill/backup-store.ts';
@@ -19,64 +19,76 @@ import { removeIndicesAndTemplates } from '../../opensearch-cleanup.ts';
 import { corpusAccessLines } from '../../corpus.ts';
 
 const client = new Client({ node: process.env.OPENSEARCH_URL! });
-const prefix = `test-replay-${Date.now()}`;
-const index = `${prefix}-2026-01-02`;      // Firehose's arrival-day index
-const BUCKET = 'albatross-backup';
+const run = `test-replay-${Date.now()}`;
 const keyA = `${DELIVERY_FAILED_PREFIX}2026/01/02/03/albatross-1-2026-01-02-03-00-00-a`;
 const keyB = `${DELIVERY_FAILED_PREFIX}2026/01/02/03/albatross-1-2026-01-02-03-00-00-b`;
 let server: LocalS3;
 let s3: S3Client;
 let documents: string[];
+let scenarios = 0;
 
 /** Firehose's AmazonOpenSearchService-failed record for one document. */
-const refusedRecord = (document: string, id: string, indexName = index) =>
+const refusedRecord = (document: string, id: string, indexName: string) =>
   JSON.stringify({ attemptsMade: 12, arrivalTimestamp: 0, errorCode: '429', errorMessage: 'cluster_block_exception: flood-stage watermark', attemptEndingTimestamp: 0, esDocumentId: id, esIndexName: indexName, esTypeName: '', rawData: Buffer.from(document).toString('base64') });
 const objectText = (records: string[]) => gzipSync(records.join('\n') + '\n');
 
-async function keys(prefix: string): Promise<string[]> {
-  const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
-  return (page.Contents ?? []).map((o) => o.Key!).sort();
+/**
+ * One test's own world, so tests run in any order: an index prefix with the real templates, a backup
+ * bucket holding object A (three refusable documents) and object B (two good, one the mapping refuses,
+ * one for another stack's index), and the replay and listing bound to them.
+ */
+async function scenario() {
+  const n = ++scenarios;
+  const prefix = `${run}-${n}`;
+  const index = `${prefix}-2026-01-02`;      // Firehose's arrival-day index
+  const bucket = `albatross-backup-${n}`;
+  await installTemplates(client, { indexPrefix: prefix, replicas: 0, log: () => undefined });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: keyA, Body: objectText(documents.slice(0, 3).map((d, i) => refusedRecord(d, `fh-a${i}`, index))) }));
+  await s3.send(new PutObjectCommand({
+    Bucket: bucket,
+    Key: keyB,
+    Body: objectText([
+      refusedRecord(documents[3]!, 'fh-b0', index),
+      // A field the strict mapping does not know: the engine refuses it for good (400).
+      refusedRecord('{"@timestamp":"2026-01-02T03:00:00Z","not_a_field":1}', 'fh-b1', index),
+      refusedRecord(documents[4]!, 'fh-b2', index),
+      // Not this stack's indices: never written.
+      refusedRecord(documents[4]!, 'fh-b3', 'other-2026-01-02'),
+    ]),
+  }));
+  const keys = async (under: string): Promise<string[]> => {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: under }));
+    return (page.Contents ?? []).map((o) => o.Key!).sort();
+  };
+  const records = async (key: string): Promise<Record<string, any>[]> => {
+    const body = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+    return gunzipSync(body).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+  };
+  const replay = () => replayDeliveryFailures({ client, store: s3BackupStore(s3, bucket), indexPrefix: prefix, retryWindowMs: 2_000, now: () => new Date('2026-01-02T04:00:00Z') });
+  return { prefix, index, bucket, keys, records, replay };
 }
-async function records(key: string): Promise<Record<string, any>[]> {
-  const body = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray());
-  return gunzipSync(body).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
-}
-const replay = () => replayDeliveryFailures({ client, store: s3BackupStore(s3, BUCKET), indexPrefix: prefix, retryWindowMs: 2_000, now: () => new Date('2026-01-02T04:00:00Z') });
 
 describe('replayDeliveryFailures', () => {
   beforeAll(async () => {
-    await installTemplates(client, { indexPrefix: prefix, replicas: 0, log: () => undefined });
-    server = await startLocalS3({ buckets: [BUCKET] });
+    server = await startLocalS3({ buckets: [] });
     s3 = new S3Client({ endpoint: server.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS });
-    const lines = corpusAccessLines();
-    documents = lines.slice(0, 5).map((line, i) => {
+    documents = corpusAccessLines().slice(0, 5).map((line, i) => {
       const parsed = parseAlbLineToJson(line, { source: { bucket: 'alb-logs', key: 'AWSLogs/x.log.gz', offset: i * 1000 } });
       if (parsed.kind !== 'document') throw new Error('corpus line did not parse');
       return parsed.json;
     });
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: keyA, Body: objectText(documents.slice(0, 3).map((d, i) => refusedRecord(d, `fh-a${i}`))) }));
-    await s3.send(new PutObjectCommand({
-      Bucket: BUCKET,
-      Key: keyB,
-      Body: objectText([
-        refusedRecord(documents[3]!, 'fh-b0'),
-        // A field the strict mapping does not know: the engine refuses it for good (400).
-        refusedRecord('{"@timestamp":"2026-01-02T03:00:00Z","not_a_field":1}', 'fh-b1'),
-        refusedRecord(documents[4]!, 'fh-b2'),
-        // Not this stack's indices: never written.
-        refusedRecord(documents[4]!, 'fh-b3', 'other-2026-01-02'),
-      ]),
-    }));
   });
 
   afterAll(async () => {
     s3?.destroy();
     await server?.stop();
-    await removeIndicesAndTemplates(client, prefix);
+    for (let n = 1; n <= scenarios; n++) await removeIndicesAndTemplates(client, `${run}-${n}`);
     await client.close();
   });
 
   it('does nothing while writes to the indices are blocked', async () => {
+    const { prefix, index, keys, replay } = await scenario();
     await client.indices.create({ index });
     await client.indices.putSettings({ index: `${prefix}-*`, body: { 'index.blocks.read_only_allow_delete': true } });
     try {
@@ -90,6 +102,7 @@ describe('replayDeliveryFailures', () => {
   });
 
   it('replays under the original index and id, moves replayed objects aside and keeps refused documents with their reason', async () => {
+    const { prefix, index, keys, records, replay } = await scenario();
     const original = await records(keyA);
     const summary = await replay();
     expect(summary).toMatchObject({ objects: 2, objectsReplayed: 1, objectsPartial: 1, objectsFailed: [], documentsReplayed: 5, documentsFailed: 2 });
@@ -111,6 +124,8 @@ describe('replayDeliveryFailures', () => {
   });
 
   it('a second run adds nothing and replays nothing twice', async () => {
+    const { prefix, records, replay } = await scenario();
+    expect(await replay()).toMatchObject({ documentsReplayed: 5 });
     const summary = await replay();
     expect(summary).toMatchObject({ objects: 1, objectsReplayed: 0, objectsPartial: 1, documentsReplayed: 0, documentsFailed: 2 });
     expect((await records(keyB)).map((r) => r.replayAttempts)).toEqual([2, 2]);
@@ -119,8 +134,10 @@ describe('replayDeliveryFailures', () => {
   });
 
   it('replaying the same records again (a crash before the move) overwrites, never duplicates', async () => {
+    const { prefix, index, bucket, replay } = await scenario();
+    expect(await replay()).toMatchObject({ documentsReplayed: 5 });
     const again = `${DELIVERY_FAILED_PREFIX}2026/01/02/05/again`;
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: again, Body: objectText(documents.slice(0, 3).map((d, i) => refusedRecord(d, `fh-a${i}`))) }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: again, Body: objectText(documents.slice(0, 3).map((d, i) => refusedRecord(d, `fh-a${i}`, index))) }));
     const summary = await replay();
     expect(summary).toMatchObject({ objectsReplayed: 1, documentsReplayed: 3 });
     await refresh(client, `${prefix}-*`);
@@ -129,10 +146,11 @@ describe('replayDeliveryFailures', () => {
   });
 
   it('fails the run when it cannot move an object aside, and leaves the object where it is', async () => {
+    const { prefix, index } = await scenario();
     const folder = await mkdtemp(path.join(tmpdir(), 'albatross-replay-'));
     const store = folderBackupStore(folder);
     const key = `${DELIVERY_FAILED_PREFIX}2026/01/02/07/stuck`;
-    await store.put(key, objectText([refusedRecord(documents[1]!, 'fh-stuck')]));
+    await store.put(key, objectText([refusedRecord(documents[1]!, 'fh-stuck', index)]));
     // A file where the errors/replayed/ folder has to be: the move fails for real.
     await mkdir(path.join(folder, 'errors'), { recursive: true });
     await writeFile(path.join(folder, 'errors', 'replayed'), 'not a folder');
@@ -141,9 +159,10 @@ describe('replayDeliveryFailures', () => {
   });
 
   it('works the same on a local backup folder (the demo)', async () => {
+    const { prefix, index } = await scenario();
     const folder = await mkdtemp(path.join(tmpdir(), 'albatross-replay-'));
     const store = folderBackupStore(folder);
-    await store.put(`${DELIVERY_FAILED_PREFIX}2026/01/02/06/local`, objectText([refusedRecord(documents[0]!, 'fh-local')]));
+    await store.put(`${DELIVERY_FAILED_PREFIX}2026/01/02/06/local`, objectText([refusedRecord(documents[0]!, 'fh-local', index)]));
     const summary = await replayDeliveryFailures({ client, store, indexPrefix: prefix });
     expect(summary).toMatchObject({ objects: 1, objectsReplayed: 1, documentsReplayed: 1 });
     expect(await readdir(path.join(folder, 'errors', 'replayed', 'AmazonOpenSearchService-failed', '2026', '01', '02', '06'))).toEqual(['local']);
