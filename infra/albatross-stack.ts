@@ -143,7 +143,7 @@ export interface AlbatrossStackProps extends StackProps {
   readonly removalPolicy?: RemovalPolicy;
   /** FreeStorageSpace alarm threshold (MiB, emptiest node). @default 25 % of a new domain's volume; 1024 for an existing domain */
   readonly freeStorageThresholdMiB?: number;
-  /** Heartbeat alarm: Firehose received no record for this many hours (1-24); 0 = off. @default 6 */
+  /** Heartbeat alarms, per log type: its stream received no record (direct delivery: no document indexed) for this many hours (1-24); 0 = off. @default 6 */
   readonly heartbeatHours?: number;
 }
 

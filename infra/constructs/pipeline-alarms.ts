@@ -44,7 +44,7 @@ export interface PipelineAlarmsProps {
   readonly masterNodes: number;
   /** FreeStorageSpace (MiB, on the emptiest node) at or below which the storage alarm fires. */
   readonly freeStorageThresholdMiB: number;
-  /** Heartbeat: alarm when Firehose received no record for this many hours (1-24); 0 = no heartbeat alarm. */
+  /** Heartbeat: alarm when a log type's stream received no record (direct: no document indexed) for this many hours (1-24); 0 = no heartbeat alarm. */
   readonly heartbeatHours: number;
   readonly removalPolicy: RemovalPolicy;
 }
