@@ -9,7 +9,7 @@ import { DeliveryStream } from './constructs/delivery-stream.ts';
 import { LogSource } from './constructs/log-source.ts';
 import { Loader } from './constructs/loader.ts';
 import { acknowledgeFindings } from './nag.ts';
-import { PipelineAlarms } from './constructs/pipeline-alarms.ts';
+import { alarmPrefix, PipelineAlarms } from './constructs/pipeline-alarms.ts';
 import { type DomainLayout, resolveDomainLayout } from './constructs/domain-layout.ts';
 import { Replayer } from './constructs/replayer.ts';
 import { type DomainSizing, NewSearchDomain } from './constructs/search-domain.ts';
@@ -151,7 +151,7 @@ export interface AlbatrossStackProps extends StackProps {
   readonly removalPolicy?: RemovalPolicy;
   /** FreeStorageSpace alarm threshold (MiB, emptiest node). @default 25 % of a new domain's volume; 1024 for an existing domain */
   readonly freeStorageThresholdMiB?: number;
-  /** Heartbeat alarm: Firehose received no record for this many hours (1-24); 0 = off. @default 6 */
+  /** Heartbeat alarms, per log type: its stream received no record (direct delivery: no document indexed) for this many hours (1-24); 0 = off. @default 6 */
   readonly heartbeatHours?: number;
 }
 
@@ -354,7 +354,10 @@ export class AlbatrossStack extends Stack {
   readonly network?: PrivateNetwork;
   /** Set in customer-managed key mode. */
   readonly customerManagedKey?: CustomerManagedKey;
+  /** The first replayer (the access stream's, or the direct loader's backup's). */
   readonly replayer: Replayer;
+  /** One replayer per backup bucket: each stream's, or the direct loader's one. */
+  readonly replayers: Replayer[] = [];
 
   constructor(scope: Construct, id: string, props: AlbatrossStackProps = {}) {
     super(scope, id, props);
@@ -521,6 +524,8 @@ export class AlbatrossStack extends Stack {
             ...(this.network ? { network: this.network.functionNetwork('LoaderSecurityGroup', 'the loader', { awsApis: true }) } : {}),
           }),
       failureBucket: this.backupBucket,
+      // Each type's failed lines in its own stream's backup, where that stream's replay reads.
+      typeFailureBuckets: Object.fromEntries(otherTypes.filter((type) => type !== 'access' && this.deliveries[type]).map((type) => [type, this.deliveries[type]!.backupBucket])),
       memorySize: settings.loaderMemorySize,
       timeout: settings.loaderTimeout,
       batchSize: settings.loaderBatchSize,
@@ -580,12 +585,16 @@ export class AlbatrossStack extends Stack {
       queue: this.logSource.queue,
       deadLetterQueue: this.logSource.deadLetterQueue,
       maxReceiveCount: settings.maxReceiveCount,
-      streamName: this.delivery?.streamName,
+      // Every log type's stream the same alarms, ids prefixed with its type (none for access logs).
+      streams: settings.logTypes.filter((type) => this.deliveries[type]).map((type) => ({
+        prefix: alarmPrefix(type),
+        streamName: this.deliveries[type]!.streamName,
+        transform: this.deliveries[type]!.transform.function,
+        transformServiceName: transformServiceName(type),
+      })),
       bufferInterval: settings.bufferInterval,
       loader: this.loader.function.function,
-      transform: this.delivery?.transform.function,
-      transformServiceName: transformServiceName(firstType),
-      directLoader: direct,
+      ...(direct ? { directLoader: { logTypes: settings.logTypes } } : {}),
       domain,
       masterNodes: existingDomain ? 0 : settings.domainSizing.masterNodes,
       freeStorageThresholdMiB:
@@ -595,25 +604,33 @@ export class AlbatrossStack extends Stack {
       removalPolicy,
     });
 
-    this.replayer = new Replayer(this, 'Replayer', {
-      domain,
-      backupBucket: this.backupBucket,
-      indexPrefix: settings.indexPrefix,
-      alarmTopic: this.alarms.topic,
-      interval: props.replayInterval,
-      role: replayerRole,
-      network: this.network?.functionNetwork('ReplayerSecurityGroup', 'the replayer', { awsApis: true }),
-      logRetention,
-      removalPolicy,
-    });
-    // Its FGAC mapping before its first run.
-    this.replayer.node.addDependency(this.templates.resource);
-    for (const type of direct ? [] : otherTypes) {
-      this.alarms.addStreamAlarms(typeName(type), {
-        streamName: this.deliveries[type]!.streamName,
-        transform: this.deliveries[type]!.transform.function,
-        transformServiceName: transformServiceName(type),
+    // One replayer per backup bucket: each stream's replays into its own index family; the direct
+    // loader's one bucket holds every type. The access replayer (or the direct one) keeps its construct id.
+    const replayNetwork = this.network?.functionNetwork('ReplayerSecurityGroup', 'the replayer', { awsApis: true });
+    const replayTargets = direct
+      ? [{ id: 'Replayer', logType: undefined, logTypes: settings.logTypes, bucket: this.backupBucket }]
+      : settings.logTypes.map((type) => ({ id: `${alarmPrefix(type)}Replayer`, logType: type, logTypes: [type], bucket: this.deliveries[type]!.backupBucket }));
+    for (const target of replayTargets) {
+      const replayer = new Replayer(this, target.id, {
+        domain,
+        backupBucket: target.bucket,
+        ...(target.logType ? { logType: target.logType } : {}),
+        logTypes: target.logTypes,
+        indexPrefixes: settings.indexPrefixes,
+        alarmTopic: this.alarms.topic,
+        interval: props.replayInterval,
+        role: replayerRole,
+        network: replayNetwork,
+        logRetention,
+        removalPolicy,
       });
+      // Its FGAC mapping before its first run.
+      replayer.node.addDependency(this.templates.resource);
+      for (const family of this.templates.families) replayer.node.addDependency(family);
+      this.replayers.push(replayer);
+    }
+    this.replayer = this.replayers[0]!;
+    for (const type of direct ? [] : otherTypes) {
       new CfnOutput(this, `${typeName(type)}DeliveryStreamName`, { value: this.deliveries[type]!.streamName });
       new CfnOutput(this, `${typeName(type)}BackupBucketName`, { value: this.deliveries[type]!.backupBucket.bucketName });
     }

@@ -64,7 +64,7 @@ export const CONTEXT_KEYS = {
   logRetentionDays: 'CloudWatch log retention days, a value CloudWatch accepts (default 30)',
   removalPolicy: 'retain-except-on-create (default), retain or destroy',
   freeStorageThresholdMiB: 'free storage alarm threshold (default 25 % of the volume)',
-  heartbeatHours: 'alarm when no record arrived for this many hours, 1-24; 0 or off disables (default 6)',
+  heartbeatHours: 'alarm per log type when no record arrived (direct: no document indexed) for this many hours, 1-24; 0 or off disables (default 6)',
 } as const;
 
 export type ContextKey = keyof typeof CONTEXT_KEYS;

@@ -58,7 +58,7 @@ export function acknowledgeFindings(stack: AlbatrossStack): void {
   const loaderRole = stack.loader.function.role;
   acknowledgeWildcards(loaderRole, [stack.logSource.bucket.arnForObjects(`${stack.logSource.logKeyPrefix}*`)],
     'The loader reads whichever ALB log object S3 notified about; limited to GetObject under the ALB prefix <prefix>/AWSLogs/.');
-  acknowledgeWildcards(loaderRole, stack.loader.failurePrefixes(stack.delivery === undefined).map((prefix) => stack.backupBucket.arnForObjects(`${prefix}*`)),
+  acknowledgeWildcards(loaderRole, stack.loader.failureBuckets.flatMap((bucket) => stack.loader.failurePrefixes(stack.delivery === undefined).map((prefix) => bucket.arnForObjects(`${prefix}*`))),
     'The loader records failed lines under deterministic keys below errors/loader-failed/ and, in direct delivery, Firehose\'s errors/processing-failed/ and errors/AmazonOpenSearchService-failed/ (PutObject only).');
 
   if (stack.network) {
@@ -80,8 +80,12 @@ export function acknowledgeFindings(stack: AlbatrossStack): void {
   const replayerRole = stack.replayer.function.role;
   acknowledgeWildcards(replayerRole, [`${domainArn}/*`],
     'The replayer reads cluster health and write blocks (ESHttpGet) and bulk-indexes (ESHttpPost) into daily indices whose names come from the backed-up records; scoped to this one domain.');
-  acknowledgeWildcards(replayerRole, [stack.backupBucket.arnForObjects('errors/AmazonOpenSearchService-failed/*'), stack.backupBucket.arnForObjects('errors/replayed/*')],
-    'The replayer reads, rewrites and deletes the objects Firehose wrote under errors/AmazonOpenSearchService-failed/ (keys Firehose generates) and moves them under errors/replayed/; scoped to those two prefixes of the backup bucket.');
+  // One replayer per backup bucket (each stream's), all with this role.
+  for (const replayer of stack.replayers) {
+    const bucket = replayer.backupBucket;
+    acknowledgeWildcards(replayerRole, [bucket.arnForObjects('errors/AmazonOpenSearchService-failed/*'), bucket.arnForObjects('errors/replayed/*')],
+      'The replayer reads, rewrites and deletes the objects Firehose wrote under errors/AmazonOpenSearchService-failed/ (keys Firehose generates) and moves them under errors/replayed/; scoped to those two prefixes of the backup bucket.');
+  }
 
   const search = stack.searchDomain;
   if (search) {

@@ -14,7 +14,8 @@ export const SERVICE_NAMES = {
   transform: 'albatross-transform',
   replayer: 'albatross-replayer',
 } as const;
-export type ServiceName = (typeof SERVICE_NAMES)[keyof typeof SERVICE_NAMES] | `${typeof SERVICE_NAMES.transform}-${string}`;
+export type ServiceName = (typeof SERVICE_NAMES)[keyof typeof SERVICE_NAMES]
+  | `${typeof SERVICE_NAMES.transform}-${string}` | `${typeof SERVICE_NAMES.replayer}-${string}`;
 
 /**
  * The transform's service name for a stream of one log type: access keeps `albatross-transform`
@@ -22,6 +23,11 @@ export type ServiceName = (typeof SERVICE_NAMES)[keyof typeof SERVICE_NAMES] | `
  */
 export function transformServiceName(logType: string): ServiceName {
   return logType === 'access' ? SERVICE_NAMES.transform : `${SERVICE_NAMES.transform}-${logType}`;
+}
+
+/** The replayer's service name for one stream's backup: as transformServiceName (access, and the direct loader's backup, keep `albatross-replayer`). */
+export function replayerServiceName(logType: string): ServiceName {
+  return logType === 'access' ? SERVICE_NAMES.replayer : `${SERVICE_NAMES.replayer}-${logType}`;
 }
 
 export function createLogger(serviceName: ServiceName): Logger {

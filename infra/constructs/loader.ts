@@ -10,6 +10,7 @@ import { BundledFunction } from './bundled-function.ts';
 import type { FunctionNetwork } from './bundled-function.ts';
 import type { LogType } from '../../transform/log-type-names.ts';
 import { DEFAULT_FAILURE_PREFIX } from '../../transform/loader/failures.ts';
+import { FAILURE_BUCKET_ENV } from '../../transform/loader/handler.ts';
 import { OPENSEARCH_FAILED, PROCESSING_FAILED } from '../../transform/firehose-error-record.ts';
 
 export interface LoaderProps {
@@ -40,6 +41,11 @@ export interface LoaderProps {
   readonly network?: FunctionNetwork;
   /** Where the loader records lines it cannot send (over Firehose's record limit); direct delivery: every failure, in Firehose's layout. */
   readonly failureBucket: s3.IBucket;
+  /**
+   * Where lines of these log types are recorded instead: their stream's backup bucket, where that
+   * stream's replay reads (Firehose delivery). @default failureBucket
+   */
+  readonly typeFailureBuckets?: Partial<Record<Exclude<LogType, 'access'>, s3.IBucket>>;
   readonly memorySize: number;
   readonly timeout: Duration;
   /** SQS messages per invocation (one message = one log object). */
@@ -62,6 +68,8 @@ export class Loader extends Construct {
   readonly checkpointTable: dynamodb.Table;
   /** Next to Firehose's own `errors/<error-output-type>/` prefixes in the backup bucket (the loader's default). */
   readonly failurePrefix = DEFAULT_FAILURE_PREFIX;
+  /** Every bucket the loader records failures in: the default one first, then each type's own. */
+  readonly failureBuckets: s3.IBucket[];
 
   /** Key prefixes the loader writes failure records under: its own, and in direct delivery Firehose's two error-output types. */
   failurePrefixes(direct: boolean): string[] {
@@ -70,6 +78,7 @@ export class Loader extends Construct {
 
   constructor(scope: Construct, id: string, props: LoaderProps) {
     super(scope, id);
+    this.failureBuckets = [props.failureBucket, ...Object.values(props.typeFailureBuckets ?? {}).filter((bucket) => bucket !== props.failureBucket)];
     this.checkpointTable = new dynamodb.Table(this, 'Checkpoints', {
       partitionKey: { name: CHECKPOINT_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -97,7 +106,8 @@ export class Loader extends Construct {
             ...Object.fromEntries((props.additionalStreams ?? []).map((stream) => [stream.environment, stream.streamName])),
           }),
       ALBATROSS_CHECKPOINT_TABLE: this.checkpointTable.tableName,
-      ALBATROSS_FAILURE_BUCKET: props.failureBucket.bucketName,
+      [FAILURE_BUCKET_ENV.access]: props.failureBucket.bucketName,
+      ...Object.fromEntries(Object.entries(props.typeFailureBuckets ?? {}).map(([type, bucket]) => [FAILURE_BUCKET_ENV[type as LogType], bucket.bucketName])),
       ALBATROSS_FAILURE_PREFIX: DEFAULT_FAILURE_PREFIX,
       // A send gives up well before the invocation ends (the handler's default is 120 s), so it can still commit.
       ALBATROSS_MAX_RETRY_SECONDS: String(Math.min(120, Math.floor(props.timeout.toSeconds() / 2))),
@@ -140,7 +150,7 @@ export class Loader extends Construct {
       new iam.PolicyStatement({
         sid: 'RecordFailures',
         actions: ['s3:PutObject'],
-        resources: this.failurePrefixes(direct !== undefined).map((prefix) => props.failureBucket.arnForObjects(`${prefix}*`)),
+        resources: this.failureBuckets.flatMap((bucket) => this.failurePrefixes(direct !== undefined).map((prefix) => bucket.arnForObjects(`${prefix}*`))),
       }),
     );
     role.addToPolicy(

@@ -10,7 +10,8 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, SERVICE_NAMES } from '../../transform/observability.ts';
-import { DIRECT_METRICS } from '../../transform/loader/direct-handler.ts';
+import { DIRECT_METRICS, LOG_TYPE_DIMENSION } from '../../transform/loader/direct-handler.ts';
+import type { LogType } from '../../transform/log-type-names.ts';
 
 /** p90 `_bulk` latency of the direct loader above which the latency alarm fires. */
 export const DIRECT_BULK_LATENCY_ALARM_MS = 10_000;
@@ -28,24 +29,38 @@ export interface PipelineAlarmsProps {
   readonly deadLetterQueue: sqs.IQueue;
   /** Receives before the DLQ (for the alarm text). */
   readonly maxReceiveCount: number;
-  /** Firehose delivery: the stream and the transform (absent in direct delivery). */
-  readonly streamName?: string;
+  /** Firehose delivery: each log type's stream and transform, each with the same alarms (none in direct delivery). */
+  readonly streams?: readonly StreamAlarmTarget[];
   /** Firehose buffering interval: the data-freshness threshold is this plus 15 minutes. */
   readonly bufferInterval: Duration;
   readonly loader: lambda.IFunction;
-  readonly transform?: lambda.IFunction;
-  /** Metrics service of `transform` (transformServiceName). @default albatross-transform (the access-log stream) */
-  readonly transformServiceName?: string;
-  /** Direct delivery: alarms on the loader's own indexing (refused documents, parser rejects, `_bulk` latency). */
-  readonly directLoader?: boolean;
+  /**
+   * Direct delivery: alarms on the loader's own indexing (refused documents, parser rejects, `_bulk` latency and
+   * retries) and, per log type delivered, the heartbeat on the documents it indexed.
+   */
+  readonly directLoader?: { readonly logTypes: readonly LogType[] };
   readonly domain: opensearch.IDomain;
   /** Dedicated master nodes of a domain the stack created (0 = none, or an existing domain). */
   readonly masterNodes: number;
   /** FreeStorageSpace (MiB, on the emptiest node) at or below which the storage alarm fires. */
   readonly freeStorageThresholdMiB: number;
-  /** Heartbeat: alarm when Firehose received no record for this many hours (1-24); 0 = no heartbeat alarm. */
+  /** Heartbeat: alarm when a log type's stream received no record (direct: no document indexed) for this many hours (1-24); 0 = no heartbeat alarm. */
   readonly heartbeatHours: number;
   readonly removalPolicy: RemovalPolicy;
+}
+
+/** One delivery stream's alarms: its ids start with `prefix` ('' for the access-log stream, whose ids predate the others). */
+export interface StreamAlarmTarget {
+  readonly prefix: string;
+  readonly streamName: string;
+  readonly transform: lambda.IFunction;
+  /** Metrics service of `transform` (transformServiceName). */
+  readonly transformServiceName: string;
+}
+
+/** Construct-id prefix of a log type's alarms: none for access logs (the ids they always had), else the type. */
+export function alarmPrefix(type: LogType): string {
+  return type === 'access' ? '' : type[0]!.toUpperCase() + type.slice(1);
 }
 
 type AlarmOptions = Omit<cloudwatch.AlarmProps, 'evaluationPeriods'> & { evaluationPeriods?: number };
@@ -108,7 +123,7 @@ export class PipelineAlarms extends Construct {
     }
 
     this.addQueueAlarms(props);
-    if (props.streamName !== undefined) this.addFirehoseAlarms(props, props.streamName);
+    for (const stream of props.streams ?? []) this.addStreamAlarms(props, stream);
     this.addLambdaAlarms(props);
     this.addDomainAlarms(props);
   }
@@ -129,8 +144,11 @@ export class PipelineAlarms extends Construct {
     });
   }
 
-  /** Firehose delivery only (direct delivery has no stream). */
-  private addFirehoseAlarms(props: PipelineAlarmsProps, streamName: string): void {
+  /** One delivery stream's alarms (Firehose delivery; direct delivery has no stream), ids prefixed with its type. */
+  private addStreamAlarms(props: PipelineAlarmsProps, stream: StreamAlarmTarget): void {
+    const { prefix, streamName } = stream;
+    // Alarm texts name the stream's log type, except the access stream's (as they always read).
+    const which = prefix === '' ? '' : `${prefix} logs: `;
     const firehoseMetric = (metricName: string, statistic: string): cloudwatch.Metric =>
       new cloudwatch.Metric({
         namespace: 'AWS/Firehose',
@@ -140,8 +158,8 @@ export class PipelineAlarms extends Construct {
         period: Duration.minutes(5),
       });
     if (props.heartbeatHours > 0) {
-      this.add('NoIncomingRecords', {
-        alarmDescription: `Firehose received no record for ${props.heartbeatHours} h: no ALB log object was loaded (S3 notification removed, ALB logging off, loader stopped).`,
+      this.add(`${prefix}NoIncomingRecords`, {
+        alarmDescription: `${which}Firehose received no record for ${props.heartbeatHours} h: no ALB log object of this type was loaded (S3 notification removed, ALB logging off, loader stopped).`,
         metric: new cloudwatch.Metric({
           namespace: 'AWS/Firehose',
           metricName: 'IncomingRecords',
@@ -155,45 +173,59 @@ export class PipelineAlarms extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       });
     }
-    this.add('DeliverySuccessLow', {
-      alarmDescription: 'Under 99 % of bulk requests to OpenSearch succeeded for 15 minutes; documents still failing after the retry duration go to errors/AmazonOpenSearchService-failed/.',
+    this.add(`${prefix}DeliverySuccessLow`, {
+      alarmDescription: `${which}Under 99 % of bulk requests to OpenSearch succeeded for 15 minutes; documents still failing after the retry duration go to errors/AmazonOpenSearchService-failed/.`,
       metric: firehoseMetric('DeliveryToAmazonOpenSearchService.Success', 'Average'),
+      // A transient partial failure that a retry fixes is not an incident (L-14).
       threshold: 0.99,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 3,
     });
     const freshness = props.bufferInterval.plus(Duration.minutes(15));
-    this.add('DeliveryDataStale', {
-      alarmDescription: `The oldest record in Firehose is older than ${freshness.toSeconds()} s: OpenSearch does not accept documents (blocked, red, overloaded) and Firehose is retrying.`,
+    this.add(`${prefix}DeliveryDataStale`, {
+      alarmDescription: `${which}The oldest record in Firehose is older than ${freshness.toSeconds()} s: OpenSearch does not accept documents (blocked, red, overloaded) and Firehose is retrying.`,
       metric: firehoseMetric('DeliveryToAmazonOpenSearchService.DataFreshness', 'Maximum'),
       threshold: freshness.toSeconds(),
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
-    this.add('BackupDeliveryFailing', {
-      alarmDescription: 'Firehose could not write to the backup bucket for 15 minutes: failed documents are not preserved (bucket policy, deleted bucket); Firehose drops them after 24 h of retries.',
+    this.add(`${prefix}BackupDeliveryFailing`, {
+      alarmDescription: `${which}Firehose could not write to the backup bucket for 15 minutes: failed documents are not preserved (bucket policy, deleted bucket); Firehose drops them after 24 h of retries.`,
       metric: firehoseMetric('DeliveryToS3.Success', 'Average'),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 3,
     });
-    this.add('StreamThrottled', {
-      alarmDescription: 'Firehose throttled records for 15 minutes: the loaders exceed the stream\'s Direct PUT quota; request a raise or lower peakLinesPerSecond.',
+    this.add(`${prefix}StreamThrottled`, {
+      alarmDescription: `${which}Firehose throttled records for 15 minutes: the loaders exceed the stream's Direct PUT quota; request a raise or lower peakLinesPerSecond.`,
       metric: firehoseMetric('ThrottledRecords', 'Sum'),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 3,
     });
-    this.add('ProcessingFailedRecords', {
-      alarmDescription: 'The transform returned ProcessingFailed for some lines; they are in the backup bucket under errors/processing-failed/.',
-      metric: this.emfMetric(props.transformServiceName ?? SERVICE_NAMES.transform, PROCESSING_FAILED_METRIC),
+    this.add(`${prefix}ProcessingFailedRecords`, {
+      alarmDescription: `${which}The transform returned ProcessingFailed for some lines; they are in the backup bucket under errors/processing-failed/.`,
+      metric: this.emfMetric(stream.transformServiceName, PROCESSING_FAILED_METRIC),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
-    this.add('TransformInvocationFailures', {
-      alarmDescription: 'Firehose could not invoke the transform (errors, timeouts, throttles); the whole batch goes to errors/processing-failed/.',
+    this.add(`${prefix}TransformInvocationFailures`, {
+      alarmDescription: `${which}Firehose could not invoke the transform (errors, timeouts, throttles); the whole batch goes to errors/processing-failed/.`,
       metric: firehoseMetric('ExecuteProcessing.Success', 'Minimum'),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    });
+    const sumOverFiveMinutes = { statistic: 'Sum', period: Duration.minutes(5) };
+    this.add(`${prefix}TransformErrors`, {
+      alarmDescription: `${which}The transform Lambda function failed (error or timeout).`,
+      metric: stream.transform.metricErrors(sumOverFiveMinutes),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    this.add(`${prefix}TransformThrottles`, {
+      alarmDescription: `${which}The transform Lambda function was throttled (account concurrency exhausted).`,
+      metric: stream.transform.metricThrottles(sumOverFiveMinutes),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
   }
 
@@ -205,7 +237,7 @@ export class PipelineAlarms extends Construct {
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
     });
-    if (props.directLoader) this.addDirectIndexingAlarms(sumOverFiveMinutes);
+    if (props.directLoader) this.addDirectIndexingAlarms(props, props.directLoader.logTypes, sumOverFiveMinutes);
     // Firehose delivery: lines over the record limit, and throttled PutRecordBatch calls.
     if (!props.directLoader) this.add('LoaderFailedLines', {
       alarmDescription: 'The loader recorded lines it cannot send (over Firehose\'s 1,000 KiB record limit) under errors/loader-failed/.',
@@ -220,20 +252,18 @@ export class PipelineAlarms extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 3,
     });
-    for (const [name, fn] of [['Loader', props.loader], ...(props.transform ? [['Transform', props.transform] as const] : [])] as const) {
-      this.add(`${name}Errors`, {
-        alarmDescription: `The ${name.toLowerCase()} Lambda function failed (error or timeout).`,
-        metric: fn.metricErrors(sumOverFiveMinutes),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      });
-      this.add(`${name}Throttles`, {
-        alarmDescription: `The ${name.toLowerCase()} Lambda function was throttled (account concurrency exhausted).`,
-        metric: fn.metricThrottles(sumOverFiveMinutes),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      });
-    }
+    this.add('LoaderErrors', {
+      alarmDescription: 'The loader Lambda function failed (error or timeout).',
+      metric: props.loader.metricErrors(sumOverFiveMinutes),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
+    this.add('LoaderThrottles', {
+      alarmDescription: 'The loader Lambda function was throttled (account concurrency exhausted).',
+      metric: props.loader.metricThrottles(sumOverFiveMinutes),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    });
   }
 
   /** AWS's recommended CloudWatch alarms for Amazon OpenSearch Service (thresholds, periods and counts as AWS gives them). */
@@ -327,51 +357,32 @@ export class PipelineAlarms extends Construct {
   }
 
   /**
-   * The per-stream alarms above (delivery success, processing failures, transform invocation, errors and
-   * throttles) for another delivery stream, on the same topic: one set per log type's stream.
+   * The direct loader's EMF metrics (transform/loader/direct-handler.ts DIRECT_METRICS): what Firehose's metrics
+   * watch in the other mode (heartbeat, refused documents, parser rejects, throttling), on the loader's own counts.
    */
-  addStreamAlarms(prefix: string, stream: { streamName: string; transform: lambda.IFunction; transformServiceName: string }): void {
-    const firehoseMetric = (metricName: string): cloudwatch.Metric =>
-      new cloudwatch.Metric({ namespace: 'AWS/Firehose', metricName, dimensionsMap: { DeliveryStreamName: stream.streamName }, statistic: 'Average', period: Duration.minutes(5) });
-    const sumOverFiveMinutes = { statistic: 'Sum', period: Duration.minutes(5) };
-    this.add(`${prefix}DeliverySuccessBelow100`, {
-      alarmDescription: `${prefix}: Firehose could not index some documents into OpenSearch; after the retry duration they go to the backup bucket.`,
-      metric: firehoseMetric('DeliveryToAmazonOpenSearchService.Success'),
-      // As the access stream's: a transient partial failure that a retry fixes is not an incident (L-14).
-      threshold: 0.99,
+  private addDirectIndexingAlarms(props: PipelineAlarmsProps, logTypes: readonly LogType[], sumOverFiveMinutes: { statistic: string; period: Duration }): void {
+    const loaderMetric = (metricName: string, options: { statistic: string; period: Duration }, dimensions: Record<string, string> = {}) =>
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: SERVICE_NAMES.loader, ...dimensions }, ...options });
+    if (props.heartbeatHours > 0) {
+      for (const type of logTypes) {
+        const which = alarmPrefix(type) === '' ? '' : `${alarmPrefix(type)} logs: `;
+        this.add(`${alarmPrefix(type)}NoDocumentsIndexed`, {
+          alarmDescription: `${which}The loader indexed no document of this log type for ${props.heartbeatHours} h: no ALB log object of it was loaded (S3 notification removed, ALB logging off, loader stopped), or every line failed.`,
+          metric: loaderMetric(DIRECT_METRICS.indexed, { statistic: 'Sum', period: Duration.hours(props.heartbeatHours) }, { [LOG_TYPE_DIMENSION]: type }),
+          threshold: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+          // The loader publishes this metric only for objects it indexed: silence is the incident here.
+          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+        });
+      }
+    }
+    this.add('LoaderBulkRetrying', {
+      alarmDescription: 'The domain answered _bulk requests from the loader with 429, 5xx or no connection in every 5 minutes for 15 minutes: it is overloaded or blocked; objects that outlast the retry window go back to the queue.',
+      metric: loaderMetric(DIRECT_METRICS.retries, sumOverFiveMinutes),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 3,
-      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
     });
-    this.add(`${prefix}ProcessingFailedRecords`, {
-      alarmDescription: `${prefix}: the transform returned ProcessingFailed for some lines; they are in the backup bucket under errors/processing-failed/.`,
-      metric: new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: PROCESSING_FAILED_METRIC, dimensionsMap: { service: stream.transformServiceName }, ...sumOverFiveMinutes }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-    });
-    this.add(`${prefix}TransformInvocationFailures`, {
-      alarmDescription: `${prefix}: Firehose could not invoke the transform (errors, timeouts, throttles); the whole batch goes to errors/processing-failed/.`,
-      metric: firehoseMetric('ExecuteProcessing.Success'),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-    });
-    this.add(`${prefix}TransformErrors`, {
-      alarmDescription: `${prefix}: the transform Lambda function failed (error or timeout).`,
-      metric: stream.transform.metricErrors(sumOverFiveMinutes),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-    });
-    this.add(`${prefix}TransformThrottles`, {
-      alarmDescription: `${prefix}: the transform Lambda function was throttled (account concurrency exhausted).`,
-      metric: stream.transform.metricThrottles(sumOverFiveMinutes),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-    });
-  }
-
-  /** The direct loader's EMF metrics (transform/loader/direct-handler.ts DIRECT_METRICS). */
-  private addDirectIndexingAlarms(sumOverFiveMinutes: { statistic: string; period: Duration }): void {
-    const loaderMetric = (metricName: string, options: { statistic: string; period: Duration }) =>
-      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: SERVICE_NAMES.loader }, ...options });
     this.add('LoaderIndexingFailures', {
       alarmDescription: 'OpenSearch refused documents the loader bulk-indexed; they are in the backup bucket under errors/AmazonOpenSearchService-failed/ (albatross backfill --firehose-errors replays them).',
       metric: loaderMetric(DIRECT_METRICS.refused, sumOverFiveMinutes),

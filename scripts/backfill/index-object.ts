@@ -9,7 +9,7 @@ import type { Enricher } from '../../transform/enrich/index.ts';
 import type { LineSource } from '../../transform/parser/index.ts';
 import { logTypeOfKey, type LogType } from '../../transform/log-types.ts';
 import { GUNZIP_CHUNK_BYTES } from '../../transform/loader/load-object.ts';
-import { indexLines, ObjectReadError, type TemplateCheck } from '../../transform/bulk-index/index-lines.ts';
+import { indexLines, ObjectReadError, type OutsidePrefixesReason, type TemplateCheck } from '../../transform/bulk-index/index-lines.ts';
 import { gunzipIfCompressed } from '../decompress.ts';
 import type { Semaphore } from '../../transform/semaphore.ts';
 import type { ObjectCounts } from './state.ts';
@@ -39,6 +39,8 @@ export interface IndexObjectOptions {
    * OpenSearch refused under the index and id Firehose used.
    */
   firehoseErrors?: boolean;
+  /** The reason kept for a refused document outside every prefix. @default the CLI's flags */
+  outsidePrefixesReason?: OutsidePrefixesReason;
   /** Adds source.geo, source.as and user_agent fields, as the transform does. */
   enrich?: Enricher | undefined;
   signal?: AbortSignal;
@@ -87,6 +89,7 @@ export async function indexObject(options: IndexObjectOptions, bulkSlots: Semaph
       ...(options.from ? { from: options.from } : {}),
       ...(options.to ? { to: options.to } : {}),
       ...(options.firehoseErrors ? { firehoseErrors: true } : {}),
+      ...(options.outsidePrefixesReason ? { outsidePrefixesReason: options.outsidePrefixesReason } : {}),
       onLines,
     });
   } catch (error) {

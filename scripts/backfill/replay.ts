@@ -13,7 +13,9 @@ import { Semaphore } from '../../transform/semaphore.ts';
 import type { BackupStore } from './backup-store.ts';
 import { BulkGaveUpError } from '../../transform/bulk-index/bulk.ts';
 import { checkDomainHealth } from './domain-health.ts';
-import { indexObject, ObjectReadError, type LineFailureRecord } from './index-object.ts';
+import { indexObject, ObjectReadError, typePrefixes, type LineFailureRecord } from './index-object.ts';
+import type { OutsidePrefixesReason } from '../../transform/bulk-index/index-lines.ts';
+import { LOG_TYPES, type LogType } from '../../transform/log-types.ts';
 import type { LogSource, SourceObject } from './sources.ts';
 
 /** Where Firehose backs up documents OpenSearch refused (`!{firehose:error-output-type}` = AmazonOpenSearchService-failed). */
@@ -24,7 +26,17 @@ export const REPLAYED_PREFIX = 'errors/replayed/';
 export interface ReplayOptions {
   client: Client;
   store: BackupStore;
+  /** Access-log index prefix. */
   indexPrefix: string;
+  /** Connection- and health-check-log index prefixes; default alb-connection, alb-health. */
+  indexPrefixes?: Partial<Record<Exclude<LogType, 'access'>, string>>;
+  /**
+   * The index families this backup holds (a Firehose stream's backup: its one type; the direct
+   * loader's: every type): the run waits while any of their indices is write-blocked. @default all
+   */
+  logTypes?: readonly LogType[];
+  /** The reason kept for a document outside every prefix, in the caller's words. @default the CLI's flags */
+  outsidePrefixesReason?: OutsidePrefixesReason;
   /** Objects replayed at once. @default 2 */
   concurrency?: number;
   /** How long one `_bulk` is retried (429, 5xx) before the run stops. @default 60 s */
@@ -115,6 +127,8 @@ async function replayObject(options: ReplayOptions, bulkSlots: Semaphore, object
       client: options.client,
       source,
       indexPrefix: options.indexPrefix,
+      ...(options.indexPrefixes ? { indexPrefixes: options.indexPrefixes } : {}),
+      ...(options.outsidePrefixesReason ? { outsidePrefixesReason: options.outsidePrefixesReason } : {}),
       firehoseErrors: true,
       retryWindowMs: options.retryWindowMs ?? 60_000,
       ...(options.bulkBytes ? { bulkBytes: options.bulkBytes } : {}),
@@ -149,12 +163,13 @@ async function replayObject(options: ReplayOptions, bulkSlots: Semaphore, object
   summary.objectsPartial++;
 }
 
-/** Replays what is under errors/AmazonOpenSearchService-failed/ when the domain takes writes. */
+/** Replays what is under errors/AmazonOpenSearchService-failed/ when the domain takes writes into the backup's index families. */
 export async function replayDeliveryFailures(options: ReplayOptions): Promise<ReplaySummary> {
   const started = performance.now();
   const summary: ReplaySummary = { objects: 0, objectsReplayed: 0, objectsPartial: 0, objectsFailed: [], documentsReplayed: 0, documentsFailed: 0, seconds: 0 };
   const finish = () => ({ ...summary, seconds: (performance.now() - started) / 1000 });
-  const health = await checkDomainHealth(options.client, options.indexPrefix);
+  const prefixes = typePrefixes(options);
+  const health = await checkDomainHealth(options.client, (options.logTypes ?? LOG_TYPES).map((type) => prefixes[type]));
   if (!health.writable) return { ...finish(), skipped: health.reason };
 
   const objects: SourceObject[] = [];

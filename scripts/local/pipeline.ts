@@ -330,7 +330,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       const blocked = await startOutage();
       await blocked.ended;
       // What the scheduled replayer does once the domain takes writes again.
-      const replay = await replayDeliveryFailures({ client: options.client, store: folderBackupStore(backupDirectory), indexPrefix: options.indexPrefix });
+      const replay = await replayDeliveryFailures({
+        client: options.client, store: folderBackupStore(backupDirectory), indexPrefix: options.indexPrefix,
+        indexPrefixes: { connection: prefixes.connection, health: prefixes.health },
+      });
       outageSummary = { seconds: outageMs / 1000, retryWindowSeconds: retryDurationMs! / 1000, replay };
     }
     const replayed = outageSummary?.replay.documentsReplayed ?? 0;

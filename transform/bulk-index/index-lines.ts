@@ -50,6 +50,11 @@ export interface IndexLinesOptions {
    * with the source its envelope carries, a refused document goes again under its index and id.
    */
   firehoseErrors?: boolean;
+  /**
+   * The reason kept for a refused document whose index is outside every prefix, in the words of the
+   * caller's settings. @default the `albatross backfill` flags (outsideCliPrefixes)
+   */
+  outsidePrefixesReason?: OutsidePrefixesReason;
   send?: BulkSender;
   onBulkRequest?: (milliseconds: number) => void;
   /** After each group of lines is read: their count and bytes (progress). */
@@ -90,6 +95,13 @@ export interface IndexLinesResult {
   originPaths: Set<string>;
   failures: IndexFailure[];
 }
+
+/** Why a refused document for `index` is not replayed under these prefixes (each caller names its own settings). */
+export type OutsidePrefixesReason = (index: string, prefixes: Readonly<Record<LogType, string>>) => string;
+
+/** The CLI's wording: the flags that set each prefix. */
+export const outsideCliPrefixes: OutsidePrefixesReason = (index, prefixes) =>
+  `document for index ${index}, outside --prefix ${prefixes.access}, --connection-prefix ${prefixes.connection} and --health-prefix ${prefixes.health}`;
 
 /** Reading the object failed (truncated gzip, lost connection), as opposed to indexing it. */
 export class ObjectReadError extends Error {
@@ -215,7 +227,7 @@ export async function indexLines(bytes: AsyncIterable<Buffer> | Iterable<Buffer>
     const failRefused = (reason: string) => fail({ offset, lineNumber, reason, line: refused.document });
     const refusedType = LOG_TYPES.find((type) => refused.index.startsWith(`${prefixes[type]}-`));
     if (refusedType === undefined) {
-      return failRefused(`document for index ${refused.index}, outside --prefix ${prefixes.access}, --connection-prefix ${prefixes.connection} and --health-prefix ${prefixes.health}`);
+      return failRefused((options.outsidePrefixesReason ?? outsideCliPrefixes)(refused.index, prefixes));
     }
     await checkTemplatesOf(refusedType);
     let fields: { '@timestamp'?: unknown; log?: { file?: { path?: unknown } } } = {};

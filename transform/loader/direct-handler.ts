@@ -1,10 +1,10 @@
 // The loader handler's direct-delivery path (ALBATROSS_DELIVERY=direct): one S3 object through
-// loadObjectDirect, with its logs and EMF metrics. The alarms read DocumentsRefused, LinesFailed and
-// BulkLatency (infra/constructs/pipeline-alarms.ts).
+// loadObjectDirect, with its logs and EMF metrics. The alarms read DocumentsIndexed per log type (the
+// heartbeat), DocumentsRefused, LinesFailed, BulkLatency and BulkRetries (infra/constructs/pipeline-alarms.ts).
 import { createOpenSearchClient } from '../../templates/opensearch-client.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Semaphore } from '../semaphore.ts';
-import { isLogType } from '../log-type-names.ts';
+import { isLogType, logTypeOfKey } from '../log-type-names.ts';
 import { MetricUnit, type Logger, type Metrics } from '../observability.ts';
 import type { CheckpointStore } from './checkpoint.ts';
 import { loadObjectDirect, type DirectDelivery } from './direct.ts';
@@ -18,7 +18,14 @@ export const DIRECT_METRICS = {
   refused: 'DocumentsRefused',
   parseFailed: 'LinesFailed',
   bulkLatency: 'BulkLatency',
+  retries: 'BulkRetries',
 } as const;
+
+/**
+ * Dimension (next to `service`) of the per-log-type DocumentsIndexed the heartbeat alarms read: one
+ * per type, as Firehose's IncomingRecords is per stream in the other mode.
+ */
+export const LOG_TYPE_DIMENSION = 'logType';
 
 export interface DirectObject {
   bucket: string;
@@ -69,9 +76,14 @@ export async function handleDirectObject(deps: DirectHandlerDependencies, object
   metrics.addMetric('Lines', MetricUnit.Count, result.lines);
   metrics.addMetric('UncompressedBytes', MetricUnit.Bytes, result.bytes);
   metrics.addMetric(DIRECT_METRICS.indexed, MetricUnit.Count, result.indexed);
+  const type = logTypeOfKey(object.key);
+  if (type !== undefined) {
+    // Published at once, with its own dimension set (the handler's metrics carry `service` only).
+    metrics.singleMetric().addDimension(LOG_TYPE_DIMENSION, type).addMetric(DIRECT_METRICS.indexed, MetricUnit.Count, result.indexed);
+  }
   metrics.addMetric(DIRECT_METRICS.refused, MetricUnit.Count, result.refused);
   metrics.addMetric(DIRECT_METRICS.parseFailed, MetricUnit.Count, result.parseFailed + result.tooLong);
-  metrics.addMetric('BulkRetries', MetricUnit.Count, result.retries);
+  metrics.addMetric(DIRECT_METRICS.retries, MetricUnit.Count, result.retries);
   logger.info('object indexed', { ...result });
 }
 

@@ -8,7 +8,8 @@
 // without a stream is skipped), ALBATROSS_CHECKPOINT_TABLE (DynamoDB table;
 // absent = in-memory, i.e. no protection across invocations), ALBATROSS_SEND_CONCURRENCY,
 // ALBATROSS_FAILURE_BUCKET / ALBATROSS_FAILURE_PREFIX (where over-long lines are recorded; absent =
-// the error log), ALBATROSS_MAX_RETRY_SECONDS, ALBATROSS_REQUEUE_MIN_SECONDS /
+// the error log), ALBATROSS_CONNECTION_FAILURE_BUCKET / ALBATROSS_HEALTH_FAILURE_BUCKET (that type's
+// lines instead: its stream's backup bucket, where its replay looks; absent = ALBATROSS_FAILURE_BUCKET), ALBATROSS_MAX_RETRY_SECONDS, ALBATROSS_REQUEUE_MIN_SECONDS /
 // ALBATROSS_REQUEUE_JITTER_SECONDS (how soon an interrupted object's message comes back; see
 // requeue.ts), AWS_ENDPOINT_URL_SQS (the SDK's endpoint override, also used for queue URLs).
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
@@ -36,6 +37,13 @@ export const DELIVERY_STREAM_ENV: Readonly<Record<LogType, string>> = {
   health: 'ALBATROSS_HEALTH_DELIVERY_STREAM',
 };
 
+/** Environment variable naming the bucket each log type's failed lines are recorded in (its stream's backup bucket). */
+export const FAILURE_BUCKET_ENV: Readonly<Record<LogType, string>> = {
+  access: 'ALBATROSS_FAILURE_BUCKET',
+  connection: 'ALBATROSS_CONNECTION_FAILURE_BUCKET',
+  health: 'ALBATROSS_HEALTH_FAILURE_BUCKET',
+};
+
 export interface LoaderDependencies {
   s3: S3Client;
   /** Firehose delivery (the default). */
@@ -47,7 +55,10 @@ export interface LoaderDependencies {
   /** Direct delivery: the loader bulk-indexes each object itself (no Firehose, no transform). */
   direct?: DirectDelivery;
   checkpoints: CheckpointStore;
+  /** Where failed lines are recorded. */
   failures: FailureSink;
+  /** Where failed lines of a log type are recorded instead (its stream's backup bucket); absent types use `failures`. */
+  failuresByType?: Partial<Record<LogType, FailureSink>>;
   logger: Logger;
   metrics: Metrics;
   concurrency?: number;
@@ -139,8 +150,9 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
     const remaining = context?.getRemainingTimeInMillis();
     const signal = remaining === undefined ? undefined : AbortSignal.timeout(Math.max(0, remaining - (deps.deadlineMarginMs ?? 20_000)));
     const etag = record.s3?.object?.eTag;
+    const failureSink = deps.failuresByType?.[type] ?? deps.failures;
     if (deps.direct) {
-      return handleDirectObject({ ...deps, direct: deps.direct, skip }, {
+      return handleDirectObject({ ...deps, failures: failureSink, direct: deps.direct, skip }, {
         bucket, key, ...(etag ? { etag } : {}), ...(remaining === undefined ? {} : { leaseUntil: Date.now() + remaining + 5_000 }), ...(signal ? { signal } : {}),
       });
     }
@@ -149,7 +161,7 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
     try {
       result = await loadObject({
         s3: deps.s3, firehose: deps.firehose, deliveryStream, logType: type,
-        checkpoints: deps.checkpoints, failures: deps.failures, bucket, key,
+        checkpoints: deps.checkpoints, failures: failureSink, bucket, key,
         ...(record.s3?.object?.eTag ? { etag: record.s3.object.eTag } : {}),
         ...(remaining === undefined ? {} : { leaseUntil: Date.now() + remaining + 5_000 }),
         ...(signal ? { signal } : {}),
@@ -257,7 +269,13 @@ function dependenciesFromEnvironment(): LoaderDependencies {
     onFastPathOff: (path) => logger.warn('Firehose codec self-check failed: this fast path is off, the SDK\'s generic (slower) path is used', { path }),
   });
   const table = process.env['ALBATROSS_CHECKPOINT_TABLE'];
-  const failureBucket = process.env['ALBATROSS_FAILURE_BUCKET'];
+  const failureBucket = process.env[FAILURE_BUCKET_ENV.access];
+  const failurePrefix = process.env['ALBATROSS_FAILURE_PREFIX'];   // unset: the sink's default prefix
+  const failuresByType: Partial<Record<LogType, FailureSink>> = {};
+  for (const type of LOG_TYPES) {
+    const bucket = type === 'access' ? undefined : process.env[FAILURE_BUCKET_ENV[type]];
+    if (bucket) failuresByType[type] = new S3FailureSink(s3, bucket, failurePrefix);
+  }
   const concurrency = Number(process.env['ALBATROSS_SEND_CONCURRENCY'] ?? 4);
   const maxRetrySeconds = Number(process.env['ALBATROSS_MAX_RETRY_SECONDS'] ?? 120);
   const { delay: requeueDelay, problems } = requeueDelayFromEnvironment(process.env);
@@ -269,9 +287,8 @@ function dependenciesFromEnvironment(): LoaderDependencies {
     ...(direct ? { direct: directDeliveryFromEnvironment(s3) } : { firehose, deliveryStreams }),
     metrics: createMetrics(SERVICE_NAMES.loader),
     checkpoints: table ? new DynamoDbCheckpointStore(new DynamoDBClient({}), table) : new MemoryCheckpointStore(),
-    failures: failureBucket
-      ? new S3FailureSink(s3, failureBucket, process.env['ALBATROSS_FAILURE_PREFIX']) // unset: the sink's default prefix
-      : new LogFailureSink(logger),
+    failures: failureBucket ? new S3FailureSink(s3, failureBucket, failurePrefix) : new LogFailureSink(logger),
+    failuresByType,
     concurrency: Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 4,
     retry: { maxRetryTimeMs: (Number.isFinite(maxRetrySeconds) && maxRetrySeconds > 0 ? maxRetrySeconds : 120) * 1000 },
     requeue: new SqsRequeuer(new SQSClient({}), sqsEndpoint),

@@ -1,13 +1,13 @@
 // The replayer Lambda's run against the real engine and s3rver (real S3 client): its metrics and its
 // log line, a skipped run while writes are blocked, and the stop before the invocation deadline.
-import { gzipSync } from 'node:zlib';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client } from '@opensearch-project/opensearch';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { REPLAY_METRICS, runReplayer } from '../../../infra/handlers/replayer.ts';
+import { dependenciesFromEnvironment, REPLAY_METRICS, runReplayer, type ReplayerDependencies } from '../../../infra/handlers/replayer.ts';
 import { DELIVERY_FAILED_PREFIX } from '../../../scripts/backfill/replay.ts';
 import { LOCAL_S3_CREDENTIALS, startLocalS3, type LocalS3 } from '../../../scripts/local/s3-server.ts';
-import { createLogger, createMetrics, SERVICE_NAMES } from '../../../transform/observability.ts';
+import { createLogger, createMetrics, replayerServiceName, SERVICE_NAMES } from '../../../transform/observability.ts';
 import { removeIndicesAndTemplates } from '../../opensearch-cleanup.ts';
 
 const client = new Client({ node: process.env.OPENSEARCH_URL! });
@@ -33,7 +33,7 @@ async function world() {
 }
 
 /** Runs one replayer invocation, returning its summary and the JSON lines (log, EMF metrics) it printed. */
-async function invoke({ bucket, prefix }: { bucket: string; prefix: string }, remainingMs?: number) {
+async function invoke({ bucket, prefix }: { bucket: string; prefix: string }, remainingMs?: number, overrides: Partial<ReplayerDependencies> = {}) {
   const printed: string[] = [];
   const capture = (chunk: string | Uint8Array): boolean => {
     printed.push(chunk.toString());
@@ -41,7 +41,7 @@ async function invoke({ bucket, prefix }: { bucket: string; prefix: string }, re
   };
   const spies = [vi.spyOn(process.stdout, 'write').mockImplementation(capture), vi.spyOn(process.stderr, 'write').mockImplementation(capture)];
   try {
-    const deps = { client, s3, bucket, indexPrefix: prefix, logger: createLogger(SERVICE_NAMES.replayer), metrics: createMetrics(SERVICE_NAMES.replayer) };
+    const deps = { client, s3, bucket, indexPrefix: prefix, logger: createLogger(SERVICE_NAMES.replayer), metrics: createMetrics(SERVICE_NAMES.replayer), ...overrides };
     const summary = await runReplayer(deps, remainingMs === undefined ? undefined : { getRemainingTimeInMillis: () => remainingMs });
     const lines = printed.join('').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, any>);
     return { summary, lines, metrics: lines.find((l) => l._aws)!, log: lines.find((l) => !l._aws)! };
@@ -96,5 +96,39 @@ describe('runReplayer', () => {
     await w.put('2026/01/02/04/b', [7]);
     const { summary } = await invoke(w, 30_000);    // less than the 60 s margin
     expect(summary).toMatchObject({ objects: 1, objectsReplayed: 0, documentsReplayed: 0, stopped: 'the run reached its deadline' });
+  });
+
+  it('a connection stream\'s replayer: its own service name and index family, and for a document outside the stack\'s prefixes it says what an operator does (no CLI flags)', async () => {
+    const w = await world();
+    const { prefix, bucket: BUCKET } = w;
+    const connectionPrefix = `${prefix}-conn`;
+    const connectionIndex = `${connectionPrefix}-2026-01-02`;
+    await client.indices.create({ index: connectionIndex });
+    const connectionRecord = (id: string, indexName: string) => JSON.stringify({
+      attemptsMade: 5, errorCode: '429', errorMessage: 'cluster_block_exception', esDocumentId: id, esIndexName: indexName, esTypeName: '', rawData: Buffer.from(document(9)).toString('base64'),
+    });
+    const key = `${DELIVERY_FAILED_PREFIX}2026/01/02/05/connection`;
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: gzipSync([connectionRecord('fh-c1', connectionIndex), connectionRecord('fh-x1', 'renamed-2026-01-02')].join('\n') + '\n') }));
+    // As the stack configures the connection stream's replayer (infra/constructs/replayer.ts).
+    const fromEnvironment = dependenciesFromEnvironment({
+      ALBATROSS_OPENSEARCH_ENDPOINT: 'search-x.eu-west-1.es.amazonaws.com', AWS_REGION: 'eu-west-1', ALBATROSS_BACKUP_BUCKET: BUCKET,
+      ALBATROSS_INDEX_PREFIX: prefix, ALBATROSS_CONNECTION_INDEX_PREFIX: connectionPrefix, ALBATROSS_HEALTH_INDEX_PREFIX: `${prefix}-health`,
+      ALBATROSS_LOG_TYPES: 'connection', ALBATROSS_LOG_TYPE: 'connection',
+    });
+    expect(fromEnvironment).toMatchObject({ bucket: BUCKET, indexPrefix: prefix, indexPrefixes: { connection: connectionPrefix, health: `${prefix}-health` }, logTypes: ['connection'] });
+    const service = replayerServiceName('connection');
+    expect(service).toBe('albatross-replayer-connection');
+    const { summary, metrics } = await invoke(w, 300_000, {
+      indexPrefixes: fromEnvironment.indexPrefixes!, logTypes: fromEnvironment.logTypes!, logger: createLogger(service), metrics: createMetrics(service),
+    });
+    expect(summary).toMatchObject({ objects: 1, objectsReplayed: 0, objectsPartial: 1, documentsReplayed: 1, documentsFailed: 1 });
+    expect(metrics).toMatchObject({ service: 'albatross-replayer-connection', [REPLAY_METRICS.documentsFailed]: 1 });
+    expect((await client.get({ index: connectionIndex, id: 'fh-c1' })).body._source).toEqual(JSON.parse(document(9)));
+    const kept = gunzipSync(Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray())).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(kept).toHaveLength(1);
+    expect(kept[0].replayErrorMessage).toBe(
+      `document for index renamed-2026-01-02, outside this stack's index prefixes (indexPrefix ${prefix}, connectionIndexPrefix ${connectionPrefix}, healthIndexPrefix ${prefix}-health); ` +
+      'the replayer leaves it here: if it belongs to an earlier prefix, index it from a workstation (albatross backfill --firehose-errors with that prefix), otherwise delete this record');
+    expect(kept[0].replayErrorMessage).not.toMatch(/--prefix|--connection-prefix|--health-prefix/);
   });
 });

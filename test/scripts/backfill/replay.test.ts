@@ -16,7 +16,8 @@ import { LOCAL_S3_CREDENTIALS, startLocalS3, type LocalS3 } from '../../../scrip
 import { installTemplates } from '../../../templates/install.ts';
 import { parseAlbLineToJson } from '../../../transform/parser/index.ts';
 import { removeIndicesAndTemplates } from '../../opensearch-cleanup.ts';
-import { corpusAccessLines } from '../../corpus.ts';
+import { CORPUS_FILES, corpusAccessLines, corpusLines } from '../../corpus.ts';
+import { LOG_TYPE_SPECS } from '../../../transform/log-types.ts';
 
 const client = new Client({ node: process.env.OPENSEARCH_URL! });
 const run = `test-replay-${Date.now()}`;
@@ -168,5 +169,88 @@ describe('replayDeliveryFailures', () => {
     expect(await readdir(path.join(folder, 'errors', 'replayed', 'AmazonOpenSearchService-failed', '2026', '01', '02', '06'))).toEqual(['local']);
     expect(await readdir(path.join(folder, 'errors', 'AmazonOpenSearchService-failed', '2026', '01', '02', '06'))).toEqual([]);
     expect((await client.get({ index, id: 'fh-local' })).body._source).toEqual(JSON.parse(documents[0]!));
+  });
+});
+
+// A connection-log stream's own backup bucket (one per stream in the stack): its records go back into
+// the connection index family, and the run waits only for write blocks on that family.
+describe('replayDeliveryFailures of a connection-log stream backup', () => {
+  // Its own client: the suite above closes the shared one when it ends.
+  const client = new Client({ node: process.env.OPENSEARCH_URL! });
+  const stamp = Date.now();
+  const prefixes = { access: `test-replay-a-${stamp}`, connection: `test-replay-c-${stamp}` };
+  const connectionIndex = `${prefixes.connection}-2026-01-02`;
+  const CONNECTION_BUCKET = 'albatross-backup-connection';
+  const key = `${DELIVERY_FAILED_PREFIX}2026/01/02/03/albatross-connection-1-2026-01-02-03-00-00-a`;
+  let connectionServer: LocalS3;
+  let connectionS3: S3Client;
+  let connectionDocuments: string[];
+  const replayConnections = () => replayDeliveryFailures({
+    client, store: s3BackupStore(connectionS3, CONNECTION_BUCKET), indexPrefix: prefixes.access,
+    indexPrefixes: { connection: prefixes.connection }, logTypes: ['connection'], retryWindowMs: 2_000,
+  });
+  const connectionKeys = async (under: string) =>
+    ((await connectionS3.send(new ListObjectsV2Command({ Bucket: CONNECTION_BUCKET, Prefix: under }))).Contents ?? []).map((o) => o.Key!).sort();
+
+  beforeAll(async () => {
+    await installTemplates(client, { logType: 'connection', indexPrefix: prefixes.connection, replicas: 0, log: () => undefined });
+    connectionServer = await startLocalS3({ buckets: [CONNECTION_BUCKET] });
+    connectionS3 = new S3Client({ endpoint: connectionServer.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS });
+    connectionDocuments = corpusLines(CORPUS_FILES.connection).slice(0, 3).map((line, i) => {
+      const parsed = LOG_TYPE_SPECS.connection.parseToJson(line, { source: { bucket: 'alb-logs', key: 'AWSLogs/conn.log.gz', offset: i * 300 } });
+      if (parsed.kind !== 'document') throw new Error('corpus connection line did not parse');
+      return parsed.json;
+    });
+    await connectionS3.send(new PutObjectCommand({
+      Bucket: CONNECTION_BUCKET, Key: key,
+      Body: objectText(connectionDocuments.map((d, i) => refusedRecord(d, `fh-c${i}`, connectionIndex))),
+    }));
+  });
+
+  afterAll(async () => {
+    connectionS3?.destroy();
+    await connectionServer?.stop();
+    for (const p of Object.values(prefixes)) await removeIndicesAndTemplates(client, p);
+    await client.close();
+  });
+
+  it('waits while the connection indices are write-blocked, not for a block on another family', async () => {
+    await client.indices.create({ index: connectionIndex });
+    await client.indices.putSettings({ index: connectionIndex, body: { 'index.blocks.read_only_allow_delete': true } });
+    try {
+      const summary = await replayConnections();
+      expect(summary.skipped).toMatch(new RegExp(`writes blocked \\(${connectionIndex}: `));
+      expect(await connectionKeys(DELIVERY_FAILED_PREFIX)).toEqual([key]);
+    } finally {
+      await client.indices.putSettings({ index: connectionIndex, body: { 'index.blocks.read_only_allow_delete': null } });
+    }
+    // A blocked access-log index does not hold back the connection stream's replay (checked in the next test's run).
+    await client.indices.create({ index: `${prefixes.access}-2026-01-02` });
+    await client.indices.putSettings({ index: `${prefixes.access}-2026-01-02`, body: { 'index.blocks.read_only_allow_delete': true } });
+  });
+
+  it('replays into the connection index family under the index and id Firehose used, and moves the object aside', async () => {
+    try {
+      const summary = await replayConnections();
+      expect(summary.skipped).toBeUndefined();
+      expect(summary).toMatchObject({ objects: 1, objectsReplayed: 1, objectsPartial: 0, objectsFailed: [], documentsReplayed: 3, documentsFailed: 0 });
+      expect(summary.skipped).toBeUndefined();
+    } finally {
+      await client.indices.putSettings({ index: `${prefixes.access}-2026-01-02`, body: { 'index.blocks.read_only_allow_delete': null } });
+    }
+    await refresh(client, `${prefixes.connection}-*`);
+    for (const [i, id] of ['fh-c0', 'fh-c1', 'fh-c2'].entries()) {
+      const stored = await client.get({ index: connectionIndex, id });
+      expect(stored.body._source).toEqual(JSON.parse(connectionDocuments[i]!));
+    }
+    // The connection template's strict mapping applies, not a dynamic one.
+    const mapping = (await client.indices.getMapping({ index: connectionIndex })).body[connectionIndex]!.mappings;
+    expect(String(mapping.dynamic)).toBe('strict');
+    expect(await connectionKeys(DELIVERY_FAILED_PREFIX)).toEqual([]);
+    expect(await connectionKeys('errors/replayed/')).toEqual([replayedKey(key)]);
+    // A second run finds nothing, and nothing was doubled.
+    expect(await replayConnections()).toMatchObject({ objects: 0, documentsReplayed: 0 });
+    expect(await countDocuments(client, `${prefixes.connection}-*`)).toBe(3);
+    expect(await countDuplicates(client, `${prefixes.connection}-*`)).toBe(0);
   });
 });
