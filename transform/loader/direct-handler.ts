@@ -4,6 +4,7 @@
 import { createOpenSearchClient } from '../../templates/opensearch-client.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Semaphore } from '../semaphore.ts';
+import { enricherForLambda } from '../enrich/data.ts';
 import { isLogType } from '../log-type-names.ts';
 import { MetricUnit, type Logger, type Metrics } from '../observability.ts';
 import type { CheckpointStore } from './checkpoint.ts';
@@ -78,14 +79,17 @@ export async function handleDirectObject(deps: DirectHandlerDependencies, object
 /**
  * Direct delivery from the Lambda environment: ALBATROSS_OPENSEARCH_ENDPOINT (SigV4), ALBATROSS_INDEX_PREFIX,
  * ALBATROSS_CONNECTION_INDEX_PREFIX, ALBATROSS_HEALTH_INDEX_PREFIX, ALBATROSS_LOG_TYPES (comma-separated; absent = all),
- * ALBATROSS_FAILURE_BUCKET.
+ * ALBATROSS_FAILURE_BUCKET, and the transform's enrichment settings (ALBATROSS_ENRICH, ALBATROSS_GEOIP_CITY_DB,
+ * ALBATROSS_GEOIP_ASN_DB; enricherForLambda), so access-log documents get the same source.geo, source.as
+ * and user_agent fields as through Firehose.
  */
-export function directDeliveryFromEnvironment(s3: S3Client, env: NodeJS.ProcessEnv = process.env): DirectDelivery {
+export async function directDeliveryFromEnvironment(s3: S3Client, env: NodeJS.ProcessEnv = process.env): Promise<DirectDelivery> {
   const endpoint = env['ALBATROSS_OPENSEARCH_ENDPOINT'];
   const bucket = env['ALBATROSS_FAILURE_BUCKET'];
   if (!endpoint) throw new Error('ALBATROSS_OPENSEARCH_ENDPOINT is not set (needed with ALBATROSS_DELIVERY=direct)');
   if (!bucket) throw new Error('ALBATROSS_FAILURE_BUCKET is not set (needed with ALBATROSS_DELIVERY=direct)');
   const concurrency = Number(env['ALBATROSS_SEND_CONCURRENCY'] ?? 2);
+  const enrich = await enricherForLambda(env);
   return {
     // Always signed: the domain's access policy names the loader's role.
     client: createOpenSearchClient({ endpoint: `https://${endpoint.replace(/^https?:\/\//, '')}`, sigv4: true, region: env['AWS_REGION'] }),
@@ -95,6 +99,7 @@ export function directDeliveryFromEnvironment(s3: S3Client, env: NodeJS.ProcessE
       ...(env['ALBATROSS_HEALTH_INDEX_PREFIX'] ? { health: env['ALBATROSS_HEALTH_INDEX_PREFIX'] } : {}),
     },
     ...(env['ALBATROSS_LOG_TYPES'] ? { logTypes: env['ALBATROSS_LOG_TYPES'].split(',').filter(isLogType) } : {}),
+    ...(enrich ? { enrich } : {}),
     errors: new S3ErrorRecordSink(s3, bucket),
     bulkSlots: new Semaphore(Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 2),
     retryWindowMs: Number(env['ALBATROSS_MAX_RETRY_SECONDS'] ?? 120) * 1000 || 120_000,

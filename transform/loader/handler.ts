@@ -242,7 +242,7 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
   };
 }
 
-function dependenciesFromEnvironment(): LoaderDependencies {
+async function dependenciesFromEnvironment(): Promise<LoaderDependencies> {
   const direct = process.env['ALBATROSS_DELIVERY'] === 'direct';
   const deliveryStreams: Partial<Record<LogType, string>> = {};
   for (const type of LOG_TYPES) {
@@ -266,7 +266,7 @@ function dependenciesFromEnvironment(): LoaderDependencies {
   const sqsEndpoint = process.env['AWS_ENDPOINT_URL_SQS'] ?? process.env['AWS_ENDPOINT_URL'];
   return {
     s3, logger,
-    ...(direct ? { direct: directDeliveryFromEnvironment(s3) } : { firehose, deliveryStreams }),
+    ...(direct ? { direct: await directDeliveryFromEnvironment(s3) } : { firehose, deliveryStreams }),
     metrics: createMetrics(SERVICE_NAMES.loader),
     checkpoints: table ? new DynamoDbCheckpointStore(new DynamoDBClient({}), table) : new MemoryCheckpointStore(),
     failures: failureBucket
@@ -279,10 +279,21 @@ function dependenciesFromEnvironment(): LoaderDependencies {
   };
 }
 
-let environmentHandler: ReturnType<typeof createHandler> | undefined;
+let environmentHandler: Promise<ReturnType<typeof createHandler>> | undefined;
 
-/** The Lambda entry point; dependencies are built from the environment on first use. */
-export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  environmentHandler ??= createHandler(dependenciesFromEnvironment());
-  return environmentHandler(event, context);
+/**
+ * The Lambda entry point; dependencies are built from the environment on first use. A failed setup
+ * (a bad enrichment setting, an own database S3 would not return) fails the invocation, so its
+ * messages are retried, and is tried again on the next one.
+ */
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  environmentHandler ??= dependenciesFromEnvironment().then(createHandler);
+  let handle;
+  try {
+    handle = await environmentHandler;
+  } catch (error) {
+    environmentHandler = undefined;
+    throw error;
+  }
+  return handle(event, context);
 };
