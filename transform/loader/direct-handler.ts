@@ -8,7 +8,7 @@ import { enricherForLambda } from '../enrich/data.ts';
 import { isLogType } from '../log-type-names.ts';
 import { MetricUnit, type Logger, type Metrics } from '../observability.ts';
 import type { CheckpointStore } from './checkpoint.ts';
-import { loadObjectDirect, type DirectDelivery } from './direct.ts';
+import { loadObjectDirect, type DirectDelivery, type DirectLoadResult } from './direct.ts';
 import { S3ErrorRecordSink } from './error-records.ts';
 import type { FailureSink } from './failures.ts';
 import { ObjectChangedError } from './load-object.ts';
@@ -19,6 +19,7 @@ export const DIRECT_METRICS = {
   refused: 'DocumentsRefused',
   parseFailed: 'LinesFailed',
   bulkLatency: 'BulkLatency',
+  throttles: 'Throttles',
 } as const;
 
 export interface DirectObject {
@@ -27,6 +28,9 @@ export interface DirectObject {
   etag?: string;
   leaseUntil?: number;
   signal?: AbortSignal;
+  /** A backfill's inclusive UTC event days. */
+  from?: string;
+  to?: string;
 }
 
 export interface DirectHandlerDependencies {
@@ -40,8 +44,11 @@ export interface DirectHandlerDependencies {
   skip: (bucket: string, key: string, reason: string) => void;
 }
 
-/** Bulk-indexes one log object (access, connection or health-check); throws (the SQS message is retried) when it could not be finished. */
-export async function handleDirectObject(deps: DirectHandlerDependencies, object: DirectObject): Promise<void> {
+/**
+ * Bulk-indexes one log object (access, connection or health-check); throws (the SQS message is retried) when it could not be
+ * finished. Undefined when the object was skipped (replaced since its event).
+ */
+export async function handleDirectObject(deps: DirectHandlerDependencies, object: DirectObject): Promise<DirectLoadResult | undefined> {
   const { logger, metrics } = deps;
   let result;
   try {
@@ -51,11 +58,14 @@ export async function handleDirectObject(deps: DirectHandlerDependencies, object
       ...(object.etag ? { etag: object.etag } : {}),
       ...(object.leaseUntil ? { leaseUntil: object.leaseUntil } : {}),
       ...(object.signal ? { signal: object.signal } : {}),
+      ...(object.from ? { from: object.from } : {}),
+      ...(object.to ? { to: object.to } : {}),
       onBulkRequest: (ms) => metrics.addMetric(DIRECT_METRICS.bulkLatency, MetricUnit.Milliseconds, ms),
     });
   } catch (error) {
     if (error instanceof ObjectChangedError || (error as { name?: string }).name === 'PreconditionFailed') {
-      return deps.skip(object.bucket, object.key, `object changed since the event (ETag ${object.etag})`);
+      deps.skip(object.bucket, object.key, `object changed since the event (ETag ${object.etag})`);
+      return undefined;
     }
     metrics.addMetric('ObjectsFailed', MetricUnit.Count, 1);
     logger.error('object load failed', { bucket: object.bucket, key: object.key, error: error as Error });
@@ -63,7 +73,7 @@ export async function handleDirectObject(deps: DirectHandlerDependencies, object
   }
   if (result.status === 'already-loaded') {
     metrics.addMetric('ObjectsAlreadyLoaded', MetricUnit.Count, 1);
-    return;
+    return result;
   }
   deps.direct.onLoaded?.(result);
   metrics.addMetric('ObjectsLoaded', MetricUnit.Count, 1);
@@ -73,7 +83,9 @@ export async function handleDirectObject(deps: DirectHandlerDependencies, object
   metrics.addMetric(DIRECT_METRICS.refused, MetricUnit.Count, result.refused);
   metrics.addMetric(DIRECT_METRICS.parseFailed, MetricUnit.Count, result.parseFailed + result.tooLong);
   metrics.addMetric('BulkRetries', MetricUnit.Count, result.retries);
+  metrics.addMetric(DIRECT_METRICS.throttles, MetricUnit.Count, result.throttles);
   logger.info('object indexed', { ...result });
+  return result;
 }
 
 /**

@@ -11,6 +11,9 @@
 // the error log), ALBATROSS_MAX_RETRY_SECONDS, ALBATROSS_REQUEUE_MIN_SECONDS /
 // ALBATROSS_REQUEUE_JITTER_SECONDS (how soon an interrupted object's message comes back; see
 // requeue.ts), AWS_ENDPOINT_URL_SQS (the SDK's endpoint override, also used for queue URLs).
+// The backfill worker is this handler in direct mode with ALBATROSS_BACKFILL_TABLE (the run progress
+// table) and ALBATROSS_MAX_RECEIVE_COUNT (its queue's): it takes the messages of `albatross backfill
+// --on-aws` (transform/backfill/), and its logs and metrics carry the service albatross-backfill.
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -28,6 +31,9 @@ import { createFirehoseClient } from './firehose-client.ts';
 import { LoadInterruptedError, loadObject, LoadObjectError, ObjectChangedError, type LoadResult, type LoadStats } from './load-object.ts';
 import { DEFAULT_REQUEUE_DELAY, MAX_VISIBILITY_SECONDS, requeueDelayFromEnvironment, requeueDelaySeconds, SqsRequeuer, type MessageRequeuer, type RequeueDelay } from './requeue.ts';
 import { SendGaveUpError, type RetryOptions } from './send.ts';
+import { parseBackfillMessage } from '../backfill/message.ts';
+import { BackfillProgressStore } from '../backfill/progress.ts';
+import { handleBackfillObject, type BackfillWorker } from '../backfill/worker.ts';
 
 /** Environment variable naming each log type's delivery stream. */
 export const DELIVERY_STREAM_ENV: Readonly<Record<LogType, string>> = {
@@ -65,6 +71,8 @@ export interface LoaderDependencies {
   requeueDelay?: RequeueDelay;
   /** Jitter source, for reproducible tests. */
   random?: () => number;
+  /** The backfill worker: messages of `albatross backfill --on-aws` (transform/backfill/), indexed by `direct`, progress recorded here. */
+  backfill?: BackfillWorker;
 }
 
 /**
@@ -140,9 +148,10 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
     const signal = remaining === undefined ? undefined : AbortSignal.timeout(Math.max(0, remaining - (deps.deadlineMarginMs ?? 20_000)));
     const etag = record.s3?.object?.eTag;
     if (deps.direct) {
-      return handleDirectObject({ ...deps, direct: deps.direct, skip }, {
+      await handleDirectObject({ ...deps, direct: deps.direct, skip }, {
         bucket, key, ...(etag ? { etag } : {}), ...(remaining === undefined ? {} : { leaseUntil: Date.now() + remaining + 5_000 }), ...(signal ? { signal } : {}),
       });
+      return;
     }
     if (!deps.firehose || deliveryStream === undefined) throw new Error('loader has neither a delivery stream nor direct delivery configured');
     let result: LoadResult;
@@ -218,6 +227,16 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
       } catch {
         throw new Error(`message ${message.messageId}: body is not JSON`);
       }
+      const backfillObject = parseBackfillMessage(body);
+      if (backfillObject !== undefined) {
+        if (!deps.direct || !deps.backfill) throw new Error(`message ${message.messageId}: a backfill object, and this function is not a backfill worker`);
+        const remaining = context?.getRemainingTimeInMillis();
+        const signal = remaining === undefined ? undefined : AbortSignal.timeout(Math.max(0, remaining - (deps.deadlineMarginMs ?? 20_000)));
+        return handleBackfillObject({ ...deps, direct: deps.direct, skip }, deps.backfill, backfillObject, {
+          receiveCount: Number(message.attributes?.ApproximateReceiveCount ?? 1),
+          ...(remaining === undefined ? {} : { leaseUntil: Date.now() + remaining + 5_000 }), ...(signal ? { signal } : {}),
+        });
+      }
       if (body.Event === 's3:TestEvent') {
         logger.info('s3:TestEvent ignored', { messageId: message.messageId });
         metrics.addMetric('TestEvents', MetricUnit.Count, 1);
@@ -250,13 +269,17 @@ async function dependenciesFromEnvironment(): Promise<LoaderDependencies> {
     if (name) deliveryStreams[type] = name;
   }
   if (!direct && Object.keys(deliveryStreams).length === 0) throw new Error(`none of ${Object.values(DELIVERY_STREAM_ENV).join(', ')} is set`);
-  const logger = createLogger(SERVICE_NAMES.loader);
+  // The backfill worker is this handler with a progress table: its logs and metrics stand apart from the live loader's.
+  const backfillTable = process.env['ALBATROSS_BACKFILL_TABLE'];
+  const service = backfillTable ? SERVICE_NAMES.backfill : SERVICE_NAMES.loader;
+  const logger = createLogger(service);
   const s3 = new S3Client({});
   // The loader owns retries (only failed records are resent, and they are counted).
   const firehose = createFirehoseClient({ maxAttempts: 1 }, {
     onFastPathOff: (path) => logger.warn('Firehose codec self-check failed: this fast path is off, the SDK\'s generic (slower) path is used', { path }),
   });
   const table = process.env['ALBATROSS_CHECKPOINT_TABLE'];
+  const dynamodb = new DynamoDBClient({});
   const failureBucket = process.env['ALBATROSS_FAILURE_BUCKET'];
   const concurrency = Number(process.env['ALBATROSS_SEND_CONCURRENCY'] ?? 4);
   const maxRetrySeconds = Number(process.env['ALBATROSS_MAX_RETRY_SECONDS'] ?? 120);
@@ -267,8 +290,9 @@ async function dependenciesFromEnvironment(): Promise<LoaderDependencies> {
   return {
     s3, logger,
     ...(direct ? { direct: await directDeliveryFromEnvironment(s3) } : { firehose, deliveryStreams }),
-    metrics: createMetrics(SERVICE_NAMES.loader),
-    checkpoints: table ? new DynamoDbCheckpointStore(new DynamoDBClient({}), table) : new MemoryCheckpointStore(),
+    metrics: createMetrics(service),
+    checkpoints: table ? new DynamoDbCheckpointStore(dynamodb, table) : new MemoryCheckpointStore(),
+    ...(backfillTable ? { backfill: { progress: new BackfillProgressStore(dynamodb, backfillTable), maxReceiveCount: Number(process.env['ALBATROSS_MAX_RECEIVE_COUNT'] ?? 5) || 5 } } : {}),
     failures: failureBucket
       ? new S3FailureSink(s3, failureBucket, process.env['ALBATROSS_FAILURE_PREFIX']) // unset: the sink's default prefix
       : new LogFailureSink(logger),

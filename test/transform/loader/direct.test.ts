@@ -182,7 +182,7 @@ describe('direct delivery', () => {
     });
     const transformed = processRecords(firehoseEvent(records).records, { enrich: enrich! }).records
       .filter((r) => r.result === 'Ok')
-      .map((r) => JSON.parse(Buffer.from(r.data, 'base64').toString('utf8')) as { event: { id: string }; '@timestamp': string; source?: { geo?: unknown } });
+      .map((r) => JSON.parse(Buffer.from(r.data ?? '', 'base64').toString('utf8')) as { event: { id: string }; '@timestamp': string; source?: { geo?: unknown } });
     expect(transformed.some((d) => d.source?.geo !== undefined)).toBe(true);
     await refresh(client, `${prefix}-*`);
     for (const document of transformed) {
