@@ -129,24 +129,24 @@ export class BackfillProgressStore {
 
   /** The worker finished an object; `counts` undefined = it had been loaded before (nothing indexed now). First done wins. */
   async markDone(run: string, object: string, size: number, counts: ObjectCounts | undefined, now = Date.now()): Promise<void> {
-    const values: Item = { ':done': S('done'), ':at': N(now), ':size': N(size) };
-    let set = '#s = :done, doneAt = :at, size = :size';
-    if (counts === undefined) {
-      set += ', alreadyLoaded = :yes';
-      values[':yes'] = { BOOL: true };
-    } else {
-      for (const [name, value] of Object.entries(counts)) {
-        set += `, ${name} = :${name}`;
-        values[`:${name}`] = N(value);
-      }
-    }
+    // Every attribute by placeholder: several names (size among them) are DynamoDB reserved words.
+    const fields: Record<string, AttributeValue> = { status: S('done'), doneAt: N(now), size: N(size) };
+    if (counts === undefined) fields['alreadyLoaded'] = { BOOL: true };
+    else for (const [name, value] of Object.entries(counts)) fields[name] = N(value);
+    const names: Record<string, string> = { '#s': 'status', '#e': 'lastError' };
+    const values: Item = { ':done': S('done') };
+    const set = Object.entries(fields).map(([name, value], i) => {
+      names[`#f${i}`] = name;
+      values[`:f${i}`] = value;
+      return `#f${i} = :f${i}`;
+    }).join(', ');
     try {
       await this.client.send(new UpdateItemCommand({
         TableName: this.tableName,
         Key: { [RUN_KEY]: S(run), [OBJECT_KEY]: S(object) },
-        UpdateExpression: `SET ${set} REMOVE lastError`,
+        UpdateExpression: `SET ${set} REMOVE #e`,
         ConditionExpression: 'attribute_not_exists(#s) OR #s <> :done',
-        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       }));
     } catch (error) {
@@ -160,9 +160,9 @@ export class BackfillProgressStore {
       await this.client.send(new UpdateItemCommand({
         TableName: this.tableName,
         Key: { [RUN_KEY]: S(run), [OBJECT_KEY]: S(object) },
-        UpdateExpression: `SET lastError = :reason${final ? ', #s = :failed' : ''} ADD attempts :one`,
+        UpdateExpression: `SET #e = :reason${final ? ', #s = :failed' : ''} ADD #a :one`,
         ConditionExpression: 'attribute_not_exists(#s) OR #s <> :done',
-        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeNames: { '#s': 'status', '#e': 'lastError', '#a': 'attempts' },
         ExpressionAttributeValues: { ':reason': S(reason.slice(0, 1000)), ':one': N(1), ':done': S('done'), ...(final ? { ':failed': S('failed') } : {}) },
       }));
     } catch (error) {
