@@ -114,8 +114,7 @@ it('queues with --on-aws, survives a worker crash mid-object, indexes every line
   const source = `s3://${BUCKET}/AWSLogs/`;
   const range = ['--from', from, '--to', to, '--log-types', 'access'];
   const queued = await cli([source, ...range, '--on-aws']);
-  expect(queued.stderr).toBe('');
-  expect(queued.code).toBe(0);
+  expect(queued.code, queued.stderr).toBe(0);
   const summary = lastJsonLine(queued.stdout) as { queued: number; alreadyQueued: number; objects: number; bytesQueued: number };
   expect(summary).toMatchObject({ objects: OBJECTS, queued: OBJECTS, alreadyQueued: 0 });
   expect(summary.bytesQueued).toBeGreaterThan(0);
