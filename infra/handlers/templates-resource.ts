@@ -78,6 +78,8 @@ export function parseProperties(raw: Record<string, unknown>): TemplatesResource
     // Absent in resources created before direct delivery existed.
     LoaderRoleArn: typeof raw['LoaderRoleArn'] === 'string' ? raw['LoaderRoleArn'] : '',
     ReplayerRoleArn: raw.ReplayerRoleArn === undefined ? '' : text('ReplayerRoleArn', true),
+    // Absent in resources created before the backfill worker existed.
+    BackfillRoleArn: raw.BackfillRoleArn === undefined ? '' : text('BackfillRoleArn', true),
     DashboardsRoleArn: text('DashboardsRoleArn', true),
     DashboardsAdmin: flag(raw, 'DashboardsAdmin'),
     AdminRoleArns: raw.AdminRoleArns === undefined ? '' : text('AdminRoleArns', true),
