@@ -12,6 +12,7 @@ import { acknowledgeFindings } from './nag.ts';
 import { alarmPrefix, PipelineAlarms } from './constructs/pipeline-alarms.ts';
 import { type DomainLayout, resolveDomainLayout } from './constructs/domain-layout.ts';
 import { Replayer } from './constructs/replayer.ts';
+import { Backfill } from './constructs/backfill.ts';
 import { type DomainSizing, NewSearchDomain } from './constructs/search-domain.ts';
 import { CustomerManagedKey } from './constructs/customer-managed-key.ts';
 import { type ExistingVpc, PrivateNetwork } from './constructs/private-network.ts';
@@ -153,6 +154,13 @@ export interface AlbatrossStackProps extends StackProps {
   readonly freeStorageThresholdMiB?: number;
   /** Heartbeat alarms, per log type: its stream received no record (direct delivery: no document indexed) for this many hours (1-24); 0 = off. @default 6 */
   readonly heartbeatHours?: number;
+  /**
+   * Reserved concurrency of the backfill worker (`albatross backfill --on-aws`, 2-1000): objects indexed at once, each
+   * with up to 2 `_bulk` requests in flight. Size it to the domain's indexing capacity (docs/backfill.md). @default 2
+   */
+  readonly backfillConcurrency?: number;
+  /** Buckets besides the log bucket that the backfill worker may read old logs from. @default - the log bucket only */
+  readonly backfillBuckets?: readonly string[];
 }
 
 /** Lines per second planned for one loader invocation when deriving its concurrency (docs/deploy.md §3.1). */
@@ -199,6 +207,7 @@ export interface AlbatrossSettings {
   readonly logRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
   readonly heartbeatHours: number;
+  readonly backfillConcurrency: number;
 }
 
 export const DEFAULT_DOMAIN_SIZING: DomainSizing = {
@@ -315,6 +324,7 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
     logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     heartbeatHours,
+    backfillConcurrency: checkInteger('backfillConcurrency', props.backfillConcurrency ?? 2, 2, 1000),
   };
 }
 
@@ -358,6 +368,8 @@ export class AlbatrossStack extends Stack {
   readonly replayer: Replayer;
   /** One replayer per backup bucket: each stream's, or the direct loader's one. */
   readonly replayers: Replayer[] = [];
+  /** The backfill queue, its worker and its progress table (`albatross backfill --on-aws`). */
+  readonly backfill: Backfill;
 
   constructor(scope: Construct, id: string, props: AlbatrossStackProps = {}) {
     super(scope, id, props);
@@ -519,7 +531,7 @@ export class AlbatrossStack extends Stack {
             })),
           }
         : {
-            direct: { domainArn: domain.domainArn, domainEndpoint: domain.domainEndpoint, indexPrefixes: settings.indexPrefixes, logTypes: settings.logTypes },
+            direct: { domainArn: domain.domainArn, domainEndpoint: domain.domainEndpoint, indexPrefixes: settings.indexPrefixes, logTypes: settings.logTypes, enrichment: settings },
             // A private domain is reached from inside its VPC; the loader also calls S3, SQS and DynamoDB.
             ...(this.network ? { network: this.network.functionNetwork('LoaderSecurityGroup', 'the loader', { awsApis: true }) } : {}),
           }),
@@ -540,6 +552,25 @@ export class AlbatrossStack extends Stack {
     if (direct) this.searchDomain?.allowHttpMethods(['Post'], this.loader.function.role);
     const loaderRoleArn = direct ? this.loader.function.role.roleArn : undefined;
 
+    this.backfill = new Backfill(this, 'Backfill', {
+      domainArn: domain.domainArn,
+      domainEndpoint: domain.domainEndpoint,
+      indexPrefixes: settings.indexPrefixes,
+      logTypes: settings.logTypes,
+      enrichment: settings,
+      sourceBuckets: [this.logSource.bucket.bucketName, ...(props.backfillBuckets ?? [])],
+      backupBucket: this.backupBucket,
+      checkpointTable: this.loader.checkpointTable,
+      concurrency: settings.backfillConcurrency,
+      memorySize: settings.loaderMemorySize,
+      maxReceiveCount: settings.maxReceiveCount,
+      roleName: fixedRoleName('backfill'),
+      ...(this.network ? { network: this.network.functionNetwork('BackfillSecurityGroup', 'the backfill worker', { awsApis: true }) } : {}),
+      logRetention,
+      removalPolicy,
+    });
+    this.searchDomain?.allowHttpMethods(['Post'], this.backfill.worker.role);
+
 
     this.templates = new TemplatesInstaller(this, 'Templates', {
       logType: firstType,
@@ -554,6 +585,7 @@ export class AlbatrossStack extends Stack {
       firehoseRoleArn: this.delivery?.role.roleArn,
       loaderRoleArn,
       replayerRoleArn: replayerRole.roleArn,
+      backfillRoleArn: this.backfill.worker.role.roleArn,
       dashboardsRoleArn: this.searchDomain?.dashboardsRole.roleArn,
       adminRoleArns: this.searchDomain ? [this.searchDomain.dashboardsAdminRole.roleArn, this.searchDomain.breakGlassRole.roleArn] : undefined,
       logRetention,
@@ -568,9 +600,10 @@ export class AlbatrossStack extends Stack {
     }
     // Templates, role mappings and additive mapping changes to existing indices before data, and before a new
     // transform (which may emit new fields) receives records: CloudFormation updates the custom resources first.
-    const writers = direct
-      ? [this.loader.function.function]
-      : Object.values(this.deliveries).flatMap((delivery) => [delivery.stream, delivery.transform.function]);
+    const writers = [
+      this.backfill.worker.function,
+      ...(direct ? [this.loader.function.function] : Object.values(this.deliveries).flatMap((delivery) => [delivery.stream, delivery.transform.function])),
+    ];
     for (const dependent of writers) {
       dependent.node.addDependency(this.templates.resource);
       for (const family of this.templates.families) dependent.node.addDependency(family);
@@ -649,6 +682,10 @@ export class AlbatrossStack extends Stack {
     new CfnOutput(this, 'TemplatesInstallerRoleArn', { value: installerRole.roleArn, description: 'FGAC master user (new domain) / needs all_access on an existing domain' });
     if (this.delivery) new CfnOutput(this, 'FirehoseRoleArn', { value: this.delivery.role.roleArn });
     else new CfnOutput(this, 'LoaderRoleArn', { value: this.loader.function.role.roleArn, description: 'Bulk-indexes directly: allow and map it on an existing domain' });
+    this.backfill.addAlarms(this.alarms.topic);
+    new CfnOutput(this, 'BackfillQueueUrl', { value: this.backfill.queue.queueUrl, description: 'albatross backfill --on-aws queues log objects here' });
+    new CfnOutput(this, 'BackfillTableName', { value: this.backfill.table.tableName, description: 'Backfill runs and their progress (albatross backfill --status)' });
+    new CfnOutput(this, 'BackfillRoleArn', { value: this.backfill.worker.role.roleArn, description: 'The backfill worker bulk-indexes directly: allow and map it on an existing domain' });
     new CfnOutput(this, 'ReplayerRoleArn', { value: replayerRole.roleArn, description: 'Replays the Firehose backup; mapped in FGAC like the Firehose role' });
 
     // Domain alarms read AWS/ES metrics of the domain's account: only created when that is this one.

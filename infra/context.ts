@@ -65,6 +65,8 @@ export const CONTEXT_KEYS = {
   removalPolicy: 'retain-except-on-create (default), retain or destroy',
   freeStorageThresholdMiB: 'free storage alarm threshold (default 25 % of the volume)',
   heartbeatHours: 'alarm per log type when no record arrived (direct: no document indexed) for this many hours, 1-24; 0 or off disables (default 6)',
+  backfillConcurrency: 'reserved concurrency of the backfill worker, 2-1000: objects indexed at once by albatross backfill --on-aws (default 2)',
+  backfillBuckets: 'buckets besides the log bucket the backfill worker may read, comma-separated (default none)',
 } as const;
 
 export type ContextKey = keyof typeof CONTEXT_KEYS;
@@ -268,6 +270,8 @@ export function settingsFromContext(read: ContextReader, env: NodeJS.ProcessEnv 
       removalPolicy: removal(read),
       freeStorageThresholdMiB: integer(read, 'freeStorageThresholdMiB'),
       heartbeatHours: hours(read),
+      backfillConcurrency: integer(read, 'backfillConcurrency'),
+      backfillBuckets: list(read, 'backfillBuckets'),
     },
   };
 }

@@ -61,7 +61,15 @@ export function acknowledgeFindings(stack: AlbatrossStack): void {
   acknowledgeWildcards(loaderRole, stack.loader.failureBuckets.flatMap((bucket) => stack.loader.failurePrefixes(stack.delivery === undefined).map((prefix) => bucket.arnForObjects(`${prefix}*`))),
     'The loader records failed lines under deterministic keys below errors/loader-failed/ and, in direct delivery, Firehose\'s errors/processing-failed/ and errors/AmazonOpenSearchService-failed/ (PutObject only).');
 
+  const backfillRole = stack.backfill.worker.role;
+  acknowledgeWildcards(backfillRole, stack.backfill.sourceObjectArns,
+    'The backfill worker reads the ALB log objects `albatross backfill --on-aws` queued, from the log bucket and the buckets named in backfillBuckets; GetObject only.');
+  acknowledgeWildcards(backfillRole, stack.backfill.failureObjectArns,
+    'The backfill worker records failed lines under deterministic keys below errors/loader-failed/, errors/processing-failed/ and errors/AmazonOpenSearchService-failed/ (PutObject only), as the direct loader does.');
+
   if (stack.network) {
+    acknowledge(backfillRole, 'AwsSolutions-IAM5[Resource::*]',
+      'The backfill worker runs in the domain\'s VPC: EC2 network-interface actions (Create/Describe/Delete/Assign/UnassignNetworkInterface) have no resource-level permissions.');
     acknowledge(stack.templatesInstallerRole, 'AwsSolutions-IAM5[Resource::*]',
       'The installer runs in the domain\'s VPC: EC2 network-interface actions (Create/Describe/Delete/Assign/UnassignNetworkInterface) have no resource-level permissions.');
     acknowledge(stack.replayer.function.role, 'AwsSolutions-IAM5[Resource::*]',

@@ -38,6 +38,8 @@ export interface InstallOptions extends Partial<TemplateOptions> {
   replayerRoleArn?: string;
   /** IAM role the loader bulk-indexes with in direct delivery: mapped to `<prefix>-loader`. */
   loaderRoleArn?: string;
+  /** IAM role of the backfill worker (`albatross backfill --on-aws`): mapped to `<prefix>-loader` too (it indexes as the direct loader does). */
+  backfillRoleArn?: string;
   /** IAM role of Dashboards users: mapped to the read-only `<prefix>-dashboards-reader` role and to kibana_user. */
   dashboardsRoleArn?: string;
   /** Also map the Dashboards role to all_access (full admin). Opt-in for operators; off (the default) removes that mapping. */
@@ -545,7 +547,7 @@ export async function installTemplates(client: Client, options: InstallOptions =
     throw new InstallError((error as Error).message);
   }
   for (const [who, arn] of [
-    ['Firehose', options.firehoseRoleArn], ['Loader', options.loaderRoleArn], ['Replayer', options.replayerRoleArn], ['Dashboards', options.dashboardsRoleArn],
+    ['Firehose', options.firehoseRoleArn], ['Loader', options.loaderRoleArn], ['Backfill', options.backfillRoleArn], ['Replayer', options.replayerRoleArn], ['Dashboards', options.dashboardsRoleArn],
     ...(options.adminRoleArns ?? []).map((arn) => ['admin', arn] as const),
   ] as const) {
     if (arn !== undefined && !ROLE_ARN.test(arn)) throw new InstallError(`${who} role ARN "${arn}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`);
@@ -586,6 +588,7 @@ export async function installTemplates(client: Client, options: InstallOptions =
   if (options.firehoseRoleArn) await installer.securityRole(rendered.firehoseRole, options.firehoseRoleArn, 'Firehose');
   if (options.replayerRoleArn) await installer.securityRole(rendered.firehoseRole, options.replayerRoleArn, 'replayer');
   if (options.loaderRoleArn) await installer.securityRole(rendered.loaderRole, options.loaderRoleArn, 'Loader');
+  if (options.backfillRoleArn) await installer.securityRole(rendered.loaderRole, options.backfillRoleArn, 'backfill worker');
   if (options.dashboardsRoleArn) {
     const builtIn = options.dashboardsAdmin ? [DASHBOARDS_USER_ROLE, ADMIN_ROLE] : [DASHBOARDS_USER_ROLE];
     await installer.securityRole(rendered.dashboardsReaderRole, options.dashboardsRoleArn, 'Dashboards', builtIn);

@@ -13,6 +13,7 @@ export const SERVICE_NAMES = {
   loader: 'albatross-loader',
   transform: 'albatross-transform',
   replayer: 'albatross-replayer',
+  backfill: 'albatross-backfill',
 } as const;
 export type ServiceName = (typeof SERVICE_NAMES)[keyof typeof SERVICE_NAMES]
   | `${typeof SERVICE_NAMES.transform}-${string}` | `${typeof SERVICE_NAMES.replayer}-${string}`;

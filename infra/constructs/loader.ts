@@ -7,6 +7,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { BundledFunction } from './bundled-function.ts';
+import { enrichmentDataFiles, enrichmentEnvironment, grantEnrichmentDatabases, type EnrichmentSettings } from './enrichment.ts';
 import type { FunctionNetwork } from './bundled-function.ts';
 import type { LogType } from '../../transform/log-type-names.ts';
 import { DEFAULT_FAILURE_PREFIX } from '../../transform/loader/failures.ts';
@@ -34,6 +35,8 @@ export interface LoaderProps {
     readonly domainEndpoint: string;
     readonly indexPrefixes: Readonly<Record<LogType, string>>;
     readonly logTypes: readonly LogType[];
+    /** Enrichment of access-log documents, as the transform's (settings, bundled data, own databases). */
+    readonly enrichment?: EnrichmentSettings;
   };
   /** Fixed role name (direct delivery into an existing domain: its owner allows and maps the role before deploying). */
   readonly roleName?: string;
@@ -100,6 +103,7 @@ export class Loader extends Construct {
             ALBATROSS_CONNECTION_INDEX_PREFIX: direct.indexPrefixes.connection,
             ALBATROSS_HEALTH_INDEX_PREFIX: direct.indexPrefixes.health,
             ALBATROSS_LOG_TYPES: direct.logTypes.join(','),
+            ...enrichmentEnvironment(direct.enrichment ?? { enrichment: 'none' }),
           }
         : {
             [props.streamEnvironment ?? 'ALBATROSS_DELIVERY_STREAM']: props.streamName!,
@@ -125,8 +129,11 @@ export class Loader extends Construct {
       removalPolicy: props.removalPolicy,
       environment,
       ...(props.network ? { network: props.network } : {}),
+      // Direct delivery builds the documents itself: the enrichment data beside the code, as the transform's.
+      ...(direct?.enrichment ? { files: enrichmentDataFiles(direct.enrichment) } : {}),
     });
     const role = this.function.role;
+    if (direct?.enrichment) grantEnrichmentDatabases(this, role, direct.enrichment);
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'ReadAlbLogs',

@@ -27,6 +27,8 @@ export interface TemplatesInstallerProps {
   readonly loaderRoleArn?: string;
   /** The replayer's role, mapped to the same FGAC role as Firehose (bulk writing). */
   readonly replayerRoleArn?: string;
+  /** The backfill worker's role, mapped to the same FGAC role as the direct loader. */
+  readonly backfillRoleArn?: string;
   readonly dashboardsRoleArn?: string;
   /** People's admin roles (Dashboards admins group, break-glass), mapped to all_access and security_manager. */
   readonly adminRoleArns?: readonly string[];
@@ -78,6 +80,7 @@ export class TemplatesInstaller extends Construct {
       FirehoseRoleArn: props.firehoseRoleArn ?? '',
       LoaderRoleArn: props.loaderRoleArn ?? '',
       ReplayerRoleArn: props.replayerRoleArn ?? '',
+      BackfillRoleArn: props.backfillRoleArn ?? '',
       DashboardsRoleArn: props.dashboardsRoleArn ?? '',
       // Never 'true' any more: administrators are the admins group's role. An older stack's opt-in is undone.
       DashboardsAdmin: 'false',

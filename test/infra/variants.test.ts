@@ -99,9 +99,9 @@ describe('existing log bucket and existing domain', () => {
     });
   });
 
-  it('names the Firehose, installer and replayer roles so the domain owner can allow and map them before deploying', () => {
+  it('names the Firehose, installer, replayer and backfill worker roles so the domain owner can allow and map them before deploying', () => {
     const names = Object.values(existing.json.Resources).filter((r) => r.Type === 'AWS::IAM::Role').map((r) => r.Properties.RoleName).filter(Boolean).sort();
-    expect(names).toEqual(['WebLogs-firehose', 'WebLogs-replayer', 'WebLogs-templates']);
+    expect(names).toEqual(['WebLogs-backfill', 'WebLogs-firehose', 'WebLogs-replayer', 'WebLogs-templates']);
   });
 
   it('installs templates on the given endpoint with the installer default replicas and no Dashboards role', () => {
@@ -110,7 +110,7 @@ describe('existing log bucket and existing domain', () => {
   });
 
   it('sizes the queue from the loader timeout and bounds loader concurrency', () => {
-    const queue = findResource(existing.json, 'AWS::SQS::Queue', (p) => p.RedrivePolicy !== undefined).resource.Properties;
+    const queue = findResource(existing.json, 'AWS::SQS::Queue', (p, id) => p.RedrivePolicy !== undefined && !id.startsWith('Backfill')).resource.Properties;
     expect(queue.VisibilityTimeout).toBe(720);
     existing.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 20 } });
   });
@@ -237,15 +237,15 @@ describe('private domain in a new VPC with a customer-managed key (the productio
     expect(Object.keys(domain.LogPublishingOptions)).toContain('AUDIT_LOGS');
   });
 
-  it('Firehose delivers through the VPC with its own security group; it, the installer and the replayer alone may reach the domain on 443', () => {
+  it('Firehose delivers through the VPC with its own security group; it, the installer, the replayer and the backfill worker alone may reach the domain on 443', () => {
     const stream = findResource(production.json, 'AWS::KinesisFirehose::DeliveryStream').resource.Properties.AmazonopensearchserviceDestinationConfiguration;
     const domain = findResource(production.json, 'AWS::OpenSearchService::Domain').resource.Properties;
     expect(stream.VpcConfiguration.SubnetIds).toEqual(domain.VPCOptions.SubnetIds);
     const domainGroup = domain.VPCOptions.SecurityGroupIds[0]['Fn::GetAtt'][0];
     const ingress = Object.values(production.json.Resources).filter((r) => r.Type === 'AWS::EC2::SecurityGroupIngress' && r.Properties.GroupId['Fn::GetAtt'][0] === domainGroup);
-    expect(ingress.map((r) => [r.Properties.FromPort, r.Properties.ToPort])).toEqual([[443, 443], [443, 443], [443, 443]]);
+    expect(ingress.map((r) => [r.Properties.FromPort, r.Properties.ToPort])).toEqual([[443, 443], [443, 443], [443, 443], [443, 443]]);
     const sources = ingress.map((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0]).sort();
-    expect(sources).toEqual([stream.VpcConfiguration.SecurityGroupIds[0]['Fn::GetAtt'][0], 'NetworkInstallerSecurityGroup', 'NetworkReplayerSecurityGroup'].map((prefix) => expect.stringMatching(new RegExp(`^${prefix}`))));
+    expect(sources).toEqual(['NetworkBackfillSecurityGroup', stream.VpcConfiguration.SecurityGroupIds[0]['Fn::GetAtt'][0], 'NetworkInstallerSecurityGroup', 'NetworkReplayerSecurityGroup'].map((prefix) => expect.stringMatching(new RegExp(`^${prefix}`))));
     const role = findResource(production.json, 'AWS::IAM::Policy', (p) => JSON.stringify(p.Roles).includes('DeliveryRole')).resource.Properties;
     expect(role.PolicyDocument.Statement.find((s: any) => s.Sid === 'VpcDelivery').Action).toContain('ec2:CreateNetworkInterfacePermission');
   });

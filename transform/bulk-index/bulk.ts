@@ -68,6 +68,8 @@ export interface BulkOutcome {
   overwritten: number;
   failures: BulkFailure[];
   retries: number;
+  /** Answers of 429 (the whole request, or items): the domain asked us to slow down. */
+  throttles: number;
 }
 
 /** Sends one `_bulk` body and answers the item of each document (sendBulk; the local demo wraps it to inject faults). */
@@ -91,7 +93,7 @@ function retriable(status: number | undefined): boolean {
 
 export async function bulkIndex(client: Client, batch: BulkBatch, options: BulkOptions = {}): Promise<BulkOutcome> {
   const deadline = Date.now() + (options.retryWindowMs ?? 300_000);
-  const outcome: BulkOutcome = { indexed: 0, overwritten: 0, failures: [], retries: 0 };
+  const outcome: BulkOutcome = { indexed: 0, overwritten: 0, failures: [], retries: 0, throttles: 0 };
   let pending: number[] | undefined;    // undefined: every document of the batch
   for (let attempt = 1; (pending?.length ?? batch.size) > 0; attempt++) {
     options.signal?.throwIfAborted();
@@ -108,6 +110,7 @@ export async function bulkIndex(client: Client, batch: BulkBatch, options: BulkO
           outcome.indexed++;
           if (item.status === 200) outcome.overwritten++;
         } else {
+          if (item.status === 429) outcome.throttles++;
           const failure = { document, reason: `${item.status} ${item.error?.type ?? 'error'}: ${item.error?.reason ?? 'no reason given'}` };
           (retriable(item.status) ? again : outcome.failures).push(failure);
         }
@@ -116,6 +119,7 @@ export async function bulkIndex(client: Client, batch: BulkBatch, options: BulkO
       const status = (error as { meta?: { statusCode?: number | null } }).meta?.statusCode ?? undefined;
       const reason = `_bulk request failed: ${error instanceof Error ? error.message : String(error)}`;
       if (!retriable(status) || options.signal?.aborted) throw error;
+      if (status === 429) outcome.throttles++;
       for (const document of positions) again.push({ document, reason });
     }
     if (again.length === 0) break;

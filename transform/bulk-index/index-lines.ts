@@ -90,6 +90,8 @@ export interface IndexLinesResult {
   /** Of `indexed`, documents that replaced one with the same _id (a re-run or a redelivery). */
   overwritten: number;
   retries: number;
+  /** 429 answers from the engine (each one retried after a backoff). */
+  throttles: number;
   indices: Set<string>;
   /** Replays: log.file.path of the original objects of the documents indexed. */
   originPaths: Set<string>;
@@ -164,7 +166,7 @@ export async function indexLines(bytes: AsyncIterable<Buffer> | Iterable<Buffer>
   const objectType: LogType = options.type ?? 'access';
   const bulkBytes = options.bulkBytes ?? 5 * 2 ** 20;
   const result: IndexLinesResult = {
-    lines: 0, indexed: 0, failed: 0, skipped: 0, outOfRange: 0, bytes: 0, overwritten: 0, retries: 0,
+    lines: 0, indexed: 0, failed: 0, skipped: 0, outOfRange: 0, bytes: 0, overwritten: 0, retries: 0, throttles: 0,
     indices: new Set(), originPaths: new Set(), failures: [],
   };
   const fail = (failure: IndexFailure) => {
@@ -201,6 +203,7 @@ export async function indexLines(bytes: AsyncIterable<Buffer> | Iterable<Buffer>
         result.indexed += outcome.indexed;
         result.overwritten += outcome.overwritten;
         result.retries += outcome.retries;
+        result.throttles += outcome.throttles;
         for (const f of outcome.failures) {
           const origin = lines[f.document]!;
           fail({

@@ -126,3 +126,14 @@ export async function readDatabaseSource(setting: string | undefined): Promise<s
   if (response.Body === undefined) throw new Error(`${setting}: empty object`);
   return Buffer.from(await response.Body.transformToByteArray());
 }
+
+/**
+ * The enricher of a Lambda function from its environment (ALBATROSS_ENRICH, ALBATROSS_GEOIP_CITY_DB,
+ * ALBATROSS_GEOIP_ASN_DB): own databases named by s3:// URIs are downloaded once, the bundled data
+ * in enrich-data/ is read on first lookup. What the transform, the direct loader and the backfill
+ * worker share, so all three enrich alike. Throws on a bad setting or an unreadable database.
+ */
+export async function enricherForLambda(env: NodeJS.ProcessEnv = process.env): Promise<Enricher | undefined> {
+  const [cityDatabase, asnDatabase] = await Promise.all([readDatabaseSource(env.ALBATROSS_GEOIP_CITY_DB), readDatabaseSource(env.ALBATROSS_GEOIP_ASN_DB)]);
+  return enricherFromEnvironment(env, { ...(cityDatabase && { cityDatabase }), ...(asnDatabase && { asnDatabase }) });
+}

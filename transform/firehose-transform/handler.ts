@@ -7,7 +7,7 @@
 // (own MaxMind-format databases: a path, or an s3:// URI read once per cold start) choose the enrichment
 // of access logs.
 import type { Context, FirehoseTransformationEvent, FirehoseTransformationResult } from 'aws-lambda';
-import { enricherFromEnvironment, readDatabaseSource } from '../enrich/data.ts';
+import { enricherForLambda } from '../enrich/data.ts';
 import type { Enricher } from '../enrich/index.ts';
 import { createLogger, createMetrics, MetricUnit, transformServiceName } from '../observability.ts';
 import { isLogType, type LogType } from '../log-type-names.ts';
@@ -44,8 +44,7 @@ export function createTransformHandler(logType: LogType): (event: FirehoseTransf
 let enricher: Promise<Enricher | undefined> | undefined;
 async function createEnricher(): Promise<Enricher | undefined> {
   const env = process.env;
-  const [cityDatabase, asnDatabase] = await Promise.all([readDatabaseSource(env.ALBATROSS_GEOIP_CITY_DB), readDatabaseSource(env.ALBATROSS_GEOIP_ASN_DB)]);
-  const created = enricherFromEnvironment(env, { ...(cityDatabase && { cityDatabase }), ...(asnDatabase && { asnDatabase }) });
+  const created = await enricherForLambda(env);
   logger.info('enrichment', { parts: created === undefined ? [] : [...created.parts], cityDatabase: env.ALBATROSS_GEOIP_CITY_DB || 'bundled', asnDatabase: env.ALBATROSS_GEOIP_ASN_DB || 'bundled' });
   return created;
 }

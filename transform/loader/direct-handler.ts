@@ -4,10 +4,11 @@
 import { createOpenSearchClient } from '../../templates/opensearch-client.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { Semaphore } from '../semaphore.ts';
+import { enricherForLambda } from '../enrich/data.ts';
 import { isLogType, logTypeOfKey } from '../log-type-names.ts';
 import { MetricUnit, type Logger, type Metrics } from '../observability.ts';
 import type { CheckpointStore } from './checkpoint.ts';
-import { loadObjectDirect, type DirectDelivery } from './direct.ts';
+import { loadObjectDirect, type DirectDelivery, type DirectLoadResult } from './direct.ts';
 import { S3ErrorRecordSink } from './error-records.ts';
 import type { FailureSink } from './failures.ts';
 import { ObjectChangedError } from './load-object.ts';
@@ -19,6 +20,7 @@ export const DIRECT_METRICS = {
   parseFailed: 'LinesFailed',
   bulkLatency: 'BulkLatency',
   retries: 'BulkRetries',
+  throttles: 'Throttles',
 } as const;
 
 /**
@@ -33,6 +35,9 @@ export interface DirectObject {
   etag?: string;
   leaseUntil?: number;
   signal?: AbortSignal;
+  /** A backfill's inclusive UTC event days. */
+  from?: string;
+  to?: string;
 }
 
 export interface DirectHandlerDependencies {
@@ -46,8 +51,11 @@ export interface DirectHandlerDependencies {
   skip: (bucket: string, key: string, reason: string) => void;
 }
 
-/** Bulk-indexes one log object (access, connection or health-check); throws (the SQS message is retried) when it could not be finished. */
-export async function handleDirectObject(deps: DirectHandlerDependencies, object: DirectObject): Promise<void> {
+/**
+ * Bulk-indexes one log object (access, connection or health-check); throws (the SQS message is retried) when it could not be
+ * finished. Undefined when the object was skipped (replaced since its event).
+ */
+export async function handleDirectObject(deps: DirectHandlerDependencies, object: DirectObject): Promise<DirectLoadResult | undefined> {
   const { logger, metrics } = deps;
   let result;
   try {
@@ -57,11 +65,14 @@ export async function handleDirectObject(deps: DirectHandlerDependencies, object
       ...(object.etag ? { etag: object.etag } : {}),
       ...(object.leaseUntil ? { leaseUntil: object.leaseUntil } : {}),
       ...(object.signal ? { signal: object.signal } : {}),
+      ...(object.from ? { from: object.from } : {}),
+      ...(object.to ? { to: object.to } : {}),
       onBulkRequest: (ms) => metrics.addMetric(DIRECT_METRICS.bulkLatency, MetricUnit.Milliseconds, ms),
     });
   } catch (error) {
     if (error instanceof ObjectChangedError || (error as { name?: string }).name === 'PreconditionFailed') {
-      return deps.skip(object.bucket, object.key, `object changed since the event (ETag ${object.etag})`);
+      deps.skip(object.bucket, object.key, `object changed since the event (ETag ${object.etag})`);
+      return undefined;
     }
     metrics.addMetric('ObjectsFailed', MetricUnit.Count, 1);
     logger.error('object load failed', { bucket: object.bucket, key: object.key, error: error as Error });
@@ -69,7 +80,7 @@ export async function handleDirectObject(deps: DirectHandlerDependencies, object
   }
   if (result.status === 'already-loaded') {
     metrics.addMetric('ObjectsAlreadyLoaded', MetricUnit.Count, 1);
-    return;
+    return result;
   }
   deps.direct.onLoaded?.(result);
   metrics.addMetric('ObjectsLoaded', MetricUnit.Count, 1);
@@ -84,20 +95,25 @@ export async function handleDirectObject(deps: DirectHandlerDependencies, object
   metrics.addMetric(DIRECT_METRICS.refused, MetricUnit.Count, result.refused);
   metrics.addMetric(DIRECT_METRICS.parseFailed, MetricUnit.Count, result.parseFailed + result.tooLong);
   metrics.addMetric(DIRECT_METRICS.retries, MetricUnit.Count, result.retries);
+  metrics.addMetric(DIRECT_METRICS.throttles, MetricUnit.Count, result.throttles);
   logger.info('object indexed', { ...result });
+  return result;
 }
 
 /**
  * Direct delivery from the Lambda environment: ALBATROSS_OPENSEARCH_ENDPOINT (SigV4), ALBATROSS_INDEX_PREFIX,
  * ALBATROSS_CONNECTION_INDEX_PREFIX, ALBATROSS_HEALTH_INDEX_PREFIX, ALBATROSS_LOG_TYPES (comma-separated; absent = all),
- * ALBATROSS_FAILURE_BUCKET.
+ * ALBATROSS_FAILURE_BUCKET, and the transform's enrichment settings (ALBATROSS_ENRICH, ALBATROSS_GEOIP_CITY_DB,
+ * ALBATROSS_GEOIP_ASN_DB; enricherForLambda), so access-log documents get the same source.geo, source.as
+ * and user_agent fields as through Firehose.
  */
-export function directDeliveryFromEnvironment(s3: S3Client, env: NodeJS.ProcessEnv = process.env): DirectDelivery {
+export async function directDeliveryFromEnvironment(s3: S3Client, env: NodeJS.ProcessEnv = process.env): Promise<DirectDelivery> {
   const endpoint = env['ALBATROSS_OPENSEARCH_ENDPOINT'];
   const bucket = env['ALBATROSS_FAILURE_BUCKET'];
   if (!endpoint) throw new Error('ALBATROSS_OPENSEARCH_ENDPOINT is not set (needed with ALBATROSS_DELIVERY=direct)');
   if (!bucket) throw new Error('ALBATROSS_FAILURE_BUCKET is not set (needed with ALBATROSS_DELIVERY=direct)');
   const concurrency = Number(env['ALBATROSS_SEND_CONCURRENCY'] ?? 2);
+  const enrich = await enricherForLambda(env);
   return {
     // Always signed: the domain's access policy names the loader's role.
     client: createOpenSearchClient({ endpoint: `https://${endpoint.replace(/^https?:\/\//, '')}`, sigv4: true, region: env['AWS_REGION'] }),
@@ -107,6 +123,7 @@ export function directDeliveryFromEnvironment(s3: S3Client, env: NodeJS.ProcessE
       ...(env['ALBATROSS_HEALTH_INDEX_PREFIX'] ? { health: env['ALBATROSS_HEALTH_INDEX_PREFIX'] } : {}),
     },
     ...(env['ALBATROSS_LOG_TYPES'] ? { logTypes: env['ALBATROSS_LOG_TYPES'].split(',').filter(isLogType) } : {}),
+    ...(enrich ? { enrich } : {}),
     errors: new S3ErrorRecordSink(s3, bucket),
     bulkSlots: new Semaphore(Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 2),
     retryWindowMs: Number(env['ALBATROSS_MAX_RETRY_SECONDS'] ?? 120) * 1000 || 120_000,

@@ -69,6 +69,9 @@ export interface DirectLoadOptions extends DirectDelivery {
   signal?: AbortSignal;
   logger?: Logger;
   onBulkRequest?: (milliseconds: number) => void;
+  /** Inclusive UTC event days `YYYY-MM-DD` (a backfill's --from/--to); lines outside are counted as outOfRange, not indexed. */
+  from?: string;
+  to?: string;
 }
 
 export interface DirectLoadResult {
@@ -90,6 +93,10 @@ export interface DirectLoadResult {
   tooLong: number;
   /** `_bulk` retries (429, 5xx, connection errors). */
   retries: number;
+  /** Of those, 429 answers: the domain asked for less. */
+  throttles: number;
+  /** Lines whose event day is outside from/to (a backfill's range). */
+  outOfRange: number;
   indices: string[];
 }
 
@@ -162,7 +169,7 @@ export async function loadObjectDirect(options: DirectLoadOptions): Promise<Dire
     throw new ObjectChangedError(`s3://${bucket}/${key} has ETag ${object.etag}, the event named ${expectedEtag}`);
   }
   const empty: DirectLoadResult = {
-    status: 'already-loaded', object, lines: 0, bytes: 0, indexed: 0, overwritten: 0, skipped: 0, parseFailed: 0, refused: 0, tooLong: 0, retries: 0, indices: [],
+    status: 'already-loaded', object, lines: 0, bytes: 0, indexed: 0, overwritten: 0, skipped: 0, parseFailed: 0, refused: 0, tooLong: 0, retries: 0, throttles: 0, outOfRange: 0, indices: [],
   };
   const owner = newOwnerId();
   let claimed;
@@ -196,6 +203,8 @@ export async function loadObjectDirect(options: DirectLoadOptions): Promise<Dire
       ...(signal ? { signal } : {}),
       ...(options.send ? { send: options.send } : {}),
       ...(options.onBulkRequest ? { onBulkRequest: options.onBulkRequest } : {}),
+      ...(options.from ? { from: options.from } : {}),
+      ...(options.to ? { to: options.to } : {}),
     });
     // Before the checkpoint says done: a crash in between re-indexes (overwrites) and rewrites the same files.
     await storeFailures(options, object, response.LastModified ?? new Date(0), indexed.failures);
@@ -222,6 +231,8 @@ export async function loadObjectDirect(options: DirectLoadOptions): Promise<Dire
     refused: count((f) => f.refused !== undefined),
     tooLong: count((f) => f.tooLong !== undefined),
     retries: indexed.retries,
+    throttles: indexed.throttles,
+    outOfRange: indexed.outOfRange,
     indices: [...indexed.indices].sort(),
   };
 }

@@ -12,6 +12,9 @@
 // lines instead: its stream's backup bucket, where its replay looks; absent = ALBATROSS_FAILURE_BUCKET), ALBATROSS_MAX_RETRY_SECONDS, ALBATROSS_REQUEUE_MIN_SECONDS /
 // ALBATROSS_REQUEUE_JITTER_SECONDS (how soon an interrupted object's message comes back; see
 // requeue.ts), AWS_ENDPOINT_URL_SQS (the SDK's endpoint override, also used for queue URLs).
+// The backfill worker is this handler in direct mode with ALBATROSS_BACKFILL_TABLE (the run progress
+// table) and ALBATROSS_MAX_RECEIVE_COUNT (its queue's): it takes the messages of `albatross backfill
+// --on-aws` (transform/backfill/), and its logs and metrics carry the service albatross-backfill.
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -29,6 +32,9 @@ import { createFirehoseClient } from './firehose-client.ts';
 import { LoadInterruptedError, loadObject, LoadObjectError, ObjectChangedError, type LoadResult, type LoadStats } from './load-object.ts';
 import { DEFAULT_REQUEUE_DELAY, MAX_VISIBILITY_SECONDS, requeueDelayFromEnvironment, requeueDelaySeconds, SqsRequeuer, type MessageRequeuer, type RequeueDelay } from './requeue.ts';
 import { SendGaveUpError, type RetryOptions } from './send.ts';
+import { parseBackfillMessage } from '../backfill/message.ts';
+import { BackfillProgressStore } from '../backfill/progress.ts';
+import { handleBackfillObject, type BackfillWorker } from '../backfill/worker.ts';
 
 /** Environment variable naming each log type's delivery stream. */
 export const DELIVERY_STREAM_ENV: Readonly<Record<LogType, string>> = {
@@ -76,6 +82,8 @@ export interface LoaderDependencies {
   requeueDelay?: RequeueDelay;
   /** Jitter source, for reproducible tests. */
   random?: () => number;
+  /** The backfill worker: messages of `albatross backfill --on-aws` (transform/backfill/), indexed by `direct`, progress recorded here. */
+  backfill?: BackfillWorker;
 }
 
 /**
@@ -152,9 +160,10 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
     const etag = record.s3?.object?.eTag;
     const failureSink = deps.failuresByType?.[type] ?? deps.failures;
     if (deps.direct) {
-      return handleDirectObject({ ...deps, failures: failureSink, direct: deps.direct, skip }, {
+      await handleDirectObject({ ...deps, failures: failureSink, direct: deps.direct, skip }, {
         bucket, key, ...(etag ? { etag } : {}), ...(remaining === undefined ? {} : { leaseUntil: Date.now() + remaining + 5_000 }), ...(signal ? { signal } : {}),
       });
+      return;
     }
     if (!deps.firehose || deliveryStream === undefined) throw new Error('loader has neither a delivery stream nor direct delivery configured');
     let result: LoadResult;
@@ -230,6 +239,16 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
       } catch {
         throw new Error(`message ${message.messageId}: body is not JSON`);
       }
+      const backfillObject = parseBackfillMessage(body);
+      if (backfillObject !== undefined) {
+        if (!deps.direct || !deps.backfill) throw new Error(`message ${message.messageId}: a backfill object, and this function is not a backfill worker`);
+        const remaining = context?.getRemainingTimeInMillis();
+        const signal = remaining === undefined ? undefined : AbortSignal.timeout(Math.max(0, remaining - (deps.deadlineMarginMs ?? 20_000)));
+        return handleBackfillObject({ ...deps, direct: deps.direct, skip }, deps.backfill, backfillObject, {
+          receiveCount: Number(message.attributes?.ApproximateReceiveCount ?? 1),
+          ...(remaining === undefined ? {} : { leaseUntil: Date.now() + remaining + 5_000 }), ...(signal ? { signal } : {}),
+        });
+      }
       if (body.Event === 's3:TestEvent') {
         logger.info('s3:TestEvent ignored', { messageId: message.messageId });
         metrics.addMetric('TestEvents', MetricUnit.Count, 1);
@@ -254,7 +273,7 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
   };
 }
 
-function dependenciesFromEnvironment(): LoaderDependencies {
+async function dependenciesFromEnvironment(): Promise<LoaderDependencies> {
   const direct = process.env['ALBATROSS_DELIVERY'] === 'direct';
   const deliveryStreams: Partial<Record<LogType, string>> = {};
   for (const type of LOG_TYPES) {
@@ -262,13 +281,17 @@ function dependenciesFromEnvironment(): LoaderDependencies {
     if (name) deliveryStreams[type] = name;
   }
   if (!direct && Object.keys(deliveryStreams).length === 0) throw new Error(`none of ${Object.values(DELIVERY_STREAM_ENV).join(', ')} is set`);
-  const logger = createLogger(SERVICE_NAMES.loader);
+  // The backfill worker is this handler with a progress table: its logs and metrics stand apart from the live loader's.
+  const backfillTable = process.env['ALBATROSS_BACKFILL_TABLE'];
+  const service = backfillTable ? SERVICE_NAMES.backfill : SERVICE_NAMES.loader;
+  const logger = createLogger(service);
   const s3 = new S3Client({});
   // The loader owns retries (only failed records are resent, and they are counted).
   const firehose = createFirehoseClient({ maxAttempts: 1 }, {
     onFastPathOff: (path) => logger.warn('Firehose codec self-check failed: this fast path is off, the SDK\'s generic (slower) path is used', { path }),
   });
   const table = process.env['ALBATROSS_CHECKPOINT_TABLE'];
+  const dynamodb = new DynamoDBClient({});
   const failureBucket = process.env[FAILURE_BUCKET_ENV.access];
   const failurePrefix = process.env['ALBATROSS_FAILURE_PREFIX'];   // unset: the sink's default prefix
   const failuresByType: Partial<Record<LogType, FailureSink>> = {};
@@ -284,9 +307,10 @@ function dependenciesFromEnvironment(): LoaderDependencies {
   const sqsEndpoint = process.env['AWS_ENDPOINT_URL_SQS'] ?? process.env['AWS_ENDPOINT_URL'];
   return {
     s3, logger,
-    ...(direct ? { direct: directDeliveryFromEnvironment(s3) } : { firehose, deliveryStreams }),
-    metrics: createMetrics(SERVICE_NAMES.loader),
-    checkpoints: table ? new DynamoDbCheckpointStore(new DynamoDBClient({}), table) : new MemoryCheckpointStore(),
+    ...(direct ? { direct: await directDeliveryFromEnvironment(s3) } : { firehose, deliveryStreams }),
+    metrics: createMetrics(service),
+    checkpoints: table ? new DynamoDbCheckpointStore(dynamodb, table) : new MemoryCheckpointStore(),
+    ...(backfillTable ? { backfill: { progress: new BackfillProgressStore(dynamodb, backfillTable), maxReceiveCount: Number(process.env['ALBATROSS_MAX_RECEIVE_COUNT'] ?? 5) || 5 } } : {}),
     failures: failureBucket ? new S3FailureSink(s3, failureBucket, failurePrefix) : new LogFailureSink(logger),
     failuresByType,
     concurrency: Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 4,
@@ -296,10 +320,21 @@ function dependenciesFromEnvironment(): LoaderDependencies {
   };
 }
 
-let environmentHandler: ReturnType<typeof createHandler> | undefined;
+let environmentHandler: Promise<ReturnType<typeof createHandler>> | undefined;
 
-/** The Lambda entry point; dependencies are built from the environment on first use. */
-export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  environmentHandler ??= createHandler(dependenciesFromEnvironment());
-  return environmentHandler(event, context);
+/**
+ * The Lambda entry point; dependencies are built from the environment on first use. A failed setup
+ * (a bad enrichment setting, an own database S3 would not return) fails the invocation, so its
+ * messages are retried, and is tried again on the next one.
+ */
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  environmentHandler ??= dependenciesFromEnvironment().then(createHandler);
+  let handle;
+  try {
+    handle = await environmentHandler;
+  } catch (error) {
+    environmentHandler = undefined;
+    throw error;
+  }
+  return handle(event, context);
 };

@@ -223,6 +223,19 @@ describe('configureDomain with the security REST API (loopback stand-in in front
     expect(roles.has(`${props.IndexPrefix}-firehose`)).toBe(false);
   });
 
+  it('maps the backfill worker role to <prefix>-loader too (it indexes as the direct loader does), and older resources have none', async () => {
+    const BACKFILL_ROLE = 'arn:aws:iam::111122223333:role/Albatross-backfill';
+    const props = parseProperties({ ...properties(), BackfillRoleArn: BACKFILL_ROLE });
+    expect(props.BackfillRoleArn).toBe(BACKFILL_ROLE);
+    await configureDomain(createOpenSearchClient({ endpoint }), props);
+    expect(mappings.get(`${props.IndexPrefix}-loader`)!.backend_roles).toEqual([BACKFILL_ROLE]);
+    expect(roles.get(`${props.IndexPrefix}-loader`)!.cluster_permissions).toEqual(['indices:data/write/bulk']);
+    for (const [role, mapping] of mappings) if (role !== `${props.IndexPrefix}-loader`) expect(mapping.backend_roles, role).not.toContain(BACKFILL_ROLE);
+    const older: Record<string, unknown> = { ...properties() };
+    delete older.BackfillRoleArn;
+    expect(parseProperties(older).BackfillRoleArn).toBe('');
+  });
+
   it('updates a reader role someone widened back to read-only, keeping its other mappings', async () => {
     const props = properties({ DashboardsRoleArn: DASHBOARDS_ROLE });
     const reader = `${props.IndexPrefix}-dashboards-reader`;

@@ -63,6 +63,9 @@ describe('CLI summaries', () => {
     expect(summary.firehoseBilling.records).toBe(3300);
     expect(summary.firehoseBilling.billedBytes).toBe(3300 * 5120);
     expect(summary.firehoseBilling.rawBytes).toBeLessThan(summary.firehoseBilling.billedBytes / 5);
+    // Enriched as through Firehose: where the clients are, which networks.
+    expect(summary.answers.topCountries.map((b: { key: string }) => b.key)).toContain('United States');
+    expect(summary.answers.topNetworks.length).toBeGreaterThan(0);
   }, 300_000);
 
   it('demo --json: one JSON object on the last stdout line that balances', async () => {

@@ -4,6 +4,7 @@
 import { Client } from '@opensearch-project/opensearch';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BulkBatch, bulkIndex } from '../../../transform/bulk-index/bulk.ts';
+import { faultyBulkSender } from '../../../scripts/local/bulk-faults.ts';
 
 const client = new Client({ node: process.env.OPENSEARCH_URL! });
 const index = `bulk-test-${Date.now()}`;
@@ -60,8 +61,22 @@ describe('bulkIndex', () => {
 
     const again = new BulkBatch();
     again.add(index, 'two', JSON.stringify({ n: 22 }));
-    expect(await bulkIndex(client, again)).toEqual({ indexed: 1, overwritten: 1, failures: [], retries: 0 });
+    expect(await bulkIndex(client, again)).toEqual({ indexed: 1, overwritten: 1, failures: [], retries: 0, throttles: 0 });
     const stored = await client.get({ index, id: 'two' });
     expect((stored.body as { _source: unknown })._source).toEqual({ n: 22 });
   });
+
+  it('counts the 429 answers it backs off from, whole requests and items alike (the worker\'s Throttles metric)', async () => {
+    // The engine's 429s are injected (the local demo's fault sender around the real `_bulk`): the
+    // embedded engine cannot be made to throttle on demand.
+    const { send, stats } = faultyBulkSender({ throttleRate: 0.5, rejectRate: 0.3, seed: 7 });
+    const batch = new BulkBatch();
+    for (let i = 0; i < 20; i++) batch.add(index, `t-${i}`, JSON.stringify({ n: i }));
+    const outcome = await bulkIndex(client, batch, { send, retryWindowMs: 60_000 });
+    expect(outcome.indexed).toBe(20);
+    expect(outcome.failures).toEqual([]);
+    expect(stats.throttled + stats.rejectedItems).toBeGreaterThan(0);
+    expect(outcome.throttles).toBe(stats.throttled + stats.rejectedItems);
+    expect(outcome.retries).toBeGreaterThan(0);
+  }, 120_000);
 });

@@ -23,6 +23,10 @@ import { createHandler } from '../../../transform/loader/handler.ts';
 import { createLogger, createMetrics, SERVICE_NAMES } from '../../../transform/observability.ts';
 import { parseAlbLineToJson } from '../../../transform/parser/index.ts';
 import { Semaphore } from '../../../transform/semaphore.ts';
+import { enricherForLambda } from '../../../transform/enrich/data.ts';
+import { encodeRecord } from '../../../transform/envelope.ts';
+import { processRecords } from '../../../transform/firehose-transform/process.ts';
+import { firehoseEvent } from '../../../scripts/transform-fixtures.ts';
 import { removeIndicesAndTemplates } from '../../opensearch-cleanup.ts';
 import { corpusAccessLines } from '../../corpus.ts';
 import { BUCKET, accessLogKey, gzipText, logLines, startStandIns, type StandIns } from './harness.ts';
@@ -161,4 +165,29 @@ describe('direct delivery', () => {
     expect(third.batchItemFailures).toEqual([]);
     expect(await total() - before).toBe(good.size);
   }, 180_000);
+  it('enriches access-log documents exactly as the transform does (the Lambda\'s environment-built enricher)', async () => {
+    const key = accessLogKey('direct-enrich');
+    const lines = corpusAccessLines();
+    await env.put(key, gzipText(lines.join('\n') + '\n'));
+    // What the direct loader and the backfill worker build from their environment (ALBATROSS_ENRICH default: all parts).
+    const enrich = await enricherForLambda({});
+    expect(enrich).toBeDefined();
+    await loadObjectDirect({ ...delivery(path.join(work, 'backup-enrich'), { enrich: enrich! }), s3: env.s3, checkpoints: new MemoryCheckpointStore(), failures: new MemoryFailureSink(), bucket: BUCKET, key });
+    // The transform's documents for the same lines from the same object, through Firehose's envelope.
+    let offset = 0;
+    const records = lines.map((line) => {
+      const record = encodeRecord({ bucket: BUCKET, key, offset }, line);
+      offset += Buffer.byteLength(line) + 1;
+      return record;
+    });
+    const transformed = processRecords(firehoseEvent(records).records, { enrich: enrich! }).records
+      .filter((r) => r.result === 'Ok')
+      .map((r) => JSON.parse(Buffer.from(r.data ?? '', 'base64').toString('utf8')) as { event: { id: string }; '@timestamp': string; source?: { geo?: unknown } });
+    expect(transformed.some((d) => d.source?.geo !== undefined)).toBe(true);
+    await refresh(client, `${prefix}-*`);
+    for (const document of transformed) {
+      const found = await client.get({ index: `${prefix}-${document['@timestamp'].slice(0, 10)}`, id: document.event.id });
+      expect(found.body._source).toEqual(document);
+    }
+  }, 120_000);
 });
