@@ -56,6 +56,8 @@ export function emptyStats(): ParseStats {
 class Output {
   private buffer = Buffer.allocUnsafeSlow(OUTPUT_BYTES);
   private length = 0;
+  /** A stream write returned false: wait for 'drain' before the next batch. */
+  private pending = false;
   closed = false;
   constructor(private readonly target: Writable | number) {}
   /** Adds one line; `text` has no newline, the writer adds it. */
@@ -86,7 +88,6 @@ class Output {
       this.closed = true;
     }
   }
-  private pending = false;
   async flushIfFull(): Promise<void> {
     if (this.length >= FLUSH_BYTES) await this.flush();
     else if (this.pending) await this.drain();
