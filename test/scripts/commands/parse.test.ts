@@ -1,10 +1,10 @@
 // `albatross parse`: the real CLI in a child process, plus parseStream in-process
 // for the cases that need a huge or corrupt input.
 import { spawnSync } from 'node:child_process';
-import { closeSync, createReadStream, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { join, resolve } from 'node:path';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { emptyStats, MAX_LINE_BYTES, parseStream, summaryLine } from '../../../scripts/commands/parse.ts';
@@ -156,6 +156,24 @@ describe('albatross parse', () => {
     expect(cli.code).toBe(1);
   });
 
+  it('writes the same bytes to a file (written directly, without the stream) as to a pipe, with and without enrichment', async () => {
+    const files = logFolders().flatMap((folder) => readdirSync(folder).filter((name) => /\.(log|txt)$/.test(name)).sort().map((name) => join(folder, name)));
+    for (const enrich of ['all', 'none']) {
+      const piped = await run([...files, '--enrich', enrich]);
+      const outFile = join(dir, `stdout-${enrich}.json`);
+      const fd = openSync(outFile, 'w');
+      try {
+        const direct = spawnSync(process.execPath, [CLI, 'parse', ...files, '--enrich', enrich], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+        expect(direct.status).toBe(piped.code);
+        expect(direct.stderr.replace(/ in [\d.]+ s\n$/, '')).toBe(piped.stderr.replace(/ in [\d.]+ s\n$/, ''));
+      } finally {
+        closeSync(fd);
+      }
+      expect(piped.stdout.length).toBeGreaterThan(10_000);
+      expect(readFileSync(outFile, 'utf8')).toBe(piped.stdout);
+    }
+  });
+
   it('exits 1 with a clear error for a missing file', async () => {
     const missing = join(dir, 'missing.log');
     const { code, stderr } = await run([missing]);
@@ -175,6 +193,40 @@ describe('parseStream', () => {
     const stats = await parseStream(input, stdout, stderr, { path: 'in.log' });
     return { stats, out, err };
   }
+
+  it('gives a slow stream every document in order, over many output buffers (back-pressure), and a file descriptor the same bytes', async () => {
+    // several MB of output: more than one output buffer, so writes queue while the reader is slow
+    const lines = Array.from({ length: 4000 }, (_, i) => good[i % good.length]!);
+    const input = Buffer.from(`${lines.join('\n')}\n`);
+    let offset = 0;
+    const expected = lines.map((line) => {
+      const result = parseAlbLineToJson(line, { source: { key: resolve('in.log'), offset } });
+      offset += Buffer.byteLength(line) + 1;
+      if (result.kind !== 'document') throw new Error(result.reason);
+      return `${result.json}\n`;
+    }).join('');
+    const chunks: Buffer[] = [];
+    const slow = new Writable({
+      highWaterMark: 16 * 1024,
+      write(chunk: Buffer, _encoding, done) {
+        chunks.push(Buffer.from(chunk));
+        setTimeout(done, 1);
+      },
+    });
+    const stats = await parseStream(Readable.from([input]), slow, new PassThrough(), { path: 'in.log' });
+    expect(stats.documents).toBe(4000);
+    expect(expected.length).toBeGreaterThan(4_000_000);
+    expect(Buffer.concat(chunks).toString('utf8')).toBe(expected);
+
+    const outFile = join(dir, 'fd-out.json');
+    const fd = openSync(outFile, 'w');
+    try {
+      await parseStream(Readable.from([input]), fd, new PassThrough(), { path: 'in.log' });
+    } finally {
+      closeSync(fd);
+    }
+    expect(readFileSync(outFile, 'utf8')).toBe(expected);
+  });
 
   it('reports an over-long line without buffering it, and goes on', async () => {
     const huge = 'x'.repeat(MAX_LINE_BYTES + 10);
