@@ -167,7 +167,7 @@ describe('OpenSearch domain in another account', () => {
   it('its roles are named for the owner to allow and map, and act on its ARN', () => {
     const { json } = variants.centralDomain!;
     const names = Object.values(json.Resources).filter((r) => r.Type === 'AWS::IAM::Role').map((r) => r.Properties.RoleName).filter(Boolean).sort();
-    expect(names).toEqual(['WebLogs-firehose', 'WebLogs-replayer', 'WebLogs-templates']);
+    expect(names).toEqual(['WebLogs-backfill', 'WebLogs-firehose', 'WebLogs-replayer', 'WebLogs-templates']);
     const write = Object.values(json.Resources).filter((r) => r.Type === 'AWS::IAM::Policy')
       .flatMap((r) => r.Properties.PolicyDocument.Statement).find((s: any) => s.Sid === 'DomainWrite');
     expect(write.Resource).toEqual([DOMAIN_ARN, `${DOMAIN_ARN}/*`]);
