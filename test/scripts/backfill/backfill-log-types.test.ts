@@ -16,6 +16,8 @@ import { removeIndicesAndTemplates } from '../../opensearch-cleanup.ts';
 const client = new Client({ node: process.env.OPENSEARCH_URL! });
 const stamp = Date.now();
 const prefixes = { access: `tba-${stamp}`, connection: `tbc-${stamp}`, health: `tbh-${stamp}` };
+// The refusal test's own families, so no other test's templates or documents change what it sees.
+const missing = { access: `tbm-${stamp}`, connection: `tbn-${stamp}`, health: `tbo-${stamp}` };
 let work: string;
 let manifest: Manifest;
 
@@ -42,19 +44,21 @@ beforeAll(async () => {
   manifest = await generateToDirectory(path.join(work, 'logs'), {
     lines: 2000, connectionLines: 600, healthLines: 300, days: 1, seed: 5, files: 2, badLines: 10, end: new Date('2026-01-01T00:00:00Z'),
   });
+  await installTemplates(client, { indexPrefix: prefixes.access, replicas: 0, log: () => undefined });
 }, 60_000);
 
 afterAll(async () => {
-  for (const prefix of Object.values(prefixes)) await removeIndicesAndTemplates(client, prefix);
+  for (const prefix of [...Object.values(prefixes), ...Object.values(missing)]) await removeIndicesAndTemplates(client, prefix);
   await client.close();
   await rm(work, { recursive: true, force: true });
 });
 
 describe('backfill of connection and health-check logs', () => {
   it('refuses a type whose templates are missing, before reading anything', async () => {
-    await installTemplates(client, { indexPrefix: prefixes.access, replicas: 0, log: () => undefined });
-    await expect(backfill('missing')).rejects.toThrow(`no Albatross index template covers ${prefixes.connection}-*`);
-    expect(await count(prefixes.access)).toBe(0);
+    await installTemplates(client, { indexPrefix: missing.access, replicas: 0, log: () => undefined });
+    const run = backfill('missing', { indexPrefix: missing.access, indexPrefixes: { connection: missing.connection, health: missing.health } });
+    await expect(run).rejects.toThrow(`no Albatross index template covers ${missing.connection}-*`);
+    expect(await count(missing.access)).toBe(0);
   });
 
   it('loads only the types asked for', async () => {
