@@ -155,6 +155,12 @@ export interface AlbatrossStackProps extends StackProps {
   /** Heartbeat alarms, per log type: its stream received no record (direct delivery: no document indexed) for this many hours (1-24); 0 = off. @default 6 */
   readonly heartbeatHours?: number;
   /**
+   * Log types that get a heartbeat alarm. ALBs write connection and health-check logs only when each is turned on,
+   * so by default only access logs are expected all the time. Each must be among `logTypes`.
+   * @default ['access'] when access logs are delivered, else every delivered type
+   */
+  readonly heartbeatLogTypes?: readonly LogType[];
+  /**
    * Reserved concurrency of the backfill worker (`albatross backfill --on-aws`, 2-1000): objects indexed at once, each
    * with up to 2 `_bulk` requests in flight. Size it to the domain's indexing capacity (docs/backfill.md). @default 2
    */
@@ -207,6 +213,7 @@ export interface AlbatrossSettings {
   readonly logRetention: RetentionDays;
   readonly removalPolicy: RemovalPolicy;
   readonly heartbeatHours: number;
+  readonly heartbeatLogTypes: readonly LogType[];
   readonly backfillConcurrency: number;
 }
 
@@ -293,6 +300,11 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
   }
   const peakLinesPerSecond = checkInteger('peakLinesPerSecond', props.peakLinesPerSecond ?? 1250, 1, 10_000_000);
   const heartbeatHours = checkInteger('heartbeatHours', props.heartbeatHours ?? 6, 0, 24);
+  const heartbeatLogTypes = props.heartbeatLogTypes ?? (logTypes.includes('access') ? ['access'] : logTypes);
+  const notDelivered = heartbeatLogTypes.filter((type) => !logTypes.includes(type));
+  if (notDelivered.length > 0) {
+    throw new Error(`heartbeatLogTypes must be among the delivered logTypes (${logTypes.join(',')}), got "${heartbeatLogTypes.join(',')}"`);
+  }
   const delivery = props.delivery ?? 'firehose';
   if (delivery !== 'firehose' && delivery !== 'direct') throw new Error(`delivery must be "firehose" or "direct", got "${String(delivery)}"`);
   return {
@@ -324,6 +336,7 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
     logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
     removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     heartbeatHours,
+    heartbeatLogTypes: LOG_TYPES.filter((type) => heartbeatLogTypes.includes(type)),
     backfillConcurrency: checkInteger('backfillConcurrency', props.backfillConcurrency ?? 2, 2, 1000),
   };
 }
@@ -621,6 +634,7 @@ export class AlbatrossStack extends Stack {
       // Every log type's stream the same alarms, ids prefixed with its type (none for access logs).
       streams: settings.logTypes.filter((type) => this.deliveries[type]).map((type) => ({
         prefix: alarmPrefix(type),
+        logType: type,
         streamName: this.deliveries[type]!.streamName,
         transform: this.deliveries[type]!.transform.function,
         transformServiceName: transformServiceName(type),
@@ -634,6 +648,7 @@ export class AlbatrossStack extends Stack {
         props.freeStorageThresholdMiB ??
         (existingDomain ? 1024 : Math.floor(settings.domainSizing.volumeSizeGiB * 1024 * 0.25)),
       heartbeatHours: settings.heartbeatHours,
+      heartbeatLogTypes: settings.heartbeatLogTypes,
       removalPolicy,
     });
 

@@ -64,6 +64,7 @@ export const CONTEXT_KEYS = {
   logRetentionDays: 'CloudWatch log retention days, a value CloudWatch accepts (default 30)',
   removalPolicy: 'retain-except-on-create (default), retain or destroy',
   freeStorageThresholdMiB: 'free storage alarm threshold (default 25 % of the volume)',
+  heartbeatLogTypes: 'log types with a heartbeat alarm, comma-separated, among logTypes (default access; ALBs write connection and health-check logs only where turned on)',
   heartbeatHours: 'alarm per log type when no record arrived (direct: no document indexed) for this many hours, 1-24; 0 or off disables (default 6)',
   backfillConcurrency: 'reserved concurrency of the backfill worker, 2-1000: objects indexed at once by albatross backfill --on-aws (default 2)',
   backfillBuckets: 'buckets besides the log bucket the backfill worker may read, comma-separated (default none)',
@@ -119,12 +120,12 @@ function flag(read: ContextReader, key: ContextKey): boolean | undefined {
   throw new Error(`context ${key} must be true or false, got ${JSON.stringify(value)}`);
 }
 
-function logTypeList(read: ContextReader): LogType[] | undefined {
-  const value = text(read, 'logTypes');
+function logTypeList(read: ContextReader, key: 'logTypes' | 'heartbeatLogTypes' = 'logTypes'): LogType[] | undefined {
+  const value = text(read, key);
   if (value === undefined) return undefined;
   const types = value.split(',').map((type) => type.trim()).filter((type) => type !== '');
   const unknown = types.filter((type) => !isLogType(type));
-  if (types.length === 0 || unknown.length > 0) throw new Error(`context logTypes must be a comma-separated list of ${LOG_TYPES.join(', ')}, got "${value}"`);
+  if (types.length === 0 || unknown.length > 0) throw new Error(`context ${key} must be a comma-separated list of ${LOG_TYPES.join(', ')}, got "${value}"`);
   return types as LogType[];
 }
 
@@ -270,6 +271,7 @@ export function settingsFromContext(read: ContextReader, env: NodeJS.ProcessEnv 
       removalPolicy: removal(read),
       freeStorageThresholdMiB: integer(read, 'freeStorageThresholdMiB'),
       heartbeatHours: hours(read),
+      heartbeatLogTypes: logTypeList(read, 'heartbeatLogTypes'),
       backfillConcurrency: integer(read, 'backfillConcurrency'),
       backfillBuckets: list(read, 'backfillBuckets'),
     },

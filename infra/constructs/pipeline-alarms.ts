@@ -46,12 +46,15 @@ export interface PipelineAlarmsProps {
   readonly freeStorageThresholdMiB: number;
   /** Heartbeat: alarm when a log type's stream received no record (direct: no document indexed) for this many hours (1-24); 0 = no heartbeat alarm. */
   readonly heartbeatHours: number;
+  /** Log types with a heartbeat alarm (ALBs write connection and health-check logs only where turned on). */
+  readonly heartbeatLogTypes: readonly LogType[];
   readonly removalPolicy: RemovalPolicy;
 }
 
 /** One delivery stream's alarms: its ids start with `prefix` ('' for the access-log stream, whose ids predate the others). */
 export interface StreamAlarmTarget {
   readonly prefix: string;
+  readonly logType: LogType;
   readonly streamName: string;
   readonly transform: lambda.IFunction;
   /** Metrics service of `transform` (transformServiceName). */
@@ -157,7 +160,7 @@ export class PipelineAlarms extends Construct {
         statistic,
         period: Duration.minutes(5),
       });
-    if (props.heartbeatHours > 0) {
+    if (props.heartbeatHours > 0 && props.heartbeatLogTypes.includes(stream.logType)) {
       this.add(`${prefix}NoIncomingRecords`, {
         alarmDescription: `${which}Firehose received no record for ${props.heartbeatHours} h: no ALB log object of this type was loaded (S3 notification removed, ALB logging off, loader stopped).`,
         metric: new cloudwatch.Metric({
@@ -364,7 +367,7 @@ export class PipelineAlarms extends Construct {
     const loaderMetric = (metricName: string, options: { statistic: string; period: Duration }, dimensions: Record<string, string> = {}) =>
       new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: SERVICE_NAMES.loader, ...dimensions }, ...options });
     if (props.heartbeatHours > 0) {
-      for (const type of logTypes) {
+      for (const type of logTypes.filter((t) => props.heartbeatLogTypes.includes(t))) {
         const which = alarmPrefix(type) === '' ? '' : `${alarmPrefix(type)} logs: `;
         this.add(`${alarmPrefix(type)}NoDocumentsIndexed`, {
           alarmDescription: `${which}The loader indexed no document of this log type for ${props.heartbeatHours} h: no ALB log object of it was loaded (S3 notification removed, ALB logging off, loader stopped), or every line failed.`,

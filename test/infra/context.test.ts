@@ -40,7 +40,7 @@ describe('settingsFromContext', () => {
       freeStorageThresholdMiB: '4096', availabilityZones: 'us-east-1a,us-east-1b', multiAzWithStandby: 'false', auditLogs: 'false',
       logSamples: 'true', kmsKeyArn: 'arn:aws:kms:us-east-1:111122223333:key/0f1e2d3c-4b5a-6978-8899-aabbccddeeff',
       vpcId: 'vpc-1', privateSubnetIds: 'subnet-a, subnet-b', replayIntervalMinutes: '30',
-      shards: '3', peakLinesPerSecond: '5000', heartbeatHours: '12', backfillConcurrency: '8', backfillBuckets: 'old-alb-logs, older-alb-logs',
+      shards: '3', peakLinesPerSecond: '5000', heartbeatHours: '12', heartbeatLogTypes: 'access, health', backfillConcurrency: '8', backfillBuckets: 'old-alb-logs, older-alb-logs',
       enrichment: 'geo,ua', geoipCityDb: 's3://geo/City.mmdb', geoipAsnDb: 's3://geo/ASN.mmdb',
       logTypes: 'access, health', connectionIndexPrefix: 'conn', healthIndexPrefix: 'hc',
       logBucketAccount: '444455556666', logBucketKmsKeyArn: 'arn:aws:kms:us-east-1:444455556666:key/0f1e2d3c-4b5a-6978-8899-aabbccddeeff',
@@ -62,7 +62,7 @@ describe('settingsFromContext', () => {
       enrichment: 'geo,ua', geoipCityDb: 's3://geo/City.mmdb', geoipAsnDb: 's3://geo/ASN.mmdb',
       logTypes: ['access', 'health'], connectionIndexPrefix: 'conn', healthIndexPrefix: 'hc',
       logBucketAccount: '444455556666', logBucketKmsKeyArn: 'arn:aws:kms:us-east-1:444455556666:key/0f1e2d3c-4b5a-6978-8899-aabbccddeeff',
-      shards: 3, peakLinesPerSecond: 5000, heartbeatHours: 12, backfillConcurrency: 8, backfillBuckets: ['old-alb-logs', 'older-alb-logs'],
+      shards: 3, peakLinesPerSecond: 5000, heartbeatHours: 12, heartbeatLogTypes: ['access', 'health'], backfillConcurrency: 8, backfillBuckets: ['old-alb-logs', 'older-alb-logs'],
       customerManagedKey: 'arn:aws:kms:us-east-1:111122223333:key/0f1e2d3c-4b5a-6978-8899-aabbccddeeff',
       vpc: { vpcId: 'vpc-1', privateSubnetIds: ['subnet-a', 'subnet-b'], availabilityZones: ['us-east-1a', 'us-east-1b'] },
       domainSizing: {

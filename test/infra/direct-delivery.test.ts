@@ -29,7 +29,8 @@ let existing: Synthesized;
 let private_: Synthesized;
 
 beforeAll(() => {
-  direct = synthesize({ delivery: 'direct' }, { bundle: true });
+  // every type's heartbeat (the default has the access-log one only: test/infra/log-types.test.ts)
+  direct = synthesize({ delivery: 'direct', heartbeatLogTypes: 'access,connection,health' }, { bundle: true });
   existing = synthesize({
     delivery: 'direct', stackName: 'WebLogs', indexPrefix: 'weblogs',
     domainEndpoint: 'https://search-weblogs-abc123xyz.eu-west-1.es.amazonaws.com', domainArn: 'arn:aws:es:eu-west-1:111122223333:domain/weblogs',
@@ -146,6 +147,9 @@ describe('direct delivery stack', () => {
     expect(retries[0]![1].Properties).toMatchObject({
       Namespace: 'Albatross', Dimensions: [{ Name: 'service', Value: 'albatross-loader' }], Statistic: 'Sum', Threshold: 0, EvaluationPeriods: 3, DatapointsToAlarm: 3,
     });
+    // by default, the access-log heartbeat only
+    const defaultHeartbeats = Object.values(existing.json.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.MetricName === DIRECT_METRICS.indexed);
+    expect(defaultHeartbeats.map((r) => dimensions(r)[LOG_TYPE_DIMENSION])).toEqual(['access']);
     // heartbeatHours=off turns the heartbeats off in this mode too
     const quiet = synthesize({ delivery: 'direct', heartbeatHours: 'off' }, { bundle: false });
     try {

@@ -84,20 +84,34 @@ describe('log types in the stack', () => {
     const idPrefix: Record<string, string> = { 'alb-logs': '', 'alb-connection': 'Connection', 'alb-health': 'Health' };
     for (const stream of streams(all.json)) {
       const onStream = alarms.filter(([, r]) => r.Properties.Namespace === 'AWS/Firehose' && r.Properties.Dimensions?.[0]?.Value?.Ref === stream.id);
-      expect(onStream.map(([, r]) => r.Properties.MetricName).sort(), stream.config.IndexName).toEqual([...firehoseMetrics].sort());
+      // By default only access logs have a heartbeat (ALBs write the other two only where turned on).
+      const expected = stream.config.IndexName === 'alb-logs' ? firehoseMetrics : firehoseMetrics.filter((m) => m !== 'IncomingRecords');
+      expect(onStream.map(([, r]) => r.Properties.MetricName).sort(), stream.config.IndexName).toEqual([...expected].sort());
       for (const [, r] of onStream) expect(r.Properties.Dimensions).toEqual([{ Name: 'DeliveryStreamName', Value: { Ref: stream.id } }]);
       // the ids (and so the alarm names) say which stream: Alarms<Type><Alarm>
       const prefix = idPrefix[stream.config.IndexName]!;
       const ids = onStream.map(([id]) => id);
-      for (const name of ['NoIncomingRecords', 'DeliverySuccessLow', 'DeliveryDataStale', 'BackupDeliveryFailing', 'StreamThrottled', 'TransformInvocationFailures']) {
+      for (const name of [...(prefix === '' ? ['NoIncomingRecords'] : []), 'DeliverySuccessLow', 'DeliveryDataStale', 'BackupDeliveryFailing', 'StreamThrottled', 'TransformInvocationFailures']) {
         expect(ids.some((id) => id.startsWith(`Alarms${prefix}${name}`)), `${prefix}${name}`).toBe(true);
       }
-      // The heartbeat treats silence as the incident, on every stream.
-      const heartbeat = onStream.find(([, r]) => r.Properties.MetricName === 'IncomingRecords')![1].Properties;
-      expect(heartbeat).toMatchObject({ Statistic: 'Sum', Period: 6 * 3600, Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching' });
       expect(onStream.find(([, r]) => r.Properties.MetricName === 'DeliveryToAmazonOpenSearchService.DataFreshness')![1].Properties).toMatchObject({ Statistic: 'Maximum', Threshold: 960 });
       expect(onStream.find(([, r]) => r.Properties.MetricName === 'ThrottledRecords')![1].Properties).toMatchObject({ Statistic: 'Sum', Threshold: 0, EvaluationPeriods: 3 });
     }
+    // The heartbeat treats silence as the incident, on every stream heartbeatLogTypes names; without access
+    // logs, every delivered type has one by default.
+    const heartbeats = (json: any) => Object.values(json.Resources as Record<string, any>)
+      .filter((r) => r.Type === 'AWS::CloudWatch::Alarm' && r.Properties.MetricName === 'IncomingRecords')
+      .map((r) => { expect(r.Properties).toMatchObject({ Statistic: 'Sum', Period: 6 * 3600, Threshold: 1, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching' }); return r.Properties.Dimensions[0].Value.Ref; });
+    const indexOfStream = (json: any) => (id: string) => streams(json).find((s) => s.id === id)!.config.IndexName;
+    expect(heartbeats(all.json).map(indexOfStream(all.json))).toEqual(['alb-logs']);
+    expect(heartbeats(withoutAccess.json).map(indexOfStream(withoutAccess.json)).sort()).toEqual(['alb-health', 'tls-logs']);
+    const every = synthesize({ region: 'eu-west-1', heartbeatLogTypes: 'health,access,connection' }, { bundle: false });
+    try {
+      expect(heartbeats(every.json).map(indexOfStream(every.json)).sort()).toEqual(['alb-connection', 'alb-health', 'alb-logs']);
+    } finally {
+      every.cleanup?.();
+    }
+    expect(() => synthesize({ logTypes: 'access', heartbeatLogTypes: 'access,health' }, { bundle: false })).toThrow(/heartbeatLogTypes must be among the delivered logTypes \(access\), got "access,health"/);
     // Each transform's own Lambda errors and throttles.
     for (const stream of streams(all.json)) {
       const transformId = stream.config.ProcessingConfiguration.Processors[0].Parameters.find((p: any) => p.ParameterName === 'LambdaArn').ParameterValue['Fn::GetAtt'][0];
