@@ -171,7 +171,7 @@ export function register(program: Command): void {
           out('by log type    lines = indexed + failed + skipped');
           for (const type of LOG_TYPES) {
             const t = result.byType[type];
-            out(`  ${`${LOG_TYPE_SPECS[type].label}s`.padEnd(18)} ${n(t.lines).padStart(9)} = ${n(t.indexed)} + ${n(t.failed)} + ${n(t.skipped)}${t.unaccounted !== 0 ? `, UNACCOUNTED ${n(t.unaccounted)}` : ''} (${t.objects} objects, ${t.indexPrefix}-*)`);
+            out(`  ${`${LOG_TYPE_SPECS[type].label}s`.padEnd(18)} ${n(t.lines).padStart(9)} = ${n(t.indexed)} + ${n(t.failed)} + ${n(t.skipped)}${t.unaccounted !== 0 ? `, UNACCOUNTED ${n(t.unaccounted)}` : ''} (${t.objects} ${t.objects === 1 ? 'object' : 'objects'}, ${t.indexPrefix}-*)`);
           }
           out(`wall time      ${result.seconds.toFixed(1)} s, ${n(Math.round(docsPerSecond))} documents/s`);
           const faults = summary.faults;
