@@ -5,6 +5,7 @@ import './../../scripts/local/quiet-lambdas.ts';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { Client } from '@opensearch-project/opensearch';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -245,6 +246,38 @@ describe('direct delivery', () => {
     for (const [id, day] of [...good].slice(-5)) expect((await client.get({ index: `${prefix}-${day}`, id })).body.found).toBe(true);
     expect(await processingFailedOffsets(errors)).toEqual(bad);
   }, 180_000);
+
+  it('a failure file left by a run that died before its checkpoint is replaced, not doubled, by the redelivery', async () => {
+    const key = accessLogKey('direct-orphan');
+    const lines = logLines(400, 5).map((line, i) => (i === 20 ? 'not an ALB line at 20' : line));
+    const badOffset = lines.slice(0, 20).reduce((offset, line) => offset + Buffer.byteLength(line) + 1, 0);
+    await env.put(key, gzipText(lines.join('\n') + '\n'));
+    const store = new MemoryCheckpointStore();
+    const errors = path.join(work, 'backup-orphan');
+    const options = { s3: env.s3, failures: new MemoryFailureSink(), bucket: BUCKET, key };
+    // A stand-in for a crash between storing the first slice's failures and committing its checkpoint
+    // (a mock: the process cannot be killed at exactly that point here). Releasing the lease still works.
+    const dying = {
+      claim: store.claim.bind(store),
+      async commit(...args: Parameters<MemoryCheckpointStore['commit']>) {
+        if (!args[3]?.release) throw new Error('died before the checkpoint');
+        return store.commit(...args);
+      },
+    };
+    // Large requests: the first checkpoint would cover line 20, whose failure file is already stored.
+    await expect(loadObjectDirect({ ...delivery(errors, { bulkBytes: 256 * 1024, checkpointEvery: { milliseconds: 0 } }), ...options, checkpoints: dying }))
+      .rejects.toThrow('died before the checkpoint');
+    expect(await processingFailedOffsets(errors)).toEqual([badOffset]);
+    expect(store.get({ bucket: BUCKET, key, etag: (await env.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).ETag!.replace(/"/g, '') })?.lines).toBe(0);
+
+    // The redelivery checkpoints sooner (small requests): its first slice ends before line 20 and has no failure.
+    const again = await loadObjectDirect({
+      ...delivery(errors, { bulkBytes: 16 * 1024, bulkSlots: new Semaphore(1), checkpointEvery: { milliseconds: 0 } }), ...options, checkpoints: store, redelivered: true,
+    });
+    expect(again.resumedLines).toBe(0);
+    expect(again.parseFailed).toBe(1);
+    expect(await processingFailedOffsets(errors)).toEqual([badOffset]);
+  }, 120_000);
 
   it('enriches access-log documents exactly as the transform does (the Lambda\'s environment-built enricher)', async () => {
     const key = accessLogKey('direct-enrich');
