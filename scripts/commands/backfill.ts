@@ -202,7 +202,7 @@ async function onAws(source: string | undefined, options: BackfillCliOptions): P
         out(`run            ${s.run} (queued ${new Date(s.createdAt).toISOString()})`);
         out(`objects        ${n(s.objects)} queued: ${n(s.done)} done${s.alreadyLoaded > 0 ? ` (${n(s.alreadyLoaded)} loaded earlier)` : ''}, ${n(s.queued)} waiting, ${n(s.failed.length)} failed`);
         out(`bytes          ${gib(s.bytesDone)} of ${gib(s.bytes)} (compressed) done`);
-        out(`lines          ${n(s.lines)}: ${n(s.indexed)} documents indexed, ${n(s.failedLines)} failed (with reasons in the backup bucket's errors/), ${n(s.outOfRange)} outside the days`);
+        out(`lines          ${n(s.lines)}: ${n(s.indexed)} documents indexed, ${n(s.failedLines)} failed (with reasons in the backup bucket's errors/), ${n(s.outOfRange)} outside the days${s.resumedLines > 0 ? ` (and ${n(s.resumedLines)} lines indexed before an interruption, not in these counts)` : ''}`);
         out(`rate           ${n(Math.round(s.documentsPerSecond))} documents/s${s.queued === 0 ? ', finished' : s.secondsLeft === undefined ? '' : `, about ${hours(s.secondsLeft)} left`}`);
         for (const r of s.retrying) out(`RETRYING       ${r.object} (attempt ${r.attempts}): ${r.reason}`);
         for (const f of s.failed) out(`FAILED         ${f.object}: ${f.reason}`);

@@ -222,7 +222,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   // Direct delivery: what the loader's parse and bulk left as failures, per log type, from each object's final result (a redelivered object reports once).
   const directCounts = Object.fromEntries(LOG_TYPES.map((type) => [type, { skipped: 0, parseFailed: 0, refused: 0, tooLong: 0 }])) as
     Record<LogType, { skipped: number; parseFailed: number; refused: number; tooLong: number }>;
-  if (direct && outageMs > 0) throw new Error('engineOutageMs applies to Firehose delivery (the direct loader retries the whole object instead)');
+  if (direct && outageMs > 0) throw new Error('engineOutageMs applies to Firehose delivery (the direct loader fails the object and resumes it at its checkpoint instead)');
   const firehoseServer = await startLocalFirehose({
     streams: [...byStreamName.keys()],
     sink: { accept: (streamName, records) => byStreamName.get(streamName)!.accept(streamName, records) },

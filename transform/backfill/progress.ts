@@ -33,6 +33,11 @@ export interface ObjectCounts {
   failedLines: number;
   skipped: number;
   outOfRange: number;
+  /**
+   * Of `lines`, lines an interrupted attempt had indexed and checkpointed: the attempt that finished
+   * resumed after them, so their documents and failures are not in the counts above.
+   */
+  resumedLines: number;
 }
 
 export interface RunStatus extends RunInfo {
@@ -50,6 +55,8 @@ export interface RunStatus extends RunInfo {
   indexed: number;
   failedLines: number;
   outOfRange: number;
+  /** Lines of objects that resumed after an interruption, indexed but not in `indexed` or `failedLines` (ObjectCounts.resumedLines). */
+  resumedLines: number;
   /** Epoch ms of the last object done. */
   lastDoneAt?: number;
   /** Objects whose last attempt failed and which wait for a retry, with that reason. */
@@ -176,7 +183,7 @@ export class BackfillProgressStore {
     if (info === undefined) return undefined;
     const status: RunStatus = {
       ...info, objects: 0, queued: 0, done: 0, failed: [], alreadyLoaded: 0, bytes: 0, bytesDone: 0, bytesQueued: 0,
-      lines: 0, indexed: 0, failedLines: 0, outOfRange: 0, retrying: [],
+      lines: 0, indexed: 0, failedLines: 0, outOfRange: 0, resumedLines: 0, retrying: [],
     };
     for (const item of await this.query(run)) {
       const object = str(item, OBJECT_KEY)!;
@@ -192,6 +199,7 @@ export class BackfillProgressStore {
         status.indexed += num(item, 'indexed');
         status.failedLines += num(item, 'failedLines');
         status.outOfRange += num(item, 'outOfRange');
+        status.resumedLines += num(item, 'resumedLines');
         status.lastDoneAt = Math.max(status.lastDoneAt ?? 0, num(item, 'doneAt'));
       } else if (state === 'failed') {
         status.failed.push({ object, reason: str(item, 'lastError') ?? 'unknown' });

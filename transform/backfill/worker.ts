@@ -1,7 +1,7 @@
 // The backfill worker's part of the loader handler: one object of a backfill run through the same
 // direct-delivery code as the live direct loader (handleDirectObject: parse, enrich, `_bulk` with
-// _id = event.id into the index of each line's EVENT day, failures to the backup bucket, checkpoint
-// done), then its progress item. A failed attempt records its reason; the last attempt before the
+// _id = event.id into the index of each line's EVENT day, failures to the backup bucket, checkpoints
+// it resumes from after an interruption), then its progress item. A failed attempt records its reason; the last attempt before the
 // dead-letter queue marks the object failed, so `albatross backfill --status` can say why.
 import { handleDirectObject, type DirectHandlerDependencies } from '../loader/direct-handler.ts';
 import { objectUrl, type BackfillObjectMessage } from './message.ts';
@@ -29,6 +29,7 @@ export async function handleBackfillObject(deps: DirectHandlerDependencies, work
       bucket: message.bucket, key: message.key, etag: message.etag,
       ...(message.from ? { from: message.from } : {}), ...(message.to ? { to: message.to } : {}),
       ...(attempt.leaseUntil ? { leaseUntil: attempt.leaseUntil } : {}), ...(attempt.signal ? { signal: attempt.signal } : {}),
+      redelivered: attempt.receiveCount > 1,
     });
   } catch (error) {
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -43,6 +44,6 @@ export async function handleBackfillObject(deps: DirectHandlerDependencies, work
   }
   await worker.progress.markDone(message.run, object, message.size, result.status === 'already-loaded' ? undefined : {
     lines: result.lines, indexed: result.indexed, failedLines: result.parseFailed + result.refused + result.tooLong,
-    skipped: result.skipped, outOfRange: result.outOfRange,
+    skipped: result.skipped, outOfRange: result.outOfRange, resumedLines: result.resumedLines,
   });
 }

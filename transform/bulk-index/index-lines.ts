@@ -59,7 +59,21 @@ export interface IndexLinesOptions {
   onBulkRequest?: (milliseconds: number) => void;
   /** After each group of lines is read: their count and bytes (progress). */
   onLines?: (lines: number, bytes: number) => void;
+  /**
+   * Where an earlier run's checkpoint ends: lines before `lines` are read (the split needs them for
+   * the offsets that make event.id) but neither parsed nor indexed; line `lines` must start at `bytes`.
+   */
+  resumeFrom?: SettledPoint;
+  /**
+   * After each `_bulk` request is acknowledged: the first line not yet settled. Every line before it
+   * is indexed, skipped, or in `failures` (refused documents included). Synchronous and cheap: the
+   * caller decides when to checkpoint it.
+   */
+  onSettled?: (settled: SettledPoint, failures: readonly IndexFailure[]) => void;
 }
+
+/** A line boundary of the object: line number `lines` starts at uncompressed byte `bytes`. */
+export interface SettledPoint { lines: number; bytes: number }
 
 /** One line that did not become a document (or a document OpenSearch refused for good). */
 export interface IndexFailure {
@@ -80,7 +94,10 @@ export interface IndexFailure {
 }
 
 export interface IndexLinesResult {
+  /** Lines of the object read (resumed ones included). */
   lines: number;
+  /** Of `lines`, lines before `resumeFrom`: read, not indexed. */
+  resumedLines: number;
   indexed: number;
   failed: number;
   skipped: number;
@@ -166,7 +183,7 @@ export async function indexLines(bytes: AsyncIterable<Buffer> | Iterable<Buffer>
   const objectType: LogType = options.type ?? 'access';
   const bulkBytes = options.bulkBytes ?? 5 * 2 ** 20;
   const result: IndexLinesResult = {
-    lines: 0, indexed: 0, failed: 0, skipped: 0, outOfRange: 0, bytes: 0, overwritten: 0, retries: 0, throttles: 0,
+    lines: 0, resumedLines: 0, indexed: 0, failed: 0, skipped: 0, outOfRange: 0, bytes: 0, overwritten: 0, retries: 0, throttles: 0,
     indices: new Set(), originPaths: new Set(), failures: [],
   };
   const fail = (failure: IndexFailure) => {
@@ -182,6 +199,11 @@ export async function indexLines(bytes: AsyncIterable<Buffer> | Iterable<Buffer>
   let batchLimit = bulkBytes / 4;
   let sending: Promise<void> = Promise.resolve();
   let sendError: unknown;
+  // Settlement: the first line of each batch not yet acknowledged (batches are acknowledged in
+  // order), and the end of the last group of lines read (everything before it is handled or batched).
+  const unacknowledged: SettledPoint[] = [];
+  const resumeLines = options.resumeFrom?.lines ?? 0;
+  let readUpTo: SettledPoint = options.resumeFrom ?? { lines: 0, bytes: 0 };
 
   const flush = async () => {
     if (batch.size === 0) return;
@@ -211,6 +233,8 @@ export async function indexLines(bytes: AsyncIterable<Buffer> | Iterable<Buffer>
             refused: { index: origin.index, id: origin.id, json: origin.json },
           });
         }
+        unacknowledged.shift();
+        options.onSettled?.(unacknowledged[0] ?? readUpTo, result.failures);
       })
       .catch((error: unknown) => {
         sendError ??= error;
@@ -220,6 +244,7 @@ export async function indexLines(bytes: AsyncIterable<Buffer> | Iterable<Buffer>
   /** Adds a document to the next request; true when the request is full and must be sent. Synchronous: it runs for every line. */
   const addDocument = (origin: Origin): boolean => {
     result.indices.add(origin.index);
+    if (batch.size === 0) unacknowledged.push({ lines: origin.lineNumber, bytes: origin.offset });
     batch.add(origin.index, origin.id, origin.json);
     origins.push(origin);
     return batch.bytes >= batchLimit;
@@ -256,6 +281,16 @@ export async function indexLines(bytes: AsyncIterable<Buffer> | Iterable<Buffer>
       signal?.throwIfAborted();
       for (const line of group) {
         result.lines++;
+        if (line.index <= resumeLines && resumeLines > 0) {
+          if (line.index < resumeLines) {
+            result.resumedLines++;
+            continue;
+          }
+          // The ETag pins the content, so this means a broken checkpoint: stop rather than guess.
+          if (line.offset !== options.resumeFrom!.bytes) {
+            throw new Error(`checkpoint says line ${resumeLines} starts at byte ${options.resumeFrom!.bytes}, the object has it at ${line.offset}`);
+          }
+        }
         if (line.bytes === undefined) {
           const head = line.head ?? Buffer.alloc(0);
           fail({
@@ -308,8 +343,10 @@ export async function indexLines(bytes: AsyncIterable<Buffer> | Iterable<Buffer>
           if (addDocument({ offset: line.offset, lineNumber: line.index, line: text, index: `${prefixes[type]}-${day}`, id, json: parsed.json })) await flush();
         }
       }
-      const groupBytes = group[group.length - 1]!.end - group[0]!.offset;
+      const last = group[group.length - 1]!;
+      const groupBytes = last.end - group[0]!.offset;
       result.bytes += groupBytes;
+      if (last.index >= resumeLines) readUpTo = { lines: last.index + 1, bytes: last.end };
       options.onLines?.(group.length, groupBytes);
     }
   };

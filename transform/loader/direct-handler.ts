@@ -11,7 +11,8 @@ import type { CheckpointStore } from './checkpoint.ts';
 import { loadObjectDirect, type DirectDelivery, type DirectLoadResult } from './direct.ts';
 import { S3ErrorRecordSink } from './error-records.ts';
 import type { FailureSink } from './failures.ts';
-import { ObjectChangedError } from './load-object.ts';
+import { CheckpointConflictError } from './checkpoint.ts';
+import { LoadInterruptedError, ObjectChangedError } from './load-object.ts';
 
 /** EMF metric names of the direct path (the alarms use them). */
 export const DIRECT_METRICS = {
@@ -38,6 +39,8 @@ export interface DirectObject {
   /** A backfill's inclusive UTC event days. */
   from?: string;
   to?: string;
+  /** SQS delivered the message before (receive count above 1). */
+  redelivered?: boolean;
 }
 
 export interface DirectHandlerDependencies {
@@ -67,6 +70,7 @@ export async function handleDirectObject(deps: DirectHandlerDependencies, object
       ...(object.signal ? { signal: object.signal } : {}),
       ...(object.from ? { from: object.from } : {}),
       ...(object.to ? { to: object.to } : {}),
+      ...(object.redelivered ? { redelivered: true } : {}),
       onBulkRequest: (ms) => metrics.addMetric(DIRECT_METRICS.bulkLatency, MetricUnit.Milliseconds, ms),
     });
   } catch (error) {
@@ -74,8 +78,14 @@ export async function handleDirectObject(deps: DirectHandlerDependencies, object
       deps.skip(object.bucket, object.key, `object changed since the event (ETag ${object.etag})`);
       return undefined;
     }
-    metrics.addMetric('ObjectsFailed', MetricUnit.Count, 1);
-    logger.error('object load failed', { bucket: object.bucket, key: object.key, error: error as Error });
+    if (error instanceof LoadInterruptedError || error instanceof CheckpointConflictError) {
+      // Progress is checkpointed: the message comes back and the object resumes there.
+      metrics.addMetric('ObjectsInterrupted', MetricUnit.Count, 1);
+      logger.warn('object load interrupted', { bucket: object.bucket, key: object.key, error: error as Error });
+    } else {
+      metrics.addMetric('ObjectsFailed', MetricUnit.Count, 1);
+      logger.error('object load failed', { bucket: object.bucket, key: object.key, error: error as Error });
+    }
     throw error;
   }
   if (result.status === 'already-loaded') {
@@ -84,7 +94,7 @@ export async function handleDirectObject(deps: DirectHandlerDependencies, object
   }
   deps.direct.onLoaded?.(result);
   metrics.addMetric('ObjectsLoaded', MetricUnit.Count, 1);
-  metrics.addMetric('Lines', MetricUnit.Count, result.lines);
+  metrics.addMetric('Lines', MetricUnit.Count, result.lines - result.resumedLines);
   metrics.addMetric('UncompressedBytes', MetricUnit.Bytes, result.bytes);
   metrics.addMetric(DIRECT_METRICS.indexed, MetricUnit.Count, result.indexed);
   const type = logTypeOfKey(object.key);

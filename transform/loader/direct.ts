@@ -4,11 +4,17 @@
 // each line's event time, backpressure and retries) -> failures to the backup bucket in Firehose's
 // error-record layout -> checkpoint `done`.
 //
-// Exactly once without per-line bookkeeping: every document's _id is its event.id, so indexing an
-// object again (an SQS redelivery after a crash mid-object, a retry) overwrites the same documents,
-// and the error-record files have deterministic names, so they are rewritten, not added. The
-// checkpoint only saves work: a done object is not read again, and its lease keeps two invocations
-// from indexing the same object at once.
+// Resuming: after acknowledged `_bulk` requests (every few seconds or MiB, not after each), the
+// failures of the lines settled so far are stored and the checkpoint moves to the first line not
+// settled, as the Firehose loader's does. An interrupted object (the deadline, a crash, an engine
+// gone too long) is read again from the start (gzip cannot seek), but the lines before its
+// checkpoint are only split, not parsed or indexed; their offsets, hence event.id, stay the same.
+//
+// Exactly once: every document's _id is its event.id, so lines indexed after the last checkpoint
+// and indexed again by the next delivery are overwritten, not added. Error-record files are named
+// by the checkpointed line they start at, so the run resuming there rewrites the file an
+// interrupted run left, instead of adding a copy. The lease keeps two invocations from indexing
+// the same object at once.
 import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -16,15 +22,15 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Client } from '@opensearch-project/opensearch';
 import type { BulkSender } from '../bulk-index/bulk.ts';
-import { indexLines, type IndexFailure, type IndexLinesResult } from '../bulk-index/index-lines.ts';
+import { indexLines, type IndexFailure, type IndexLinesResult, type SettledPoint } from '../bulk-index/index-lines.ts';
 import { encodeRecord } from '../envelope.ts';
 import type { Enricher } from '../enrich/index.ts';
 import { logTypeOfKey, type LogType } from '../log-types.ts';
 import { OPENSEARCH_FAILED, PROCESSING_FAILED, type ErrorOutputType, type FirehoseErrorRecord } from '../firehose-error-record.ts';
-import { EMPTY_CHECKPOINT, newOwnerId, type CheckpointStore, type ObjectVersion } from './checkpoint.ts';
+import { CheckpointConflictError, newOwnerId, type CheckpointStore, type ObjectVersion } from './checkpoint.ts';
 import { errorRecordKey, RECORDS_PER_FILE, type ErrorRecordSink } from './error-records.ts';
 import type { FailureSink } from './failures.ts';
-import { GUNZIP_CHUNK_BYTES, ObjectChangedError } from './load-object.ts';
+import { GUNZIP_CHUNK_BYTES, LoadInterruptedError, ObjectChangedError } from './load-object.ts';
 
 /** errorCode of a line the parser rejected (Firehose's own is Lambda.ProcessingFailedStatus). */
 export const PARSE_FAILED = 'Direct.ParseFailed';
@@ -53,6 +59,12 @@ export interface DirectDelivery {
   send?: BulkSender;
   /** Called with the result of each object indexed (the local pipeline's accounting). */
   onLoaded?: (result: DirectLoadResult) => void;
+  /**
+   * How often an object's progress is checkpointed while it is indexed (after an acknowledged
+   * `_bulk` request): once `milliseconds` passed or `bytes` (uncompressed) were settled since the
+   * last checkpoint. Default 10 s or 128 MiB: few DynamoDB writes, little work lost to a timeout.
+   */
+  checkpointEvery?: { milliseconds?: number; bytes?: number };
 }
 
 export interface DirectLoadOptions extends DirectDelivery {
@@ -72,12 +84,20 @@ export interface DirectLoadOptions extends DirectDelivery {
   /** Inclusive UTC event days `YYYY-MM-DD` (a backfill's --from/--to); lines outside are counted as outOfRange, not indexed. */
   from?: string;
   to?: string;
+  /**
+   * An earlier delivery of this message may have run (SQS receive count above 1): its failure files
+   * at the resume point are replaced even when this run finds no failure of that kind there.
+   */
+  redelivered?: boolean;
 }
 
 export interface DirectLoadResult {
   status: 'loaded' | 'already-loaded';
   object: ObjectVersion;
+  /** Lines in the object, resumed ones included. */
   lines: number;
+  /** Of `lines`, lines an earlier run had settled (its checkpoint): read, not indexed again, and not in the counts below. */
+  resumedLines: number;
   /** Uncompressed bytes read. */
   bytes: number;
   indexed: number;
@@ -101,6 +121,8 @@ export interface DirectLoadResult {
 }
 
 const DEFAULT_LEASE_MS = 15 * 60_000;
+const DEFAULT_CHECKPOINT_MS = 10_000;
+const DEFAULT_CHECKPOINT_BYTES = 128 * 2 ** 20;
 
 function unquote(etag: string): string {
   return etag.replace(/^W\//, '').replace(/^"|"$/g, '');
@@ -135,9 +157,14 @@ export function directErrorRecord(object: ObjectVersion, failure: IndexFailure, 
   };
 }
 
-/** Stores every failure of one object: error-record files and loader-failed records. Deterministic keys: a retry rewrites them. */
-async function storeFailures(options: DirectLoadOptions, object: ObjectVersion, lastModified: Date, failures: IndexFailure[]): Promise<void> {
-  const files = new Map<ErrorOutputType, FirehoseErrorRecord[][]>();
+/**
+ * Stores the failures of the lines from `firstLine` on (up to the next checkpoint): over-long lines
+ * as loader-failed records (one per line), the others as one error-record file per kind, named by
+ * `firstLine`. `replace`: write each kind's file even without records (an interrupted run may have
+ * left one there, which must not stay beside the records this run stores further on).
+ */
+async function storeFailures(options: DirectLoadOptions, object: ObjectVersion, lastModified: Date, firstLine: number, failures: IndexFailure[], replace: boolean): Promise<void> {
+  const files = new Map<ErrorOutputType, FirehoseErrorRecord[]>(replace ? [[PROCESSING_FAILED, []], [OPENSEARCH_FAILED, []]] : []);
   for (const failure of failures) {
     if (failure.tooLong) {
       await options.failures.put({
@@ -147,13 +174,9 @@ async function storeFailures(options: DirectLoadOptions, object: ObjectVersion, 
       continue;
     }
     const { type, record } = directErrorRecord(object, failure, lastModified.getTime());
-    const parts = files.get(type) ?? files.set(type, [[]]).get(type)!;
-    if (parts[parts.length - 1]!.length >= RECORDS_PER_FILE) parts.push([]);
-    parts[parts.length - 1]!.push(record);
+    (files.get(type) ?? files.set(type, []).get(type)!).push(record);
   }
-  for (const [type, parts] of files) {
-    for (const [part, records] of parts.entries()) await options.errors.put(errorRecordKey(type, object, lastModified, part), records);
-  }
+  for (const [type, records] of files) await options.errors.put(errorRecordKey(type, object, lastModified, firstLine), records);
 }
 
 export async function loadObjectDirect(options: DirectLoadOptions): Promise<DirectLoadResult> {
@@ -169,7 +192,7 @@ export async function loadObjectDirect(options: DirectLoadOptions): Promise<Dire
     throw new ObjectChangedError(`s3://${bucket}/${key} has ETag ${object.etag}, the event named ${expectedEtag}`);
   }
   const empty: DirectLoadResult = {
-    status: 'already-loaded', object, lines: 0, bytes: 0, indexed: 0, overwritten: 0, skipped: 0, parseFailed: 0, refused: 0, tooLong: 0, retries: 0, throttles: 0, outOfRange: 0, indices: [],
+    status: 'already-loaded', object, lines: 0, resumedLines: 0, bytes: 0, indexed: 0, overwritten: 0, skipped: 0, parseFailed: 0, refused: 0, tooLong: 0, retries: 0, throttles: 0, outOfRange: 0, indices: [],
   };
   const owner = newOwnerId();
   let claimed;
@@ -184,6 +207,54 @@ export async function loadObjectDirect(options: DirectLoadOptions): Promise<Dire
     logger?.info('object already loaded', { object });
     return empty;
   }
+  const start: SettledPoint = { lines: claimed.lines, bytes: claimed.bytes };
+  if (start.lines > 0) logger?.info('resuming object', { object, checkpoint: start });
+  const lastModified = response.LastModified ?? new Date(0);
+  const everyMs = options.checkpointEvery?.milliseconds ?? DEFAULT_CHECKPOINT_MS;
+  const everyBytes = options.checkpointEvery?.bytes ?? DEFAULT_CHECKPOINT_BYTES;
+
+  // Checkpointing: `committed` is stored; `settled` (indexLines' latest) is where the next commit goes.
+  let committed = start;
+  let committedAt = Date.now();
+  let settled = start;
+  let failures: readonly IndexFailure[] = [];
+  let collected = 0;                    // failures already moved to `unstored`
+  let unstored: IndexFailure[] = [];    // failures of lines at or after `committed`
+  let replaceAtStart = start.lines > 0 || options.redelivered === true;
+  let committing: Promise<void> | undefined;
+  let commitError: unknown;
+
+  /**
+   * Stores the failures of the lines before `to`, then commits `to` (failures first: a crash in
+   * between leaves files that the run resuming at `committed` rewrites under the same names). More
+   * than a file's worth of failures goes in several steps, each file starting at a checkpoint.
+   */
+  const advance = async (to: SettledPoint, finished: boolean): Promise<void> => {
+    for (; collected < failures.length; collected++) unstored.push(failures[collected]!);
+    const due = unstored.filter((f) => f.lineNumber < to.lines).sort((a, b) => a.lineNumber - b.lineNumber);
+    unstored = unstored.filter((f) => f.lineNumber >= to.lines);
+    for (let i = 0; i === 0 || i < due.length; i += RECORDS_PER_FILE) {
+      const next = due[i + RECORDS_PER_FILE];
+      const end = next === undefined ? to : { lines: next.lineNumber, bytes: next.offset };
+      await storeFailures(options, object, lastModified, committed.lines, due.slice(i, i + RECORDS_PER_FILE), replaceAtStart);
+      replaceAtStart = false;
+      const last = next === undefined;
+      await checkpoints.commit(object, owner, { lines: end.lines, bytes: end.bytes, accepted: [], done: finished && last }, { release: finished && last });
+      committed = end;
+    }
+  };
+  // A lost lease stops this run (another invocation owns the object now).
+  const stop = new AbortController();
+  const onSettled = (point: SettledPoint, all: readonly IndexFailure[]): void => {
+    settled = point;
+    failures = all;
+    if (committing || commitError !== undefined) return;
+    if (Date.now() - committedAt < everyMs && point.bytes - committed.bytes < everyBytes) return;
+    committedAt = Date.now();
+    committing = advance(point, false)
+      .catch((error: unknown) => { commitError ??= error; stop.abort(error); })
+      .finally(() => { committing = undefined; });
+  };
 
   let indexed: IndexLinesResult;
   const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
@@ -200,29 +271,44 @@ export async function loadObjectDirect(options: DirectLoadOptions): Promise<Dire
       bulkSlots: options.bulkSlots,
       ...(options.bulkBytes ? { bulkBytes: options.bulkBytes } : {}),
       ...(options.retryWindowMs ? { retryWindowMs: options.retryWindowMs } : {}),
-      ...(signal ? { signal } : {}),
+      signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal,
       ...(options.send ? { send: options.send } : {}),
       ...(options.onBulkRequest ? { onBulkRequest: options.onBulkRequest } : {}),
       ...(options.from ? { from: options.from } : {}),
       ...(options.to ? { to: options.to } : {}),
+      ...(start.lines > 0 ? { resumeFrom: start } : {}),
+      onSettled,
     });
-    // Before the checkpoint says done: a crash in between re-indexes (overwrites) and rewrites the same files.
-    await storeFailures(options, object, response.LastModified ?? new Date(0), indexed.failures);
+    if (indexed.lines < start.lines) throw new Error(`checkpoint covers ${start.lines} lines, the object has ${indexed.lines}`);
+    while (committing) await committing;
+    if (commitError !== undefined) throw commitError;
+    failures = indexed.failures;
+    await advance({ lines: indexed.lines, bytes: indexed.bytes }, true);
   } catch (error) {
     body.destroy();
     gunzip.destroy();
     await download;
-    // Give the lease back so the SQS retry can start at once; the documents indexed so far stay (they will be overwritten).
-    await checkpoints.commit(object, owner, EMPTY_CHECKPOINT, { release: true }).catch(() => undefined);
+    while (committing) await committing;
+    // Keep what is settled and give the lease back: the next delivery resumes there at once.
+    if (commitError === undefined && settled.lines > committed.lines) await advance(settled, false).catch(() => undefined);
+    await checkpoints.commit(object, owner, { ...committed, accepted: [], done: false }, { release: true }).catch(() => undefined);
+    if (commitError instanceof CheckpointConflictError) throw commitError;
+    if (signal?.aborted) {
+      const at = `at line ${committed.lines} (byte ${committed.bytes})`;
+      throw new LoadInterruptedError(`indexing s3://${bucket}/${key} (ETag ${object.etag}) was interrupted; it resumes ${at}`, {
+        lines: committed.lines, bytes: committed.bytes, recordsSent: 0, batches: 0, emptyLines: 0, resumedLines: start.lines,
+        failedLines: 0, retries: 0, throttles: 0, recordFailures: 0,
+      }, { cause: error });
+    }
     throw error;
   }
   await download;
-  await checkpoints.commit(object, owner, { lines: indexed.lines, bytes: indexed.bytes, accepted: [], done: true }, { release: true });
   const count = (test: (f: IndexFailure) => boolean) => indexed.failures.filter(test).length;
   return {
     status: 'loaded',
     object,
     lines: indexed.lines,
+    resumedLines: indexed.resumedLines,
     bytes: indexed.bytes,
     indexed: indexed.indexed,
     overwritten: indexed.overwritten,

@@ -20,17 +20,19 @@ export interface ErrorRecordSink {
 }
 
 /**
- * `errors/<type>/yyyy/MM/dd/HH/direct-<object hash>-<part>`: dated by the source object's
- * LastModified (the same on every retry), named by its version.
+ * `errors/<type>/yyyy/MM/dd/HH/direct-<object hash>-<first line>`: dated by the source object's
+ * LastModified (the same on every retry), named by its version and the line number where the part
+ * of the object the file covers starts (a checkpointed offset, where a resumed run starts again).
  */
-export function errorRecordKey(type: ErrorOutputType, object: ObjectVersion, lastModified: Date, part: number): string {
+export function errorRecordKey(type: ErrorOutputType, object: ObjectVersion, lastModified: Date, firstLine: number): string {
   const iso = lastModified.toISOString();
   const hash = createHash('sha256').update(`${object.bucket}/${object.key}#${object.etag}`).digest('hex').slice(0, 32);
-  return `errors/${type}/${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(11, 13)}/direct-${hash}-${String(part).padStart(4, '0')}`;
+  return `errors/${type}/${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}/${iso.slice(11, 13)}/direct-${hash}-${String(firstLine).padStart(10, '0')}`;
 }
 
+/** One JSON record a line; no records: an empty file (it replaces a file an interrupted run left). */
 function ndjson(records: FirehoseErrorRecord[]): string {
-  return records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  return records.length === 0 ? '' : records.map((r) => JSON.stringify(r)).join('\n') + '\n';
 }
 
 /** The backup bucket (gzip, as Firehose writes it with CompressionFormat GZIP). */

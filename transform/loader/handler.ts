@@ -136,7 +136,7 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
     metrics.addMetric('ObjectsSkipped', MetricUnit.Count, 1);
   };
 
-  const loadOne = async (record: S3EventRecord, context: Context | undefined): Promise<void> => {
+  const loadOne = async (record: S3EventRecord, context: Context | undefined, redelivered: boolean): Promise<void> => {
     const bucket = record.s3?.bucket?.name;
     const rawKey = record.s3?.object?.key;
     if (!bucket || rawKey === undefined) throw new Error('S3 event record without bucket name or object key');
@@ -162,6 +162,7 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
     if (deps.direct) {
       await handleDirectObject({ ...deps, failures: failureSink, direct: deps.direct, skip }, {
         bucket, key, ...(etag ? { etag } : {}), ...(remaining === undefined ? {} : { leaseUntil: Date.now() + remaining + 5_000 }), ...(signal ? { signal } : {}),
+        ...(redelivered ? { redelivered } : {}),
       });
       return;
     }
@@ -244,10 +245,15 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
         if (!deps.direct || !deps.backfill) throw new Error(`message ${message.messageId}: a backfill object, and this function is not a backfill worker`);
         const remaining = context?.getRemainingTimeInMillis();
         const signal = remaining === undefined ? undefined : AbortSignal.timeout(Math.max(0, remaining - (deps.deadlineMarginMs ?? 20_000)));
-        return handleBackfillObject({ ...deps, direct: deps.direct, skip }, deps.backfill, backfillObject, {
-          receiveCount: Number(message.attributes?.ApproximateReceiveCount ?? 1),
-          ...(remaining === undefined ? {} : { leaseUntil: Date.now() + remaining + 5_000 }), ...(signal ? { signal } : {}),
-        });
+        try {
+          return await handleBackfillObject({ ...deps, direct: deps.direct, skip }, deps.backfill, backfillObject, {
+            receiveCount: Number(message.attributes?.ApproximateReceiveCount ?? 1),
+            ...(remaining === undefined ? {} : { leaseUntil: Date.now() + remaining + 5_000 }), ...(signal ? { signal } : {}),
+          });
+        } catch (error) {
+          if (isInterruption(error)) await requeueSoon(message, error);
+          throw error;
+        }
       }
       if (body.Event === 's3:TestEvent') {
         logger.info('s3:TestEvent ignored', { messageId: message.messageId });
@@ -257,7 +263,8 @@ export function createHandler(deps: LoaderDependencies): (event: SQSEvent, conte
       if (!Array.isArray(body.Records)) throw new Error(`message ${message.messageId}: not an S3 event notification`);
       // Records of one message in order; on failure the message is retried and done objects are skipped.
       try {
-        for (const record of body.Records) await loadOne(record, context);
+        const redelivered = Number(message.attributes?.ApproximateReceiveCount ?? 1) > 1;
+        for (const record of body.Records) await loadOne(record, context, redelivered);
       } catch (error) {
         if (isInterruption(error)) await requeueSoon(message, error);
         throw error;

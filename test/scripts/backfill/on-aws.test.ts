@@ -3,8 +3,9 @@
 // server (ElasticMQ) with the progress items in a DynamoDB emulator (dynalite), found through the
 // SDK's standard AWS_ENDPOINT_URL_* variables. The backfill worker (the loader handler in direct
 // delivery, as the stack deploys it) consumes the queue: the first delivery runs in a child process
-// that is SIGKILLed after its first `_bulk` request, SQS delivers the object again, and in the end
-// every line is indexed exactly once into the index of its event day and `--status` says done.
+// that is SIGKILLed after its first checkpoint mid-object, SQS delivers the object again, the worker
+// resumes it at that checkpoint, and in the end every line is indexed exactly once into the index of
+// its event day and `--status` says done.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -75,12 +76,15 @@ it('queues with --on-aws, survives a worker crash mid-object, indexes every line
     `AWSLogs/123456789012/elasticloadbalancing/us-east-2/2026/01/01/123456789012_elasticloadbalancing_us-east-2_app.old-lb.1234567890abcdef_20260101T00${String(i).padStart(2, '0')}Z_10.0.0.${i}_backfill${i}.log.gz`);
   const expected = new Map<string, string>(); // event.id -> event day
   let failedLines = 0;
+  const kinds = new Map<string, string[]>(); // key -> what each line parses to
   const uploader = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-2', credentials: LOCAL_S3_CREDENTIALS });
   for (const [i, key] of keys.entries()) {
     const lines = cycleAccessLines(LINES, i * LINES);
     let offset = 0;
+    kinds.set(key, []);
     for (const line of lines) {
       const parsed = parseAlbLineToJson(line, { source: { bucket: BUCKET, key, offset } });
+      kinds.get(key)!.push(parsed.kind);
       if (parsed.kind === 'document') {
         const { id, day } = documentKeys(parsed.json)!;
         expected.set(id, day);
@@ -126,7 +130,7 @@ it('queues with --on-aws, survives a worker crash mid-object, indexes every line
     s3Endpoint: s3.endpoint, dynamodbEndpoint: dynamodb.endpoint, opensearchUrl: process.env.OPENSEARCH_URL!, indexPrefix: prefix,
     checkpointTable, progressTable, errorsDirectory: path.join(work, 'backup'), maxReceiveCount: 20,
   };
-  // The crash: a worker process takes the first message and dies after its first acknowledged `_bulk`.
+  // The crash: a worker process takes the first message and dies after its first checkpoint mid-object.
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'backfill-worker-crash-child.ts')], {
     env: { ...process.env, CRASH_WORKER_SETTINGS: JSON.stringify({ ...settings, sqsEndpoint: sqsServer.endpoint, queueUrl: queue.url, queueArn: queue.arn }) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -137,6 +141,13 @@ it('queues with --on-aws, survives a worker crash mid-object, indexes every line
   const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, s) => resolve(s)));
   expect(signal, output).toBe('SIGKILL');
   expect(output).toContain('bulk acknowledged');
+  const crashed = JSON.parse(/checkpoint (\{.*\}): crashing/.exec(output)![1]!) as { key: string; lines: number };
+  expect(crashed.lines).toBeGreaterThan(0);
+  expect(crashed.lines).toBeLessThan(LINES);
+  // What the lines before that checkpoint hold: the redelivery resumes after them.
+  const before = kinds.get(crashed.key)!.slice(0, crashed.lines);
+  const documentsBefore = before.filter((k) => k === 'document').length;
+  const failedBefore = before.filter((k) => k === 'failed').length;
   await refresh(client, `${prefix}-*`);
   const afterCrash = await countDocuments(client, `${prefix}-*`);
   expect(afterCrash).toBeGreaterThan(0);
@@ -184,11 +195,15 @@ it('queues with --on-aws, survives a worker crash mid-object, indexes every line
   const dlq = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.dlqUrl, MaxNumberOfMessages: 1, WaitTimeSeconds: 0 }));
   expect(dlq.Messages ?? []).toEqual([]);
 
-  // --status: every object done, every document counted once.
+  // --status: every object done, every line counted; the crashed object's resumed attempt counted the
+  // lines after its checkpoint (the lines before it are its resumedLines).
   const status = await cli([source, ...range, '--status']);
   expect(status.code).toBe(0);
   const done = lastJsonLine(status.stdout) as Record<string, any>;
-  expect(done).toMatchObject({ objects: OBJECTS, done: OBJECTS, queued: 0, failed: [], indexed: expected.size, failedLines, lines: OBJECTS * LINES, secondsLeft: 0 });
+  expect(done).toMatchObject({
+    objects: OBJECTS, done: OBJECTS, queued: 0, failed: [], lines: OBJECTS * LINES, secondsLeft: 0,
+    resumedLines: crashed.lines, indexed: expected.size - documentsBefore, failedLines: failedLines - failedBefore,
+  });
   expect(done['documentsPerSecond']).toBeGreaterThan(0);
   const text = await runCli(['backfill', source, ...range, '--status', '--queue-url', queue.url, '--table', progressTable], { env: awsEnv });
   expect(text.stdout).toContain(`${OBJECTS} queued: ${OBJECTS} done, 0 waiting, 0 failed`);

@@ -8,7 +8,7 @@ import { startLocalDynamoDb, type LocalDynamoDb } from '../../dynamodb-local.ts'
 
 let dynamodb: LocalDynamoDb;
 let store: BackfillProgressStore;
-const counts = (indexed: number) => ({ lines: indexed + 2, indexed, failedLines: 1, skipped: 1, outOfRange: 0 });
+const counts = (indexed: number, resumedLines = 0) => ({ lines: indexed + 2 + resumedLines, indexed, failedLines: 1, skipped: 1, outOfRange: 0, resumedLines });
 
 beforeAll(async () => {
   dynamodb = await startLocalDynamoDb();
@@ -35,6 +35,9 @@ describe('BackfillProgressStore', () => {
     // A redelivered object done again changes nothing: the first done wins (no double counting).
     await store.markDone(run, objects[0]!, 100, counts(99), 12_000);
     await store.markDone(run, objects[1]!, 100, undefined, 11_000); // loaded before: no documents
+    await store.markQueued(run, objects[4]!, 100, 2_000);
+    // Resumed after an interruption: its 7 checkpointed lines are in `lines`, and summed apart.
+    await store.markDone(run, objects[4]!, 100, counts(5, 7), 11_000);
     // Queueing again after the worker finished does not reset it.
     await store.markQueued(run, objects[1]!, 100, 13_000);
     await store.markAttemptFailed(run, objects[2]!, 'BulkGaveUpError: 429', false);
@@ -45,14 +48,14 @@ describe('BackfillProgressStore', () => {
 
     const status = (await store.status(run))!;
     expect(status).toMatchObject({
-      objects: 4, done: 2, queued: 1, alreadyLoaded: 1, indexed: 10, lines: 12, failedLines: 1, bytes: 400, bytesDone: 200, bytesQueued: 100, lastDoneAt: 11_000,
+      objects: 5, done: 3, queued: 1, alreadyLoaded: 1, indexed: 15, lines: 26, failedLines: 2, resumedLines: 7, bytes: 500, bytesDone: 300, bytesQueued: 100, lastDoneAt: 11_000,
       failed: [{ object: objects[3], reason: 'NoSuchKey: gone' }],
       retrying: [{ object: objects[2], reason: 'BulkGaveUpError: 429', attempts: 1 }],
     });
     // A failed object is queued again; done and waiting ones are not.
     expect(await store.toQueue(run, objects.slice(0, 4))).toEqual([objects[3]]);
-    // Rates: 10 documents in 10 s; 100 bytes left at 200 bytes per 10 s.
-    expect(runRates(status, 11_000)).toEqual({ documentsPerSecond: 1, secondsLeft: 5 });
+    // Rates: 15 documents in 10 s; 100 bytes left at 300 bytes per 10 s.
+    expect(runRates(status, 11_000)).toEqual({ documentsPerSecond: 1.5, secondsLeft: 10 / 3 });
     expect((await store.runs()).map((r) => r.run)).toContain(run);
     expect(await store.status('no-such-run')).toBeUndefined();
   });

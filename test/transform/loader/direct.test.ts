@@ -2,9 +2,10 @@
 // _id = event.id, failures as Firehose error records that `backfill --firehose-errors` replays,
 // and an object delivered twice (an SQS redelivery after a crash mid-object) adding no document.
 import './../../scripts/local/quiet-lambdas.ts';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { Client } from '@opensearch-project/opensearch';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +16,11 @@ import type { S3EventNotification } from '../../../scripts/local/s3-server.ts';
 import { installTemplates } from '../../../templates/install.ts';
 import { sendBulk } from '../../../templates/opensearch-client.ts';
 import { documentKeys } from '../../../transform/bulk-index/index-lines.ts';
-import { MemoryCheckpointStore } from '../../../transform/loader/checkpoint.ts';
+import { DynamoDbCheckpointStore, MemoryCheckpointStore } from '../../../transform/loader/checkpoint.ts';
+import { LoadInterruptedError } from '../../../transform/loader/load-object.ts';
+import { decodeRecord } from '../../../transform/envelope.ts';
+import { PROCESSING_FAILED, type FirehoseErrorRecord } from '../../../transform/firehose-error-record.ts';
+import { startLocalDynamoDb, type LocalDynamoDb } from '../../dynamodb-local.ts';
 import { loadObjectDirect, type DirectDelivery } from '../../../transform/loader/direct.ts';
 import { DirectoryErrorRecordSink } from '../../../transform/loader/error-records.ts';
 import { MemoryFailureSink } from '../../../transform/loader/failures.ts';
@@ -35,15 +40,18 @@ const client = new Client({ node: process.env.OPENSEARCH_URL! });
 const prefix = `test-direct-${Date.now()}`;
 let env: StandIns;
 let work: string;
+let dynamodb: LocalDynamoDb;
 const notifications: S3EventNotification[] = [];
 
 beforeAll(async () => {
   await installTemplates(client, { indexPrefix: prefix, replicas: 0, log: () => undefined });
   env = await startStandIns({ onObjectCreated: (n) => notifications.push(n) });
+  dynamodb = await startLocalDynamoDb();
   work = await mkdtemp(path.join(tmpdir(), 'albatross-direct-'));
 });
 afterAll(async () => {
   await env.stop();
+  await dynamodb.stop();
   await removeIndicesAndTemplates(client, prefix);
   await client.close();
   await rm(work, { recursive: true, force: true });
@@ -66,6 +74,20 @@ function goodDocuments(lines: string[], key: string): Map<string, string> {
     offset += Buffer.byteLength(line) + 1;
   }
   return byId;
+}
+
+/** The parser-rejected lines' offsets in the error-record files under `directory` (one entry per record). */
+async function processingFailedOffsets(directory: string): Promise<number[]> {
+  const offsets: number[] = [];
+  const root = path.join(directory, 'errors', PROCESSING_FAILED);
+  for (const file of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (!file.isFile()) continue;
+    const text = await readFile(path.join(file.parentPath, file.name), 'utf8');
+    for (const line of text.split('\n').filter((l) => l !== '')) {
+      offsets.push(decodeRecord(Buffer.from((JSON.parse(line) as FirehoseErrorRecord).rawData, 'base64')).source!.offset);
+    }
+  }
+  return offsets.sort((a, b) => a - b);
 }
 
 async function total(scope = `s3://${BUCKET}/`): Promise<number> {
@@ -165,6 +187,98 @@ describe('direct delivery', () => {
     expect(third.batchItemFailures).toEqual([]);
     expect(await total() - before).toBe(good.size);
   }, 180_000);
+  it('an object interrupted mid-way resumes at its checkpoint: every line indexed once, every failure stored once', async () => {
+    const key = accessLogKey('direct-resume');
+    // Bad lines all through the object: some before the checkpoint, some after.
+    const lines = logLines(4000, 3).map((line, i) => (i % 397 === 11 ? `not an ALB line ${i}` : line));
+    const offsets: number[] = [];
+    lines.reduce((offset, line) => (offsets.push(offset), offset + Buffer.byteLength(line) + 1), 0);
+    const bad = lines.flatMap((line, i) => (line.startsWith('not an ALB line') ? [offsets[i]!] : []));
+    expect(bad.length).toBeGreaterThan(5);
+    const good = goodDocuments(lines, key);
+    await env.put(key, gzipText(lines.join('\n') + '\n'));
+    await dynamodb.createCheckpointTable('resume-checkpoints');
+    const checkpoints = new DynamoDbCheckpointStore(dynamodb.client, 'resume-checkpoints');
+    const errors = path.join(work, 'backup-resume');
+    const options = { s3: env.s3, checkpoints, failures: new MemoryFailureSink(), bucket: BUCKET, key };
+    const scope = `s3://${BUCKET}/${key}`;
+
+    // The deadline passes after the second acknowledged `_bulk` request (a checkpoint after every one).
+    const deadline = new AbortController();
+    let requests = 0;
+    const interrupted = loadObjectDirect({
+      ...delivery(errors, {
+        bulkBytes: 64 * 1024, bulkSlots: new Semaphore(1), checkpointEvery: { milliseconds: 0 },
+        send: async (c, body, documents) => {
+          const items = await sendBulk(c, body, documents);
+          if (++requests === 2) deadline.abort(new Error('deadline'));
+          return items;
+        },
+      }),
+      ...options, signal: deadline.signal,
+    });
+    await expect(interrupted).rejects.toBeInstanceOf(LoadInterruptedError);
+    const partial = await total(scope);
+    expect(partial).toBeGreaterThan(0);
+    expect(partial).toBeLessThan(good.size);
+
+    // The next delivery starts at the checkpoint: the lines before it are only read, not indexed again.
+    let resumedRequests = 0;
+    const resumed = await loadObjectDirect({
+      ...delivery(errors, { send: async (c, body, documents) => (resumedRequests++, sendBulk(c, body, documents)) }),
+      ...options, redelivered: true,
+    });
+    expect(resumed.status).toBe('loaded');
+    expect(resumed.lines).toBe(lines.length);
+    expect(resumed.resumedLines).toBeGreaterThan(0);
+    expect(resumed.resumedLines).toBeLessThan(lines.length);
+    // Exactly the lines after the checkpoint were parsed and indexed.
+    const kinds = lines.slice(resumed.resumedLines)
+      .map((line, i) => parseAlbLineToJson(line, { source: { bucket: BUCKET, key, offset: offsets[resumed.resumedLines + i]! } }).kind);
+    expect(resumed.indexed).toBe(kinds.filter((k) => k === 'document').length);
+    expect(resumed.parseFailed).toBe(kinds.filter((k) => k === 'failed').length);
+    expect(resumed.parseFailed).toBeLessThan(bad.length);
+    expect(resumedRequests).toBeGreaterThan(0);
+
+    // Every line once: documents under their from-the-start event.id, failures once each.
+    expect(await total(scope)).toBe(good.size);
+    expect(await countDuplicates(client, `${prefix}-*`)).toBe(0);
+    for (const [id, day] of [...good].slice(-5)) expect((await client.get({ index: `${prefix}-${day}`, id })).body.found).toBe(true);
+    expect(await processingFailedOffsets(errors)).toEqual(bad);
+  }, 180_000);
+
+  it('a failure file left by a run that died before its checkpoint is replaced, not doubled, by the redelivery', async () => {
+    const key = accessLogKey('direct-orphan');
+    const lines = logLines(400, 5).map((line, i) => (i === 20 ? 'not an ALB line at 20' : line));
+    const badOffset = lines.slice(0, 20).reduce((offset, line) => offset + Buffer.byteLength(line) + 1, 0);
+    await env.put(key, gzipText(lines.join('\n') + '\n'));
+    const store = new MemoryCheckpointStore();
+    const errors = path.join(work, 'backup-orphan');
+    const options = { s3: env.s3, failures: new MemoryFailureSink(), bucket: BUCKET, key };
+    // A stand-in for a crash between storing the first slice's failures and committing its checkpoint
+    // (a mock: the process cannot be killed at exactly that point here). Releasing the lease still works.
+    const dying = {
+      claim: store.claim.bind(store),
+      async commit(...args: Parameters<MemoryCheckpointStore['commit']>) {
+        if (!args[3]?.release) throw new Error('died before the checkpoint');
+        return store.commit(...args);
+      },
+    };
+    // Large requests: the first checkpoint would cover line 20, whose failure file is already stored.
+    await expect(loadObjectDirect({ ...delivery(errors, { bulkBytes: 256 * 1024, checkpointEvery: { milliseconds: 0 } }), ...options, checkpoints: dying }))
+      .rejects.toThrow('died before the checkpoint');
+    expect(await processingFailedOffsets(errors)).toEqual([badOffset]);
+    expect(store.get({ bucket: BUCKET, key, etag: (await env.s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key }))).ETag!.replace(/"/g, '') })?.lines).toBe(0);
+
+    // The redelivery checkpoints sooner (small requests): its first slice ends before line 20 and has no failure.
+    const again = await loadObjectDirect({
+      ...delivery(errors, { bulkBytes: 16 * 1024, bulkSlots: new Semaphore(1), checkpointEvery: { milliseconds: 0 } }), ...options, checkpoints: store, redelivered: true,
+    });
+    expect(again.resumedLines).toBe(0);
+    expect(again.parseFailed).toBe(1);
+    expect(await processingFailedOffsets(errors)).toEqual([badOffset]);
+  }, 120_000);
+
   it('enriches access-log documents exactly as the transform does (the Lambda\'s environment-built enricher)', async () => {
     const key = accessLogKey('direct-enrich');
     const lines = corpusAccessLines();

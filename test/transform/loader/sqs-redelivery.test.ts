@@ -10,6 +10,18 @@ import {
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startLocalSqs, type LocalSqs } from '../../../scripts/elasticmq-local/server.ts';
 import type { S3EventNotification } from '../../../scripts/local/s3-server.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from '@opensearch-project/opensearch';
+import { countDocuments, countDuplicates, refresh } from '../../../scripts/local/report.ts';
+import { installTemplates } from '../../../templates/install.ts';
+import { sendBulk } from '../../../templates/opensearch-client.ts';
+import { DirectoryErrorRecordSink } from '../../../transform/loader/error-records.ts';
+import { parseAlbLineToJson } from '../../../transform/parser/index.ts';
+import { Semaphore } from '../../../transform/semaphore.ts';
+import { removeIndicesAndTemplates } from '../../opensearch-cleanup.ts';
 import { MemoryCheckpointStore } from '../../../transform/loader/checkpoint.ts';
 import { MemoryFailureSink } from '../../../transform/loader/failures.ts';
 import { createHandler, type LoaderDependencies } from '../../../transform/loader/handler.ts';
@@ -269,6 +281,71 @@ describe('loader on a real SQS queue', () => {
     const logged = result.lines.find((l) => l['message']?.startsWith('message not requeued'));
     expect(logged).toMatchObject({ messageId: message.MessageId, reason: 'LoadInterruptedError' });
   });
+});
+
+// Before the entry-point test: that one leaves its environment (POWERTOOLS_METRICS_DISABLED among it) set.
+describe('direct delivery on a real SQS queue', () => {
+  const client = new Client({ node: process.env.OPENSEARCH_URL! });
+  const prefix = `test-direct-sqs-${process.pid}`;
+  let work: string;
+  beforeAll(async () => {
+    await installTemplates(client, { indexPrefix: prefix, replicas: 0, log: () => undefined });
+    work = await mkdtemp(path.join(tmpdir(), 'albatross-direct-sqs-'));
+  });
+  afterAll(async () => {
+    await removeIndicesAndTemplates(client, prefix);
+    await client.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('puts an object the deadline interrupted back soon, and the next delivery resumes at its checkpoint', async () => {
+    const queue = await createQueues({ visibilityTimeoutSeconds: 300, maxReceiveCount: 5 });
+    const key = accessLogKey('direct-deadline');
+    const lines = logLines(3000, 11);
+    let offset = 0;
+    const documents = lines.filter((line) => {
+      const kind = parseAlbLineToJson(line, { source: { bucket: BUCKET, key, offset } }).kind;
+      offset += Buffer.byteLength(line) + 1;
+      return kind === 'document';
+    }).length;
+    await env.put(key, gzipText(lines.join('\n') + '\n'));
+    await notify(queue, notifications[0]!);
+    // The first invocation's engine answers its first request at once and its next ones slowly, so the deadline falls mid-object.
+    let slow = true;
+    let requests = 0;
+    const handler = handlerFor({
+      direct: {
+        client, indexPrefix: prefix, errors: new DirectoryErrorRecordSink(work), bulkSlots: new Semaphore(1), bulkBytes: 32 * 1024,
+        retryWindowMs: 10_000, checkpointEvery: { milliseconds: 0 },
+        send: async (c, body, count) => {
+          if (slow && ++requests > 1) await sleep(4_000);
+          return sendBulk(c, body, count);
+        },
+      },
+    });
+
+    const first = await receive(queue.url, 'the notification');
+    // 2 s before the deadline margin (20 s) runs out.
+    const interrupted = await invoke(handler, queue, [first], context(22_000));
+    expect(interrupted.failed).toEqual([first.MessageId]);
+    expect(metric(interrupted.lines, 'ObjectsInterrupted')).toBe(1);
+    expect(metric(interrupted.lines, 'ObjectsFailed')).toBe(0);
+    expect(interrupted.lines.find((l) => l['message'] === 'message requeued')).toMatchObject({ messageId: first.MessageId, reason: 'LoadInterruptedError' });
+
+    slow = false;
+    const second = await receive(queue.url, 'the requeued notification (after a 2-3 s delay)', 20);
+    expect(second.Attributes?.['ApproximateReceiveCount']).toBe('2');
+    const loaded = await invoke(handler, queue, [second], context(120_000));
+    expect(loaded.failed).toEqual([]);
+    const result = loaded.lines.find((l) => l['message'] === 'object indexed')!;
+    expect(result['resumedLines']).toBeGreaterThan(0);
+    expect(result['lines']).toBe(lines.length);
+    expect(metric(loaded.lines, 'Lines')).toBe(lines.length - result['resumedLines']);
+    await refresh(client, `${prefix}-*`);
+    expect(await countDocuments(client, `${prefix}-*`, { prefix: { 'log.file.path': `s3://${BUCKET}/${key}` } })).toBe(documents);
+    expect(await countDuplicates(client, `${prefix}-*`)).toBe(0);
+    expect(await isEmptyNow(queue.url)).toBe(true);
+  }, 120_000);
 });
 
 describe('the Lambda entry point configured by its environment', () => {
