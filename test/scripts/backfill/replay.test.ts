@@ -214,7 +214,8 @@ describe('replayDeliveryFailures of a connection-log stream backup', () => {
     await client.close();
   });
 
-  it('waits while the connection indices are write-blocked, not for a block on another family', async () => {
+  // One story in one test, so no order between tests matters: blocked, then a block elsewhere only, then replayed.
+  it('waits while the connection indices are write-blocked, not for a block on another family, then replays into the connection family under the index and id Firehose used and moves the object aside', async () => {
     await client.indices.create({ index: connectionIndex });
     await client.indices.putSettings({ index: connectionIndex, body: { 'index.blocks.read_only_allow_delete': true } });
     try {
@@ -224,12 +225,9 @@ describe('replayDeliveryFailures of a connection-log stream backup', () => {
     } finally {
       await client.indices.putSettings({ index: connectionIndex, body: { 'index.blocks.read_only_allow_delete': null } });
     }
-    // A blocked access-log index does not hold back the connection stream's replay (checked in the next test's run).
+    // A blocked access-log index does not hold back the connection stream's replay.
     await client.indices.create({ index: `${prefixes.access}-2026-01-02` });
     await client.indices.putSettings({ index: `${prefixes.access}-2026-01-02`, body: { 'index.blocks.read_only_allow_delete': true } });
-  });
-
-  it('replays into the connection index family under the index and id Firehose used, and moves the object aside', async () => {
     try {
       const summary = await replayConnections();
       expect(summary.skipped).toBeUndefined();

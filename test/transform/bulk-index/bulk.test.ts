@@ -10,7 +10,7 @@ const client = new Client({ node: process.env.OPENSEARCH_URL! });
 const index = `bulk-test-${Date.now()}`;
 
 afterAll(async () => {
-  await client.indices.delete({ index }, { ignore: [404] });
+  await client.indices.delete({ index: `${index},${index}-throttles` }, { ignore: [404] });
   await client.close();
 });
 
@@ -71,7 +71,8 @@ describe('bulkIndex', () => {
     // embedded engine cannot be made to throttle on demand.
     const { send, stats } = faultyBulkSender({ throttleRate: 0.5, rejectRate: 0.3, seed: 7 });
     const batch = new BulkBatch();
-    for (let i = 0; i < 20; i++) batch.add(index, `t-${i}`, JSON.stringify({ n: i }));
+    // its own index, so the test before it (which creates `index` with a mapping) may run in any order
+    for (let i = 0; i < 20; i++) batch.add(`${index}-throttles`, `t-${i}`, JSON.stringify({ n: i }));
     const outcome = await bulkIndex(client, batch, { send, retryWindowMs: 60_000 });
     expect(outcome.indexed).toBe(20);
     expect(outcome.failures).toEqual([]);

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { Client } from '@opensearch-project/opensearch';
 import type { Context, SQSEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { runBackfill } from '../../../scripts/backfill/run.ts';
 import { folderSource } from '../../../scripts/backfill/sources.ts';
 import { countDocuments, countDuplicates, indexCounts, refresh } from '../../../scripts/local/report.ts';
@@ -97,6 +97,10 @@ async function total(scope = `s3://${BUCKET}/`): Promise<number> {
 
 describe('direct delivery', () => {
   it('indexes by event time, keeps parser rejects and refused documents as Firehose error records, and the replay brings them back', async () => {
+    // Its own index family: it creates and deletes an event day's index, which other tests may fill too.
+    const own = `test-direct-own-${Date.now()}`;
+    await installTemplates(client, { indexPrefix: own, replicas: 0, log: () => undefined });
+    onTestFinished(() => removeIndicesAndTemplates(client, own));
     const key = accessLogKey('direct1');
     const lines = [...corpusAccessLines(), 'this is not an ALB line', '', 'http 2026-01-01T00:00:00Z broken'];
     const good = goodDocuments(lines, key);
@@ -105,37 +109,38 @@ describe('direct delivery', () => {
     // One event day's index exists with @timestamp mapped as boolean: the engine refuses those documents (a real 400).
     const refusedDay = days[0]!;
     const refusedCount = [...good.values()].filter((d) => d === refusedDay).length;
-    await client.indices.create({ index: `${prefix}-${refusedDay}`, body: { mappings: { properties: { '@timestamp': { type: 'boolean' } } } } });
+    await client.indices.create({ index: `${own}-${refusedDay}`, body: { mappings: { properties: { '@timestamp': { type: 'boolean' } } } } });
     await env.put(key, gzipText(lines.join('\n') + '\n'));
 
     const errors = path.join(work, 'backup1');
     const failures = new MemoryFailureSink();
-    const result = await loadObjectDirect({ ...delivery(errors), s3: env.s3, checkpoints: new MemoryCheckpointStore(), failures, bucket: BUCKET, key });
+    const result = await loadObjectDirect({ ...delivery(errors, { indexPrefix: own }), s3: env.s3, checkpoints: new MemoryCheckpointStore(), failures, bucket: BUCKET, key });
     expect(result.status).toBe('loaded');
     expect(result.lines).toBe(lines.length);
     expect(result.parseFailed).toBe(2);
     expect(result.refused).toBe(refusedCount);
     expect(result.indexed).toBe(good.size - refusedCount);
     expect(result.indexed + result.refused + result.parseFailed + result.skipped).toBe(result.lines);
-    expect(result.indices).toEqual(days.map((d) => `${prefix}-${d}`));
+    expect(result.indices).toEqual(days.map((d) => `${own}-${d}`));
     // Each document in the index of its event day, under its event.id.
-    await refresh(client, `${prefix}-*`);
-    expect((await indexCounts(client, `${prefix}-*`, { prefix: { 'log.file.path': `s3://${BUCKET}/${key}` } })).map((c) => c.index))
-      .toEqual(days.slice(1).map((d) => `${prefix}-${d}`));
+    await refresh(client, `${own}-*`);
+    expect((await indexCounts(client, `${own}-*`, { prefix: { 'log.file.path': `s3://${BUCKET}/${key}` } })).map((c) => c.index))
+      .toEqual(days.slice(1).map((d) => `${own}-${d}`));
     const [someId, someDay] = [...good.entries()].find(([, d]) => d !== refusedDay)!;
-    const found = await client.get({ index: `${prefix}-${someDay}`, id: someId });
+    const found = await client.get({ index: `${own}-${someDay}`, id: someId });
     expect(found.body.found).toBe(true);
 
     // The replay: parse failures stay failures (with their reasons), refused documents go in once the index is fixed.
-    await client.indices.delete({ index: `${prefix}-${refusedDay}` });
+    await client.indices.delete({ index: `${own}-${refusedDay}` });
     const replay = await runBackfill({
-      client, source: folderSource(errors), indexPrefix: prefix, firehoseErrors: true,
+      client, source: folderSource(errors), indexPrefix: own, firehoseErrors: true,
       stateFile: path.join(work, 'replay.state.json'), failuresFile: path.join(work, 'replay.failures.ndjson'),
     });
     expect(replay.failed).toBe(2);
     expect(replay.indexed).toBe(refusedCount);
-    expect(await total(`s3://${BUCKET}/${key}`)).toBe(good.size);
-    expect(await countDuplicates(client, `${prefix}-*`)).toBe(0);
+    await refresh(client, `${own}-*`);
+    expect(await countDocuments(client, `${own}-*`, { prefix: { 'log.file.path': `s3://${BUCKET}/${key}` } })).toBe(good.size);
+    expect(await countDuplicates(client, `${own}-*`)).toBe(0);
     expect(failures.failures).toHaveLength(0);
   }, 180_000);
 

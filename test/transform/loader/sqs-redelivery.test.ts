@@ -7,7 +7,7 @@ import {
   CreateQueueCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { startLocalSqs, type LocalSqs } from '../../../scripts/elasticmq-local/server.ts';
 import type { S3EventNotification } from '../../../scripts/local/s3-server.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -283,7 +283,6 @@ describe('loader on a real SQS queue', () => {
   });
 });
 
-// Before the entry-point test: that one leaves its environment (POWERTOOLS_METRICS_DISABLED among it) set.
 describe('direct delivery on a real SQS queue', () => {
   const client = new Client({ node: process.env.OPENSEARCH_URL! });
   const prefix = `test-direct-sqs-${process.pid}`;
@@ -353,7 +352,8 @@ describe('the Lambda entry point configured by its environment', () => {
     const queue = await createQueues({ visibilityTimeoutSeconds: 300, maxReceiveCount: 5 });
     await env.put(ACCESS_LOG_KEY, gzipText(logLines(600).join('\n') + '\n'));
     await notify(queue, notifications[0]!);
-    Object.assign(process.env, {
+    // Stubbed, and restored when the test ends: the other tests, in any order, run with the usual environment.
+    for (const [name, value] of Object.entries({
       ALBATROSS_DELIVERY_STREAM: 'alb-logs',
       ALBATROSS_REQUEUE_MIN_SECONDS: '2',
       ALBATROSS_REQUEUE_JITTER_SECONDS: '0',
@@ -364,7 +364,8 @@ describe('the Lambda entry point configured by its environment', () => {
       AWS_ENDPOINT_URL_FIREHOSE: env.localFirehose.endpoint,
       AWS_ENDPOINT_URL_SQS: server.endpoint,
       POWERTOOLS_METRICS_DISABLED: 'true',
-    });
+    })) vi.stubEnv(name, value);
+    onTestFinished(() => { vi.unstubAllEnvs(); });
     vi.resetModules();
     const { handler } = await import('../../../transform/loader/handler.ts');
     const first = await receive(queue.url, 'the notification');
