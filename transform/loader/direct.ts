@@ -17,8 +17,7 @@
 // the same object at once.
 import { createGunzip } from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Client } from '@opensearch-project/opensearch';
 import type { BulkSender } from '../bulk-index/bulk.ts';
@@ -27,10 +26,10 @@ import { encodeRecord } from '../envelope.ts';
 import type { Enricher } from '../enrich/index.ts';
 import { logTypeOfKey, type LogType } from '../log-types.ts';
 import { OPENSEARCH_FAILED, PROCESSING_FAILED, type ErrorOutputType, type FirehoseErrorRecord } from '../firehose-error-record.ts';
-import { CheckpointConflictError, newOwnerId, type CheckpointStore, type ObjectVersion } from './checkpoint.ts';
+import { CheckpointConflictError, type CheckpointStore, type ObjectVersion } from './checkpoint.ts';
 import { errorRecordKey, RECORDS_PER_FILE, type ErrorRecordSink } from './error-records.ts';
 import type { FailureSink } from './failures.ts';
-import { GUNZIP_CHUNK_BYTES, LoadInterruptedError, ObjectChangedError } from './load-object.ts';
+import { GUNZIP_CHUNK_BYTES, LoadInterruptedError, openClaimedObject } from './load-object.ts';
 
 /** errorCode of a line the parser rejected (Firehose's own is Lambda.ProcessingFailedStatus). */
 export const PARSE_FAILED = 'Direct.ParseFailed';
@@ -120,13 +119,8 @@ export interface DirectLoadResult {
   indices: string[];
 }
 
-const DEFAULT_LEASE_MS = 15 * 60_000;
 const DEFAULT_CHECKPOINT_MS = 10_000;
 const DEFAULT_CHECKPOINT_BYTES = 128 * 2 ** 20;
-
-function unquote(etag: string): string {
-  return etag.replace(/^W\//, '').replace(/^"|"$/g, '');
-}
 
 /** The Firehose error record for a line the parser rejected or a document OpenSearch refused. */
 export function directErrorRecord(object: ObjectVersion, failure: IndexFailure, arrival: number, now = Date.now()):
@@ -180,36 +174,16 @@ async function storeFailures(options: DirectLoadOptions, object: ObjectVersion, 
 }
 
 export async function loadObjectDirect(options: DirectLoadOptions): Promise<DirectLoadResult> {
-  const { s3, bucket, key, checkpoints, signal, logger } = options;
-  const expectedEtag = options.etag === undefined ? undefined : unquote(options.etag);
-  const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(expectedEtag ? { IfMatch: `"${expectedEtag}"` } : {}) }));
-  const body = response.Body as Readable | undefined;
-  if (!response.ETag || !body) throw new Error(`GetObject s3://${bucket}/${key} returned no ETag or body`);
-  const object: ObjectVersion = { bucket, key, etag: unquote(response.ETag) };
-  if (expectedEtag !== undefined && expectedEtag !== object.etag) {
-    // Servers without If-Match support (s3rver) answer anyway: check here too.
-    body.destroy();
-    throw new ObjectChangedError(`s3://${bucket}/${key} has ETag ${object.etag}, the event named ${expectedEtag}`);
-  }
-  const empty: DirectLoadResult = {
-    status: 'already-loaded', object, lines: 0, resumedLines: 0, bytes: 0, indexed: 0, overwritten: 0, skipped: 0, parseFailed: 0, refused: 0, tooLong: 0, retries: 0, throttles: 0, outOfRange: 0, indices: [],
-  };
-  const owner = newOwnerId();
-  let claimed;
-  try {
-    claimed = await checkpoints.claim(object, owner, options.leaseUntil ?? Date.now() + DEFAULT_LEASE_MS);
-  } catch (error) {
-    body.destroy();
-    throw error;
-  }
+  const { s3, bucket, key, checkpoints, signal } = options;
+  const claimed = await openClaimedObject(s3, checkpoints, options);
   if (claimed.done) {
-    body.destroy();
-    logger?.info('object already loaded', { object });
-    return empty;
+    return {
+      status: 'already-loaded', object: claimed.object, lines: 0, resumedLines: 0, bytes: 0, indexed: 0, overwritten: 0, skipped: 0, parseFailed: 0, refused: 0, tooLong: 0, retries: 0, throttles: 0, outOfRange: 0, indices: [],
+    };
   }
-  const start: SettledPoint = { lines: claimed.lines, bytes: claimed.bytes };
-  if (start.lines > 0) logger?.info('resuming object', { object, checkpoint: start });
-  const lastModified = response.LastModified ?? new Date(0);
+  const { object, body, owner } = claimed;
+  const start: SettledPoint = { lines: claimed.checkpoint.lines, bytes: claimed.checkpoint.bytes };
+  const lastModified = claimed.lastModified ?? new Date(0);
   const everyMs = options.checkpointEvery?.milliseconds ?? DEFAULT_CHECKPOINT_MS;
   const everyBytes = options.checkpointEvery?.bytes ?? DEFAULT_CHECKPOINT_BYTES;
 
@@ -259,7 +233,7 @@ export async function loadObjectDirect(options: DirectLoadOptions): Promise<Dire
   let indexed: IndexLinesResult;
   const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
   // A zero-byte object holds no lines (and is not valid gzip).
-  const download = response.ContentLength === 0 ? undefined : pipeline(body, gunzip).catch(() => undefined);
+  const download = claimed.contentLength === 0 ? undefined : pipeline(body, gunzip).catch(() => undefined);
   try {
     indexed = await indexLines(download === undefined ? [] : gunzip, {
       client: options.client,

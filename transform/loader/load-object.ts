@@ -109,15 +109,23 @@ function unquote(etag: string): string {
   return etag.replace(/^W\//, '').replace(/^"|"$/g, '');
 }
 
-export async function loadObject(options: LoadObjectOptions): Promise<LoadResult> {
-  const { s3, firehose, deliveryStream, checkpoints, failures, bucket, key, signal, logger } = options;
-  const limits = { ...FIREHOSE_LIMITS, ...options.limits };
-  const concurrency = Math.max(1, options.concurrency ?? 4);
-  const stats: LoadStats = {
-    lines: 0, bytes: 0, recordsSent: 0, batches: 0, emptyLines: 0, resumedLines: 0, failedLines: 0,
-    retries: 0, throttles: 0, recordFailures: 0,
+/** A log object opened at the version its event named and claimed for this invocation; `done` (body closed) when already loaded. */
+export type ClaimedObject =
+  | { readonly done: true; readonly object: ObjectVersion }
+  | {
+    readonly done: false; readonly object: ObjectVersion; readonly body: Readable; readonly contentLength: number | undefined;
+    readonly lastModified: Date | undefined; readonly owner: string; readonly checkpoint: Checkpoint;
   };
 
+/**
+ * Opens `s3://bucket/key` (at `etag` when the event named one) and claims it in the checkpoint store: the
+ * start both delivery modes share. Throws ObjectChangedError when the object was replaced since the event.
+ */
+export async function openClaimedObject(
+  s3: S3Client, checkpoints: CheckpointStore,
+  options: { bucket: string; key: string; etag?: string | undefined; leaseUntil?: number | undefined; logger?: Logger | undefined },
+): Promise<ClaimedObject> {
+  const { bucket, key, logger } = options;
   const expectedEtag = options.etag === undefined ? undefined : unquote(options.etag);
   const response = await s3.send(new GetObjectCommand({
     Bucket: bucket, Key: key, ...(expectedEtag ? { IfMatch: `"${expectedEtag}"` } : {}),
@@ -130,22 +138,36 @@ export async function loadObject(options: LoadObjectOptions): Promise<LoadResult
     body.destroy();
     throw new ObjectChangedError(`s3://${bucket}/${key} has ETag ${object.etag}, the event named ${expectedEtag}`);
   }
-  const where = `s3://${bucket}/${key} (ETag ${object.etag})`;
-
   const owner = newOwnerId();
-  let start: Checkpoint;
+  let checkpoint: Checkpoint;
   try {
-    start = await checkpoints.claim(object, owner, options.leaseUntil ?? Date.now() + DEFAULT_LEASE_MS);
+    checkpoint = await checkpoints.claim(object, owner, options.leaseUntil ?? Date.now() + DEFAULT_LEASE_MS);
   } catch (error) {
     body.destroy();
     throw error;
   }
-  if (start.done) {
+  if (checkpoint.done) {
     body.destroy();
     logger?.info('object already loaded', { object });
-    return { status: 'already-loaded', object, failures: [], ...stats };
+    return { done: true, object };
   }
-  if (start.lines > 0 || start.accepted.length > 0) logger?.info('resuming object', { object, checkpoint: start });
+  if (checkpoint.lines > 0 || checkpoint.accepted.length > 0) logger?.info('resuming object', { object, checkpoint });
+  return { done: false, object, body, contentLength: response.ContentLength, lastModified: response.LastModified, owner, checkpoint };
+}
+
+export async function loadObject(options: LoadObjectOptions): Promise<LoadResult> {
+  const { s3, firehose, deliveryStream, checkpoints, failures, bucket, key, signal, logger } = options;
+  const limits = { ...FIREHOSE_LIMITS, ...options.limits };
+  const concurrency = Math.max(1, options.concurrency ?? 4);
+  const stats: LoadStats = {
+    lines: 0, bytes: 0, recordsSent: 0, batches: 0, emptyLines: 0, resumedLines: 0, failedLines: 0,
+    retries: 0, throttles: 0, recordFailures: 0,
+  };
+
+  const claimed = await openClaimedObject(s3, checkpoints, options);
+  if (claimed.done) return { status: 'already-loaded', object: claimed.object, failures: [], ...stats };
+  const { object, body, owner, checkpoint: start } = claimed;
+  const where = `s3://${bucket}/${key} (ETag ${object.etag})`;
 
   const progress = new Progress(start);
   // Lines an earlier run had accepted beyond its prefix. Lines this run accepts are never read
@@ -279,7 +301,7 @@ export async function loadObject(options: LoadObjectOptions): Promise<LoadResult
   };
 
   // A zero-byte object holds no lines (and is not valid gzip).
-  const empty = response.ContentLength === 0;
+  const empty = claimed.contentLength === 0;
   const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
   // Pumps S3 into gunzip; its rejection (socket error) surfaces through the gunzip iterator too.
   const download = empty ? Promise.resolve() : pipeline(body, gunzip).catch(() => undefined);
