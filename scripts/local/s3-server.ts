@@ -9,11 +9,19 @@
 // would store verbatim. decodeAwsChunked() strips the framing before s3rver's store sees the body,
 // so the unmodified SDK works with streams too (the trailer checksum is not verified).
 //
+// s3rver's store answers a PutObject once its hashing stage has seen the last byte, not once the
+// file is written (a new object may not even exist yet): a GetObject right after the PUT could
+// answer NoSuchKey or a short body. writeObjectsDurably() makes the store write to a temporary
+// file, rename it into place and only then answer, as S3 does (read-after-write).
+//
 // `onObjectCreated` receives the S3 event notification S3 would send for each new object, in the
 // real wire shape: the key URL-encoded with '+' for spaces, ETag without quotes.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import os from 'node:os';
 import path from 'node:path';
 import S3rver from 's3rver';
@@ -100,10 +108,51 @@ function isAwsChunked(stream: unknown): stream is IncomingMessage {
   return typeof encoding === 'string' && encoding.split(',').some((e) => e.trim() === 'aws-chunked');
 }
 
-interface StoredObject { content: unknown; metadata: Record<string, string | number> }
+interface StoredObject { bucket: string; key: string; content: unknown; metadata: Record<string, string | number> }
 interface S3rverStore {
-  putObject(object: StoredObject): Promise<unknown>;
-  putPart(bucket: string, uploadId: string, partNumber: number, content: unknown): Promise<unknown>;
+  putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
+  putPart(bucket: string, uploadId: string, partNumber: number, content: unknown): Promise<{ size: number; md5: string }>;
+  putMetadata(bucket: string, key: string, metadata: Record<string, string | number>, md5: string): Promise<void>;
+  getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+}
+
+/** Writes `content` to `target` through a temporary file beside it; resolves once it is in place. */
+async function writeFileFully(content: unknown, target: string): Promise<{ size: number; md5: string }> {
+  await mkdir(path.dirname(target), { recursive: true });
+  // Beside the target so rename() stays on one file system; the suffix keeps it out of listings.
+  const temporary = `${target}.partial-${randomUUID()}`;
+  const md5 = createHash('md5');
+  let size = 0;
+  const source = Buffer.isBuffer(content) ? Readable.from([content]) : content as Readable;
+  try {
+    await pipeline(source, new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        md5.update(chunk);
+        size += chunk.length;
+        callback(null, chunk);
+      },
+    }), createWriteStream(temporary));
+    await rename(temporary, target);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+  return { size, md5: md5.digest('hex') };
+}
+
+/** Makes s3rver's store answer uploads only once they are written (see the note at the top). */
+function writeObjectsDurably(store: S3rverStore): void {
+  store.putObject = async (object) => {
+    const written = await writeFileFully(object.content, store.getResourcePath(object.bucket, object.key, 'object'));
+    await store.putMetadata(object.bucket, object.key, object.metadata, written.md5);
+    return written;
+  };
+  store.putPart = async (bucket, uploadId, partNumber, content) => {
+    const partPath = path.join(store.getResourcePath(bucket, undefined, 'uploads'), uploadId, String(partNumber));
+    const written = await writeFileFully(content, partPath);
+    await writeFile(`${partPath}.md5`, written.md5);
+    return written;
+  };
 }
 
 /** Makes s3rver's store accept aws-chunked uploads (see the note at the top). */
@@ -133,7 +182,9 @@ export async function startLocalS3(options: LocalS3Options = {}): Promise<LocalS
     silent: true,
     configureBuckets: (options.buckets ?? []).map((name) => ({ name, configs: [] })),
   });
-  acceptAwsChunked((server as unknown as { store: S3rverStore }).store);
+  const store = (server as unknown as { store: S3rverStore }).store;
+  writeObjectsDurably(store);
+  acceptAwsChunked(store);
   if (options.onObjectCreated) {
     const notify = options.onObjectCreated;
     server.on('event', (event: { Records: S3rverRecord[] }) => {

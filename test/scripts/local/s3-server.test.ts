@@ -4,9 +4,14 @@ import {
   CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import fs from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { Readable, Writable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import { pipeline } from 'node:stream/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+
+const require = createRequire(import.meta.url);
 import { decodeAwsChunked, LOCAL_S3_CREDENTIALS, startLocalS3, type LocalS3, type S3EventNotification } from '../../../scripts/local/s3-server.ts';
 import { decodeS3Key } from '../../../transform/loader/handler.ts';
 
@@ -74,6 +79,43 @@ describe('local S3', () => {
     expect(head.ETag).toBe(`"${createHash('md5').update(body).digest('hex')}"`);
     const get = await client.send(new GetObjectCommand({ Bucket: 'alb-logs', Key: 'stream' }));
     expect(Buffer.from(await get.Body!.transformToByteArray()).equals(body)).toBe(true);
+  });
+
+  it('answers a PutObject only once the object is written, however slow the disk', async () => {
+    // A slow disk cannot be caused here, so this test simulates one (the only mock in this file): every
+    // file write stream, s3rver's (fs-extra) and the fix's (node:fs), opens and writes 50 ms late.
+    // s3rver alone answers before its file is written, and the GetObject after it reads a missing or short object.
+    const fsExtra = createRequire(require.resolve('s3rver'))('fs-extra') as typeof fs;
+    const originals = [fs.createWriteStream, fsExtra.createWriteStream] as const;
+    const slow = (real: typeof fs.createWriteStream) => ((file: fs.PathLike) => {
+      let target: fs.WriteStream | undefined;
+      const opened = () => delay(50).then(() => (target ??= real(file)));
+      return new Writable({
+        write(chunk: Buffer, _encoding, callback) { void opened().then((t) => t.write(chunk, callback)); },
+        final(callback) { void opened().then((t) => t.end(callback)); },
+      });
+    }) as unknown as typeof fs.createWriteStream;
+    fs.createWriteStream = slow(originals[0]);
+    fsExtra.createWriteStream = slow(originals[1]);
+    syncBuiltinESMExports();
+    try {
+      s3 = await startLocalS3({ buckets: ['alb-logs'] });
+      client = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: LOCAL_S3_CREDENTIALS, maxAttempts: 1 });
+      for (const [i, body] of [Buffer.alloc(200_000, 'a'), Buffer.alloc(300_000, 'b')].entries()) {
+        // a new object, then its replacement; a buffer body, then a stream (sent aws-chunked)
+        await client.send(new PutObjectCommand({
+          Bucket: 'alb-logs', Key: 'slow', Body: i === 0 ? body : Readable.from([body]), ContentLength: body.length,
+        }));
+        const get = await client.send(new GetObjectCommand({ Bucket: 'alb-logs', Key: 'slow' }));
+        expect(get.ETag).toBe(`"${createHash('md5').update(body).digest('hex')}"`);
+        expect(Buffer.from(await get.Body!.transformToByteArray()).equals(body)).toBe(true);
+      }
+      const listed = await client.send(new ListObjectsV2Command({ Bucket: 'alb-logs' }));
+      expect(listed.Contents?.map((c) => c.Key)).toEqual(['slow']); // no temporary file is listed
+    } finally {
+      [fs.createWriteStream, fsExtra.createWriteStream] = originals;
+      syncBuiltinESMExports();
+    }
   });
 
   it('decodes aws-chunked framing split at any byte', async () => {
