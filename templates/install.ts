@@ -49,6 +49,11 @@ export interface InstallOptions extends Partial<TemplateOptions> {
    * to all_access, security_manager and kibana_user, merged with existing mappings.
    */
   adminRoleArns?: readonly string[];
+  /**
+   * IAM role of the stack's template installer when it is not the FGAC master: mapped to `<prefix>-installer`
+   * (templates, retention, mapping changes; no security API), so later deployments can install on their own.
+   */
+  installerRoleArn?: string;
   /** Import the Dashboards saved objects there. */
   dashboards?: DashboardsTarget;
   slowRequestSeconds?: number;
@@ -528,6 +533,38 @@ class Installer {
   }
 }
 
+/** Who the domain's security plugin takes the caller for; `undefined` roles: the engine has no security plugin. */
+export interface SecurityIdentity {
+  user?: string;
+  roles?: string[];
+}
+
+/**
+ * The caller's FGAC identity (`GET /_plugins/_security/authinfo`, which the security plugin answers for any
+ * signed-in caller whatever its roles). An engine without the plugin answers 400/404: `{}`.
+ */
+export async function securityIdentity(client: Client): Promise<SecurityIdentity> {
+  const installer = new Installer(client, false, undefined);
+  let response: Response;
+  try {
+    response = await installer.send({ method: 'GET', path: '/_plugins/_security/authinfo' }, [400, 404]);
+  } catch (error) {
+    if (isMissingPlugin(error)) return {};
+    throw error;
+  }
+  if (response.statusCode !== 200) return {};
+  const body = response.body as { user_name?: unknown; roles?: unknown };
+  return {
+    ...(typeof body.user_name === 'string' ? { user: body.user_name } : {}),
+    roles: Array.isArray(body.roles) ? body.roles.filter((r): r is string => typeof r === 'string') : [],
+  };
+}
+
+/** True when `identity` may install the `prefix` family: no security plugin, all_access, or `<prefix>-installer`. */
+export function mayInstall(identity: SecurityIdentity, prefix: string): boolean {
+  return identity.roles === undefined || identity.roles.includes(ADMIN_ROLE) || identity.roles.includes(names(prefix).installerRole);
+}
+
 export async function installTemplates(client: Client, options: InstallOptions = {}): Promise<InstallReport> {
   const logType = options.logType ?? 'access';
   const spec = LOG_TYPE_SPECS[logType];
@@ -547,7 +584,7 @@ export async function installTemplates(client: Client, options: InstallOptions =
     throw new InstallError((error as Error).message);
   }
   for (const [who, arn] of [
-    ['Firehose', options.firehoseRoleArn], ['Loader', options.loaderRoleArn], ['Backfill', options.backfillRoleArn], ['Replayer', options.replayerRoleArn], ['Dashboards', options.dashboardsRoleArn],
+    ['Firehose', options.firehoseRoleArn], ['Loader', options.loaderRoleArn], ['Installer', options.installerRoleArn], ['Backfill', options.backfillRoleArn], ['Replayer', options.replayerRoleArn], ['Dashboards', options.dashboardsRoleArn],
     ...(options.adminRoleArns ?? []).map((arn) => ['admin', arn] as const),
   ] as const) {
     if (arn !== undefined && !ROLE_ARN.test(arn)) throw new InstallError(`${who} role ARN "${arn}" is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)`);
@@ -595,6 +632,7 @@ export async function installTemplates(client: Client, options: InstallOptions =
     // Off means off: undo an earlier opt-in (or the all_access mapping older versions made).
     if (!options.dashboardsAdmin) await installer.roleUnmapping(ADMIN_ROLE, options.dashboardsRoleArn);
   }
+  if (options.installerRoleArn) await installer.securityRole(rendered.installerRole, options.installerRoleArn, 'template installer');
   // People's admin roles (Dashboards admins group, break-glass): full access and security management.
   for (const arn of options.adminRoleArns ?? []) await installer.builtInMapping(arn, 'admin role', ADMIN_ROLES);
   if (options.dashboards) await installer.dashboards(options.dashboards, savedObjects);

@@ -116,6 +116,7 @@ export const names = (prefix: string) => ({
   securityRole: `${prefix}-firehose`,
   loaderRole: `${prefix}-loader`,
   dashboardsReaderRole: `${prefix}-dashboards-reader`,
+  installerRole: `${prefix}-installer`,
 });
 
 /** Number of mapped fields (objects, leaves and multi-fields) as OpenSearch counts them for total_fields.limit. */
@@ -249,6 +250,44 @@ export function renderLoaderRole(options: TemplateOptions): SecurityRole {
   };
 }
 
+/**
+ * The OpenSearch security role of the stack's template installer when people hold the admin rights (the
+ * break-glass role is the FGAC master): exactly what a redeployment's install needs (templates, the
+ * retention policy and attaching it to our indices, additive mapping changes, the checks), and nothing
+ * of the security plugin's API: it cannot create roles or mappings, so it cannot raise its own rights.
+ */
+export function renderInstallerRole(options: TemplateOptions): SecurityRole {
+  const n = names(options.indexPrefix);
+  return {
+    name: n.installerRole,
+    body: {
+      description: `Albatross: template installer for ${n.indexPattern}, no security API (managed by ${MANAGED_BY})`,
+      cluster_permissions: [
+        // GET / and cluster health (the version check, the replica warning).
+        'cluster_monitor',
+        // Component and index templates, their simulation and the list of competing templates.
+        'cluster_manage_index_templates',
+        // ISM policies; attaching one to an index also needs the index permission below.
+        'cluster:admin/opendistro/ism/*',
+      ],
+      index_permissions: [
+        {
+          index_patterns: [n.indexPattern],
+          allowed_actions: [
+            'indices:admin/mappings/get',
+            'indices:admin/mappings/fields/get*',
+            'indices:admin/mapping/put',
+            'indices:monitor/settings/get',
+            // Only to raise index.mapping.total_fields.limit before adding new schema fields.
+            'indices:admin/settings/update',
+            'indices:admin/opensearch/ism/managedindex',
+          ],
+        },
+      ],
+    },
+  };
+}
+
 /** Built-in FGAC role that lets Dashboards users keep their own saved objects (index patterns, visualizations). */
 export const DASHBOARDS_USER_ROLE = 'kibana_user';
 /** Built-in FGAC admin role; Dashboards users get it only when an operator opts in (`dashboardsAdmin`). */
@@ -292,6 +331,7 @@ export interface RenderedTemplates {
   firehoseRole: SecurityRole;
   loaderRole: SecurityRole;
   dashboardsReaderRole: SecurityRole;
+  installerRole: SecurityRole;
 }
 
 export function renderTemplates(options: TemplateOptions, fields: readonly SchemaField[] = SCHEMA_FIELDS): RenderedTemplates {
@@ -304,5 +344,6 @@ export function renderTemplates(options: TemplateOptions, fields: readonly Schem
     firehoseRole: renderFirehoseRole(options),
     loaderRole: renderLoaderRole(options),
     dashboardsReaderRole: renderDashboardsReaderRole(options),
+    installerRole: renderInstallerRole(options),
   };
 }

@@ -3,10 +3,13 @@
 // Firehose role to its least-privilege FGAC role and the Dashboards sign-in role to the read-only
 // `<prefix>-dashboards-reader` role plus kibana_user (its saved objects), merging with existing mappings.
 // Admin roles are mapped only for the IAM roles of people (AdminRoleArns: the Dashboards admins group, break-glass).
+// When people hold the admin rights (ManageSecurity 'false': the break-glass role is the FGAC master), the installer
+// touches no security setting: it installs as `<prefix>-installer` once a person has run the stack's security setup
+// (`albatross setup-templates --stack`), and until then reports the resource as waiting for it instead of failing.
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Client } from '@opensearch-project/opensearch';
-import { installTemplates, type InstallReport } from '../../templates/install.ts';
+import { installTemplates, mayInstall, securityIdentity, type InstallReport } from '../../templates/install.ts';
 import { isLogType, type LogType } from '../../transform/log-type-names.ts';
 import { createOpenSearchClient } from '../../templates/opensearch-client.ts';
 import { backoffDelayMs } from '../../transform/backoff.ts';
@@ -37,6 +40,11 @@ export interface TemplatesResourceProperties {
   DashboardsAdmin: string;
   /** Comma-separated IAM roles of people who administer the domain; '' (or absent, older resources) = none. */
   AdminRoleArns?: string;
+  /**
+   * 'true': this installer is the FGAC master and maps every role itself. 'false': people administer the domain;
+   * the installer installs templates only. Absent (resources from before the property) = 'true'.
+   */
+  ManageSecurity?: string;
   /** S3 key of the bundled handler: changes with the templates, so CloudFormation runs the installer again. */
   CodeKey: string;
   /** Index family: access (absent, as before), connection or health. */
@@ -54,8 +62,8 @@ function nonNegativeInteger(name: string, value: string): number {
 }
 
 // Absent = 'false': resources created before the property existed keep read-only Dashboards users.
-function flag(raw: Record<string, unknown>, name: keyof TemplatesResourceProperties): string {
-  const value = raw[name] ?? 'false';
+function flag(raw: Record<string, unknown>, name: keyof TemplatesResourceProperties, absent = 'false'): string {
+  const value = raw[name] ?? absent;
   if (value !== 'true' && value !== 'false') throw new Error(`custom resource property ${name} must be "true" or "false", got ${JSON.stringify(value)}`);
   return value;
 }
@@ -83,6 +91,7 @@ export function parseProperties(raw: Record<string, unknown>): TemplatesResource
     DashboardsRoleArn: text('DashboardsRoleArn', true),
     DashboardsAdmin: flag(raw, 'DashboardsAdmin'),
     AdminRoleArns: raw.AdminRoleArns === undefined ? '' : text('AdminRoleArns', true),
+    ManageSecurity: flag(raw, 'ManageSecurity', 'true'),
     CodeKey: text('CodeKey'),
     ...logTypeProperty(raw['LogType']),
   };
@@ -94,14 +103,42 @@ function logTypeProperty(value: unknown): { LogType?: LogType } {
   return { LogType: value };
 }
 
+/** What the custom resource did: installed, or waiting for a person to set up the domain's security first. */
+export type ConfigureOutcome =
+  | { status: 'installed'; report: InstallReport }
+  | { status: 'awaiting-security-setup'; identity: string };
+
 /** Everything the custom resource does on Create and Update. */
-export async function configureDomain(client: Client, properties: TemplatesResourceProperties): Promise<InstallReport> {
+export async function configureDomain(client: Client, properties: TemplatesResourceProperties, stackName = 'the stack'): Promise<ConfigureOutcome> {
+  const manageSecurity = properties.ManageSecurity !== 'false';
+  if (!manageSecurity) {
+    const identity = await securityIdentity(client);
+    if (!mayInstall(identity, properties.IndexPrefix)) {
+      // Not an error: a new domain whose admins are people has no mapping for this role until one of them
+      // runs the security setup; Firehose keeps what it cannot deliver in the backup bucket meanwhile.
+      logger.warn('waiting for the security setup: this installer has no FGAC role on the domain yet', {
+        identity: identity.user, roles: identity.roles, indexPrefix: properties.IndexPrefix,
+        action: `as the break-glass role (output BreakGlassRoleArn, with MFA), run: npx albatross setup-templates --stack ${stackName}`,
+      });
+      return { status: 'awaiting-security-setup', identity: identity.user ?? 'unknown' };
+    }
+  }
   const report = await installTemplates(client, {
     ...(properties.LogType === undefined ? {} : { logType: properties.LogType }),
     indexPrefix: properties.IndexPrefix,
     retentionDays: nonNegativeInteger('RetentionDays', properties.RetentionDays),
     ...(properties.Replicas === '' ? {} : { replicas: nonNegativeInteger('Replicas', properties.Replicas) }),
     ...(properties.Shards === '' ? {} : { shards: nonNegativeInteger('Shards', properties.Shards) }),
+    ...(manageSecurity ? securityOptions(properties) : {}),
+    log: (line) => logger.info(line),
+  });
+  logger.info('templates installed', { steps: report.steps, version: report.version, staleIndices: report.staleIndices, mappingUpdates: report.mappingUpdates });
+  return { status: 'installed', report };
+}
+
+/** The roles an installer that is the FGAC master maps itself. */
+function securityOptions(properties: TemplatesResourceProperties): Parameters<typeof installTemplates>[1] {
+  return {
     ...(properties.FirehoseRoleArn === '' ? {} : { firehoseRoleArn: properties.FirehoseRoleArn }),
     ...(properties.LoaderRoleArn === '' ? {} : { loaderRoleArn: properties.LoaderRoleArn }),
     ...(properties.ReplayerRoleArn ? { replayerRoleArn: properties.ReplayerRoleArn } : {}),
@@ -109,10 +146,7 @@ export async function configureDomain(client: Client, properties: TemplatesResou
     ...(properties.DashboardsRoleArn === '' ? {} : { dashboardsRoleArn: properties.DashboardsRoleArn }),
     dashboardsAdmin: properties.DashboardsAdmin === 'true',
     ...(properties.AdminRoleArns ? { adminRoleArns: properties.AdminRoleArns.split(',') } : {}),
-    log: (line) => logger.info(line),
-  });
-  logger.info('templates installed', { steps: report.steps, version: report.version, staleIndices: report.staleIndices, mappingUpdates: report.mappingUpdates });
-  return report;
+  };
 }
 
 /**
@@ -157,6 +191,7 @@ export async function handler(event: CloudFormationCustomResourceEvent): Promise
   if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId };
   // sigv4: a custom domain name does not look like an AWS endpoint, but the domain still wants signed requests.
   const client = createOpenSearchClient({ endpoint: `https://${properties.Endpoint}`, region: process.env.AWS_REGION, sigv4: true });
-  await retryTransient(() => configureDomain(client, properties));
-  return { PhysicalResourceId: `${properties.Endpoint}/${properties.IndexPrefix}` };
+  const stackName = event.StackId.split('/')[1] ?? event.StackId;
+  const outcome = await retryTransient(() => configureDomain(client, properties, stackName));
+  return { PhysicalResourceId: `${properties.Endpoint}/${properties.IndexPrefix}`, Data: { Status: outcome.status } };
 }

@@ -6,7 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import type { Client } from '@opensearch-project/opensearch';
 import { createOpenSearchClient } from '../../../templates/opensearch-client.ts';
+import { installTemplates, type InstallReport } from '../../../templates/install.ts';
 import { forwardToEngine, readBody } from '../../http-stand-in.ts';
 import { EMBEDDED_ENGINE } from '../../opensearch-mode.ts';
 import {
@@ -36,6 +38,13 @@ function properties(overrides: Partial<TemplatesResourceProperties> = {}): Templ
   };
 }
 
+/** configureDomain's report, where the test expects it to install. */
+async function installed(client: Client, props: TemplatesResourceProperties): Promise<InstallReport> {
+  const outcome = await configureDomain(client, props);
+  if (outcome.status !== 'installed') throw new Error(`expected an installation, got ${outcome.status}`);
+  return outcome.report;
+}
+
 function event(requestType: 'Create' | 'Update' | 'Delete', props: TemplatesResourceProperties): CloudFormationCustomResourceEvent {
   const base = {
     ServiceToken: 'arn:aws:lambda:eu-west-1:111122223333:function:provider',
@@ -55,7 +64,7 @@ describe('configureDomain on the embedded OpenSearch', () => {
   it('installs the index template for <prefix>-* and asks for the Firehose role mapping and the ISM policy', async () => {
     const client = createOpenSearchClient({ endpoint: process.env.OPENSEARCH_URL! });
     const props = properties();
-    const report = await configureDomain(client, props);
+    const report = await installed(client, props);
     const templates = (await client.indices.getIndexTemplate()).body.index_templates;
     const ours = templates.find((t) => [t.index_template.index_patterns].flat().includes(`${props.IndexPrefix}-*`));
     expect(ours, 'index template for the prefix').toBeDefined();
@@ -67,19 +76,27 @@ describe('configureDomain on the embedded OpenSearch', () => {
     expect(steps.some((s) => new RegExp(`^${skipped}ISM policy`).test(s)), steps.join('; ')).toBe(true);
     expect(steps.some((s) => new RegExp(`^${skipped}security role`).test(s)), steps.join('; ')).toBe(true);
     // Idempotent: CloudFormation updates run it again.
-    const again = await configureDomain(client, props);
+    const again = await installed(client, props);
     expect(again.changed).toBe(false);
   });
 
   it('creates new daily indices with the shard count of the Shards property (M-11)', async () => {
     const client = createOpenSearchClient({ endpoint: process.env.OPENSEARCH_URL! });
     const props = properties({ Shards: '3' });
-    await configureDomain(client, props);
+    await installed(client, props);
     const index = `${props.IndexPrefix}-2026-12-03`;
     await client.indices.create({ index });
     const settings = (await client.indices.getSettings({ index })).body[index]!.settings as any;
     expect(settings.index.number_of_shards).toBe('3');
     await client.indices.delete({ index });
+  });
+
+  it('people administer the domain (ManageSecurity false) and the engine has no security plugin: it installs, with no security step', async () => {
+    const client = createOpenSearchClient({ endpoint: process.env.OPENSEARCH_URL! });
+    const props = properties({ ManageSecurity: 'false' });
+    const report = await installed(client, props);
+    expect(report.steps.filter((s) => /security role|role mapping/.test(s.step))).toEqual([]);
+    expect(report.steps.some((s) => s.step.startsWith('index template'))).toBe(true);
   });
 
   it('rejects a bad retention before touching the domain', async () => {
@@ -96,6 +113,9 @@ describe('configureDomain with the security REST API (loopback stand-in in front
   const writes: string[] = [];
   const DASHBOARDS_ROLE = 'arn:aws:iam::111122223333:role/Albatross-DashboardsRole';
   const MASTER_ROLE = 'arn:aws:iam::111122223333:role/Albatross-templates';
+  const INSTALLER_ROLE = 'arn:aws:iam::111122223333:role/Albatross-TemplatesInstallerRole';
+  /** The FGAC roles the stand-in's authinfo reports for the caller. */
+  let callerRoles: string[] = [];
   const engine = process.env.OPENSEARCH_URL!;
   let server: Server;
   let endpoint: string;
@@ -103,6 +123,12 @@ describe('configureDomain with the security REST API (loopback stand-in in front
   beforeAll(async () => {
     server = createServer(async (request, response) => {
       const raw = await readBody(request);
+      if (request.url === '/_plugins/_security/authinfo') {
+        // Answered for every signed-in caller: its user name, backend roles and the FGAC roles they map to.
+        response.setHeader('content-type', 'application/json');
+        response.end(JSON.stringify({ user_name: INSTALLER_ROLE, backend_roles: [INSTALLER_ROLE], roles: [...callerRoles] }));
+        return;
+      }
       const security = /^\/_plugins\/_security\/api\/(roles|rolesmapping)\/([^/?]+)$/.exec(request.url ?? '');
       if (!security) return forwardToEngine(engine, request, raw, response);
       const store = security[1] === 'roles' ? roles : mappings;
@@ -137,13 +163,58 @@ describe('configureDomain with the security REST API (loopback stand-in in front
     roles.clear();
     mappings.clear();
     writes.length = 0;
+    callerRoles = ['all_access'];
+  });
+
+  it('people administer the domain (ManageSecurity false): before the security setup it waits, writing nothing', async () => {
+    callerRoles = [];
+    const props = properties({ ManageSecurity: 'false', DashboardsRoleArn: DASHBOARDS_ROLE });
+    const client = createOpenSearchClient({ endpoint });
+    const outcome = await configureDomain(client, props);
+    expect(outcome).toEqual({ status: 'awaiting-security-setup', identity: INSTALLER_ROLE });
+    expect(writes).toEqual([]);
+    const templates = (await createOpenSearchClient({ endpoint: engine }).indices.getIndexTemplate()).body.index_templates;
+    expect(templates.some((t) => [t.index_template.index_patterns].flat().includes(`${props.IndexPrefix}-*`))).toBe(false);
+    // Mapped to another family's installer role only: still waiting for this family.
+    callerRoles = ['other-prefix-installer'];
+    expect((await configureDomain(client, props)).status).toBe('awaiting-security-setup');
+  });
+
+  it('people administer the domain: once mapped to <prefix>-installer it installs the templates and touches no role or mapping', async () => {
+    const props = properties({ ManageSecurity: 'false', DashboardsRoleArn: DASHBOARDS_ROLE, ReplayerRoleArn: MASTER_ROLE, AdminRoleArns: MASTER_ROLE });
+    callerRoles = [`${props.IndexPrefix}-installer`, 'own_index'];
+    const report = await installed(createOpenSearchClient({ endpoint }), props);
+    expect(writes).toEqual([]);
+    expect(report.steps.some((s) => s.step.startsWith('security role') || s.step.startsWith('role mapping'))).toBe(false);
+    const templates = (await createOpenSearchClient({ endpoint: engine }).indices.getIndexTemplate()).body.index_templates;
+    expect(templates.some((t) => [t.index_template.index_patterns].flat().includes(`${props.IndexPrefix}-*`))).toBe(true);
+    // Resources from before the property were made by an installer that is the master.
+    const older: Record<string, unknown> = { ...properties() };
+    delete older.ManageSecurity;
+    expect(parseProperties(older).ManageSecurity).toBe('true');
+    expect(() => parseProperties({ ...properties(), ManageSecurity: 'yes' })).toThrow(/ManageSecurity must be "true" or "false"/);
+  });
+
+  it('the security setup maps the installer to <prefix>-installer: templates, retention and mapping changes, no security API', async () => {
+    const prefix = `cr-inst-${randomUUID().slice(0, 8)}`;
+    await installTemplates(createOpenSearchClient({ endpoint }), { indexPrefix: prefix, replicas: 0, installerRoleArn: INSTALLER_ROLE });
+    const role = roles.get(`${prefix}-installer`)!;
+    expect(mappings.get(`${prefix}-installer`)!.backend_roles).toEqual([INSTALLER_ROLE]);
+    expect(role.cluster_permissions).toEqual(['cluster_monitor', 'cluster_manage_index_templates', 'cluster:admin/opendistro/ism/*']);
+    expect(role.index_permissions).toHaveLength(1);
+    expect(role.index_permissions[0].index_patterns).toEqual([`${prefix}-*`]);
+    const actions: string[] = [...role.cluster_permissions, ...role.index_permissions[0].allowed_actions];
+    // Nothing that reaches the security plugin's API, reads or writes documents, or deletes: it cannot raise its own rights.
+    for (const action of actions) expect(action, action).not.toMatch(/security|restapi|_all|^\*|all_access|data\/|delete|crud|manage$|^indices:admin\/\*/);
+    // Mapped to nothing else.
+    for (const [name, mapping] of mappings) if (name !== `${prefix}-installer`) expect(mapping.backend_roles, name).not.toContain(INSTALLER_ROLE);
   });
 
   it('maps the replayer role to the Firehose security role (what bulk writing needs), next to the Firehose role', async () => {
     const REPLAYER_ROLE = 'arn:aws:iam::111122223333:role/Albatross-replayer';
     const props = properties({ ReplayerRoleArn: REPLAYER_ROLE });
     const client = createOpenSearchClient({ endpoint });
-    await configureDomain(client, props);
+    await installed(client, props);
     const firehoseRole = `${props.IndexPrefix}-firehose`;
     expect(mappings.get(firehoseRole)?.backend_roles).toEqual([FIREHOSE_ROLE, REPLAYER_ROLE]);
     expect(roles.get(firehoseRole)?.cluster_permissions).toEqual(['cluster_composite_ops', 'cluster_monitor']);
@@ -164,7 +235,7 @@ describe('configureDomain with the security REST API (loopback stand-in in front
     const reader = `${props.IndexPrefix}-dashboards-reader`;
     const client = createOpenSearchClient({ endpoint });
 
-    const report = await configureDomain(client, props);
+    const report = await installed(client, props);
 
     expect(roles.get(reader)).toEqual({
       description: `Albatross: Dashboards users read ${props.IndexPrefix}-* (managed by albatross)`,
@@ -204,7 +275,7 @@ describe('configureDomain with the security REST API (loopback stand-in in front
 
     // CloudFormation updates run it again: nothing is written twice.
     writes.length = 0;
-    const again = await configureDomain(client, props);
+    const again = await installed(client, props);
     expect(again.changed).toBe(false);
     expect(writes).toEqual([]);
     expect(mappings.get('kibana_user')!.backend_roles).toEqual(['arn:aws:iam::111122223333:role/other-team', DASHBOARDS_ROLE]);
@@ -213,7 +284,7 @@ describe('configureDomain with the security REST API (loopback stand-in in front
   it('direct delivery: maps the loader role to <prefix>-loader with exactly the bulk-indexing rights, and no Firehose role', async () => {
     const LOADER_ROLE = 'arn:aws:iam::111122223333:role/Albatross-loader';
     const props = properties({ FirehoseRoleArn: '', LoaderRoleArn: LOADER_ROLE });
-    await configureDomain(createOpenSearchClient({ endpoint }), props);
+    await installed(createOpenSearchClient({ endpoint }), props);
     expect(roles.get(`${props.IndexPrefix}-loader`)).toEqual({
       description: `Albatross: loader bulk-indexes into ${props.IndexPrefix}-* (managed by albatross)`,
       cluster_permissions: ['indices:data/write/bulk'],
@@ -227,7 +298,7 @@ describe('configureDomain with the security REST API (loopback stand-in in front
     const BACKFILL_ROLE = 'arn:aws:iam::111122223333:role/Albatross-backfill';
     const props = parseProperties({ ...properties(), BackfillRoleArn: BACKFILL_ROLE });
     expect(props.BackfillRoleArn).toBe(BACKFILL_ROLE);
-    await configureDomain(createOpenSearchClient({ endpoint }), props);
+    await installed(createOpenSearchClient({ endpoint }), props);
     expect(mappings.get(`${props.IndexPrefix}-loader`)!.backend_roles).toEqual([BACKFILL_ROLE]);
     expect(roles.get(`${props.IndexPrefix}-loader`)!.cluster_permissions).toEqual(['indices:data/write/bulk']);
     for (const [role, mapping] of mappings) if (role !== `${props.IndexPrefix}-loader`) expect(mapping.backend_roles, role).not.toContain(BACKFILL_ROLE);
@@ -241,7 +312,7 @@ describe('configureDomain with the security REST API (loopback stand-in in front
     const reader = `${props.IndexPrefix}-dashboards-reader`;
     roles.set(reader, { description: 'edited', cluster_permissions: ['cluster_all'], index_permissions: [{ index_patterns: ['*'], allowed_actions: ['indices_all'] }] });
     mappings.set(reader, { backend_roles: ['arn:aws:iam::111122223333:role/auditor'], users: [], hosts: [], and_backend_roles: [] });
-    await configureDomain(createOpenSearchClient({ endpoint }), props);
+    await installed(createOpenSearchClient({ endpoint }), props);
     expect(roles.get(reader)!.cluster_permissions).toEqual(['cluster_composite_ops_ro']);
     expect(roles.get(reader)!.index_permissions[0].index_patterns).toEqual([`${props.IndexPrefix}-*`]);
     expect(mappings.get(reader)!.backend_roles).toEqual(['arn:aws:iam::111122223333:role/auditor', DASHBOARDS_ROLE]);
@@ -251,11 +322,11 @@ describe('configureDomain with the security REST API (loopback stand-in in front
     mappings.set('all_access', { backend_roles: [MASTER_ROLE], users: ['admin'], hosts: [], and_backend_roles: [] });
     const props = properties({ DashboardsRoleArn: DASHBOARDS_ROLE, DashboardsAdmin: 'true' });
     const client = createOpenSearchClient({ endpoint });
-    await configureDomain(client, props);
+    await installed(client, props);
     expect(mappings.get('all_access')).toEqual({ backend_roles: [MASTER_ROLE, DASHBOARDS_ROLE], users: ['admin'], hosts: [], and_backend_roles: [] });
     expect(mappings.get(`${props.IndexPrefix}-dashboards-reader`)!.backend_roles).toEqual([DASHBOARDS_ROLE]);
 
-    const report = await configureDomain(client, { ...props, DashboardsAdmin: 'false' });
+    const report = await installed(client, { ...props, DashboardsAdmin: 'false' });
     expect(mappings.get('all_access')).toEqual({ backend_roles: [MASTER_ROLE], users: ['admin'], hosts: [], and_backend_roles: [] });
     expect(report.steps.find((s) => s.step === `role mapping all_access without ${DASHBOARDS_ROLE}`)?.outcome).toBe('updated');
     expect(mappings.get('kibana_user')!.backend_roles).toContain(DASHBOARDS_ROLE);
@@ -297,7 +368,7 @@ describe('retries while the domain answers 403, 429 or 5xx (L-5), through a loop
     try {
       const client = createOpenSearchClient({ endpoint: flaky.endpoint });
       const props = properties();
-      const report = await retryTransient(() => configureDomain(client, props), quick);
+      const report = await retryTransient(() => installed(client, props), quick);
       expect(flaky.refused()).toBe(3);
       expect(report.steps.length).toBeGreaterThan(0);
       const templates = (await createOpenSearchClient({ endpoint: process.env.OPENSEARCH_URL! }).indices.getIndexTemplate()).body.index_templates;
