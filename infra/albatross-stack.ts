@@ -23,6 +23,7 @@ import { DELIVERY_STREAM_ENV } from '../transform/loader/handler.ts';
 import { LOG_TYPE_NAMES, LOG_TYPES, isLogType, type LogType } from '../transform/log-type-names.ts';
 import { transformServiceName } from '../transform/observability.ts';
 import { prefixConflicts } from '../templates/install.ts';
+import { SECURITY_SETUP_OUTPUT, type SecuritySetup } from '../templates/security-setup.ts';
 
 /**
  * Everything a user can set. Every property is optional; the defaults are secure and sized for a small
@@ -84,6 +85,14 @@ export interface AlbatrossStackProps extends StackProps {
    * @default - IAM principals of this account whose own policy allows sts:AssumeRole on it, with MFA
    */
   readonly breakGlassPrincipals?: readonly string[];
+  /**
+   * Who is the FGAC master user of a new domain. 'breakGlass': people (the break-glass role); the template
+   * installer holds only `<prefix>-installer` (templates, retention, mapping changes), and one person runs the
+   * security setup (`albatross setup-templates --stack <name>`) after the first deployment and after any that
+   * adds roles. 'installer': the installer Lambda's role, which then maps every role on each deployment by itself.
+   * @default 'breakGlass'
+   */
+  readonly fgacMaster?: 'breakGlass' | 'installer';
   /**
    * Let the transform log up to three raw failed lines per batch. Lines carry client addresses, URLs and query
    * strings, so by default the Lambdas' logs hold reasons and locations only. @default false
@@ -264,6 +273,9 @@ export function resolveSettings(props: AlbatrossStackProps): AlbatrossSettings {
   if (props.vpc !== undefined && props.existingDomainEndpoint !== undefined) {
     throw new Error('vpc settings place a domain the stack creates; an existing domain keeps its own network (docs/deploy.md)');
   }
+  if (props.fgacMaster !== undefined && props.existingDomainEndpoint !== undefined) {
+    throw new Error('fgacMaster applies to a domain the stack creates; an existing domain keeps its own master user (its administrator runs the security setup, docs/deploy.md §5)');
+  }
   if (props.breakGlassPrincipals !== undefined && props.existingDomainEndpoint !== undefined) {
     throw new Error('breakGlassPrincipals apply to a domain the stack creates; an existing domain keeps its own administrators');
   }
@@ -366,6 +378,8 @@ export class AlbatrossStack extends Stack {
   readonly backupBucket: s3.IBucket;
   readonly loader: Loader;
   readonly templates: TemplatesInstaller;
+  /** The installer is the FGAC master and maps every role (fgacMaster=installer); else people run the security setup. */
+  readonly manageSecurity: boolean;
   /** Runs the template installer; FGAC master user of a new domain. */
   readonly templatesInstallerRole: iam.Role;
   readonly alarms: PipelineAlarms;
@@ -390,6 +404,7 @@ export class AlbatrossStack extends Stack {
     this.settings = settings;
     const { removalPolicy, logRetention } = settings;
     const existingDomain = props.existingDomainEndpoint !== undefined;
+    this.manageSecurity = !existingDomain && props.fgacMaster === 'installer';
     if (props.existingDomainArn !== undefined && !existingDomain) {
       throw new Error('existingDomainArn needs existingDomainEndpoint as well');
     }
@@ -421,7 +436,9 @@ export class AlbatrossStack extends Stack {
       existingDomain ? `${this.stackName}-${suffix}`.slice(0, 64) : undefined;
     const installerRole = (this.templatesInstallerRole = new iam.Role(this, 'TemplatesInstallerRole', {
       roleName: fixedRoleName('templates'),
-      description: 'Albatross: installs index templates and FGAC role mappings (FGAC master user of a new domain)',
+      description: props.fgacMaster === 'installer' && !existingDomain
+        ? 'Albatross: installs index templates and FGAC role mappings (FGAC master user of the domain)'
+        : 'Albatross: installs index templates, retention and mapping changes (FGAC role <prefix>-installer)',
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     }));
 
@@ -446,7 +463,8 @@ export class AlbatrossStack extends Stack {
         auditLogs: props.auditLogs,
         network: this.network,
         breakGlassPrincipals: props.breakGlassPrincipals,
-        masterRole: installerRole,
+        installerRole,
+        installerIsMaster: props.fgacMaster === 'installer',
         signInDomainPrefix: props.signInDomainPrefix ?? `${this.stackName.toLowerCase()}-${this.account}`,
         adminEmail: props.adminEmail ?? props.alarmEmail,
         logRetention,
@@ -601,6 +619,7 @@ export class AlbatrossStack extends Stack {
       backfillRoleArn: this.backfill.worker.role.roleArn,
       dashboardsRoleArn: this.searchDomain?.dashboardsRole.roleArn,
       adminRoleArns: this.searchDomain ? [this.searchDomain.dashboardsAdminRole.roleArn, this.searchDomain.breakGlassRole.roleArn] : undefined,
+      manageSecurity: this.manageSecurity,
       logRetention,
       removalPolicy,
     });
@@ -694,7 +713,35 @@ export class AlbatrossStack extends Stack {
     new CfnOutput(this, 'BackupBucketName', { value: this.backupBucket.bucketName, description: 'Failed records (errors/<type>/yyyy/MM/dd/)' });
     new CfnOutput(this, 'LogBucketName', { value: this.logSource.bucket.bucketName, description: 'Point ALB access logging here' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
-    new CfnOutput(this, 'TemplatesInstallerRoleArn', { value: installerRole.roleArn, description: 'FGAC master user (new domain) / needs all_access on an existing domain' });
+    new CfnOutput(this, 'TemplatesInstallerRoleArn', {
+      value: installerRole.roleArn,
+      description: this.manageSecurity ? 'FGAC master user of the domain (fgacMaster=installer)' : 'Mapped to <prefix>-installer by the security setup (albatross setup-templates --stack)',
+    });
+    // Everything `albatross setup-templates --stack <name>` maps, run by a person with the admin rights.
+    const securitySetup: SecuritySetup = {
+      version: 1,
+      endpoint: `https://${domain.domainEndpoint}`,
+      retentionDays: settings.retentionDays,
+      ...(settings.shards === undefined ? {} : { shards: settings.shards }),
+      ...(settings.domainLayout?.replicas === undefined ? {} : { replicas: settings.domainLayout.replicas }),
+      families: settings.logTypes.map((type) => ({
+        logType: type, indexPrefix: settings.indexPrefixes[type], ...(this.deliveries[type] ? { firehoseRoleArn: this.deliveries[type]!.role.roleArn } : {}),
+      })),
+      ...(loaderRoleArn ? { loaderRoleArn } : {}),
+      replayerRoleArn: replayerRole.roleArn,
+      backfillRoleArn: this.backfill.worker.role.roleArn,
+      ...(this.searchDomain ? {
+        dashboardsRoleArn: this.searchDomain.dashboardsRole.roleArn,
+        adminRoleArns: [this.searchDomain.dashboardsAdminRole.roleArn, this.searchDomain.breakGlassRole.roleArn],
+      } : {}),
+      installerRoleArn: installerRole.roleArn,
+    };
+    new CfnOutput(this, SECURITY_SETUP_OUTPUT, {
+      value: this.toJsonString(securitySetup),
+      description: this.manageSecurity
+        ? 'The FGAC role mappings the installer keeps (albatross setup-templates --stack can apply them too)'
+        : 'FGAC role mappings to apply as the break-glass role: npx albatross setup-templates --stack <this stack> (docs/deploy.md)',
+    });
     if (this.delivery) new CfnOutput(this, 'FirehoseRoleArn', { value: this.delivery.role.roleArn });
     else new CfnOutput(this, 'LoaderRoleArn', { value: this.loader.function.role.roleArn, description: 'Bulk-indexes directly: allow and map it on an existing domain' });
     this.backfill.addAlarms(this.alarms.topic);

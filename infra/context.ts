@@ -44,6 +44,7 @@ export const CONTEXT_KEYS = {
   shards: 'primary shards per daily index (default 1)',
   alarmEmail: 'e-mail for alarms (default none)',
   adminEmail: 'e-mail invited to Dashboards (default alarmEmail)',
+  fgacMaster: "FGAC master user of a new domain: breakGlass (default: people administer it; run the security setup once, docs/deploy.md) or installer (the installer Lambda maps every role itself)",
   breakGlassPrincipals: 'IAM role or user ARNs, comma-separated, that may assume the break-glass admin role with MFA (default: this account\'s principals allowed to)',
   loaderMemorySize: 'loader memory MB (default 1024)',
   loaderTimeoutSeconds: 'loader timeout, 60-900 (default 300)',
@@ -140,6 +141,12 @@ function removal(read: ContextReader): RemovalPolicy | undefined {
 
 function hours(read: ContextReader): number | undefined {
   return text(read, 'heartbeatHours') === 'off' ? 0 : integer(read, 'heartbeatHours');
+}
+
+function fgacMaster(read: ContextReader): AlbatrossStackProps['fgacMaster'] {
+  const value = text(read, 'fgacMaster');
+  if (value === undefined || value === 'breakGlass' || value === 'installer') return value;
+  throw new Error(`context fgacMaster must be breakGlass or installer, got "${value}"`);
 }
 
 function breakGlass(read: ContextReader): string[] | undefined {
@@ -247,6 +254,7 @@ export function settingsFromContext(read: ContextReader, env: NodeJS.ProcessEnv 
       alarmEmail: text(read, 'alarmEmail'),
       adminEmail: text(read, 'adminEmail'),
       breakGlassPrincipals: breakGlass(read),
+      fgacMaster: fgacMaster(read),
       auditLogs: flag(read, 'auditLogs'),
       logSamples: flag(read, 'logSamples'),
       vpc: vpcSetting(read),

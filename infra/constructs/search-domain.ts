@@ -27,8 +27,13 @@ export type DomainHttpMethod = 'Get' | 'Head' | 'Post' | 'Put' | 'Delete' | 'Pat
 
 export interface NewSearchDomainProps {
   readonly sizing: DomainSizing;
-  /** FGAC master user: an IAM role (the template installer's). */
-  readonly masterRole: iam.IRole;
+  /** The template installer's role: allowed GET, HEAD, POST and PUT in the access policy. */
+  readonly installerRole: iam.IRole;
+  /**
+   * Make the installer's role the FGAC master user instead of the break-glass role (it then maps every role itself).
+   * @default false - the break-glass role is the master: people hold the admin rights
+   */
+  readonly installerIsMaster?: boolean;
   /** Cognito hosted-UI domain prefix for Dashboards sign-in (globally unique per region). */
   readonly signInDomainPrefix: string;
   /** Invited to the user pool by e-mail; none = add users in the Cognito console. */
@@ -52,7 +57,7 @@ export interface NewSearchDomainProps {
 export const DASHBOARDS_GROUPS = { readers: 'readers', admins: 'admins' } as const;
 
 /**
- * An OpenSearch 2.19 domain with fine-grained access control (IAM master role), encryption at rest and in
+ * An OpenSearch 2.19 domain with fine-grained access control (an IAM master role: people's break-glass role by default), encryption at rest and in
  * transit, HTTPS with TLS 1.2+, slow and application logs, and Dashboards sign-in through a Cognito user pool.
  * Its access policy names IAM roles only, each with the HTTP methods it uses (`allowHttpMethods()`).
  */
@@ -64,7 +69,7 @@ export class NewSearchDomain extends Construct {
   readonly dashboardsRole: iam.Role;
   /** Role of the Dashboards users in the `admins` group (FGAC all_access and security_manager). */
   readonly dashboardsAdminRole: iam.Role;
-  /** Break-glass admin role for people (FGAC all_access and security_manager), assumable with MFA only. */
+  /** Break-glass admin role for people (the FGAC master user by default), assumable with MFA only. */
   readonly breakGlassRole: iam.Role;
   /** Lets OpenSearch Service configure the user and identity pools. */
   readonly cognitoConfigRole: iam.Role;
@@ -188,7 +193,7 @@ export class NewSearchDomain extends Construct {
       tlsSecurityPolicy: opensearch.TLSSecurityPolicy.TLS_1_2_PFS,
       nodeToNodeEncryption: true,
       encryptionAtRest: { enabled: true },
-      fineGrainedAccessControl: { masterUserArn: props.masterRole.roleArn },
+      fineGrainedAccessControl: { masterUserArn: (props.installerIsMaster ? props.installerRole : this.breakGlassRole).roleArn },
       cognitoDashboardsAuth: {
         userPoolId: this.userPool.userPoolId,
         identityPoolId: this.identityPool.ref,
@@ -232,8 +237,8 @@ export class NewSearchDomain extends Construct {
     // OpenSearch Service refuses Cognito options for a user pool without a hosted-UI domain.
     this.domain.node.addDependency(signInDomain);
     this.wireCognitoAfterDomain(props.removalPolicy);
-    // The installer reads and writes templates, policies and role mappings; it never deletes.
-    this.allowHttpMethods(['Get', 'Head', 'Post', 'Put'], props.masterRole);
+    // The installer reads and writes templates and policies (and role mappings when it is the master); it never deletes.
+    this.allowHttpMethods(['Get', 'Head', 'Post', 'Put'], props.installerRole);
     // Dashboards users delete and patch their own saved objects; FGAC keeps them read-only on the log indices.
     this.allowHttpMethods(['Get', 'Head', 'Post', 'Put', 'Delete', 'Patch'], this.dashboardsRole, this.dashboardsAdminRole, this.breakGlassRole);
   }

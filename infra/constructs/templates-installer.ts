@@ -12,8 +12,14 @@ import type { LogType } from '../../transform/log-types.ts';
 export interface TemplatesInstallerProps {
   /** The index family this resource installs; more with addFamily(). @default access */
   readonly logType?: LogType;
-  /** Role the installer runs as; for a new domain it is the FGAC master user. */
+  /** Role the installer runs as. */
   readonly role: iam.Role;
+  /**
+   * The installer is the FGAC master and maps every role itself. Otherwise it installs templates only, as
+   * `<prefix>-installer`, once a person has run the security setup (and waits for it until then).
+   * @default false
+   */
+  readonly manageSecurity?: boolean;
   readonly domainEndpoint: string;
   readonly indexPrefix: string;
   readonly retentionDays: number;
@@ -55,7 +61,9 @@ export class TemplatesInstaller extends Construct {
     super(scope, id);
     this.handler = new BundledFunction(this, 'Handler', {
       entry: 'infra/handlers/templates-resource.ts',
-      description: 'Albatross: install OpenSearch index templates, ISM policy and FGAC role mappings',
+      description: props.manageSecurity
+        ? 'Albatross: install OpenSearch index templates, ISM policy and FGAC role mappings'
+        : 'Albatross: install OpenSearch index templates and ISM policy',
       memorySize: 256,
       timeout: Duration.minutes(5),
       logRetention: props.logRetention,
@@ -85,6 +93,7 @@ export class TemplatesInstaller extends Construct {
       // Never 'true' any more: administrators are the admins group's role. An older stack's opt-in is undone.
       DashboardsAdmin: 'false',
       AdminRoleArns: (props.adminRoleArns ?? []).join(','),
+      ManageSecurity: props.manageSecurity ? 'true' : 'false',
       CodeKey: ((this.handler.function.node.defaultChild as lambda.CfnFunction).code as lambda.CfnFunction.CodeProperty)
         .s3Key as string,
       // access stays without the property: its resource is the one stacks created before other types existed

@@ -10,6 +10,7 @@ import { backfillMessageBody, backfillRunId, objectUrl, type BackfillObjectMessa
 import type { BackfillProgressStore, RunInfo } from '../../transform/backfill/progress.ts';
 import { LOG_TYPE_SPECS, logTypeOfKey, type LogType } from '../../transform/log-types.ts';
 import { parseAlbObjectKey } from '../../transform/source/s3-key.ts';
+import { stackOutputs } from '../aws/stack-outputs.ts';
 import { selectByDeliveryDate } from './run.ts';
 import type { LogSource, SourceObject } from './sources.ts';
 
@@ -24,20 +25,13 @@ export const STACK_OUTPUTS = { queueUrl: 'BackfillQueueUrl', tableName: 'Backfil
 /** The backfill queue and table: the explicit ones, else the stack's outputs (DescribeStacks). */
 export async function stackResources(options: { stack: string; queueUrl?: string; tableName?: string }): Promise<StackResources> {
   if (options.queueUrl !== undefined && options.tableName !== undefined) return { queueUrl: options.queueUrl, tableName: options.tableName };
-  const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
-  const client = new CloudFormationClient({});
-  try {
-    const out = await client.send(new DescribeStacksCommand({ StackName: options.stack }));
-    const outputs = new Map((out.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
-    const queueUrl = options.queueUrl ?? outputs.get(STACK_OUTPUTS.queueUrl);
-    const tableName = options.tableName ?? outputs.get(STACK_OUTPUTS.tableName);
-    if (queueUrl === undefined || tableName === undefined) {
-      throw new Error(`stack ${options.stack} has no ${STACK_OUTPUTS.queueUrl} / ${STACK_OUTPUTS.tableName} outputs: deploy this version of Albatross first`);
-    }
-    return { queueUrl, tableName };
-  } finally {
-    client.destroy();
+  const outputs = await stackOutputs(options.stack);
+  const queueUrl = options.queueUrl ?? outputs.get(STACK_OUTPUTS.queueUrl);
+  const tableName = options.tableName ?? outputs.get(STACK_OUTPUTS.tableName);
+  if (queueUrl === undefined || tableName === undefined) {
+    throw new Error(`stack ${options.stack} has no ${STACK_OUTPUTS.queueUrl} / ${STACK_OUTPUTS.tableName} outputs: deploy this version of Albatross first`);
   }
+  return { queueUrl, tableName };
 }
 
 export interface QueueOptions {

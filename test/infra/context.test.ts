@@ -34,7 +34,7 @@ describe('settingsFromContext', () => {
       stackName: 'S', region: 'us-east-1', delivery: 'direct', logBucketName: 'b', logPrefix: 'p', logExpirationDays: '7', domainEndpoint: 'search-x-y.us-east-1.es.amazonaws.com',
       domainArn: 'arn:aws:es:us-east-1:1:domain/x', instanceType: 'm7g.large.search', dataNodes: '4', volumeSizeGiB: '50', masterNodes: '3',
       masterInstanceType: 'm7g.large.search', signInDomainPrefix: 'logs', indexPrefix: 'web', retentionDays: '7', backupExpirationDays: '9',
-      alarmEmail: 'a@example.com', adminEmail: 'b@example.com', breakGlassPrincipals: 'arn:aws:iam::111122223333:role/ops, arn:aws:iam::111122223333:user/alice', loaderMemorySize: '2048', loaderTimeoutSeconds: '600', loaderBatchSize: '2',
+      alarmEmail: 'a@example.com', adminEmail: 'b@example.com', breakGlassPrincipals: 'arn:aws:iam::111122223333:role/ops, arn:aws:iam::111122223333:user/alice', fgacMaster: 'installer', loaderMemorySize: '2048', loaderTimeoutSeconds: '600', loaderBatchSize: '2',
       loaderMaxConcurrency: '50', loaderSendConcurrency: '8', maxReceiveCount: '6', transformMemorySize: '1024', transformTimeoutSeconds: '120',
       bufferIntervalSeconds: '30', bufferSizeMB: '8', retryDurationSeconds: '900', logRetentionDays: '14', removalPolicy: 'retain',
       freeStorageThresholdMiB: '4096', availabilityZones: 'us-east-1a,us-east-1b', multiAzWithStandby: 'false', auditLogs: 'false',
@@ -56,7 +56,7 @@ describe('settingsFromContext', () => {
     expect(props).toMatchObject({
       delivery: 'direct', existingLogBucketName: 'b', logPrefix: 'p', logExpirationDays: 7, existingDomainEndpoint: 'search-x-y.us-east-1.es.amazonaws.com',
       existingDomainArn: 'arn:aws:es:us-east-1:1:domain/x', signInDomainPrefix: 'logs', indexPrefix: 'web', retentionDays: 7,
-      backupExpirationDays: 9, alarmEmail: 'a@example.com', adminEmail: 'b@example.com', breakGlassPrincipals: ['arn:aws:iam::111122223333:role/ops', 'arn:aws:iam::111122223333:user/alice'], loaderMemorySize: 2048, loaderBatchSize: 2,
+      backupExpirationDays: 9, alarmEmail: 'a@example.com', adminEmail: 'b@example.com', breakGlassPrincipals: ['arn:aws:iam::111122223333:role/ops', 'arn:aws:iam::111122223333:user/alice'], fgacMaster: 'installer', loaderMemorySize: 2048, loaderBatchSize: 2,
       loaderMaxConcurrency: 50, loaderSendConcurrency: 8, maxReceiveCount: 6, transformMemorySize: 1024, bufferSizeMB: 8,
       logRetention: RetentionDays.TWO_WEEKS, removalPolicy: RemovalPolicy.RETAIN, freeStorageThresholdMiB: 4096, auditLogs: false, logSamples: true,
       enrichment: 'geo,ua', geoipCityDb: 's3://geo/City.mmdb', geoipAsnDb: 's3://geo/ASN.mmdb',
@@ -93,6 +93,7 @@ describe('settingsFromContext', () => {
     expect(() => settingsFromContext(reader({ alarmEmail: ['a'] }), {})).toThrow(/context alarmEmail must be a string/);
     expect(() => settingsFromContext(reader({ dashboardsAdmin: 'true' }), {})).toThrow(/dashboardsAdmin is gone.*Cognito group "admins"/);
     expect(() => settingsFromContext(reader({ breakGlassPrincipals: 'alice' }), {})).toThrow(/breakGlassPrincipals must be IAM role or user ARNs, got "alice"/);
+    expect(() => settingsFromContext(reader({ fgacMaster: 'lambda' }), {})).toThrow(/fgacMaster must be breakGlass or installer, got "lambda"/);
   });
 
   it('removalPolicy: retain-except-on-create (the default when absent), retain and destroy', () => {
@@ -165,6 +166,7 @@ describe('resolveSettings', () => {
     [{ domainSizing: { volumeSizeGiB: 5 } }, /volumeSizeGiB must be between 10/],
     [{ retentionDays: 1.5 }, /retentionDays must be an integer/],
     [{ breakGlassPrincipals: ['arn:aws:iam::111122223333:role/ops'], existingDomainEndpoint: 'search-x.eu-west-1.es.amazonaws.com' }, /breakGlassPrincipals apply to a domain the stack creates/],
+    [{ fgacMaster: 'installer' as const, existingDomainEndpoint: 'search-x.eu-west-1.es.amazonaws.com' }, /fgacMaster applies to a domain the stack creates/],
   ])('rejects %o', (props, message) => {
     expect(() => resolveSettings(props)).toThrow(message);
   });

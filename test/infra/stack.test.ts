@@ -8,6 +8,7 @@ import { PROCESSOR_BUFFER_SIZE_MB } from '../../transform/firehose-transform/lim
 import { handler as transformHandler } from '../../transform/firehose-transform/handler.ts';
 import { PROCESSING_FAILED_METRIC } from '../../infra/constructs/pipeline-alarms.ts';
 import { bundledDataPath, type BundledDataFile } from '../../transform/enrich/data.ts';
+import { parseSecuritySetup } from '../../templates/security-setup.ts';
 import { findResource, logicalIds, synthesize, type Synthesized } from './synth.ts';
 import { scanTemplate } from './policy-scan.ts';
 import { evaluate, resolveIntrinsics, type Request, type Statement } from './policy-eval.ts';
@@ -323,11 +324,11 @@ describe('Firehose delivery stream', () => {
 });
 
 describe('OpenSearch domain', () => {
-  it('runs OpenSearch 2.19 with FGAC (IAM master role), encryption at rest and in transit, HTTPS TLS 1.2+', () => {
-    const installerRole = findResource(synth.json, 'AWS::IAM::Role', (p) => p.Description?.startsWith('Albatross: installs index templates'));
+  it('runs OpenSearch 2.19 with FGAC (people\'s break-glass role is the master), encryption at rest and in transit, HTTPS TLS 1.2+', () => {
+    const breakGlass = findResource(synth.json, 'AWS::IAM::Role', (p) => /break-glass/.test(p.Description ?? ''));
     synth.template.hasResourceProperties('AWS::OpenSearchService::Domain', {
       EngineVersion: 'OpenSearch_2.19',
-      AdvancedSecurityOptions: { Enabled: true, InternalUserDatabaseEnabled: false, MasterUserOptions: { MasterUserARN: arnOf(installerRole.id) } },
+      AdvancedSecurityOptions: { Enabled: true, InternalUserDatabaseEnabled: false, MasterUserOptions: { MasterUserARN: arnOf(breakGlass.id) } },
       EncryptionAtRestOptions: { Enabled: true },
       NodeToNodeEncryptionOptions: { Enabled: true },
       DomainEndpointOptions: { EnforceHTTPS: true, TLSSecurityPolicy: Match.stringLikeRegexp('^Policy-Min-TLS-1-2') },
@@ -485,6 +486,8 @@ describe('templates custom resource', () => {
       // Dashboards users are readers; administrators are the admins group's role and the break-glass role.
       DashboardsAdmin: 'false',
       AdminRoleArns: { 'Fn::Join': ['', [arnOf(roleId('Albatross: OpenSearch Dashboards administrators')), ',', arnOf(roleId('Albatross: break-glass'))]] },
+      // People administer the domain: the installer maps nothing itself.
+      ManageSecurity: 'false',
     });
     expect(templates.resource.Properties.CodeKey).toMatch(/^[0-9a-f]{64}\.zip$/);
   });
@@ -499,7 +502,35 @@ describe('templates custom resource', () => {
     expect(templates.resource.Properties.Shards).toBe('');
   });
 
-  it('runs after the domain access policy exists, as the FGAC master role', () => {
+  it('publishes the security setup for `albatross setup-templates --stack`: every role of the stack, each to its FGAC roles', () => {
+    const roleId = (prefix: string) => findResource(synth.json, 'AWS::IAM::Role', (p) => p.Description?.startsWith(prefix)).id;
+    const domain = logicalIds(synth.json, 'AWS::OpenSearchService::Domain')[0]!;
+    // What CloudFormation makes of the output: each role's ARN named after its logical id, the domain's endpoint.
+    const resolve = (value: any): string => {
+      if (typeof value === 'string') return value;
+      if (value['Fn::Join']) return value['Fn::Join'][1].map(resolve).join(value['Fn::Join'][0]);
+      if (value['Fn::GetAtt']?.[1] === 'Arn') return `arn:aws:iam::123456789012:role/${value['Fn::GetAtt'][0]}`;
+      if (value['Fn::GetAtt']?.[0] === domain && value['Fn::GetAtt'][1] === 'DomainEndpoint') return 'search-albatross-x.eu-west-1.es.amazonaws.com';
+      throw new Error(`unexpected ${JSON.stringify(value)}`);
+    };
+    const arn = (id: string) => `arn:aws:iam::123456789012:role/${id}`;
+    const setup = parseSecuritySetup(resolve(synth.json.Outputs!.SecuritySetup.Value));
+    expect(setup).toEqual({
+      version: 1,
+      endpoint: 'https://search-albatross-x.eu-west-1.es.amazonaws.com',
+      retentionDays: 30,
+      replicas: 0,
+      families: [{ logType: 'access', indexPrefix: 'alb-logs', firehoseRoleArn: arn(roleId('Albatross: Firehose delivery')) }],
+      replayerRoleArn: arn(roleId('Albatross: replays documents')),
+      backfillRoleArn: arn(roleId('Albatross: backfill worker')),
+      dashboardsRoleArn: arn(roleId('Albatross: OpenSearch Dashboards users')),
+      adminRoleArns: [arn(roleId('Albatross: OpenSearch Dashboards administrators')), arn(roleId('Albatross: break-glass'))],
+      installerRoleArn: arn(roleId('Albatross: installs index templates')),
+    });
+    expect(synth.json.Outputs!.SecuritySetup.Description).toMatch(/setup-templates --stack/);
+  });
+
+  it('runs after the domain access policy exists, as a role that is not the FGAC master', () => {
     const templates = findResource(synth.json, 'Custom::AlbatrossTemplates');
     const accessPolicy = findResource(synth.json, 'Custom::OpenSearchAccessPolicy');
     expect(templates.resource.DependsOn).toContain(accessPolicy.id);

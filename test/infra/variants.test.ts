@@ -34,7 +34,7 @@ beforeAll(() => {
     { bundle: false },
   );
   large = synthesize(
-    { dataNodes: '2', instanceType: 'r7g.large.search', volumeSizeGiB: '100', masterNodes: '3', removalPolicy: 'destroy', breakGlassPrincipals: 'arn:aws:iam::111122223333:role/ops', peakLinesPerSecond: '5000', bufferSizeMB: '20', logTypes: 'access' },
+    { dataNodes: '2', instanceType: 'r7g.large.search', volumeSizeGiB: '100', masterNodes: '3', removalPolicy: 'destroy', breakGlassPrincipals: 'arn:aws:iam::111122223333:role/ops', peakLinesPerSecond: '5000', bufferSizeMB: '20', logTypes: 'access', fgacMaster: 'installer' },
     { bundle: false },
   );
   highlyAvailable = synthesize(
@@ -106,7 +106,8 @@ describe('existing log bucket and existing domain', () => {
 
   it('installs templates on the given endpoint with the installer default replicas and no Dashboards role', () => {
     const templates = findResource(existing.json, 'Custom::AlbatrossTemplates').resource.Properties;
-    expect(templates).toMatchObject({ Endpoint: ENDPOINT, IndexPrefix: 'weblogs', RetentionDays: '14', Replicas: '', Shards: '4', DashboardsRoleArn: '', DashboardsAdmin: 'false' });
+    // The domain's administrator maps the roles (the security setup); the installer never needs all_access.
+    expect(templates).toMatchObject({ Endpoint: ENDPOINT, IndexPrefix: 'weblogs', RetentionDays: '14', Replicas: '', Shards: '4', DashboardsRoleArn: '', DashboardsAdmin: 'false', ManageSecurity: 'false' });
   });
 
   it('sizes the queue from the loader timeout and bounds loader concurrency', () => {
@@ -145,6 +146,15 @@ describe('larger domain from context', () => {
       EBSOptions: { VolumeSize: 100 },
     });
     expect(findResource(large.json, 'Custom::AlbatrossTemplates').resource.Properties.Replicas).toBe('1');
+  });
+
+  it('fgacMaster=installer: the installer Lambda\'s role is the FGAC master and maps every role on each deployment', () => {
+    const installer = findResource(large.json, 'AWS::IAM::Role', (p) => p.Description?.startsWith('Albatross: installs index templates'));
+    expect(installer.resource.Properties.Description).toMatch(/FGAC master user/);
+    large.template.hasResourceProperties('AWS::OpenSearchService::Domain', {
+      AdvancedSecurityOptions: { MasterUserOptions: { MasterUserARN: { 'Fn::GetAtt': [installer.id, 'Arn'] } } },
+    });
+    expect(findResource(large.json, 'Custom::AlbatrossTemplates').resource.Properties.ManageSecurity).toBe('true');
   });
 
   it('dedicated masters get the master CPU and JVM alarms; peakLinesPerSecond=5000 gives 20 loaders; bufferSizeMB 20 is fine off t3', () => {
