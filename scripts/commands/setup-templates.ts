@@ -8,7 +8,8 @@ import { DEFAULT_TEMPLATE_OPTIONS } from '../../templates/render.ts';
 import { DEFAULT_SLOW_REQUEST_SECONDS, toNdjson } from '../../templates/dashboards.ts';
 import { dashboardsTarget } from '../../templates/dashboards-import.ts';
 import { renderLogTypeSavedObjects } from '../../templates/log-type-dashboards.ts';
-import { installAllTemplates, InstallError, prefixConflicts, resolvePrefixes, type InstallReport } from '../../templates/install.ts';
+import { installAllTemplates, installTemplates, InstallError, prefixConflicts, resolvePrefixes, type InstallReport } from '../../templates/install.ts';
+import { parseSecuritySetup, SECURITY_SETUP_OUTPUT, securitySetupInstalls, type SecuritySetup } from '../../templates/security-setup.ts';
 import { LOG_TYPE_NAMES, LOG_TYPES, type LogType } from '../../transform/log-type-names.ts';
 import { addEndpointOptions, clientFromOptions, type EndpointCliOptions } from './endpoint-options.ts';
 
@@ -28,8 +29,22 @@ interface SetupTemplatesOptions extends EndpointCliOptions {
   firehoseRoleArn?: string;
   replayerRoleArn?: string;
   dashboardsRoleArn?: string;
+  stack?: string;
   dryRun?: boolean;
 }
+
+/** Options `--stack` takes from the stack instead; giving one of them as well is refused. */
+const FROM_STACK = ['endpoint', 'prefix', 'connectionPrefix', 'healthPrefix', 'logTypes', 'retentionDays', 'shards', 'replicas', 'firehoseRoleArn', 'replayerRoleArn', 'dashboardsRoleArn'] as const;
+
+/** The stack's SecuritySetup output (DescribeStacks with the default AWS credentials). */
+async function stackSetup(stack: string): Promise<SecuritySetup> {
+  const { stackOutputs } = await import('../aws/stack-outputs.ts');
+  const value = (await stackOutputs(stack)).get(SECURITY_SETUP_OUTPUT);
+  if (value === undefined) throw new InstallError(`stack ${stack} has no ${SECURITY_SETUP_OUTPUT} output: deploy this version of Albatross first`);
+  return parseSecuritySetup(value);
+}
+
+const BREAK_GLASS_HINT = 'The security setup needs the domain\'s admin rights: assume the stack\'s break-glass role (output BreakGlassRoleArn) with MFA, then run it again (docs/deploy.md).';
 
 function printReport(report: InstallReport, out: (line: string) => void): void {
   const v = report.verification;
@@ -80,44 +95,73 @@ export function register(program: Command): void {
       '--dashboards-role-arn <arn>',
       'map this IAM role (of the Dashboards users) to a read-only <prefix>-dashboards-reader security role and to kibana_user (skipped without the security plugin)',
     )
+    .option(
+      '--stack <name>',
+      `take the endpoint, index families, retention and every role to map from a deployed stack (its ${SECURITY_SETUP_OUTPUT} output); run it as the break-glass role`,
+    )
     .option('--dry-run', 'print every request instead of sending it');
   addEndpointOptions(command).action(async (options: SetupTemplatesOptions) => {
     const out = (line: string): void => void process.stdout.write(`${line}\n`);
     try {
-      const prefixes = resolvePrefixes({ access: options.prefix, connection: options.connectionPrefix, health: options.healthPrefix });
-      const conflicts = prefixConflicts(Object.fromEntries(options.logTypes.map((type) => [type, prefixes[type]])));
+      if (options.stack !== undefined) {
+        const both = FROM_STACK.filter((name) => command.getOptionValueSource(name) === 'cli');
+        if (both.length > 0) throw new InstallError(`--stack takes ${both.map((name) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')} from the stack: leave ${both.length > 1 ? 'them' : 'it'} out`);
+        if (options.exportDashboards) throw new InstallError('--export-dashboards writes files only: use it without --stack');
+      }
+      const setup = options.stack === undefined ? undefined : await stackSetup(options.stack);
+      const logTypes = setup ? setup.families.map((family) => family.logType) : options.logTypes;
+      const prefixes = resolvePrefixes(setup
+        ? Object.fromEntries(setup.families.map((family) => [family.logType, family.indexPrefix]))
+        : { access: options.prefix, connection: options.connectionPrefix, health: options.healthPrefix });
+      const conflicts = prefixConflicts(Object.fromEntries(logTypes.map((type) => [type, prefixes[type]])));
       if (conflicts.length > 0) throw new InstallError(`Index prefixes overlap: ${conflicts.join('; ')}. Choose prefixes none of which starts another.`);
       if (options.exportDashboards) {
-        const objects = options.logTypes.flatMap((type) =>
+        const objects = logTypes.flatMap((type) =>
           renderLogTypeSavedObjects(type, { indexPrefix: prefixes[type], slowRequestSeconds: options.slowRequestSeconds }));
         await writeFile(options.exportDashboards, toNdjson(objects));
         out(`Wrote ${objects.length} Dashboards saved objects to ${options.exportDashboards} (import: Dashboards Management > Saved objects > Import).`);
         // Exporting alone needs no cluster.
         if (!options.endpoint && !options.dashboardsUrl) return;
       }
-      const { client, connection, authDescription } = await clientFromOptions(options);
-      out(`${options.dryRun ? 'Dry run against' : 'OpenSearch at'} ${new URL(connection.endpoint).origin} (${authDescription})`);
+      const { client, connection, authDescription } = await clientFromOptions(setup ? { ...options, endpoint: setup.endpoint, sigv4: true } : options);
+      out(`${options.dryRun ? 'Dry run against' : 'OpenSearch at'} ${new URL(connection.endpoint).origin} (${authDescription})${options.stack ? `, for stack ${options.stack}` : ''}`);
       const dashboards = options.dashboardsUrl
         ? dashboardsTarget(options.dashboardsUrl, connection.endpoint, connection)
         : undefined;
-      // Closed on failure too, so a failed run exits at once instead of waiting for idle sockets.
-      const reports = await installAllTemplates(client, {
-        logTypes: options.logTypes,
-        indexPrefixes: prefixes,
-        retentionDays: options.retentionDays,
-        shards: options.shards,
-        replicas: options.replicas,
+      const shared = {
         priority: options.priority,
         refreshInterval: options.refreshInterval,
         slowRequestSeconds: options.slowRequestSeconds,
-        ...(options.firehoseRoleArn ? { firehoseRoleArn: options.firehoseRoleArn } : {}),
-        ...(options.replayerRoleArn ? { replayerRoleArn: options.replayerRoleArn } : {}),
-        ...(options.dashboardsRoleArn ? { dashboardsRoleArn: options.dashboardsRoleArn } : {}),
         ...(dashboards ? { dashboards } : {}),
         dryRun: options.dryRun ?? false,
         log: out,
-      }).finally(() => client.close());
-      for (const type of options.logTypes) {
+      };
+      const reports: Partial<Record<LogType, InstallReport>> = {};
+      try {
+        if (setup) {
+          // One family after another: they share the built-in role mappings (kibana_user, all_access).
+          for (const install of securitySetupInstalls(setup)) reports[install.logType] = await installTemplates(client, { ...install, ...shared });
+        } else {
+          Object.assign(reports, await installAllTemplates(client, {
+            logTypes,
+            indexPrefixes: prefixes,
+            retentionDays: options.retentionDays,
+            shards: options.shards,
+            replicas: options.replicas,
+            ...(options.firehoseRoleArn ? { firehoseRoleArn: options.firehoseRoleArn } : {}),
+            ...(options.replayerRoleArn ? { replayerRoleArn: options.replayerRoleArn } : {}),
+            ...(options.dashboardsRoleArn ? { dashboardsRoleArn: options.dashboardsRoleArn } : {}),
+            ...shared,
+          }));
+        }
+      } catch (error) {
+        if (setup && error instanceof InstallError && /\(403\)/.test(error.message)) throw new InstallError(`${error.message} ${BREAK_GLASS_HINT}`);
+        throw error;
+      } finally {
+        // Closed on failure too, so a failed run exits at once instead of waiting for idle sockets.
+        await client.close();
+      }
+      for (const type of logTypes) {
         out('');
         out(`${LOG_TYPE_NAMES[type].label}s (${prefixes[type]}-*):`);
         printReport(reports[type]!, out);

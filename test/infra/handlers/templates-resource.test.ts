@@ -1,7 +1,7 @@
 // The custom-resource handler against the real embedded OpenSearch (templates) and, for FGAC roles and role
 // mappings (the embedded engine has no security plugin), against a loopback stand-in of the security REST API
 // that forwards everything else to the engine.
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import type { Client } from '@opensearch-project/opensearch';
 import { createOpenSearchClient } from '../../../templates/opensearch-client.ts';
 import { installTemplates, type InstallReport } from '../../../templates/install.ts';
-import { forwardToEngine, readBody } from '../../http-stand-in.ts';
+import { forwardToEngine, readBody, startSecurityStandIn, type SecurityStandIn } from '../../http-stand-in.ts';
 import { EMBEDDED_ENGINE } from '../../opensearch-mode.ts';
 import {
   configureDomain,
@@ -106,68 +106,27 @@ describe('configureDomain on the embedded OpenSearch', () => {
 });
 
 describe('configureDomain with the security REST API (loopback stand-in in front of the embedded engine)', () => {
-  // Holds roles and role mappings like the security plugin: GET returns {name: ...} or 404, PUT replaces the
-  // whole entry. Every other request goes to the real engine, so templates and the verification stay real.
-  const roles = new Map<string, Record<string, any>>();
-  const mappings = new Map<string, Record<string, any>>();
-  const writes: string[] = [];
   const DASHBOARDS_ROLE = 'arn:aws:iam::111122223333:role/Albatross-DashboardsRole';
   const MASTER_ROLE = 'arn:aws:iam::111122223333:role/Albatross-templates';
   const INSTALLER_ROLE = 'arn:aws:iam::111122223333:role/Albatross-TemplatesInstallerRole';
-  /** The FGAC roles the stand-in's authinfo reports for the caller. */
-  let callerRoles: string[] = [];
   const engine = process.env.OPENSEARCH_URL!;
-  let server: Server;
+  let security: SecurityStandIn;
+  let roles: SecurityStandIn['roles'];
+  let mappings: SecurityStandIn['mappings'];
+  let writes: string[];
   let endpoint: string;
 
   beforeAll(async () => {
-    server = createServer(async (request, response) => {
-      const raw = await readBody(request);
-      if (request.url === '/_plugins/_security/authinfo') {
-        // Answered for every signed-in caller: its user name, backend roles and the FGAC roles they map to.
-        response.setHeader('content-type', 'application/json');
-        response.end(JSON.stringify({ user_name: INSTALLER_ROLE, backend_roles: [INSTALLER_ROLE], roles: [...callerRoles] }));
-        return;
-      }
-      const security = /^\/_plugins\/_security\/api\/(roles|rolesmapping)\/([^/?]+)$/.exec(request.url ?? '');
-      if (!security) return forwardToEngine(engine, request, raw, response);
-      const store = security[1] === 'roles' ? roles : mappings;
-      const name = decodeURIComponent(security[2]!);
-      response.setHeader('content-type', 'application/json');
-      if (request.method === 'GET') {
-        const found = store.get(name);
-        response.statusCode = found ? 200 : 404;
-        response.end(JSON.stringify(found ? { [name]: { reserved: false, hidden: false, static: false, ...found } } : { status: 'NOT_FOUND' }));
-      } else if (request.method === 'PUT') {
-        const body = JSON.parse(raw.toString());
-        // The security plugin rejects reserved/hidden/static fields in a PUT body.
-        if (['reserved', 'hidden', 'static'].some((field) => field in body)) {
-          response.statusCode = 400;
-          response.end(JSON.stringify({ status: 'BAD_REQUEST', message: 'reserved fields in body' }));
-          return;
-        }
-        writes.push(`PUT ${security[1]}/${name}`);
-        store.set(name, body);
-        response.end(JSON.stringify({ status: 'OK' }));
-      } else {
-        response.statusCode = 405;
-        response.end('{}');
-      }
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    security = await startSecurityStandIn(engine);
+    ({ roles, mappings, writes, endpoint } = security);
+    security.caller.user = INSTALLER_ROLE;
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => security.close());
   // Every test starts from a domain with no roles or mappings of ours, whatever ran before it.
-  beforeEach(() => {
-    roles.clear();
-    mappings.clear();
-    writes.length = 0;
-    callerRoles = ['all_access'];
-  });
+  beforeEach(() => security.reset());
 
   it('people administer the domain (ManageSecurity false): before the security setup it waits, writing nothing', async () => {
-    callerRoles = [];
+    security.caller.roles = [];
     const props = properties({ ManageSecurity: 'false', DashboardsRoleArn: DASHBOARDS_ROLE });
     const client = createOpenSearchClient({ endpoint });
     const outcome = await configureDomain(client, props);
@@ -176,13 +135,13 @@ describe('configureDomain with the security REST API (loopback stand-in in front
     const templates = (await createOpenSearchClient({ endpoint: engine }).indices.getIndexTemplate()).body.index_templates;
     expect(templates.some((t) => [t.index_template.index_patterns].flat().includes(`${props.IndexPrefix}-*`))).toBe(false);
     // Mapped to another family's installer role only: still waiting for this family.
-    callerRoles = ['other-prefix-installer'];
+    security.caller.roles = ['other-prefix-installer'];
     expect((await configureDomain(client, props)).status).toBe('awaiting-security-setup');
   });
 
   it('people administer the domain: once mapped to <prefix>-installer it installs the templates and touches no role or mapping', async () => {
     const props = properties({ ManageSecurity: 'false', DashboardsRoleArn: DASHBOARDS_ROLE, ReplayerRoleArn: MASTER_ROLE, AdminRoleArns: MASTER_ROLE });
-    callerRoles = [`${props.IndexPrefix}-installer`, 'own_index'];
+    security.caller.roles = [`${props.IndexPrefix}-installer`, 'own_index'];
     const report = await installed(createOpenSearchClient({ endpoint }), props);
     expect(writes).toEqual([]);
     expect(report.steps.some((s) => s.step.startsWith('security role') || s.step.startsWith('role mapping'))).toBe(false);
