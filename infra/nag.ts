@@ -53,7 +53,7 @@ export function acknowledgeFindings(stack: AlbatrossStack): void {
   }
 
   acknowledgeWildcards(stack.templatesInstallerRole, [`${domainArn}/*`],
-    'The installer writes _component_template, _index_template, _plugins/_ism and _plugins/_security paths of this one domain; the path set changes with the templates.');
+    'The installer writes _component_template, _index_template and _plugins/_ism paths (and _plugins/_security when it is the FGAC master) of this one domain; the path set changes with the templates.');
 
   const loaderRole = stack.loader.function.role;
   acknowledgeWildcards(loaderRole, [stack.logSource.bucket.arnForObjects(`${stack.logSource.logKeyPrefix}*`)],
