@@ -591,6 +591,7 @@ export class AlbatrossStack extends Stack {
       enrichment: settings,
       sourceBuckets: [this.logSource.bucket.bucketName, ...(props.backfillBuckets ?? [])],
       backupBucket: this.backupBucket,
+      typeFailureBuckets: this.loader.typeFailureBuckets,
       checkpointTable: this.loader.checkpointTable,
       concurrency: settings.backfillConcurrency,
       memorySize: settings.loaderMemorySize,

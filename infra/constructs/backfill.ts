@@ -18,6 +18,7 @@ import { Construct } from 'constructs';
 import { OBJECT_KEY, RUN_KEY } from '../../transform/backfill/progress.ts';
 import { OPENSEARCH_FAILED, PROCESSING_FAILED } from '../../transform/firehose-error-record.ts';
 import { DEFAULT_FAILURE_PREFIX } from '../../transform/loader/failures.ts';
+import { FAILURE_BUCKET_ENV } from '../../transform/loader/handler.ts';
 import type { LogType } from '../../transform/log-type-names.ts';
 import { BundledFunction, type FunctionNetwork } from './bundled-function.ts';
 import { enrichmentDataFiles, enrichmentEnvironment, grantEnrichmentDatabases, type EnrichmentSettings } from './enrichment.ts';
@@ -35,6 +36,11 @@ export interface BackfillProps {
   readonly sourceBuckets: readonly string[];
   /** The stack's backup bucket: failed lines and refused documents, in Firehose's error-record layout. */
   readonly backupBucket: s3.IBucket;
+  /**
+   * Connection and health-check logs' own backup buckets (Firehose delivery: each stream's, where its replayer
+   * reads), for that type's failures. @default backupBucket
+   */
+  readonly typeFailureBuckets?: Partial<Record<Exclude<LogType, 'access'>, s3.IBucket>>;
   /** The loader's checkpoint table: an object the live pipeline already loaded is not indexed again. */
   readonly checkpointTable: dynamodb.ITable;
   /** Reserved concurrency of the worker (and the event source's maximum): at most this many objects are indexed at once. */
@@ -102,7 +108,8 @@ export class Backfill extends Construct {
         ALBATROSS_CHECKPOINT_TABLE: props.checkpointTable.tableName,
         ALBATROSS_BACKFILL_TABLE: this.table.tableName,
         ALBATROSS_MAX_RECEIVE_COUNT: String(props.maxReceiveCount),
-        ALBATROSS_FAILURE_BUCKET: props.backupBucket.bucketName,
+        [FAILURE_BUCKET_ENV.access]: props.backupBucket.bucketName,
+        ...Object.fromEntries(Object.entries(props.typeFailureBuckets ?? {}).map(([type, bucket]) => [FAILURE_BUCKET_ENV[type as LogType], bucket.bucketName])),
         ALBATROSS_FAILURE_PREFIX: DEFAULT_FAILURE_PREFIX,
         // An unavailable domain is retried this long before the attempt fails (and SQS retries the object).
         ALBATROSS_MAX_RETRY_SECONDS: '300',
@@ -117,7 +124,9 @@ export class Backfill extends Construct {
     grantEnrichmentDatabases(this, role, props.enrichment);
     const partition = Stack.of(this).partition;
     this.sourceObjectArns = props.sourceBuckets.map((bucket) => `arn:${partition}:s3:::${bucket}/*`);
-    this.failureObjectArns = [DEFAULT_FAILURE_PREFIX, `errors/${PROCESSING_FAILED}/`, `errors/${OPENSEARCH_FAILED}/`].map((prefix) => props.backupBucket.arnForObjects(`${prefix}*`));
+    const failureBuckets = [props.backupBucket, ...Object.values(props.typeFailureBuckets ?? {}).filter((bucket) => bucket !== props.backupBucket)];
+    this.failureObjectArns = failureBuckets.flatMap((bucket) =>
+      [DEFAULT_FAILURE_PREFIX, `errors/${PROCESSING_FAILED}/`, `errors/${OPENSEARCH_FAILED}/`].map((prefix) => bucket.arnForObjects(`${prefix}*`)));
     role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadAlbLogs', actions: ['s3:GetObject'], resources: this.sourceObjectArns }));
     role.addToPolicy(new iam.PolicyStatement({ sid: 'BulkIndex', actions: ['es:ESHttpPost'], resources: [`${props.domainArn}/_bulk`] }));
     role.addToPolicy(new iam.PolicyStatement({

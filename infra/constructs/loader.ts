@@ -73,6 +73,8 @@ export class Loader extends Construct {
   readonly failurePrefix = DEFAULT_FAILURE_PREFIX;
   /** Every bucket the loader records failures in: the default one first, then each type's own. */
   readonly failureBuckets: s3.IBucket[];
+  /** Connection and health-check logs' failure buckets, when not the access logs' one. */
+  readonly typeFailureBuckets: Partial<Record<Exclude<LogType, 'access'>, s3.IBucket>>;
 
   /** Key prefixes the loader writes failure records under: its own, and in direct delivery Firehose's two error-output types. */
   failurePrefixes(direct: boolean): string[] {
@@ -81,6 +83,7 @@ export class Loader extends Construct {
 
   constructor(scope: Construct, id: string, props: LoaderProps) {
     super(scope, id);
+    this.typeFailureBuckets = { ...props.typeFailureBuckets };
     this.failureBuckets = [props.failureBucket, ...Object.values(props.typeFailureBuckets ?? {}).filter((bucket) => bucket !== props.failureBucket)];
     this.checkpointTable = new dynamodb.Table(this, 'Checkpoints', {
       partitionKey: { name: CHECKPOINT_PARTITION_KEY, type: dynamodb.AttributeType.STRING },

@@ -201,6 +201,24 @@ describe('log types in the stack', () => {
     expect(other.ALBATROSS_HEALTH_FAILURE_BUCKET).toEqual({ Ref: otherBucket('alb-health') });
   });
 
+  it('the backfill worker records each type\'s failures in that type\'s backup bucket too, where its replayer reads', () => {
+    const bucketOf = (indexName: string) => streams(all.json).find((s) => s.config.IndexName === indexName)!.config.S3Configuration.BucketARN['Fn::GetAtt'][0];
+    const worker = Object.values(all.json.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && /backfill worker/i.test(r.Properties.Description ?? ''))!;
+    expect(worker.Properties.Environment.Variables).toMatchObject({
+      ALBATROSS_FAILURE_BUCKET: { Ref: bucketOf('alb-logs') },
+      ALBATROSS_CONNECTION_FAILURE_BUCKET: { Ref: bucketOf('alb-connection') },
+      ALBATROSS_HEALTH_FAILURE_BUCKET: { Ref: bucketOf('alb-health') },
+    });
+    const roleId = worker.Properties.Role['Fn::GetAtt'][0];
+    const writes = Object.values(all.json.Resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((role: any) => role.Ref === roleId))
+      .flatMap((r) => r.Properties.PolicyDocument.Statement)
+      .filter((st: any) => st.Sid === 'RecordFailures');
+    expect(writes).toHaveLength(1);
+    const buckets = new Set(writes[0].Resource.map((r: any) => r['Fn::Join'][1][0]['Fn::GetAtt'][0]));
+    expect([...buckets].sort()).toEqual(['alb-connection', 'alb-health', 'alb-logs'].map(bucketOf).sort());
+  });
+
   it('-c logTypes=health,connection: two streams, the loader without an access-log stream', () => {
     expect(streams(withoutAccess.json).map((s) => s.config.IndexName).sort()).toEqual(['alb-health', 'tls-logs']);
     const environment = loaderEnvironment(withoutAccess.json);
