@@ -551,6 +551,7 @@ export class AlbatrossStack extends Stack {
     this.loader = new Loader(this, 'Loader', {
       queue: this.logSource.queue,
       logBucket: this.logSource.bucket,
+      ...(props.logBucketAccount ? { logBucketOwner: props.logBucketAccount } : {}),
       logKeyPrefix: this.logSource.logKeyPrefix,
       ...(this.delivery
         ? {

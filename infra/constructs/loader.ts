@@ -12,11 +12,14 @@ import type { FunctionNetwork } from './bundled-function.ts';
 import type { LogType } from '../../transform/log-type-names.ts';
 import { DEFAULT_FAILURE_PREFIX } from '../../transform/loader/failures.ts';
 import { FAILURE_BUCKET_ENV } from '../../transform/loader/handler.ts';
+import { BUCKET_OWNER_ENV } from '../../transform/loader/bucket-owner.ts';
 import { OPENSEARCH_FAILED, PROCESSING_FAILED } from '../../transform/firehose-error-record.ts';
 
 export interface LoaderProps {
   readonly queue: sqs.IQueue;
   readonly logBucket: s3.IBucket;
+  /** The log bucket's account when it is not this stack's: the loader's requests name it as ExpectedBucketOwner. */
+  readonly logBucketOwner?: string;
   /** Key prefix the loader may read, e.g. `AWSLogs/`. */
   readonly logKeyPrefix: string;
   /** Firehose delivery: the stream of `streamEnvironment` (by default the access-log stream). */
@@ -113,6 +116,7 @@ export class Loader extends Construct {
             ...Object.fromEntries((props.additionalStreams ?? []).map((stream) => [stream.environment, stream.streamName])),
           }),
       ALBATROSS_CHECKPOINT_TABLE: this.checkpointTable.tableName,
+      ...(props.logBucketOwner ? { [BUCKET_OWNER_ENV.bucket]: props.logBucket.bucketName, [BUCKET_OWNER_ENV.owner]: props.logBucketOwner } : {}),
       [FAILURE_BUCKET_ENV.access]: props.failureBucket.bucketName,
       ...Object.fromEntries(Object.entries(props.typeFailureBuckets ?? {}).map(([type, bucket]) => [FAILURE_BUCKET_ENV[type as LogType], bucket.bucketName])),
       ALBATROSS_FAILURE_PREFIX: DEFAULT_FAILURE_PREFIX,

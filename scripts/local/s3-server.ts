@@ -41,7 +41,15 @@ export interface LocalS3Options {
   buckets?: string[];
   /** Called for every PutObject/CopyObject/POST, as an S3 ObjectCreated notification. */
   onObjectCreated?: (notification: S3EventNotification) => void;
+  /**
+   * The account owning every bucket: a request whose `x-amz-expected-bucket-owner` names another one is refused
+   * with 403 AccessDenied, as S3 does. @default LOCAL_BUCKET_OWNER
+   */
+  bucketOwner?: string;
 }
+
+/** The account the local buckets belong to unless told otherwise. */
+export const LOCAL_BUCKET_OWNER = '123456789012';
 
 export interface LocalS3 { endpoint: string; stop(): Promise<void> }
 
@@ -181,6 +189,15 @@ export async function startLocalS3(options: LocalS3Options = {}): Promise<LocalS
     directory,
     silent: true,
     configureBuckets: (options.buckets ?? []).map((name) => ({ name, configs: [] })),
+  });
+  // First in line, before s3rver's own handlers (Koa composes its middleware list when the server starts).
+  const owner = options.bucketOwner ?? LOCAL_BUCKET_OWNER;
+  (server as unknown as { middleware: unknown[] }).middleware.unshift(async (ctx: { get(header: string): string; status: number; type: string; body: string }, next: () => Promise<void>) => {
+    const expected = ctx.get('x-amz-expected-bucket-owner');
+    if (expected === '' || expected === owner) return next();
+    ctx.status = 403;
+    ctx.type = 'application/xml';
+    ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>';
   });
   const store = (server as unknown as { store: S3rverStore }).store;
   writeObjectsDurably(store);

@@ -110,6 +110,9 @@ describe('ALB log bucket in another account', () => {
       Sid: 'DecryptAlbLogs', Effect: 'Allow', Action: 'kms:Decrypt', Resource: BUCKET_KEY,
       Condition: { StringEquals: { 'kms:ViaService': 's3.eu-west-1.amazonaws.com' } },
     });
+    // Its S3 requests to the bucket name the owner (ExpectedBucketOwner): a bucket re-created by anyone else is refused.
+    const loader = synth.json.Resources[synth.stack.getLogicalId(synth.stack.loader.function.function.node.defaultChild as CfnElement)]!;
+    expect(loader.Properties.Environment.Variables).toMatchObject({ ALBATROSS_LOG_BUCKET: 'central-alb-logs', ALBATROSS_LOG_BUCKET_OWNER: BUCKET_OWNER });
   });
 
   it("outputs the owner's bucket policy statement: the loader may read the ALB prefix, nothing else", () => {

@@ -11,7 +11,8 @@
 // the error log), ALBATROSS_CONNECTION_FAILURE_BUCKET / ALBATROSS_HEALTH_FAILURE_BUCKET (that type's
 // lines instead: its stream's backup bucket, where its replay looks; absent = ALBATROSS_FAILURE_BUCKET), ALBATROSS_MAX_RETRY_SECONDS, ALBATROSS_REQUEUE_MIN_SECONDS /
 // ALBATROSS_REQUEUE_JITTER_SECONDS (how soon an interrupted object's message comes back; see
-// requeue.ts), AWS_ENDPOINT_URL_SQS (the SDK's endpoint override, also used for queue URLs).
+// requeue.ts), AWS_ENDPOINT_URL_SQS (the SDK's endpoint override, also used for queue URLs),
+// ALBATROSS_LOG_BUCKET + ALBATROSS_LOG_BUCKET_OWNER (a log bucket in another account: bucket-owner.ts).
 // The backfill worker is this handler in direct mode with ALBATROSS_BACKFILL_TABLE (the run progress
 // table) and ALBATROSS_MAX_RECEIVE_COUNT (its queue's): it takes the messages of `albatross backfill
 // --on-aws` (transform/backfill/), and its logs and metrics carry the service albatross-backfill.
@@ -27,6 +28,7 @@ import { parseAlbObjectKey } from '../source/s3-key.ts';
 import { CheckpointConflictError, DynamoDbCheckpointStore, MemoryCheckpointStore, type CheckpointStore } from './checkpoint.ts';
 import { LogFailureSink, S3FailureSink, type FailureSink } from './failures.ts';
 import { directDeliveryFromEnvironment, handleDirectObject } from './direct-handler.ts';
+import { BUCKET_OWNER_ENV, expectBucketOwner } from './bucket-owner.ts';
 import type { DirectDelivery } from './direct.ts';
 import { createFirehoseClient } from './firehose-client.ts';
 import { LoadInterruptedError, loadObject, LoadObjectError, ObjectChangedError, type LoadResult, type LoadStats } from './load-object.ts';
@@ -293,6 +295,9 @@ async function dependenciesFromEnvironment(): Promise<LoaderDependencies> {
   const service = backfillTable ? SERVICE_NAMES.backfill : SERVICE_NAMES.loader;
   const logger = createLogger(service);
   const s3 = new S3Client({});
+  const logBucket = process.env[BUCKET_OWNER_ENV.bucket];
+  const logBucketOwner = process.env[BUCKET_OWNER_ENV.owner];
+  if (logBucket && logBucketOwner) expectBucketOwner(s3, logBucket, logBucketOwner);
   // The loader owns retries (only failed records are resent, and they are counted).
   const firehose = createFirehoseClient({ maxAttempts: 1 }, {
     onFastPathOff: (path) => logger.warn('Firehose codec self-check failed: this fast path is off, the SDK\'s generic (slower) path is used', { path }),
