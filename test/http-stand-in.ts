@@ -23,7 +23,8 @@ export async function forwardToEngine(engine: string, request: IncomingMessage, 
 /**
  * The security plugin's REST API (roles, role mappings, authinfo) on loopback, in front of the engine, which
  * has no security plugin: GET answers `{name: ...}` or 404, PUT replaces the whole entry (and refuses the
- * reserved/hidden/static fields, as the plugin does), authinfo reports `callerRoles`. Every other request goes
+ * reserved/hidden/static fields, as the plugin does) for a caller holding all_access or security_manager (403
+ * otherwise), authinfo reports the caller. Every other request goes
  * on to the real engine, so templates and the verification stay real.
  */
 export interface SecurityStandIn {
@@ -58,6 +59,12 @@ export async function startSecurityStandIn(engine: string): Promise<SecurityStan
     }
     const security = /^\/_plugins\/_security\/api\/(roles|rolesmapping)\/([^/?]+)$/.exec(request.url ?? '');
     if (!security) return forwardToEngine(engine, request, raw, response);
+    if (!stand.caller.roles.includes('all_access') && !stand.caller.roles.includes('security_manager')) {
+      // The security API is for security administrators only.
+      response.statusCode = 403;
+      response.end(JSON.stringify({ error: { type: 'security_exception', reason: `no permissions for [] and User [name=${stand.caller.user}]` }, status: 403 }));
+      return;
+    }
     const store = security[1] === 'roles' ? stand.roles : stand.mappings;
     const name = decodeURIComponent(security[2]!);
     if (request.method === 'GET') {

@@ -80,4 +80,12 @@ describe('albatross setup-templates --stack', () => {
     expect(missing.stderr).toContain('Stack with id Nope does not exist');
     expect(security.writes).toEqual([]);
   }, 120_000);
+
+  it('run without the admin rights, it stops at the first security request and says to assume the break-glass role', async () => {
+    security.caller.roles = ['own_index'];
+    const result = await runCli(['setup-templates', '--stack', 'Albatross'], { env: env() });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/\(403\).*assume the stack's break-glass role \(output BreakGlassRoleArn\) with MFA/);
+    expect(security.writes).toEqual([]);
+  }, 120_000);
 });
