@@ -45,8 +45,16 @@ const NODE_DN = 'CN=albatross-secure-node';
 const ADMIN = 'admin';
 const SECURITY_READY_TIMEOUT_MS = 60_000;
 
+export interface SecureStartOptions extends Omit<StartOptions, 'dataDir'> {
+  /**
+   * The plugin's `do_not_fail_on_forbidden` (default false, as the plugin ships): when true, a request over
+   * wildcards or `_all` answers with the indices the user may see instead of 403.
+   */
+  doNotFailOnForbidden?: boolean;
+}
+
 /** Starts OpenSearch with the security plugin (building it on first use); resolves once the admin can sign in. */
-export async function startSecureOpenSearch(options: Omit<StartOptions, 'dataDir'> = {}): Promise<SecureEngine> {
+export async function startSecureOpenSearch(options: SecureStartOptions = {}): Promise<SecureEngine> {
   const java = javaExecutable();
   await checkJava(java);
   await ensureSecureLauncherBuilt();
@@ -57,7 +65,7 @@ export async function startSecureOpenSearch(options: Omit<StartOptions, 'dataDir
     {
       jvmArgs: ['-cp', classPath, MAIN_CLASS],
       args: ['--plugin', SECURITY_PLUGIN],
-      prepareHome: (home) => writeSecurityConfig(home, java, classPath, admin),
+      prepareHome: (home) => writeSecurityConfig(home, java, classPath, admin, options.doNotFailOnForbidden ?? false),
     },
     options,
   );
@@ -163,7 +171,7 @@ async function hashPassword(java: string, classPath: string, password: string): 
 }
 
 /** config/opensearch.yml (security settings) and config/opensearch-security/ (loaded into the security index at the first start). */
-async function writeSecurityConfig(home: string, java: string, classPath: string, admin: Credentials): Promise<void> {
+async function writeSecurityConfig(home: string, java: string, classPath: string, admin: Credentials, doNotFailOnForbidden: boolean): Promise<void> {
   const config = join(home, 'config');
   const security = join(config, 'opensearch-security');
   await mkdir(security, { recursive: true });
@@ -188,6 +196,7 @@ async function writeSecurityConfig(home: string, java: string, classPath: string
       '_meta: {type: config, config_version: 2}',
       'config:',
       '  dynamic:',
+      `    do_not_fail_on_forbidden: ${doNotFailOnForbidden}`,
       '    http: {anonymous_auth_enabled: false}',
       '    authc:',
       '      basic_internal_auth_domain:',
