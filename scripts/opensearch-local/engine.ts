@@ -111,13 +111,24 @@ export async function startOpenSearch(options: StartOptions = {}): Promise<Embed
   await checkJava(java);
   await ensureLauncherBuilt();
   const archived = await exists(CLASS_ARCHIVE);
-  return launch(java, archived ? [`-XX:SharedArchiveFile=${CLASS_ARCHIVE}`] : [], options);
+  return launchEngine(java, { jvmArgs: [...(archived ? [`-XX:SharedArchiveFile=${CLASS_ARCHIVE}`] : []), '-jar', LAUNCHER_JAR] }, options);
 }
 
-async function launch(java: string, extraJvmFlags: string[], options: StartOptions): Promise<EmbeddedEngine> {
+/** One build of the launcher to run (this folder's, or the secure engine's in secure/). */
+export interface Launcher {
+  /** JVM arguments after the common flags that name what to run: `-jar X.jar`, or `-cp … local.albatross.OpenSearchLocal`. */
+  jvmArgs: string[];
+  /** More launcher options, e.g. `--plugin CLASS`. */
+  args?: string[];
+  /** Writes files into the node's home (config/opensearch.yml, certificates) before the JVM starts. */
+  prepareHome?: (home: string) => Promise<void>;
+}
+
+export async function launchEngine(java: string, launcher: Launcher, options: StartOptions): Promise<EmbeddedEngine> {
   const home = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'albatross-opensearch-')));
   await mkdir(home, { recursive: true });
-  const args = [...jvmFlags(), ...extraJvmFlags, '-jar', LAUNCHER_JAR, '--home', home, '--port', String(options.port ?? 0), '--exit-on-stdin-eof'];
+  await launcher.prepareHome?.(home);
+  const args = [...jvmFlags(), ...launcher.jvmArgs, '--home', home, '--port', String(options.port ?? 0), '--exit-on-stdin-eof', ...(launcher.args ?? [])];
   // A temporary home is deleted by the JVM itself after the node closed, even if we die first.
   if (!options.dataDir) args.push('--delete-home-on-exit');
 
@@ -156,15 +167,20 @@ async function launch(java: string, extraJvmFlags: string[], options: StartOptio
   }
 }
 
-function javaExecutable(): string {
+export function javaExecutable(): string {
   if (process.env.OPENSEARCH_JAVA) return process.env.OPENSEARCH_JAVA;
   return process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
 }
 
 /** Runs a short command; ENOENT (not installed) resolves to undefined. */
-async function capture(command: string, args: string[], cwd?: string): Promise<{ code: number | null; output: string } | undefined> {
+export async function capture(
+  command: string,
+  args: string[],
+  cwd?: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; output: string } | undefined> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -174,7 +190,7 @@ async function capture(command: string, args: string[], cwd?: string): Promise<{
 }
 
 /** OpenSearch 2.19 runs on Java 11/17/21; the launcher is compiled for 17, and Java 23+ lost the COMPAT locale data. */
-async function checkJava(java: string): Promise<void> {
+export async function checkJava(java: string): Promise<void> {
   const result = await capture(java, ['-version']);
   if (!result) {
     throw new OpenSearchEngineError(
@@ -200,7 +216,7 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-async function newestMtime(path: string): Promise<number> {
+export async function newestMtime(path: string): Promise<number> {
   const info = await stat(path);
   if (!info.isDirectory()) return info.mtimeMs;
   const entries = await readdir(path);
@@ -232,7 +248,19 @@ async function launcherIsReady(): Promise<boolean> {
  */
 export async function ensureLauncherBuilt(log: (message: string) => void = (m) => process.stderr.write(`${m}\n`)): Promise<void> {
   if (await launcherIsReady()) return;
-  const lock = join(tmpdir(), `albatross-opensearch-build-${Buffer.from(LAUNCHER_DIR).toString('hex').slice(-32)}.lock`);
+  await withBuildLock(LAUNCHER_DIR, async () => {
+    if (await launcherIsReady()) return; // another process built it while we waited
+    if (!(await launcherIsCurrent())) await buildLauncher(log);
+    await trainClassArchive(log);
+  });
+}
+
+/**
+ * Runs `build` holding a lock directory for `dir`, so two processes (say a test run and
+ * `albatross opensearch`) never run Maven on the same target/ at once.
+ */
+export async function withBuildLock(dir: string, build: () => Promise<void>): Promise<void> {
+  const lock = join(tmpdir(), `albatross-opensearch-build-${Buffer.from(dir).toString('hex').slice(-32)}.lock`);
   for (;;) {
     try {
       await mkdir(lock);
@@ -245,9 +273,7 @@ export async function ensureLauncherBuilt(log: (message: string) => void = (m) =
     }
   }
   try {
-    if (await launcherIsReady()) return; // another process built it while we waited
-    if (!(await launcherIsCurrent())) await buildLauncher(log);
-    await trainClassArchive(log);
+    await build();
   } finally {
     await rmdir(lock).catch(() => {});
   }
@@ -291,7 +317,7 @@ async function trainClassArchive(log: (message: string) => void): Promise<void> 
   log('Recording the class-data archive for fast starts (one start and stop of the engine)…');
   const started = Date.now();
   try {
-    const engine = await launch(java, [`-XX:ArchiveClassesAtExit=${partial}`], {});
+    const engine = await launchEngine(java, { jvmArgs: [`-XX:ArchiveClassesAtExit=${partial}`, '-jar', LAUNCHER_JAR] }, {});
     try {
       await exerciseEngine(engine.url);
     } finally {

@@ -36,7 +36,9 @@ import org.opensearch.plugins.Plugin;
  * ephemeral), --cluster-name NAME, --exit-on-stdin-eof (exit when the parent closes
  * our stdin, so the JVM never outlives the process that started it),
  * --delete-home-on-exit (remove the home directory once the node is closed, also when
- * the parent died without cleaning up).
+ * the parent died without cleaning up), --plugin CLASS (one more classpath plugin, required;
+ * repeatable: the secure engine passes the security plugin). Further node settings come from
+ * {@code <home>/config/opensearch.yml} when the caller wrote one there.
  */
 public final class OpenSearchLocal {
 
@@ -102,7 +104,7 @@ public final class OpenSearchLocal {
 
             Environment environment = InternalSettingsPreparer.prepareEnvironment(
                 settings, Map.of(), home.resolve("config"), () -> NODE_NAME);
-            node = new LocalNode(environment, loadPlugins());
+            node = new LocalNode(environment, loadPlugins(options.plugins));
             node.start();
 
             // Ignored as a node setting in 2.x (OpenSearch#20389), honoured as a persistent cluster setting.
@@ -125,7 +127,7 @@ public final class OpenSearchLocal {
     }
 
     @SuppressWarnings("unchecked")
-    private static List<Class<? extends Plugin>> loadPlugins() throws ClassNotFoundException {
+    private static List<Class<? extends Plugin>> loadPlugins(List<String> required) throws ClassNotFoundException {
         List<Class<? extends Plugin>> plugins = new ArrayList<>();
         // Fail loudly: without Netty the node would die later with "Unsupported http.type []".
         plugins.add((Class<? extends Plugin>) Class.forName(REQUIRED_PLUGIN).asSubclass(Plugin.class));
@@ -135,6 +137,9 @@ public final class OpenSearchLocal {
             } catch (ClassNotFoundException absent) {
                 System.err.println("opensearch-local: plugin " + name + " not on the classpath, skipped");
             }
+        }
+        for (String name : required) {
+            plugins.add((Class<? extends Plugin>) Class.forName(name).asSubclass(Plugin.class));
         }
         return plugins;
     }
@@ -185,13 +190,15 @@ public final class OpenSearchLocal {
         return message.replace('\n', ' ').replace('\r', ' ');
     }
 
-    private record Options(Path home, String port, String clusterName, boolean exitOnStdinEof, boolean deleteHomeOnExit) {
+    private record Options(Path home, String port, String clusterName, boolean exitOnStdinEof, boolean deleteHomeOnExit,
+                           List<String> plugins) {
         static Options parse(String[] args) {
             Path home = null;
             String port = "0";
             String clusterName = "albatross-local";
             boolean exitOnStdinEof = false;
             boolean deleteHomeOnExit = false;
+            List<String> plugins = new ArrayList<>();
             for (int i = 0; i < args.length; i++) {
                 switch (args[i]) {
                     case "--home" -> home = Path.of(value(args, ++i, "--home")).toAbsolutePath();
@@ -199,11 +206,12 @@ public final class OpenSearchLocal {
                     case "--cluster-name" -> clusterName = value(args, ++i, "--cluster-name");
                     case "--exit-on-stdin-eof" -> exitOnStdinEof = true;
                     case "--delete-home-on-exit" -> deleteHomeOnExit = true;
+                    case "--plugin" -> plugins.add(value(args, ++i, "--plugin"));
                     default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + " (expected --home DIR, --port N, --cluster-name NAME, --exit-on-stdin-eof, --delete-home-on-exit)");
+                        + " (expected --home DIR, --port N, --cluster-name NAME, --exit-on-stdin-eof, --delete-home-on-exit, --plugin CLASS)");
                 }
             }
-            return new Options(home, port, clusterName, exitOnStdinEof, deleteHomeOnExit);
+            return new Options(home, port, clusterName, exitOnStdinEof, deleteHomeOnExit, List.copyOf(plugins));
         }
 
         private static String value(String[] args, int index, String option) {
