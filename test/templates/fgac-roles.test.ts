@@ -6,8 +6,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Client } from '@opensearch-project/opensearch';
 import { createOpenSearchClient, sendBulk } from '../../templates/opensearch-client.ts';
-import { installTemplates, type InstallReport } from '../../templates/install.ts';
-import { names } from '../../templates/render.ts';
+import { installTemplates, mayInstall, securityIdentity, type InstallReport } from '../../templates/install.ts';
+import { countMappedFields, names, TOTAL_FIELDS_HEADROOM } from '../../templates/render.ts';
+import { configureDomain } from '../../infra/handlers/templates-resource.ts';
+import { SCHEMA_FIELDS } from '../../transform/schema/fields.ts';
+import { buildMappings } from '../../transform/schema/mapping.ts';
 import { BulkBatch, bulkIndex } from '../../transform/bulk-index/bulk.ts';
 import { parseAlbLineToJson } from '../../transform/parser/index.ts';
 import { startSecureOpenSearch, type Credentials, type SecureEngine } from '../../scripts/opensearch-local/secure-engine.ts';
@@ -18,7 +21,9 @@ const prefix = 'fgac-alb';
 // Not under `<prefix>*`, which the Firehose role covers (its pattern has no dash, as in the Firehose guide).
 const otherIndex = 'other-logs';
 const arn = (name: string) => `arn:aws:iam::123456789012:role/${name}`;
-const ROLE_ARNS = { firehose: arn('albatross-firehose'), loader: arn('albatross-loader'), dashboards: arn('albatross-dashboards') };
+const ROLE_ARNS = {
+  firehose: arn('albatross-firehose'), loader: arn('albatross-loader'), dashboards: arn('albatross-dashboards'), installer: arn('albatross-installer'),
+};
 
 let engine: SecureEngine;
 const clients: Client[] = [];
@@ -27,6 +32,7 @@ let firehose: Client;
 let loader: Client;
 let reader: Client;
 let unmapped: Client;
+let installer: Client;
 let firstInstall: InstallReport;
 let secondInstall: InstallReport;
 
@@ -71,7 +77,11 @@ describeEmbedded('FGAC roles on the secure engine', 'the secure engine is embedd
     loader = clientFor(await engine.addUser('loader', [ROLE_ARNS.loader]));
     reader = clientFor(await engine.addUser('dashboards', [ROLE_ARNS.dashboards]));
     unmapped = clientFor(await engine.addUser('stranger', [arn('someone-else')]));
-    const options = { indexPrefix: prefix, replicas: 0, firehoseRoleArn: ROLE_ARNS.firehose, loaderRoleArn: ROLE_ARNS.loader, dashboardsRoleArn: ROLE_ARNS.dashboards };
+    installer = clientFor(await engine.addUser('installer', [ROLE_ARNS.installer]));
+    const options = {
+      indexPrefix: prefix, replicas: 0, firehoseRoleArn: ROLE_ARNS.firehose, loaderRoleArn: ROLE_ARNS.loader, dashboardsRoleArn: ROLE_ARNS.dashboards,
+      installerRoleArn: ROLE_ARNS.installer,
+    };
     firstInstall = await installTemplates(admin, options);
     secondInstall = await installTemplates(admin, options);
     // What the reader reads and the others must not reach, written by the admin.
@@ -85,7 +95,7 @@ describeEmbedded('FGAC roles on the secure engine', 'the secure engine is embedd
     await engine?.stop();
   });
 
-  it('installs the three roles and maps the role ARNs to them, and a second run finds them unchanged', async () => {
+  it('installs the four roles and maps the role ARNs to them, and a second run finds them unchanged', async () => {
     const n = names(prefix);
     const created = firstInstall.steps.filter((s) => s.outcome === 'created').map((s) => s.step);
     expect(created).toEqual(
@@ -97,11 +107,13 @@ describeEmbedded('FGAC roles on the secure engine', 'the secure engine is embedd
         `security role ${n.dashboardsReaderRole}`,
         `role mapping ${n.dashboardsReaderRole} -> ${ROLE_ARNS.dashboards}`,
         `role mapping kibana_user -> ${ROLE_ARNS.dashboards}`,
+        `security role ${n.installerRole}`,
+        `role mapping ${n.installerRole} -> ${ROLE_ARNS.installer}`,
       ]),
     );
     // The plugin answers the roles as they were written, so the installer's comparison holds.
     expect(secondInstall.steps.filter((s) => s.step.startsWith('security role') || s.step.startsWith('role mapping')).map((s) => s.outcome)).toEqual(
-      Array(8).fill('unchanged'),
+      Array(10).fill('unchanged'),
     );
     const authinfo = (await firehose.transport.request({ method: 'GET', path: '/_plugins/_security/authinfo' })).body;
     expect(authinfo.backend_roles).toEqual([ROLE_ARNS.firehose]);
@@ -189,6 +201,48 @@ describeEmbedded('FGAC roles on the secure engine', 'the secure engine is embedd
     expect(await refusal(reader.indices.delete({ index }))).toBe(403);
     expect(await refusal(reader.deleteByQuery({ index, body: { query: { match_all: {} } } }))).toBe(403);
     expect(await refusal(reader.search({ index: otherIndex }))).toBe(403);
+    expect(await count(index)).toBe(3);
+  });
+
+  it('lets the installer, mapped to <prefix>-installer, install the templates and add new schema fields to existing indices', async () => {
+    const n = names(prefix);
+    expect((await securityIdentity(installer)).roles).toEqual([n.installerRole]);
+    expect(mayInstall(await securityIdentity(installer), prefix)).toBe(true);
+    expect(mayInstall(await securityIdentity(unmapped), prefix)).toBe(false);
+    // A daily index of an older schema (no enrichment fields), and no index template yet: all of it the installer's to do.
+    const old = `${prefix}-2025-12-31`;
+    await admin.indices.deleteIndexTemplate({ name: n.indexTemplate });
+    const oldFields = SCHEMA_FIELDS.filter((field) => !/^(source\.geo\.|source\.as\.|user_agent\.(name|version|os\.|device\.))/.test(field.path));
+    await admin.indices.create({
+      index: old,
+      body: { settings: { number_of_replicas: 0, 'index.mapping.total_fields.limit': countMappedFields(buildMappings(oldFields)) + TOTAL_FIELDS_HEADROOM }, mappings: buildMappings(oldFields) as never },
+    });
+    const report = await installTemplates(installer, { indexPrefix: prefix, replicas: 0 });
+    const outcome = (prefixOfStep: string) => report.steps.find((s) => s.step.startsWith(prefixOfStep))?.outcome;
+    expect(outcome('index template')).toBe('created');
+    expect(outcome('mappings of existing')).toBe('updated');
+    expect(report.mappingUpdates.map((u) => u.index)).toEqual([old]);
+    expect(report.verification?.mismatches).toEqual([]);
+    expect(report.steps.filter((s) => /security role|role mapping/.test(s.step))).toEqual([]);
+    // What the stack's custom resource does with it (people administer the domain): install once mapped, else wait.
+    const resource = { Endpoint: 'x', IndexPrefix: prefix, RetentionDays: '30', Replicas: '0', Shards: '', FirehoseRoleArn: ROLE_ARNS.firehose, LoaderRoleArn: '', DashboardsRoleArn: '', DashboardsAdmin: 'false', ManageSecurity: 'false', CodeKey: 'k' };
+    expect((await configureDomain(installer, resource)).status).toBe('installed');
+    expect(await configureDomain(unmapped, resource)).toEqual({ status: 'awaiting-security-setup', identity: 'stranger' });
+  });
+
+  it('keeps the installer out of documents, index deletion and the security configuration: it cannot raise its own rights', async () => {
+    const index = `${prefix}-2026-01-01`;
+    const bulk = await sendBulk(installer, documents(index, 1), 1).then(
+      (answers) => answers.map((i) => i.status),
+      (error) => [(error as { meta?: { statusCode?: number } }).meta?.statusCode],
+    );
+    expect(bulk).toEqual([403]);
+    expect(await refusal(installer.search({ index }))).toBe(403);
+    expect(await refusal(installer.indices.delete({ index }))).toBe(403);
+    expect(await refusal(installer.indices.create({ index: `${prefix}-2026-05-01` }))).toBe(403);
+    expect(await refusal(installer.transport.request({ method: 'GET', path: '/_plugins/_security/api/roles' }))).toBe(403);
+    expect(await refusal(installer.transport.request({ method: 'PUT', path: '/_plugins/_security/api/rolesmapping/all_access', body: { backend_roles: [ROLE_ARNS.installer] } }))).toBe(403);
+    expect(await refusal(installer.transport.request({ method: 'PUT', path: `/_plugins/_security/api/roles/${names(prefix).installerRole}`, body: { cluster_permissions: ['*'] } }))).toBe(403);
     expect(await count(index)).toBe(3);
   });
 
