@@ -546,7 +546,9 @@ export class AlbatrossStack extends Stack {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     });
     // Only what its identity policy allows too: GET (health, blocks) and POST (_bulk).
-    this.searchDomain?.allowHttpMethods(['Get', 'Post'], replayerRole);
+    // Cluster health and write blocks before a replay; the documents through _bulk.
+    this.searchDomain?.allowHttpRequests(['Get'], ['_cluster/*'], replayerRole);
+    this.searchDomain?.allowHttpRequests(['Post'], ['_bulk'], replayerRole);
 
     this.loader = new Loader(this, 'Loader', {
       queue: this.logSource.queue,
@@ -581,7 +583,7 @@ export class AlbatrossStack extends Stack {
     });
     this.logSource.addReader(this.loader.function.role);
     // Direct delivery: `_bulk` only (POST), as its identity policy.
-    if (direct) this.searchDomain?.allowHttpMethods(['Post'], this.loader.function.role);
+    if (direct) this.searchDomain?.allowHttpRequests(['Post'], ['_bulk'], this.loader.function.role);
     const loaderRoleArn = direct ? this.loader.function.role.roleArn : undefined;
 
     this.backfill = new Backfill(this, 'Backfill', {
@@ -602,7 +604,7 @@ export class AlbatrossStack extends Stack {
       logRetention,
       removalPolicy,
     });
-    this.searchDomain?.allowHttpMethods(['Post'], this.backfill.worker.role);
+    this.searchDomain?.allowHttpRequests(['Post'], ['_bulk'], this.backfill.worker.role);
 
 
     this.templates = new TemplatesInstaller(this, 'Templates', {

@@ -86,8 +86,8 @@ export function acknowledgeFindings(stack: AlbatrossStack): void {
   }
 
   const replayerRole = stack.replayer.function.role;
-  acknowledgeWildcards(replayerRole, [`${domainArn}/*`],
-    'The replayer reads cluster health and write blocks (ESHttpGet) and bulk-indexes (ESHttpPost) into daily indices whose names come from the backed-up records; scoped to this one domain.');
+  acknowledgeWildcards(replayerRole, [`${domainArn}/_cluster/*`],
+    'The replayer reads cluster health and the write blocks of its index families (ESHttpGet on _cluster/health and _cluster/state/blocks/<patterns>, whose paths name the patterns); scoped to _cluster/ of this one domain.');
   // One replayer per backup bucket (each stream's), all with this role.
   for (const replayer of stack.replayers) {
     const bucket = replayer.backupBucket;

@@ -113,10 +113,15 @@ export class Replayer extends Construct {
       resources: [props.backupBucket.arnForObjects(`${REPLAYED_PREFIX}*`)],
     }));
     role.addToPolicy(new iam.PolicyStatement({
+      sid: sid('ReadClusterHealth'),
+      // Cluster health and the write blocks of its index families.
+      actions: ['es:ESHttpGet'],
+      resources: [`${props.domain.domainArn}/_cluster/*`],
+    }));
+    role.addToPolicy(new iam.PolicyStatement({
       sid: sid('IndexDocuments'),
-      // GET: cluster health and write blocks; POST: _bulk.
-      actions: ['es:ESHttpGet', 'es:ESHttpPost'],
-      resources: [`${props.domain.domainArn}/*`],
+      actions: ['es:ESHttpPost'],
+      resources: [`${props.domain.domainArn}/_bulk`],
     }));
 
     this.rule = new events.Rule(this, 'Schedule', {

@@ -249,11 +249,19 @@ export class NewSearchDomain extends Construct {
    * identity policy, is what limits it (and FGAC inside the domain limits the paths).
    */
   allowHttpMethods(methods: readonly DomainHttpMethod[], ...principals: iam.IPrincipal[]): void {
+    this.allowHttpRequests(methods, ['*'], ...principals);
+  }
+
+  /**
+   * Like allowHttpMethods, for these paths of the domain only (`_bulk`, `_cluster/*`): for the roles that call a
+   * few APIs, so the access policy itself keeps them from every other one whatever FGAC maps them to.
+   */
+  allowHttpRequests(methods: readonly DomainHttpMethod[], paths: readonly string[], ...principals: iam.IPrincipal[]): void {
     this.domain.addAccessPolicies(
       new iam.PolicyStatement({
         actions: methods.map((method) => `es:ESHttp${method}`),
         principals,
-        resources: [`${this.domain.domainArn}/*`],
+        resources: paths.map((path) => `${this.domain.domainArn}/${path}`),
       }),
     );
   }

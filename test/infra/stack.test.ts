@@ -350,20 +350,27 @@ describe('OpenSearch domain', () => {
     });
   });
 
-  it('its access policy names exactly the Firehose, installer (master), Dashboards, admin, break-glass, replayer and backfill worker roles, each with only the HTTP methods it uses', () => {
+  it('its access policy names exactly the Firehose, installer, Dashboards, admin, break-glass, replayer and backfill worker roles, each with only the HTTP methods (and paths) it uses', () => {
     const policy = findResource(synth.json, 'Custom::OpenSearchAccessPolicy');
     const create = policy.resource.Properties.Create['Fn::Join'][1] as any[];
     const text = create.map((part) => (typeof part === 'string' ? part : `<${part['Fn::GetAtt']?.[0] ?? part.Ref}>`)).join('');
     const accessPolicy = JSON.parse(JSON.parse(text).parameters.AccessPolicies);
     const roleId = (prefix: string) => `<${findResource(synth.json, 'AWS::IAM::Role', (p) => p.Description?.startsWith(prefix)).id}>`;
     const methodsOf = new Map<string, string[]>();
+    const pathsOf = new Map<string, string[]>();
     for (const statement of accessPolicy.Statement) {
       expect(statement.Effect).toBe('Allow');
-      expect(statement.Resource).toMatch(/\/\*$/);
       for (const principal of [statement.Principal.AWS].flat()) {
         methodsOf.set(principal, [...(methodsOf.get(principal) ?? []), ...[statement.Action].flat()].sort());
+        const paths = [statement.Resource].flat().map((resource: string) => resource.replace(/^<[^>]+>\//, ''));
+        for (const action of [statement.Action].flat()) pathsOf.set(`${principal} ${action}`, paths);
       }
     }
+    // The roles that call a few APIs reach only those paths.
+    expect(pathsOf.get(`${roleId('Albatross: backfill worker')} es:ESHttpPost`)).toEqual(['_bulk']);
+    expect(pathsOf.get(`${roleId('Albatross: replays documents')} es:ESHttpPost`)).toEqual(['_bulk']);
+    expect(pathsOf.get(`${roleId('Albatross: replays documents')} es:ESHttpGet`)).toEqual(['_cluster/*']);
+    expect(pathsOf.get(`${roleId('Albatross: Firehose delivery')} es:ESHttpPost`)).toEqual(['*']);
     expect(Object.fromEntries(methodsOf)).toEqual({
       [roleId('Albatross: Firehose delivery')]: ['es:ESHttpGet', 'es:ESHttpPost', 'es:ESHttpPut'],
       [roleId('Albatross: installs index templates')]: ['es:ESHttpGet', 'es:ESHttpHead', 'es:ESHttpPost', 'es:ESHttpPut'],

@@ -54,7 +54,7 @@ describe('Replayer', () => {
     expect(fn.resource.DependsOn).toContain(templates.id);
   });
 
-  it('has exactly the rights it needs: list, read, rewrite and delete under the delivery-failure prefix, write under errors/replayed/, GET and POST on the domain', () => {
+  it('has exactly the rights it needs: list, read, rewrite and delete under the delivery-failure prefix, write under errors/replayed/, GET on _cluster/* and POST on _bulk', () => {
     const backup = findResource(synth.json, 'AWS::S3::Bucket', (_p, id) => id.includes('Backup')).id;
     const domain = findResource(synth.json, 'AWS::OpenSearchService::Domain').id;
     const objects = (prefix: string) => ({ 'Fn::Join': ['', [arnOf(backup), `/${prefix}`]] });
@@ -63,7 +63,8 @@ describe('Replayer', () => {
       { Sid: 'ListDeliveryFailures', Effect: 'Allow', Action: 's3:ListBucket', Resource: arnOf(backup), Condition: { StringLike: { 's3:prefix': ['errors/AmazonOpenSearchService-failed/*'] } } },
       { Sid: 'ReplayDeliveryFailures', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: objects('errors/AmazonOpenSearchService-failed/*') },
       { Sid: 'MoveAsideReplayed', Effect: 'Allow', Action: 's3:PutObject', Resource: objects('errors/replayed/*') },
-      { Sid: 'IndexDocuments', Effect: 'Allow', Action: ['es:ESHttpGet', 'es:ESHttpPost'], Resource: { 'Fn::Join': ['', [arnOf(domain), '/*']] } },
+      { Sid: 'ReadClusterHealth', Effect: 'Allow', Action: 'es:ESHttpGet', Resource: { 'Fn::Join': ['', [arnOf(domain), '/_cluster/*']] } },
+      { Sid: 'IndexDocuments', Effect: 'Allow', Action: 'es:ESHttpPost', Resource: { 'Fn::Join': ['', [arnOf(domain), '/_bulk']] } },
     ]);
     // The rest: writing its own log group.
     const others = roleStatements(replayerRoleId()).filter((s) => s.Sid === undefined);
