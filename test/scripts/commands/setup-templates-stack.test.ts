@@ -11,13 +11,14 @@ import { SECURITY_SETUP_OUTPUT, type SecuritySetup } from '../../../templates/se
 const role = (name: string) => `arn:aws:iam::123456789012:role/Albatross-${name}`;
 const prefix = `t7-stack-${process.pid}`;
 const healthPrefix = `t7h-stack-${process.pid}`;
+// The stack of the test without admin rights: its own family, so the tests do not see each other's templates.
+const otherPrefix = `t7n-stack-${process.pid}`;
 let security: SecurityStandIn;
 let cloudFormation: CloudFormationStandIn;
 
-function setup(endpoint: string): SecuritySetup {
+function setup(endpoint: string, families: SecuritySetup['families']): SecuritySetup {
   return {
-    version: 1, endpoint, retentionDays: 14, replicas: 0,
-    families: [{ logType: 'access', indexPrefix: prefix, firehoseRoleArn: role('firehose') }, { logType: 'health', indexPrefix: healthPrefix, firehoseRoleArn: role('health-firehose') }],
+    version: 1, endpoint, retentionDays: 14, replicas: 0, families,
     replayerRoleArn: role('replayer'), backfillRoleArn: role('backfill'), dashboardsRoleArn: role('dashboards'),
     adminRoleArns: [role('admins'), role('break-glass')], installerRoleArn: role('installer'),
   };
@@ -26,7 +27,12 @@ function setup(endpoint: string): SecuritySetup {
 beforeAll(async () => {
   security = await startSecurityStandIn(process.env.OPENSEARCH_URL!);
   cloudFormation = await startCloudFormationStandIn({
-    Albatross: { [SECURITY_SETUP_OUTPUT]: JSON.stringify(setup(security.endpoint)) },
+    Albatross: {
+      [SECURITY_SETUP_OUTPUT]: JSON.stringify(setup(security.endpoint, [
+        { logType: 'access', indexPrefix: prefix, firehoseRoleArn: role('firehose') }, { logType: 'health', indexPrefix: healthPrefix, firehoseRoleArn: role('health-firehose') },
+      ])),
+    },
+    Other: { [SECURITY_SETUP_OUTPUT]: JSON.stringify(setup(security.endpoint, [{ logType: 'access', indexPrefix: otherPrefix, firehoseRoleArn: role('firehose') }])) },
     Old: { DomainEndpoint: 'https://search-old.eu-west-1.es.amazonaws.com' },
   });
 });
@@ -34,7 +40,7 @@ afterAll(async () => {
   await security.close();
   await cloudFormation.close();
   const base = process.env.OPENSEARCH_URL!;
-  for (const p of [prefix, healthPrefix]) {
+  for (const p of [prefix, healthPrefix, otherPrefix]) {
     await fetch(`${base}/_index_template/${p}`, { method: 'DELETE' });
     for (const name of [`${p}-settings`, `${p}-mappings`]) await fetch(`${base}/_component_template/${name}`, { method: 'DELETE' });
   }
@@ -83,7 +89,7 @@ describe('albatross setup-templates --stack', () => {
 
   it('run without the admin rights, it stops at the first security request and says to assume the break-glass role', async () => {
     security.caller.roles = ['own_index'];
-    const result = await runCli(['setup-templates', '--stack', 'Albatross'], { env: env() });
+    const result = await runCli(['setup-templates', '--stack', 'Other'], { env: env() });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/\(403\).*assume the stack's break-glass role \(output BreakGlassRoleArn\) with MFA/);
     expect(security.writes).toEqual([]);
