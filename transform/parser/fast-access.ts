@@ -85,7 +85,7 @@ let src: Buffer = Buffer.alloc(0);
  */
 // Four bytes at a time (SWAR, as in "Bit Twiddling Hacks"): whether any byte of the int32 x is
 // below 0x20, above 0x7e, a backslash, a quote (and for a bare token, a space); the scan then
-// looks at those four bytes one by one. Exact about "any"; which byte is left to the byte loop.
+// takes the lowest flagged byte, which is always a real one.
 const ONES = 0x01010101;
 const HIGHS = 0x80808080 | 0;
 function zeroByte(x: number): number {
@@ -99,46 +99,55 @@ function bareStop(x: number): number {
 }
 
 function tokenizeBytes(start: number, end: number): boolean {
-  count = 0;
+  const bytes = src;
+  const view = srcView;
+  let n = 0;
   let i = start;
   while (i < end) {
-    const kind = CLASS[src[i]!]!;
-    if (kind === 1) {
+    const c = bytes[i]!;
+    if (c === 32) {
       i++;
       continue;
     }
-    if (count === MAX_TOKENS) return false;
-    if (kind === 2) {
+    if (n === MAX_TOKENS) return false;
+    if (c === 34) {
       let close = i + 1;
-      while (close + 4 <= end && (quotedStop(srcView.getInt32(close, true)) === 0)) close += 4;
-      for (; close < end; close++) {
-        const k = CLASS[src[close]!]!;
-        if (k === 2) break;
-        if (k === 3) return false;
+      for (; close + 4 <= end; close += 4) {
+        const stops = quotedStop(view.getInt32(close, true));
+        // (the lowest flagged byte is a real one: false positives only ever sit above a real one)
+        if (stops !== 0) {
+          close += (31 - Math.clz32(stops & -stops)) >>> 3;
+          break;
+        }
       }
-      if (close === end) return false;
-      starts[count] = i + 1;
-      ends[count] = close;
-      quoted[count] = 1;
-      count++;
+      for (; close < end; close++) if (CLASS[bytes[close]!]! >= 2) break;
+      if (close === end || bytes[close] !== 34) return false;
+      starts[n] = i + 1;
+      ends[n] = close;
+      quoted[n] = 1;
+      n++;
       i = close + 1;
-      if (i < end && src[i] !== 32) return false;
+      if (i < end && bytes[i] !== 32) return false;
       continue;
     }
-    if (kind === 3) return false;
+    if (CLASS[c] !== 0) return false;
     let stop = i + 1;
-    while (stop + 4 <= end && (bareStop(srcView.getInt32(stop, true)) === 0)) stop += 4;
-    for (; stop < end; stop++) {
-      const k = CLASS[src[stop]!]!;
-      if (k === 1) break;
-      if (k !== 0) return false;
+    for (; stop + 4 <= end; stop += 4) {
+      const stops = bareStop(view.getInt32(stop, true));
+      if (stops !== 0) {
+        stop += (31 - Math.clz32(stops & -stops)) >>> 3;
+        break;
+      }
     }
-    starts[count] = i;
-    ends[count] = stop;
-    quoted[count] = 0;
-    count++;
+    for (; stop < end; stop++) if (CLASS[bytes[stop]!]! !== 0) break;
+    if (stop < end && bytes[stop] !== 32) return false;
+    starts[n] = i;
+    ends[n] = stop;
+    quoted[n] = 0;
+    n++;
     i = stop + 1;
   }
+  count = n;
   return true;
 }
 
@@ -645,11 +654,12 @@ let eventIdOffset = -1;   // with a source, event.id is its prefix and then the 
  * back, so the next piece overwrites them (and the caller leaves room for them at the end).
  */
 function copyBytes(p: number, view: DataView, bytes: Buffer, from: number, to: number): number {
+  const target = outView;
   if (to + 3 < view.byteLength) {
-    for (let k = 0; from + k < to; k += 4) outView.setInt32(p + k, view.getInt32(from + k, true), true);
+    for (let k = 0; from + k < to; k += 4) target.setInt32(p + k, view.getInt32(from + k, true), true);
     return p + to - from;
   }
-  for (; from + 4 <= to; from += 4, p += 4) outView.setInt32(p, view.getInt32(from, true), true);
+  for (; from + 4 <= to; from += 4, p += 4) target.setInt32(p, view.getInt32(from, true), true);
   for (; from < to; from++, p++) out[p] = bytes[from]!;
   return p;
 }
@@ -671,7 +681,9 @@ function put(p: number, piece: number): number {
   // (the constants end in padding: whole int32s never read past them)
   const from = piece >>> 12;
   const to = from + (piece & 4095);
-  for (let k = 0; from + k < to; k += 4) outView.setInt32(p + k, constantsView.getInt32(from + k, true), true);
+  const target = outView;
+  const view = constantsView;
+  for (let k = 0; from + k < to; k += 4) target.setInt32(p + k, view.getInt32(from + k, true), true);
   return p + (piece & 4095);
 }
 
@@ -701,8 +713,17 @@ function putInteger(p: number, value: number): number {
   return p + digits;
 }
 
-/** The value of a string or number slot. */
-function value(p: number, slot: number): number {
+/**
+ * A field: its prefix piece, then the value of a string or number slot. One function for both
+ * (the generated writer is too large for V8 to inline into, so each call is a real one).
+ */
+function field(p: number, piece: number, slot: number): number {
+  const target = outView;
+  const pieceFrom = piece >>> 12;
+  const pieceTo = pieceFrom + (piece & 4095);
+  const view = constantsView;
+  for (let k = 0; pieceFrom + k < pieceTo; k += 4) target.setInt32(p + k, view.getInt32(pieceFrom + k, true), true);
+  p += piece & 4095;
   const kind = KIND[slot]!;
   if (kind === RANGE) return copyBytes(p, srcView, src, FROM[slot]!, TO[slot]!);
   if (kind === BYTES) {
@@ -744,9 +765,9 @@ const BYTE_DIALECT: WriterDialect = {
     } else if (field.type === 'geo_point') {
       write = 'throw new Error("enrichment is not on the byte path");';
     } else if (jsTypeOf(field.type) === 'number') {
-      write = `p = value(put(p, ${prefix(jsonKey)}), ${slot}); st = ${TAIL.none};`;
+      write = `p = field(p, ${prefix(jsonKey)}, ${slot}); st = ${TAIL.none};`;
     } else {
-      write = `p = value(put(p, ${prefix(`${jsonKey}"`)}), ${slot}); st = ${TAIL.quote};`;
+      write = `p = field(p, ${prefix(`${jsonKey}"`)}, ${slot}); st = ${TAIL.quote};`;
     }
     return `if (K[${slot}] !== 0) {\n  ${write}\n  ${open}\n}\n`;
   },
@@ -759,10 +780,10 @@ const finals = generated.finals.map(constantPiece);
 const brace = constantPiece('{');
 constants = Buffer.from(`${constantTexts.join('')}\u0000\u0000\u0000\u0000`, 'utf8');
 constantsView = viewOf(constants);
-const writeRecord = new Function('tables', 'finals', 'brace', 'K', 'put', 'value', 'items',
+const writeRecord = new Function('tables', 'finals', 'brace', 'K', 'put', 'field', 'items',
   `${generated.tables.map((_, i) => `const t${i} = tables[${i}];`).join('\n')}\n` +
   `return function writeBytes(p) {\nlet st = 0;\nlet o0 = false;\np = put(p, brace);\n${generated.body}return put(p, finals[st]);\n};`,
-)(generated.tables, finals, brace, KIND, put, value, items) as ByteWriter;
+)(generated.tables, finals, brace, KIND, put, field, items) as ByteWriter;
 
 /** The longest the constant pieces of one document can be: every table's longest piece, the opening brace and the longest final. */
 const CONSTANT_BYTES = 1 + generated.tables.reduce((sum, table) => sum + Math.max(...table.map((piece) => (piece as number) & 4095)), 0) +
