@@ -20,7 +20,7 @@ import { unwrapErrorRecord } from '../../transform/firehose-error-record.ts';
 import { parseEnrichSetting } from '../../transform/enrich/settings.ts';
 import type { Enricher } from '../../transform/enrich/index.ts';
 import type { LineSource } from '../../transform/parser/index.ts';
-import { FALLBACK, maxDocumentBytes, writeAccessJson } from '../../transform/parser/fast-access.ts';
+import { FALLBACK, lastDocumentTagged, maxDocumentBytes, writeAccessJson } from '../../transform/parser/fast-access.ts';
 import { LOG_TYPE_SPECS, LOG_TYPES, logTypeOfKey, logTypeOfLine, type LogType } from '../../transform/log-types.ts';
 import { ENRICH_OPTION_HELP, enrichSetting, logTypeOrAuto } from './option-values.ts';
 import { gunzipIfCompressed } from '../decompress.ts';
@@ -297,6 +297,7 @@ export async function parseStream(
         if (bytePath && (requested === 'access' || fileType === 'access') && documents.addAccessDocument(line, source)) {
           stats.documents++;
           stats.byType.access++;
+          if (lastDocumentTagged()) stats.tagged++;
           continue;
         }
         let text = lineText(line);

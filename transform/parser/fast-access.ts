@@ -9,7 +9,8 @@
 //
 // It takes only the lines whose document it can write exactly as parseAlbLineToJson does: ASCII
 // without control characters or backslashes (no escapes to decode or write), the known fields
-// only, every value well formed (nothing to tag), no enrichment or event.original. Anything else
+// only, every value well formed (the one tag written here: an address that is no IP), no enrichment
+// or event.original. Anything else
 // returns FALLBACK and the caller parses that line with parseAlbLineToJson: the two must give the
 // same bytes, which test/transform/parser/fast-access.test.ts checks line by line.
 import { hash } from 'node:crypto';
@@ -24,6 +25,11 @@ import { isIp, MAX_INTEGER, readTimestamp } from './values.ts';
 
 /** The line needs the string parser (parseAlbLineToJson). */
 export const FALLBACK = -1;
+
+/** Whether the last document writeAccessJson wrote carries tags (as parseAlbLineToJson's `tagged`). */
+export function lastDocumentTagged(): boolean {
+  return tags !== 0;
+}
 
 // ---- The record: per schema slot, what the writer copies ----
 
@@ -61,6 +67,17 @@ const TLS = bytesOf('tls');
 const SSL = bytesOf('ssl');
 /** `TLSv1` → `1.0`: a version without a dot gets `.0` (single digits only; others take the string path). */
 const DIGIT_DOT_ZERO = Array.from({ length: 10 }, (_, digit) => bytesOf(`${digit}.0`));
+
+// Tags the byte path writes itself: an address that is no IP (an anonymised client such as
+// `12.34.178.90.32`, common in some logs); any other tag sends the line to the string path. The
+// string parser tags in field order, which is this order.
+const SOURCE_IP_TAG = 1;
+const BACKEND_IP_TAG = 2;
+const NODE_IP_TAG = 4;
+const TAG_NAMES = ['malformed_source.ip', 'malformed_aws.elb.backend.ip', 'malformed_aws.elb.node.ip'];
+/** By bit set: the items of the tags array between its first and last quote. */
+const TAG_LISTS = Array.from({ length: 8 }, (_, bits) => bytesOf(TAG_NAMES.filter((_, i) => (bits & (1 << i)) !== 0).join('","')));
+let tags = 0;
 
 // ---- The line's tokens ----
 
@@ -284,8 +301,8 @@ function isIpAt(from: number, to: number): boolean {
   return indexOfByte(58, from, to) === -1 ? isIPv4At(from, to) : isIp(src.toString('latin1', from, to));
 }
 
-/** Token i as `host:port` (hostPort in index.ts): the host into ipSlot (and addressSlot), the port into portSlot. */
-function hostPort(i: number, ipSlot: number, portSlot: number, addressSlot: number): boolean {
+/** Token i as `host:port` (hostPort in index.ts): the host into ipSlot (and addressSlot), the port into portSlot; a host that is no IP is tagged. */
+function hostPort(i: number, ipSlot: number, portSlot: number, addressSlot: number, ipTag: number): boolean {
   const start = starts[i]!;
   const end = ends[i]!;
   const colon = lastIndexOfByte(58, start, end);
@@ -296,9 +313,9 @@ function hostPort(i: number, ipSlot: number, portSlot: number, addressSlot: numb
     from++;
     to--;
   }
-  if (!isIpAt(from, to)) return false;
-  setRange(ipSlot, from, to);
-  if (addressSlot !== -1) setRange(addressSlot, from, to);
+  if (isIpAt(from, to)) setRange(ipSlot, from, to);
+  else tags |= ipTag;
+  if (addressSlot !== -1 && to > from) setRange(addressSlot, from, to);
   return unsigned(portSlot, colon + 1, end, 65535);
 }
 
@@ -560,13 +577,14 @@ function read(start: number, end: number, source: SourceBytes | undefined, offse
   const endTime = timeOfDay(starts[1]!, ends[1]!);
   if (endTime < 0) return false;
   KIND.fill(ABSENT);
+  tags = 0;
   setRange(S['@timestamp'], starts[1]!, ends[1]!);
 
   // fields 1-12
   text(0, S['aws.elb.type']);
   text(2, S['aws.elb.name']);
-  if (!absent(3) && !hostPort(3, S['source.ip'], S['source.port'], S['source.address'])) return false;
-  if (!absent(4) && !hostPort(4, S['aws.elb.backend.ip'], S['aws.elb.backend.port'], -1)) return false;
+  if (!absent(3) && !hostPort(3, S['source.ip'], S['source.port'], S['source.address'], SOURCE_IP_TAG)) return false;
+  if (!absent(4) && !hostPort(4, S['aws.elb.backend.ip'], S['aws.elb.backend.port'], -1, BACKEND_IP_TAG)) return false;
   if (!time(5, S['aws.elb.request_processing_time.sec']) || !time(6, S['aws.elb.backend_processing_time.sec']) ||
       !time(7, S['aws.elb.response_processing_time.sec'])) return false;
   if (!absent(8)) {
@@ -616,9 +634,10 @@ function read(start: number, end: number, source: SourceBytes | undefined, offse
   if (count > 31) text(31, S['aws.elb.transformed_uri']);
   if (count > 32) text(32, S['aws.elb.request_transform_status']);
   if (count > 33 && !absent(33)) {
-    if (!isIpAt(starts[33]!, ends[33]!)) return false;
-    setRange(S['aws.elb.node.ip'], starts[33]!, ends[33]!);
+    if (isIpAt(starts[33]!, ends[33]!)) setRange(S['aws.elb.node.ip'], starts[33]!, ends[33]!);
+    else tags |= NODE_IP_TAG;
   }
+  if (tags !== 0) setBytes(S['tags'], TAG_LISTS[tags]!);
 
   // readSource (index.ts)
   if (source === undefined) {
@@ -737,6 +756,7 @@ const ITEM_SEPARATOR = constantPiece('","');
 
 /** The items of a list slot between the array's first and last quote: `a","b` (`-` and empty items left out). */
 function items(p: number, slot: number): number {
+  if (KIND[slot] === BYTES) return putPiece(p, VALUE_BYTES[slot]!);   // tags
   const end = TO[slot]!;
   const separator = LIST_SEPARATOR[slot]!;
   let first = true;
@@ -760,7 +780,7 @@ const BYTE_DIALECT: WriterDialect = {
   field(slot: number, field: SchemaField, jsonKey: string, prefix: (keyText: string) => string, open: string): string {
     let write: string;
     if ('array' in field && field.array) {
-      // (a list slot always has an item; tags, the other array, are never set here)
+      // (a list slot always has an item; so does tags when set)
       write = `p = items(put(p, ${prefix(`${jsonKey}["`)}), ${slot}); st = ${TAIL.quoteBracket};`;
     } else if (field.type === 'geo_point') {
       write = 'throw new Error("enrichment is not on the byte path");';

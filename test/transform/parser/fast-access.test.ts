@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { generateObjects } from '../../../scripts/local/generator.ts';
-import { FALLBACK, maxDocumentBytes, writeAccessJson } from '../../../transform/parser/fast-access.ts';
+import { FALLBACK, lastDocumentTagged, maxDocumentBytes, writeAccessJson } from '../../../transform/parser/fast-access.ts';
 import { parseAlbLineToJson, type LineSource } from '../../../transform/parser/index.ts';
 import { corpusLine } from '../../corpus.ts';
 import { accessLogLines } from '../../samples.ts';
@@ -18,7 +18,7 @@ const S3_KEY = 'AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2024/01/15/'
 /** No source (event.id from the line), a file (no account or region: those come from the ARN), an S3 object (offset beyond 2^31). */
 const SOURCES: (LineSource | undefined)[] = [undefined, { key: '/var/log/alb/mix.log', offset: 12_345 }, { bucket: 'logs', key: S3_KEY, offset: 2 ** 40 + 7 }];
 
-interface Counts { fast: number; fallback: number }
+interface Counts { fast: number; fallback: number; tagged: number }
 
 /** The fields of a line (a quoted one as it is written, quotes included): join them with spaces for the line again. */
 function tokens(line: string): string[] {
@@ -48,12 +48,13 @@ function check(text: string | Buffer, source: LineSource | undefined, counts: Co
   expect(expected.kind, data.toString('utf8', start, end)).toBe('document');
   if (expected.kind !== 'document') return;
   expect(out.toString('utf8', 5, written), data.toString('utf8', start, end)).toBe(expected.json);
-  expect(expected.tagged).toBe(false);
+  expect(lastDocumentTagged()).toBe(expected.tagged);
+  if (expected.tagged) counts.tagged++;
   expect(out.subarray(0, 5).every((byte) => byte === 0x23)).toBe(true);
 }
 
 function checkAll(lines: readonly string[]): Counts {
-  const counts = { fast: 0, fallback: 0 };
+  const counts = { fast: 0, fallback: 0, tagged: 0 };
   for (const source of SOURCES) for (const line of lines) check(line, source, counts);
   return counts;
 }
@@ -65,14 +66,15 @@ describe('the byte path for access-log lines', () => {
     // escapes, unknown fields, malformed values and IPv6 hosts with odd shapes go the string path
     expect(counts.fast).toBeGreaterThan(lines.length);
     expect(counts.fallback).toBeGreaterThan(0);
+    expect(counts.tagged).toBeGreaterThan(0);   // an anonymised (5-octet) client address, written by the byte path
     // the last line of an input (no bytes after it in its buffer)
-    const alone = { fast: 0, fallback: 0 };
+    const alone = { fast: 0, fallback: 0, tagged: 0 };
     for (const line of lines) check(line, SOURCES[1], alone, true);
     expect(alone.fast).toBe(counts.fast / SOURCES.length);
   });
 
   it('gives the string parser\'s bytes for the generator\'s objects, malformed and empty lines included', () => {
-    const counts = { fast: 0, fallback: 0 };
+    const counts = { fast: 0, fallback: 0, tagged: 0 };
     let lines = 0;
     for (const object of generateObjects({ lines: 3000, days: 2, seed: 19, files: 3, badLines: 40, emptyLines: 15 })) {
       const body = gunzipSync(object.body);
@@ -90,7 +92,7 @@ describe('the byte path for access-log lines', () => {
   });
 
   it('gives the string parser\'s bytes for generated lines of every field kind', () => {
-    const counts = { fast: 0, fallback: 0 };
+    const counts = { fast: 0, fallback: 0, tagged: 0 };
     // half of them as most real lines are (byte counts of up to 15 digits, an ASCII user agent), which the byte path takes
     const usual = fc.tuple(lineArbitrary, fc.nat(), fc.nat(), fc.constantFrom('-', 'curl/8.5.0', 'Mozilla/5.0 (X11; Linux x86_64)', ''))
       .map(([l, received, sent, userAgent]) => ({ ...l, received, sent, userAgent }));
@@ -136,7 +138,7 @@ describe('the byte path for access-log lines', () => {
   });
 
   it('gives the string parser\'s bytes for mutated lines and random bytes', () => {
-    const counts = { fast: 0, fallback: 0 };
+    const counts = { fast: 0, fallback: 0, tagged: 0 };
     const real = accessLogLines();
     const shapes = ['0.0000001', '.5', '0400', 'TLSv1', 'TLSv12', 'SSLv3', 'tlsv1.2', 'HTTPS://A.example/', '"GET HTTP://x.example:80/ HTTP/1.1"', 'arn:aws:x::1:y',
       'arn:aws:elasticloadbalancing:us-east-1::targetgroup/x/1', '"forward,,-,redirect"', '"- -"', '""', '"1.2.3.4:80 - 5.6.7.8:81"', '[1.2.3.4]:80', '[::1]:80', '::1:80'];
@@ -152,8 +154,8 @@ describe('the byte path for access-log lines', () => {
   });
 
   it('leaves lines to the string path when the source\'s path needs JSON escaping', () => {
-    const counts = { fast: 0, fallback: 0 };
+    const counts = { fast: 0, fallback: 0, tagged: 0 };
     for (const line of accessLogLines()) check(line, { key: 'logs/"odd"\\name.log', offset: 1 }, counts);
-    expect(counts).toEqual({ fast: 0, fallback: accessLogLines().length });
+    expect(counts).toEqual({ fast: 0, fallback: accessLogLines().length, tagged: 0 });
   });
 });
