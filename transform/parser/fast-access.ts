@@ -810,11 +810,15 @@ const CONSTANT_BYTES = 1 + generated.tables.reduce((sum, table) => sum + Math.ma
   Math.max(...finals.map((piece) => piece & 4095));
 
 /**
- * Room `writeAccessJson` may need after `at` for a line of `lineBytes` bytes: the constant pieces
- * and each byte of the line at most four times (the request is url.original, and again its parts).
+ * Room `writeAccessJson` may need after `at` for a line of `lineBytes` bytes: the constant pieces,
+ * each byte of the line at most twice (url.original and its parts; source.address and source.ip;
+ * an ARN and the region and account in it; a list's items and their separators), the source's
+ * strings (the path holds bucket and key, UTF-8: up to 3 bytes a character) and, in the margin,
+ * the short values (tags, outcome, digits, the three bytes a copy may run over).
  */
 export function maxDocumentBytes(lineBytes: number, source: LineSource | undefined): number {
-  return CONSTANT_BYTES + 4 * lineBytes + (source === undefined ? 0 : 6 * source.key.length + 200) + 200;
+  const sourceBytes = source === undefined ? 0 : 3 * (2 * source.key.length + (source.bucket?.length ?? 0) + 8);
+  return CONSTANT_BYTES + 2 * lineBytes + sourceBytes + 512;
 }
 
 /** Trailing characters trimLine (index.ts) removes: LF, CR, space, tab. */
