@@ -213,8 +213,8 @@ async function* splitLines(input: AsyncIterable<Buffer>, decode: boolean): Async
         start = data.indexOf(10) + 1;
         batch.push(tooLongLine(discardHead, discardOffset));
       }
-      // Decode complete lines a block at a time, then split the string: one native call per block
-      // instead of one per line. Blocks of at most DECODE_BYTES (a whole 256 KiB chunk as one
+      // Unless the byte path reads them as bytes, decode complete lines a block at a time, then
+      // split the string: one native call per block instead of one per line. Blocks of at most DECODE_BYTES (a whole 256 KiB chunk as one
       // string would be a large object in V8, mapped and unmapped per chunk: a page fault per 4 KiB,
       // measured as most of the process's system time). Byte offsets follow from string lengths only
       // when every byte is ASCII; otherwise (multi-byte or invalid UTF-8) decode line by line.

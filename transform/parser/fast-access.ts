@@ -9,10 +9,11 @@
 //
 // It takes only the lines whose document it can write exactly as parseAlbLineToJson does: ASCII
 // without control characters or backslashes (no escapes to decode or write), the known fields
-// only, every value well formed (the one tag written here: an address that is no IP), no enrichment
-// or event.original. Anything else
-// returns FALLBACK and the caller parses that line with parseAlbLineToJson: the two must give the
-// same bytes, which test/transform/parser/fast-access.test.ts checks line by line.
+// only, every value well formed (the one tag written here: an address that is no IP), no
+// enrichment or event.original. Anything else returns FALLBACK and the caller parses that line
+// with parseAlbLineToJson: the two must give the same bytes, which
+// test/transform/parser/fast-access.test.ts checks line by line. The readers mirror the string
+// parser's (index.ts, values.ts, request.ts) over bytes; each says which one it mirrors.
 import { hash } from 'node:crypto';
 import type { SchemaField } from '../schema/fields.ts';
 import { jsTypeOf } from '../schema/fields.ts';
@@ -95,11 +96,6 @@ const quoted = new Uint8Array(MAX_TOKENS);
 let count = 0;
 let src: Buffer = Buffer.alloc(0);
 
-/**
- * Splits src[start, end) like tokenize() (tokenizer.ts); false for what the byte path leaves to the
- * string path: more tokens than known fields, a quote glued to the next token, in a bare token or
- * never closed, and any byte of class 3.
- */
 // Four bytes at a time (SWAR, as in "Bit Twiddling Hacks"): whether any byte of the int32 x is
 // below 0x20, above 0x7e, a backslash, a quote (and for a bare token, a space); the scan then
 // takes the lowest flagged byte, which is always a real one.
@@ -115,6 +111,11 @@ function bareStop(x: number): number {
   return (((x - 0x20202020) | 0) & ~x | ((x + ONES) | 0) | x | zeroByte(x ^ 0x5c5c5c5c) | zeroByte(x ^ 0x22222222) | zeroByte(x ^ 0x20202020)) & HIGHS;
 }
 
+/**
+ * Splits src[start, end) like tokenize() (tokenizer.ts); false for what the byte path leaves to the
+ * string path: more tokens than known fields, a quote glued to the next token, in a bare token or
+ * never closed, and any byte of class 3.
+ */
 function tokenizeBytes(start: number, end: number): boolean {
   const bytes = src;
   const view = srcView;
