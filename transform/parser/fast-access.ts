@@ -666,7 +666,8 @@ function read(start: number, end: number, source: SourceBytes | undefined, offse
 let out: Buffer = Buffer.alloc(0);
 let outView: DataView = new DataView(out.buffer);
 let srcView: DataView = new DataView(src.buffer);
-let eventIdOffset = -1;   // with a source, event.id is its prefix and then the offset
+let eventIdOffset = -1;
+let lineEnd = 0;   // the end of the checked line: what lies before it is printable ASCII   // with a source, event.id is its prefix and then the offset
 
 /**
  * Copies bytes[from, to) (`view` is a DataView of `bytes`) to out[p]; returns the position after.
@@ -684,6 +685,22 @@ function copyBytes(p: number, view: DataView, bytes: Buffer, from: number, to: n
   return p;
 }
 
+/**
+ * Copies line[from, to) to out[p], eight bytes at a time as float64s when every byte read lies in
+ * the checked line: printable ASCII (0x20-0x7e) is never the bits of a NaN (a float64 copy may
+ * change a NaN's bits, any other value's it keeps). Up to seven bytes past `to` are copied too
+ * (see copyBytes). The constant pieces are copied the same way (printable ASCII, padded).
+ */
+function copyLine(p: number, from: number, to: number): number {
+  if (to + 7 < lineEnd) {
+    const target = outView;
+    const view = srcView;
+    for (let k = 0; from + k < to; k += 8) target.setFloat64(p + k, view.getFloat64(from + k, true), true);
+    return p + to - from;
+  }
+  return copyBytes(p, srcView, src, from, to);
+}
+
 /** Every constant piece of the writer in one buffer; a piece is referred to as offset << 12 | length. */
 const constantTexts: string[] = [];
 let constantLength = 0;
@@ -698,12 +715,12 @@ let constants = Buffer.alloc(0);
 let constantsView: DataView = new DataView(constants.buffer);
 
 function put(p: number, piece: number): number {
-  // (the constants end in padding: whole int32s never read past them)
+  // (the constants are printable ASCII and end in padding: see copyLine)
   const from = piece >>> 12;
   const to = from + (piece & 4095);
   const target = outView;
   const view = constantsView;
-  for (let k = 0; from + k < to; k += 4) target.setInt32(p + k, view.getInt32(from + k, true), true);
+  for (let k = 0; from + k < to; k += 8) target.setFloat64(p + k, view.getFloat64(from + k, true), true);
   return p + (piece & 4095);
 }
 
@@ -742,10 +759,10 @@ function field(p: number, piece: number, slot: number): number {
   const pieceFrom = piece >>> 12;
   const pieceTo = pieceFrom + (piece & 4095);
   const view = constantsView;
-  for (let k = 0; pieceFrom + k < pieceTo; k += 4) target.setInt32(p + k, view.getInt32(pieceFrom + k, true), true);
+  for (let k = 0; pieceFrom + k < pieceTo; k += 8) target.setFloat64(p + k, view.getFloat64(pieceFrom + k, true), true);
   p += piece & 4095;
   const kind = KIND[slot]!;
-  if (kind === RANGE) return copyBytes(p, srcView, src, FROM[slot]!, TO[slot]!);
+  if (kind === RANGE) return copyLine(p, FROM[slot]!, TO[slot]!);
   if (kind === BYTES) {
     p = putPiece(p, VALUE_BYTES[slot]!);
     return slot === S['event.id'] && eventIdOffset >= 0 ? putInteger(p, eventIdOffset) : p;
@@ -766,7 +783,7 @@ function items(p: number, slot: number): number {
     if (to === -1) to = end;
     if (!isNoValueAt(from, to)) {
       if (!first) p = put(p, ITEM_SEPARATOR);
-      p = copyBytes(p, srcView, src, from, to);
+      p = copyLine(p, from, to);
       first = false;
     }
     from = to + 1;
@@ -799,7 +816,8 @@ type ByteWriter = (p: number) => number;
 const generated = generateWriter(BYTE_DIALECT);
 const finals = generated.finals.map(constantPiece);
 const brace = constantPiece('{');
-constants = Buffer.from(`${constantTexts.join('')}\u0000\u0000\u0000\u0000`, 'utf8');
+constants = Buffer.from(`${constantTexts.join('')}${' '.repeat(8)}`, 'utf8');
+if (!constants.every((byte) => byte >= 0x20 && byte <= 0x7e)) throw new Error('the byte writer copies its constants as float64s: they must be printable ASCII');
 constantsView = viewOf(constants);
 const writeRecord = new Function('tables', 'finals', 'brace', 'K', 'put', 'field', 'items',
   `${generated.tables.map((_, i) => `const t${i} = tables[${i}];`).join('\n')}\n` +
@@ -815,7 +833,7 @@ const CONSTANT_BYTES = 1 + generated.tables.reduce((sum, table) => sum + Math.ma
  * each byte of the line at most twice (url.original and its parts; source.address and source.ip;
  * an ARN and the region and account in it; a list's items and their separators), the source's
  * strings (the path holds bucket and key, UTF-8: up to 3 bytes a character) and, in the margin,
- * the short values (tags, outcome, digits, the three bytes a copy may run over).
+ * the short values (tags, outcome, digits, the seven bytes a copy may run over).
  */
 export function maxDocumentBytes(lineBytes: number, source: LineSource | undefined): number {
   const sourceBytes = source === undefined ? 0 : 3 * (2 * source.key.length + (source.bucket?.length ?? 0) + 8);
@@ -844,6 +862,7 @@ export function writeAccessJson(line: Buffer, start: number, end: number, source
     srcView = viewOf(line);
   }
   end = trimmedEnd(start, end);
+  lineEnd = end;
   // (empty and `Enable ...` control lines: skipped by the string path)
   if (end === start || src[start] === 69 /* E */) return FALLBACK;
   const info = source === undefined ? undefined : sourceBytes(source);
