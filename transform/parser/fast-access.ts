@@ -813,20 +813,36 @@ const BYTE_DIALECT: WriterDialect = {
 
 type ByteWriter = (p: number) => number;
 
-const generated = generateWriter(BYTE_DIALECT);
-const finals = generated.finals.map(constantPiece);
-const brace = constantPiece('{');
-constants = Buffer.from(`${constantTexts.join('')}${' '.repeat(8)}`, 'utf8');
-if (!constants.every((byte) => byte >= 0x20 && byte <= 0x7e)) throw new Error('the byte writer copies its constants as float64s: they must be printable ASCII');
-constantsView = viewOf(constants);
-const writeRecord = new Function('tables', 'finals', 'brace', 'K', 'put', 'field', 'items',
-  `${generated.tables.map((_, i) => `const t${i} = tables[${i}];`).join('\n')}\n` +
-  `return function writeBytes(p) {\nlet st = 0;\nlet o0 = false;\np = put(p, brace);\n${generated.body}return put(p, finals[st]);\n};`,
-)(generated.tables, finals, brace, KIND, put, field, items) as ByteWriter;
+interface CompiledWriter {
+  write: ByteWriter;
+  /** The longest the constant pieces of one document can be: every table's longest piece, the opening brace and the longest final. */
+  constantBytes: number;
+}
+let compiled: CompiledWriter | undefined;
 
-/** The longest the constant pieces of one document can be: every table's longest piece, the opening brace and the longest final. */
-const CONSTANT_BYTES = 1 + generated.tables.reduce((sum, table) => sum + Math.max(...table.map((piece) => (piece as number) & 4095)), 0) +
-  Math.max(...finals.map((piece) => piece & 4095));
+/**
+ * Generates the byte writer on first use, not when the module loads: `albatross parse` loads this
+ * module for every run, and an enriched one or one over an empty input never needs the writer
+ * (its ~4,700 constant pieces and their code take tens of milliseconds to build).
+ */
+function writer(): CompiledWriter {
+  if (compiled !== undefined) return compiled;
+  const generated = generateWriter(BYTE_DIALECT);
+  const finals = generated.finals.map(constantPiece);
+  const brace = constantPiece('{');
+  const text = `${constantTexts.join('')}${' '.repeat(8)}`;
+  if (!/^[\x20-\x7e]*$/.test(text)) throw new Error('the byte writer copies its constants as float64s: they must be printable ASCII');
+  constants = Buffer.from(text, 'latin1');
+  constantsView = viewOf(constants);
+  const write = new Function('tables', 'finals', 'brace', 'K', 'put', 'field', 'items',
+    `${generated.tables.map((_, i) => `const t${i} = tables[${i}];`).join('\n')}\n` +
+    `return function writeBytes(p) {\nlet st = 0;\nlet o0 = false;\np = put(p, brace);\n${generated.body}return put(p, finals[st]);\n};`,
+  )(generated.tables, finals, brace, KIND, put, field, items) as ByteWriter;
+  const constantBytes = 1 + generated.tables.reduce((sum, table) => sum + Math.max(...table.map((piece) => (piece as number) & 4095)), 0) +
+    Math.max(...finals.map((piece) => piece & 4095));
+  compiled = { write, constantBytes };
+  return compiled;
+}
 
 /**
  * Room `writeAccessJson` may need after `at` for a line of `lineBytes` bytes: the constant pieces,
@@ -837,7 +853,7 @@ const CONSTANT_BYTES = 1 + generated.tables.reduce((sum, table) => sum + Math.ma
  */
 export function maxDocumentBytes(lineBytes: number, source: LineSource | undefined): number {
   const sourceBytes = source === undefined ? 0 : 3 * (2 * source.key.length + (source.bucket?.length ?? 0) + 8);
-  return CONSTANT_BYTES + 2 * lineBytes + sourceBytes + 512;
+  return writer().constantBytes + 2 * lineBytes + sourceBytes + 512;
 }
 
 /** Trailing characters trimLine (index.ts) removes: LF, CR, space, tab. */
@@ -873,5 +889,5 @@ export function writeAccessJson(line: Buffer, start: number, end: number, source
     outView = viewOf(output);
   }
   eventIdOffset = source === undefined ? -1 : source.offset;
-  return writeRecord(at);
+  return writer().write(at);
 }
