@@ -20,6 +20,7 @@ import { unwrapErrorRecord } from '../../transform/firehose-error-record.ts';
 import { parseEnrichSetting } from '../../transform/enrich/settings.ts';
 import type { Enricher } from '../../transform/enrich/index.ts';
 import type { LineSource } from '../../transform/parser/index.ts';
+import { FALLBACK, lastDocumentTagged, maxDocumentBytes, writeAccessJson } from '../../transform/parser/fast-access.ts';
 import { LOG_TYPE_SPECS, LOG_TYPES, logTypeOfKey, logTypeOfLine, type LogType } from '../../transform/log-types.ts';
 import { ENRICH_OPTION_HELP, enrichSetting, logTypeOrAuto } from './option-values.ts';
 import { gunzipIfCompressed } from '../decompress.ts';
@@ -68,6 +69,22 @@ class Output {
     }
     this.length += this.buffer.write(text, this.length);
     this.buffer[this.length++] = 10;
+  }
+  /**
+   * Adds the document of an access-log line written straight from its bytes (fast-access.ts);
+   * false, with nothing added, when the line needs the string parser.
+   */
+  addAccessDocument(line: Line, source: LineSource | undefined): boolean {
+    const room = maxDocumentBytes(line.end - line.start, source) + 1;
+    if (this.length + room > this.buffer.length) {
+      this.writeOut();
+      if (room > this.buffer.length) this.buffer = Buffer.allocUnsafeSlow(room);
+    }
+    const end = writeAccessJson(line.data, line.start, line.end, source, this.buffer, this.length);
+    if (end === FALLBACK) return false;
+    this.buffer[end] = 10;
+    this.length = end + 1;
+    return true;
   }
   /** Writes out what is buffered: synchronously to a descriptor, else a copy to the stream (awaited by flush). */
   private writeOut(): void {
@@ -133,23 +150,36 @@ function isAscii(data: Buffer, start: number, end: number): boolean {
 }
 
 interface Line {
-  text: string;
+  /** The line is data[start, end) (without its newline). */
+  data: Buffer;
+  start: number;
+  end: number;
+  /** Its text: decoded with the block (or lazily, see lineText). */
+  text: string | undefined;
   offset: number;      // byte offset of the line's first byte
   tooLong: boolean;    // longer than MAX_LINE_BYTES: `text` holds only its start
 }
 
-/** Appends the lines of data[from, to) (which ends with a newline) to `batch`; `base` is data[0]'s offset. */
-function splitBlock(data: Buffer, from: number, to: number, base: number, batch: Line[]): void {
-  if (isAscii(data, from, to)) {
+function lineText(line: Line): string {
+  return (line.text ??= line.data.toString('utf8', line.start, line.end));
+}
+
+/**
+ * Appends the lines of data[from, to) (which ends with a newline) to `batch`; `base` is data[0]'s
+ * offset. With `decode`, an ASCII block is decoded as one string and split; without, lines stay
+ * bytes (the byte path reads them so) and are decoded one by one only when a line needs its text.
+ */
+function splitBlock(data: Buffer, from: number, to: number, base: number, batch: Line[], decode: boolean): void {
+  if (decode && isAscii(data, from, to)) {
     const text = data.toString('latin1', from, to);
     let start = 0;
     for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
-      batch.push({ text: text.slice(start, newline), offset: base + from + start, tooLong: false });
+      batch.push({ data, start: from + start, end: from + newline, text: text.slice(start, newline), offset: base + from + start, tooLong: false });
       start = newline + 1;
     }
   } else {
     for (let start = from, newline = data.indexOf(10, start); newline !== -1 && newline < to; newline = data.indexOf(10, start)) {
-      batch.push({ text: data.toString('utf8', start, newline), offset: base + start, tooLong: false });
+      batch.push({ data, start, end: newline, text: undefined, offset: base + start, tooLong: false });
       start = newline + 1;
     }
   }
@@ -159,7 +189,7 @@ function splitBlock(data: Buffer, from: number, to: number, base: number, batch:
  * Splits bytes into lines with the byte offset of each. Yields one batch per
  * input chunk (a promise per line would cost more than parsing it).
  */
-async function* splitLines(input: AsyncIterable<Buffer>): AsyncGenerator<Line[]> {
+async function* splitLines(input: AsyncIterable<Buffer>, decode: boolean): AsyncGenerator<Line[]> {
   let carry: Buffer | undefined;
   let carryOffset = 0;     // offset of carry[0]
   let discarding = false;  // inside an over-long line, skipping to its end
@@ -181,10 +211,10 @@ async function* splitLines(input: AsyncIterable<Buffer>): AsyncGenerator<Line[]>
         // the over-long line ends at the first newline
         discarding = false;
         start = data.indexOf(10) + 1;
-        batch.push({ text: discardHead, offset: discardOffset, tooLong: true });
+        batch.push(tooLongLine(discardHead, discardOffset));
       }
-      // Decode complete lines a block at a time, then split the string: one native call per block
-      // instead of one per line. Blocks of at most DECODE_BYTES (a whole 256 KiB chunk as one
+      // Unless the byte path reads them as bytes, decode complete lines a block at a time, then
+      // split the string: one native call per block instead of one per line. Blocks of at most DECODE_BYTES (a whole 256 KiB chunk as one
       // string would be a large object in V8, mapped and unmapped per chunk: a page fault per 4 KiB,
       // measured as most of the process's system time). Byte offsets follow from string lengths only
       // when every byte is ASCII; otherwise (multi-byte or invalid UTF-8) decode line by line.
@@ -195,7 +225,7 @@ async function* splitLines(input: AsyncIterable<Buffer>): AsyncGenerator<Line[]>
           const newline = data.lastIndexOf(10, from + DECODE_BYTES - 1);
           to = newline >= from ? newline + 1 : data.indexOf(10, from + DECODE_BYTES) + 1;
         }
-        splitBlock(data, from, to, base, batch);
+        splitBlock(data, from, to, base, batch, decode);
         from = to;
       }
       start = lastNewline + 1;
@@ -214,9 +244,14 @@ async function* splitLines(input: AsyncIterable<Buffer>): AsyncGenerator<Line[]>
     carryOffset = base + data.length - (carry?.length ?? 0);
     if (batch.length > 0) yield batch;
   }
-  if (discarding) yield [{ text: discardHead, offset: discardOffset, tooLong: true }];
-  else if (carry !== undefined && carry.length > 0) yield [{ text: carry.toString('utf8'), offset: carryOffset, tooLong: false }];
+  if (discarding) yield [tooLongLine(discardHead, discardOffset)];
+  else if (carry !== undefined && carry.length > 0) yield [{ data: carry, start: 0, end: carry.length, text: undefined, offset: carryOffset, tooLong: false }];
 }
+
+function tooLongLine(head: string, offset: number): Line {
+  return { data: EMPTY, start: 0, end: 0, text: head, offset, tooLong: true };
+}
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Parses every line of `input`, writing documents to `stdout` (a stream, or a file descriptor
@@ -239,6 +274,9 @@ export async function parseStream(
   const requested = options.type ?? 'auto';
   // one input holds one log type: from --type, else the file name, else the shape of its first line
   let fileType = requested !== 'auto' ? requested : key === undefined ? undefined : logTypeOfKey(key);
+  // Access-log lines as they are (no envelope, enrichment or event.original) go the byte path
+  // (transform/parser/fast-access.ts), which takes most lines and hands back the rest.
+  const bytePath = !options.firehoseErrors && !original && enrich === undefined && (requested === 'access' || requested === 'auto');
   let lineNumber = 0;
   const fail = (line: string, error: string, source?: LineSource): void => {
     stats.failed++;
@@ -246,17 +284,23 @@ export async function parseStream(
   };
   try {
     // (256 KiB of output per gunzip step rather than 16: fewer round trips to the thread pool)
-    for await (const batch of splitLines(gunzipIfCompressed(input, READ_CHUNK_BYTES))) {
+    for await (const batch of splitLines(gunzipIfCompressed(input, READ_CHUNK_BYTES), !bytePath)) {
       if (documents.closed) break;
       for (const line of batch) {
         lineNumber++;
         stats.lines++;
         if (line.tooLong) {
-          fail(line.text, `line longer than ${MAX_LINE_BYTES} bytes`);
+          fail(line.text!, `line longer than ${MAX_LINE_BYTES} bytes`);
           continue;
         }
-        let text = line.text;
         let source: LineSource | undefined = key === undefined ? undefined : { key, offset: line.offset };
+        if (bytePath && (requested === 'access' || fileType === 'access') && documents.addAccessDocument(line, source)) {
+          stats.documents++;
+          stats.byType.access++;
+          if (lastDocumentTagged()) stats.tagged++;
+          continue;
+        }
+        let text = lineText(line);
         let recordType: LogType | undefined;
         if (options.firehoseErrors) {
           if (text.trim() === '') { // a blank line between records: skipped, like an empty log line

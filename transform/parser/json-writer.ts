@@ -16,7 +16,7 @@
 // value. The code is generated once from the schema tree as straight-line code
 // (the technique of fast-json-stringify), so the output can only contain
 // schema paths.
-import { jsTypeOf, SCHEMA_FIELDS } from '../schema/fields.ts';
+import { jsTypeOf, SCHEMA_FIELDS, type SchemaField } from '../schema/fields.ts';
 import { CONSTANT_VALUES, TREE, type FieldRecord, type TreeNode } from './emit.ts';
 
 /** Characters JSON must escape: quote, backslash, controls, and (lone) surrogates. */
@@ -51,9 +51,43 @@ function closers(st: number): string {
   return TAILS[st % TAILS.length]! + '}'.repeat(Math.floor(st / TAILS.length));
 }
 
+/**
+ * How generated writer code appends to its output. The tree walk, the prefix tables and the
+ * pending-state bookkeeping are shared; a dialect says how a piece and a value are appended:
+ * the string writer below, the byte writer of the fast path (fast-access.ts).
+ */
+export interface WriterDialect {
+  /** Table element for the piece `text` (a string here, its bytes in the byte writer). */
+  piece(text: string): unknown;
+  /** Expression for a piece written while no enclosing object is open yet; undefined: a table element like the others. */
+  literal(text: string): string | undefined;
+  /** Statement appending a run of constant fields, given the expression of its piece. */
+  constant(piece: string): string;
+  /**
+   * The code of one field: appends `prefix(keyText)` (the piece before the value, `keyText`
+   * being the key and the value's opening), the value and sets `st`; runs `open` when present.
+   */
+  field(slot: number, field: SchemaField, jsonKey: string, prefix: (keyText: string) => string, open: string): string;
+}
+
+export interface GeneratedWriter {
+  /** Straight-line code over `st` and the object flags; the dialect's own variables around it. */
+  body: string;
+  /** Prefix tables, indexed by st; the code refers to table i as t<i>. */
+  tables: unknown[][];
+  /** What closes the document in state st (its `}` included). */
+  finals: string[];
+}
+
 interface Generator {
-  tables: string[][];    // prefix tables, indexed by st; referenced as t<i> in the code
+  dialect: WriterDialect;
+  tables: unknown[][];
   objects: number;       // object flag variables o1..oN (o0 = the root)
+}
+
+function tableRef(gen: Generator, texts: string[]): string {
+  gen.tables.push(texts.map((text) => gen.dialect.piece(text)));
+  return `t${gen.tables.length - 1}`;
 }
 
 /**
@@ -68,12 +102,11 @@ function prefix(gen: Generator, chain: { flag: string; jsonKey: string }[], keyT
     const opens = chain.slice(opened + 1).map((object) => `${object.jsonKey}{`).join('');
     const values: string[] = [];
     for (let st = 0; st < STATES; st++) values.push(`${closers(st)},${opens}${keyText}`);
-    gen.tables.push(values);
-    return `t${gen.tables.length - 1}[st]`;
+    return `${tableRef(gen, values)}[st]`;
   };
   // nothing written yet at all: no comma, nothing pending
   const opensFromRoot = chain.slice(1).map((object) => `${object.jsonKey}{`).join('');
-  let expression = JSON.stringify(`${opensFromRoot}${keyText}`);
+  let expression = gen.dialect.literal(`${opensFromRoot}${keyText}`) ?? `${tableRef(gen, [`${opensFromRoot}${keyText}`])}[0]`;
   for (let opened = 0; opened < chain.length; opened++) expression = `(${chain[opened]!.flag} ? ${table(opened)} : ${expression})`;
   return expression;
 }
@@ -102,36 +135,52 @@ function jsonCode(gen: Generator, nodes: TreeNode[], chain: { flag: string; json
         text += `${text === '' ? '' : ','}${constant.jsonKey}${JSON.stringify(value)}`;
       }
       n--;
-      code += `out = out + ${prefix(gen, chain, text)}; st = ${TAIL_NONE}; ${markOpen(chain)}\n`;
+      code += `${gen.dialect.constant(prefix(gen, chain, text))} st = ${TAIL_NONE}; ${markOpen(chain)}\n`;
       continue;
     }
-    const field = SCHEMA_FIELDS[node.slot]!;
-    let write: string;
-    if ('array' in field && field.array) {
-      write = `if (v.length === 0) { out = out + ${prefix(gen, chain, `${node.jsonKey}[`)}; st = ${TAIL_BRACKET}; }\n` +
-        `  else { out = out + ${prefix(gen, chain, `${node.jsonKey}["`)} + arrayItems(v, clean); st = ${TAIL_QUOTE_BRACKET}; }`;
-    } else if (field.type === 'geo_point') {
-      write = `out = out + ${prefix(gen, chain, node.jsonKey)} + '{"lat":' + v.lat + ',"lon":' + v.lon + '}'; st = ${TAIL_NONE};`;
-    } else if (jsTypeOf(field.type) === 'number') {
-      write = `out = out + ${prefix(gen, chain, node.jsonKey)} + v; st = ${TAIL_NONE};`;
-    } else {
-      write = `out = out + ${prefix(gen, chain, `${node.jsonKey}"`)} + (clean ? v : escapedInner(v)); st = ${TAIL_QUOTE};`;
-    }
-    code += `v = r[${node.slot}];\nif (v !== undefined) {\n  ${write}\n  ${markOpen(chain)}\n}\n`;
+    code += gen.dialect.field(node.slot, SCHEMA_FIELDS[node.slot]!, node.jsonKey, (keyText) => prefix(gen, chain, keyText), markOpen(chain));
   }
   return code;
 }
 
+/** Generates a writer's code for `dialect` from the schema tree. */
+export function generateWriter(dialect: WriterDialect): GeneratedWriter {
+  const gen: Generator = { dialect, tables: [], objects: 0 };
+  const body = jsonCode(gen, TREE, [{ flag: 'o0', jsonKey: '' }]);
+  return { body, tables: gen.tables, finals: Array.from({ length: STATES }, (_, st) => `${closers(st)}}`) };
+}
+
+/** Value states after a value: what its prefix opened and is still pending (see TAILS). */
+export const TAIL = { none: TAIL_NONE, quote: TAIL_QUOTE, bracket: TAIL_BRACKET, quoteBracket: TAIL_QUOTE_BRACKET } as const;
+
+const STRING_DIALECT: WriterDialect = {
+  piece: (text) => text,
+  literal: (text) => JSON.stringify(text),
+  constant: (piece) => `out = out + ${piece};`,
+  field(slot, field, jsonKey, prefix, open) {
+    let write: string;
+    if ('array' in field && field.array) {
+      write = `if (v.length === 0) { out = out + ${prefix(`${jsonKey}[`)}; st = ${TAIL_BRACKET}; }\n` +
+        `  else { out = out + ${prefix(`${jsonKey}["`)} + arrayItems(v, clean); st = ${TAIL_QUOTE_BRACKET}; }`;
+    } else if (field.type === 'geo_point') {
+      write = `out = out + ${prefix(jsonKey)} + '{"lat":' + v.lat + ',"lon":' + v.lon + '}'; st = ${TAIL_NONE};`;
+    } else if (jsTypeOf(field.type) === 'number') {
+      write = `out = out + ${prefix(jsonKey)} + v; st = ${TAIL_NONE};`;
+    } else {
+      write = `out = out + ${prefix(`${jsonKey}"`)} + (clean ? v : escapedInner(v)); st = ${TAIL_QUOTE};`;
+    }
+    return `v = r[${slot}];\nif (v !== undefined) {\n  ${write}\n  ${open}\n}\n`;
+  },
+};
+
 type JsonWriter = (record: FieldRecord, clean: boolean) => string;
 
 function compileWriter(): JsonWriter {
-  const gen: Generator = { tables: [], objects: 0 };
-  const body = jsonCode(gen, TREE, [{ flag: 'o0', jsonKey: '' }]);
-  const finals = Array.from({ length: STATES }, (_, st) => `${closers(st)}}`);
+  const { body, tables, finals } = generateWriter(STRING_DIALECT);
   const source =
-    `${gen.tables.map((_, i) => `const t${i} = tables[${i}];`).join('\n')}\n` +
+    `${tables.map((_, i) => `const t${i} = tables[${i}];`).join('\n')}\n` +
     `return function writeJson(r, clean) {\nlet v;\nlet st = 0;\nlet o0 = false;\nlet out = '{';\n${body}return out + finals[st];\n};`;
-  return new Function('tables', 'finals', 'escapedInner', 'arrayItems', source)(gen.tables, finals, escapedInner, arrayItems) as JsonWriter;
+  return new Function('tables', 'finals', 'escapedInner', 'arrayItems', source)(tables, finals, escapedInner, arrayItems) as JsonWriter;
 }
 
 const writeJson = compileWriter();

@@ -14,7 +14,7 @@ import { parseAlbLineToJson } from '../../../transform/parser/index.ts';
 import { corpusLine, corpusLines, CORPUS_FILES } from '../../corpus.ts';
 import { firehoseErrorRecord as record } from '../../firehose-error-records.ts';
 import { CLI, runCli, type CliResult } from '../../cli.ts';
-import { logFolders, SAMPLES_PRESENT } from '../../samples.ts';
+import { accessLogLines, logFolders, SAMPLES_PRESENT } from '../../samples.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'albatross-parse-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -226,6 +226,26 @@ describe('parseStream', () => {
       closeSync(fd);
     }
     expect(readFileSync(outFile, 'utf8')).toBe(expected);
+  });
+
+  it('writes every access-log line as parseAlbLineToJson does, whether the byte path or the string parser takes it, and counts the tagged ones', async () => {
+    // the corpus and the samples: escapes, unknown fields and malformed values (string parser) among
+    // plain lines and anonymised clients (byte path, tagged); the byte path's own test counts which took what
+    const lines = accessLogLines();
+    let offset = 0;
+    let tagged = 0;
+    const expected = lines.map((line) => {
+      const result = parseAlbLineToJson(line, { source: { key: resolve('in.log'), offset } });
+      offset += Buffer.byteLength(line) + 1;
+      if (result.kind !== 'document') throw new Error(result.reason);
+      if (result.tagged) tagged++;
+      return `${result.json}\n`;
+    }).join('');
+    const { stats, out } = await collect(Readable.from([Buffer.from(`${lines.join('\n')}\n`)]));
+    expect(out).toBe(expected);
+    expect(stats.documents).toBe(lines.length);
+    expect(tagged).toBeGreaterThan(0);
+    expect(stats.tagged).toBe(tagged);
   });
 
   it('reports an over-long line without buffering it, and goes on', async () => {

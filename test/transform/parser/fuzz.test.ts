@@ -6,6 +6,7 @@ import { parseAlbLine, parseAlbLineToJson } from '../../../transform/parser/inde
 import { schemaProblems } from '../schema/schema-check.ts';
 import { allAccessLogLines } from '../../samples.ts';
 import { LINE_36_FIELDS_IPV6 } from '../../corpus.ts';
+import { mutate, mutation, TRICKY } from './line-arbitrary.ts';
 
 function checkLine(line: string): void {
   const options = { source: { bucket: 'b', key: 'k', offset: 7 }, original: true };
@@ -31,37 +32,6 @@ function checkLine(line: string): void {
 }
 
 const realLines = [...allAccessLogLines().map(({ line }) => line), LINE_36_FIELDS_IPV6];
-const TRICKY = ['"', ' ', '\\', '\\x', '\\xC3', ':', '-', '-1', '\u0000', '\ud800', '\udc00', '\n', '\r', '\t', 'é', '\\x22', '""', '9'.repeat(30), '::'];
-
-const mutation = fc.oneof(
-  fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 40 }) }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.oneof(fc.constantFrom(...TRICKY), fc.string({ unit: 'binary', maxLength: 5 })) }),
-  fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('swapTokens' as const), a: fc.nat(), b: fc.nat() }),
-  fc.record({ kind: fc.constant('replaceToken' as const), at: fc.nat(), text: fc.constantFrom(...TRICKY, 'abc', '1.2.3.4.5:80', '[::1]:80', '2018-02-30T00:00:00Z') }),
-);
-
-function mutate(line: string, m: fc.Arbitrary<unknown> extends never ? never : any): string {
-  const at = m.at % (line.length + 1);
-  switch (m.kind) {
-    case 'delete': return line.slice(0, at) + line.slice(at + m.length);
-    case 'insert': return line.slice(0, at) + m.text + line.slice(at);
-    case 'truncate': return line.slice(0, at);
-    case 'swapTokens': {
-      const tokens = line.split(' ');
-      const a = m.a % tokens.length;
-      const b = m.b % tokens.length;
-      [tokens[a], tokens[b]] = [tokens[b]!, tokens[a]!];
-      return tokens.join(' ');
-    }
-    default: {
-      const tokens = line.split(' ');
-      tokens[m.at % tokens.length] = m.text;
-      return tokens.join(' ');
-    }
-  }
-}
-
 describe('fuzz', () => {
   it('random strings (any UTF-16, lone surrogates included)', () => {
     fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 600 }), checkLine), { numRuns: 1000 });

@@ -194,3 +194,47 @@ export function expected(l: Line): Record<string, any> {
   return doc;
 }
 
+
+// ---- Mutations of real lines (the fuzz tests) ----
+
+/** Pieces parsers get wrong: quotes, backslashes and escapes, controls, lone surrogates, long digit runs. */
+export const TRICKY = ['"', ' ', '\\', '\\x', '\\xC3', ':', '-', '-1', '\u0000', '\ud800', '\udc00', '\n', '\r', '\t', 'é', '\\x22', '""', '9'.repeat(30), '::'];
+
+/** One random edit of a line; `replacements` are more whole tokens to put in place of one. */
+export function mutationOf(replacements: readonly string[] = []) {
+  return fc.oneof(
+    fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 40 }) }),
+    fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.oneof(fc.constantFrom(...TRICKY), fc.string({ unit: 'binary', maxLength: 5 })) }),
+    fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
+    fc.record({ kind: fc.constant('swapTokens' as const), a: fc.nat(), b: fc.nat() }),
+    fc.record({ kind: fc.constant('replaceToken' as const), at: fc.nat(), text: fc.constantFrom(...TRICKY, 'abc', '1.2.3.4.5:80', '[::1]:80', '2018-02-30T00:00:00Z', ...replacements) }),
+  );
+}
+export const mutation = mutationOf();
+export type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
+
+export function mutate(line: string, m: Mutation): string {
+  switch (m.kind) {
+    case 'delete': {
+      const at = m.at % (line.length + 1);
+      return line.slice(0, at) + line.slice(at + m.length);
+    }
+    case 'insert': {
+      const at = m.at % (line.length + 1);
+      return line.slice(0, at) + m.text + line.slice(at);
+    }
+    case 'truncate': return line.slice(0, m.at % (line.length + 1));
+    case 'swapTokens': {
+      const tokens = line.split(' ');
+      const a = m.a % tokens.length;
+      const b = m.b % tokens.length;
+      [tokens[a], tokens[b]] = [tokens[b]!, tokens[a]!];
+      return tokens.join(' ');
+    }
+    default: {
+      const tokens = line.split(' ');
+      tokens[m.at % tokens.length] = m.text;
+      return tokens.join(' ');
+    }
+  }
+}
