@@ -227,8 +227,9 @@ function isoMicros(ms: number, micros: number): string {
   return new Date(ms).toISOString().slice(0, 23) + String(micros).padStart(3, '0') + 'Z';
 }
 
+/** A processing time as ALB writes it: seconds with three decimals, or `-1` (no target was reached). */
 function seconds3(s: number): string {
-  return s.toFixed(3);
+  return s === -1 ? '-1' : s.toFixed(3);
 }
 
 interface LineContext {

@@ -80,6 +80,16 @@ describe('generator', () => {
     expect(failed).toBe(12);
   });
 
+  it('writes processing times as ALB does: the parser types every one and tags no field malformed', () => {
+    const documents = all.filter(({ object, i }) => !object.badLineNumbers.includes(i) && logTypeOfKey(object.key) === 'access')
+      .map(({ line }) => parseAlbLine(line)).flatMap((parsed) => (parsed.kind === 'document' ? [parsed.document] : []));
+    expect(documents.length).toBeGreaterThan(4000);
+    const malformed = documents.flatMap((d) => (d.tags ?? []).filter((t) => t.startsWith('malformed_')));
+    expect([...new Set(malformed)]).toEqual([]);
+    // Requests that reached no target (redirects, fixed responses, WAF blocks): -1, so no processing time.
+    expect(all.some(({ line }) => / -1 -1 -1 /.test(line))).toBe(true);
+  });
+
   it('mixes in the requested empty lines at other positions than the malformed ones, counted per object', () => {
     const withEmpty = [...generateObjects({ ...OPTIONS, emptyLines: 15 })];
     expect(withEmpty.reduce((sum, o) => sum + o.lines, 0)).toBe(6000);
