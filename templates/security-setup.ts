@@ -51,7 +51,7 @@ export function parseSecuritySetup(text: string): SecuritySetup {
   if (raw.version !== 1) throw new SecuritySetupError(`the ${SECURITY_SETUP_OUTPUT} output has version ${JSON.stringify(raw.version)}; this albatross reads version 1 (use the albatross version the stack was deployed from)`);
   const endpoint = optionalString(raw.endpoint, 'endpoint');
   // https from a stack; http only for a loopback stand-in in tests.
-  if (!endpoint || !/^https?:\/\/[^/]/.test(endpoint)) throw new SecuritySetupError('endpoint must be an https URL');
+  if (!endpoint || !/^https?:\/\/[^/]/.test(endpoint)) throw new SecuritySetupError('endpoint must be an http(s) URL');
   const installerRoleArn = optionalString(raw.installerRoleArn, 'installerRoleArn');
   if (installerRoleArn === undefined) throw new SecuritySetupError('installerRoleArn is missing');
   const retentionDays = optionalCount(raw.retentionDays, 'retentionDays');

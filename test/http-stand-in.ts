@@ -1,6 +1,7 @@
 // Helpers for the loopback HTTP stand-ins some tests put in front of the embedded engine (for
 // plugin APIs it does not have: security, ISM, Dashboards import).
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 /** The whole request body. */
 export async function readBody(request: IncomingMessage): Promise<Buffer> {
@@ -40,7 +41,6 @@ export interface SecurityStandIn {
 }
 
 export async function startSecurityStandIn(engine: string): Promise<SecurityStandIn> {
-  const { createServer } = await import('node:http');
   const stand: Omit<SecurityStandIn, 'endpoint' | 'close'> = {
     roles: new Map(), mappings: new Map(), writes: [], caller: { user: 'arn:aws:iam::111122223333:role/caller', roles: ['all_access'] },
     reset() {
@@ -87,6 +87,6 @@ export async function startSecurityStandIn(engine: string): Promise<SecurityStan
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as import('node:net').AddressInfo;
+  const { port } = server.address() as AddressInfo;
   return { ...stand, endpoint: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
