@@ -380,7 +380,7 @@ export class AlbatrossStack extends Stack {
   readonly templates: TemplatesInstaller;
   /** The installer is the FGAC master and maps every role (fgacMaster=installer); else people run the security setup. */
   readonly manageSecurity: boolean;
-  /** Runs the template installer; FGAC master user of a new domain. */
+  /** Runs the template installer; the FGAC master user of a new domain only with fgacMaster=installer. */
   readonly templatesInstallerRole: iam.Role;
   readonly alarms: PipelineAlarms;
   /** ARN of the domain the pipeline writes to (new or existing). */
@@ -436,7 +436,7 @@ export class AlbatrossStack extends Stack {
       existingDomain ? `${this.stackName}-${suffix}`.slice(0, 64) : undefined;
     const installerRole = (this.templatesInstallerRole = new iam.Role(this, 'TemplatesInstallerRole', {
       roleName: fixedRoleName('templates'),
-      description: props.fgacMaster === 'installer' && !existingDomain
+      description: this.manageSecurity
         ? 'Albatross: installs index templates and FGAC role mappings (FGAC master user of the domain)'
         : 'Albatross: installs index templates, retention and mapping changes (FGAC role <prefix>-installer)',
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -464,7 +464,7 @@ export class AlbatrossStack extends Stack {
         network: this.network,
         breakGlassPrincipals: props.breakGlassPrincipals,
         installerRole,
-        installerIsMaster: props.fgacMaster === 'installer',
+        installerIsMaster: this.manageSecurity,
         signInDomainPrefix: props.signInDomainPrefix ?? `${this.stackName.toLowerCase()}-${this.account}`,
         adminEmail: props.adminEmail ?? props.alarmEmail,
         logRetention,
@@ -545,8 +545,7 @@ export class AlbatrossStack extends Stack {
       description: 'Albatross: replays documents from the Firehose backup into OpenSearch',
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     });
-    // Only what its identity policy allows too: GET (health, blocks) and POST (_bulk).
-    // Cluster health and write blocks before a replay; the documents through _bulk.
+    // Only what its identity policy allows too: GET of cluster health and write blocks, POST of _bulk.
     this.searchDomain?.allowHttpRequests(['Get'], ['_cluster/*'], replayerRole);
     this.searchDomain?.allowHttpRequests(['Post'], ['_bulk'], replayerRole);
 
@@ -607,6 +606,8 @@ export class AlbatrossStack extends Stack {
     this.searchDomain?.allowHttpRequests(['Post'], ['_bulk'], this.backfill.worker.role);
 
 
+    // People's admin roles: the Dashboards admins group's and the break-glass role.
+    const adminRoleArns = this.searchDomain ? [this.searchDomain.dashboardsAdminRole.roleArn, this.searchDomain.breakGlassRole.roleArn] : undefined;
     this.templates = new TemplatesInstaller(this, 'Templates', {
       logType: firstType,
       role: installerRole,
@@ -622,7 +623,7 @@ export class AlbatrossStack extends Stack {
       replayerRoleArn: replayerRole.roleArn,
       backfillRoleArn: this.backfill.worker.role.roleArn,
       dashboardsRoleArn: this.searchDomain?.dashboardsRole.roleArn,
-      adminRoleArns: this.searchDomain ? [this.searchDomain.dashboardsAdminRole.roleArn, this.searchDomain.breakGlassRole.roleArn] : undefined,
+      adminRoleArns,
       manageSecurity: this.manageSecurity,
       logRetention,
       removalPolicy,
@@ -734,10 +735,7 @@ export class AlbatrossStack extends Stack {
       ...(loaderRoleArn ? { loaderRoleArn } : {}),
       replayerRoleArn: replayerRole.roleArn,
       backfillRoleArn: this.backfill.worker.role.roleArn,
-      ...(this.searchDomain ? {
-        dashboardsRoleArn: this.searchDomain.dashboardsRole.roleArn,
-        adminRoleArns: [this.searchDomain.dashboardsAdminRole.roleArn, this.searchDomain.breakGlassRole.roleArn],
-      } : {}),
+      ...(this.searchDomain ? { dashboardsRoleArn: this.searchDomain.dashboardsRole.roleArn, adminRoleArns } : {}),
       installerRoleArn: installerRole.roleArn,
     };
     new CfnOutput(this, SECURITY_SETUP_OUTPUT, {
